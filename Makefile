@@ -1,0 +1,30 @@
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev,test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/dds-pod validate examples/valid/*.jsonld
+
+test: $(STAMP)
+	$(BIN)/ruff check dds_pod tests benchmarks
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check dds_pod tests benchmarks
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/validation.py
+
+clean:
+	rm -rf $(VENV) var
