@@ -1,0 +1,110 @@
+"""The ``dds-pod`` command line: thin wrappers around the library."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__, rdfio
+from .errors import DDSError
+from .validation import Report, default_validator
+
+EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    return args.command(args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dds-pod", description="Democracy Data Space pod and federation")
+    parser.add_argument("--version", action="version", version=f"dds-pod {__version__}")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    validate = commands.add_parser("validate", help="check documents against the DDS shapes")
+    validate.add_argument("files", nargs="+", metavar="FILE")
+    validate.add_argument("--format", choices=("text", "json", "turtle"), default="text",
+                          help="report format (default: text)")
+    validate.add_argument("--input-format", choices=sorted(rdfio.FORMATS),
+                          help="format of the files (default: from their extension)")
+    validate.add_argument("--platform", metavar="IRI",
+                          help="fill in the server-managed fields as a pod of this platform would")
+    validate.add_argument("--lang", choices=("en", "fr"), default="en", help="language of the messages")
+    validate.add_argument("--max-bytes", type=int, default=rdfio.DEFAULT_MAX_BYTES,
+                          help="largest document accepted (default: 5 MB)")
+    validate.set_defaults(command=run_validate)
+    return parser
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    validator = default_validator()
+    outcomes: list[tuple[str, Report | None, str | None]] = []
+    for name in args.files:
+        try:
+            graph = _read(Path(name), args)
+        except (DDSError, OSError) as exc:
+            outcomes.append((name, None, getattr(exc, "message", None) or _os_message(exc)))
+            continue
+        if args.platform:
+            validator.fill_server_managed(graph, args.platform)
+        outcomes.append((name, validator.validate(graph), None))
+    {"text": _print_text, "json": _print_json, "turtle": _print_turtle}[args.format](outcomes, args.lang)
+    if any(error for _, _, error in outcomes):
+        return EXIT_UNREADABLE
+    return EXIT_OK if all(report.conforms for _, report, _ in outcomes) else EXIT_INVALID
+
+
+def _read(path: Path, args: argparse.Namespace):
+    fmt = rdfio.FORMATS[args.input_format] if args.input_format else rdfio.format_for_path(path)
+    size = path.stat().st_size
+    rdfio.check_size(size, args.max_bytes)
+    return rdfio.parse(path.read_bytes(), fmt, base=path.resolve().as_uri(), max_bytes=args.max_bytes)
+
+
+def _os_message(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"cannot read: {exc.strerror}"
+    return str(exc)
+
+
+def _sorted_results(report: Report):
+    return sorted(report.results, key=lambda r: (r.focus, r.path or "", r.severity, r.message()))
+
+
+def _print_text(outcomes, lang: str) -> None:
+    for name, report, error in outcomes:
+        if error:
+            print(f"{name}: error: {error}", file=sys.stderr)
+            continue
+        for result in _sorted_results(report):
+            severity = "Info (server-managed)" if result.server_managed else result.severity
+            print(f"{name}: {result.focus or '-'} {result.field} {severity}: {result.message(lang)}")
+        print(f"{name}: {'conforms' if report.conforms else 'does not conform'}")
+
+
+def _print_json(outcomes, lang: str) -> None:
+    files = []
+    for name, report, error in outcomes:
+        entry: dict = {"file": name, "conforms": bool(report and report.conforms), "error": error}
+        entry["results"] = [r.as_json() for r in _sorted_results(report)] if report else []
+        files.append(entry)
+    document = {"conforms": all(f["conforms"] for f in files), "files": files}
+    print(json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True))
+
+
+def _print_turtle(outcomes, lang: str) -> None:
+    for name, report, error in outcomes:
+        print(f"# {name}")
+        if error:
+            print(f"# error: {error}", file=sys.stderr)
+            continue
+        print(report.to_graph().serialize(format="turtle"))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""Errors of the domain, each with the HTTP status it maps to.
+
+The web layer turns them into problem documents in one place; the CLI prints their message.
+"""
+
+from __future__ import annotations
+
+
+class DDSError(Exception):
+    """Base class: a message for people and an HTTP status for the web layer."""
+
+    status = 500
+    title = "Internal error"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class BadDocument(DDSError):
+    """A document that cannot be read or parsed: invalid syntax, wrong encoding, too deep."""
+
+    status = 400
+    title = "Bad document"
+
+
+class ForbiddenContext(BadDocument):
+    """A JSON-LD document refers to a remote context this server does not resolve offline."""
+
+    title = "Remote context refused"
+
+
+class DocumentTooLarge(DDSError):
+    status = 413
+    title = "Document too large"
+
+
+class UnsupportedFormat(DDSError):
+    status = 415
+    title = "Unsupported media type"

@@ -1,0 +1,127 @@
+"""JSON-LD in and out, fully offline.
+
+Documents are processed with pyld (a spec-compliant JSON-LD 1.1 processor). Contexts are
+resolved from local copies only: the DDS context under its public IRI (and any alias the
+node adds, such as its own ``/ns/context.jsonld``) plus the well-known contexts pyld ships.
+Any other remote context is refused, so reading a document never touches the network.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from pyld import jsonld
+from pyld.documentloader.frozen import BUNDLED_CONTEXTS, FrozenDocumentLoader
+from rdflib import BNode, Graph, Literal, URIRef
+
+from .errors import BadDocument, ForbiddenContext
+from .standard import context_document
+from .vocab import DDS_CONTEXT_IRI, RDF, XSD
+
+MAX_DEPTH = 64
+
+
+class ContextLoader(FrozenDocumentLoader):
+    """Serves the contexts known to this node; refuses every other URL."""
+
+    def __init__(self, aliases: Mapping[str, dict] | None = None) -> None:
+        documents: dict[str, Any] = dict(BUNDLED_CONTEXTS)
+        documents[DDS_CONTEXT_IRI] = context_document()
+        documents.update(aliases or {})
+        super().__init__(documents=documents)
+        self.known = sorted(documents)
+
+
+_default_loader = ContextLoader()
+
+
+def loads(text: str) -> Any:
+    """Parse JSON text, reporting syntax errors with their position and refusing deep nesting."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadDocument(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    except RecursionError:
+        raise BadDocument(f"JSON nested deeper than {MAX_DEPTH} levels") from None
+    check_depth(value)
+    return value
+
+
+def check_depth(value: Any, limit: int = MAX_DEPTH) -> None:
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            raise BadDocument(f"JSON nested deeper than {limit} levels")
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+
+
+def to_graph(document: Any, base: str | None = None, loader: ContextLoader | None = None) -> Graph:
+    """Convert a parsed JSON-LD document to an rdflib graph (all its graphs merged)."""
+    options: dict[str, Any] = {"documentLoader": loader or _default_loader}
+    if base:
+        options["base"] = base
+    try:
+        dataset = jsonld.to_rdf(document, options)
+    except jsonld.JsonLdError as exc:
+        raise _explain(exc, loader or _default_loader) from None
+    except RecursionError:
+        raise BadDocument(f"JSON-LD nested deeper than {MAX_DEPTH} levels") from None
+    graph = Graph()
+    blank_nodes: dict[str, BNode] = {}
+    for triples in dataset.values():
+        for triple in triples:
+            graph.add(
+                (
+                    _term(triple["subject"], blank_nodes),
+                    _term(triple["predicate"], blank_nodes),
+                    _term(triple["object"], blank_nodes),
+                )
+            )
+    return graph
+
+
+def _term(node: dict, blank_nodes: dict[str, BNode]) -> URIRef | BNode | Literal:
+    kind, value = node["type"], node["value"]
+    if kind == "IRI":
+        return URIRef(value)
+    if kind == "blank node":
+        return blank_nodes.setdefault(value, BNode(value.removeprefix("_:")))
+    datatype = node.get("datatype")
+    if node.get("language"):
+        return Literal(value, lang=node["language"])
+    if datatype == str(XSD.string) or datatype is None:
+        return Literal(value)
+    if datatype == str(XSD.decimal) and "E" in value:
+        # A JSON number coerced to xsd:decimal comes out in double notation (1.5E3); restore decimal form.
+        with contextlib.suppress(InvalidOperation):
+            value = format(Decimal(value), "f")
+    if datatype == str(RDF.langString):
+        return Literal(value)
+    return Literal(value, datatype=URIRef(datatype))
+
+
+def _explain(exc: jsonld.JsonLdError, loader: ContextLoader) -> BadDocument:
+    """Turn pyld's nested errors into one sentence naming what went wrong."""
+    chain, cause = [], exc
+    while cause is not None:
+        chain.append(cause)
+        cause = getattr(cause, "cause", None) or None
+    for error in chain:
+        details = getattr(error, "details", None) or {}
+        url = details.get("url") if isinstance(details, dict) else None
+        if url:
+            return ForbiddenContext(
+                f"remote context {url!r} is not resolved: only contexts known offline are accepted "
+                f"({', '.join(k for k in loader.known if 'dds' in k or 'activitystreams' in k)})",
+                field="@context",
+            )
+    deepest = chain[-1]
+    code = getattr(deepest, "code", None)
+    message = getattr(deepest, "message", None) or str(deepest)
+    return BadDocument(f"invalid JSON-LD ({code}): {message}" if code else f"invalid JSON-LD: {message}")

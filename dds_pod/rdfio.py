@@ -1,0 +1,113 @@
+"""Reading RDF documents in the formats DDS accepts, with clear errors.
+
+JSON-LD goes through :mod:`dds_pod.jsonld`; Turtle, N-Triples, N-Quads and RDF/XML through
+pyoxigraph's parsers, whose errors carry a line and column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyoxigraph as ox
+from rdflib import BNode, Graph, Literal, URIRef
+
+from . import jsonld
+from .errors import BadDocument, DocumentTooLarge, UnsupportedFormat
+
+DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    media_type: str
+    extensions: tuple[str, ...]
+    oxigraph: ox.RdfFormat | None  # None: JSON-LD, handled by pyld
+
+
+FORMATS = {
+    f.name: f
+    for f in (
+        Format("json-ld", "application/ld+json", (".jsonld", ".json"), None),
+        Format("turtle", "text/turtle", (".ttl",), ox.RdfFormat.TURTLE),
+        Format("n-triples", "application/n-triples", (".nt",), ox.RdfFormat.N_TRIPLES),
+        Format("n-quads", "application/n-quads", (".nq",), ox.RdfFormat.N_QUADS),
+        Format("rdf-xml", "application/rdf+xml", (".rdf", ".owl"), ox.RdfFormat.RDF_XML),
+    )
+}
+_BY_MEDIA_TYPE = {f.media_type: f for f in FORMATS.values()}
+
+
+def format_for_path(path: str | Path) -> Format:
+    suffix = Path(path).suffix.lower()
+    for fmt in FORMATS.values():
+        if suffix in fmt.extensions:
+            return fmt
+    raise UnsupportedFormat(
+        f"cannot tell the format of {str(path)!r} from its extension; use --input-format "
+        f"({', '.join(FORMATS)})"
+    )
+
+
+def format_for_media_type(media_type: str) -> Format:
+    essence = media_type.split(";")[0].strip().lower()
+    if essence in ("application/json", "application/merge-patch+json"):
+        essence = "application/ld+json"
+    try:
+        return _BY_MEDIA_TYPE[essence]
+    except KeyError:
+        accepted = ", ".join(_BY_MEDIA_TYPE)
+        raise UnsupportedFormat(
+            f"content type {essence or '(none)'!r} is not accepted; use one of {accepted}"
+        ) from None
+
+
+def decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BadDocument(f"not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start}") from None
+
+
+def check_size(size: int, limit: int = DEFAULT_MAX_BYTES) -> None:
+    if size > limit:
+        raise DocumentTooLarge(f"document of {size} bytes is over the limit of {limit} bytes")
+
+
+def parse(data: bytes, fmt: Format, base: str | None = None,
+          loader: jsonld.ContextLoader | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> Graph:
+    """Parse a document to an rdflib graph; raises BadDocument with the parser's message and position."""
+    check_size(len(data), max_bytes)
+    text = decode(data)
+    if fmt.oxigraph is None:
+        return jsonld.to_graph(jsonld.loads(text), base=base, loader=loader)
+    return _parse_with_oxigraph(text, fmt, base)
+
+
+def _parse_with_oxigraph(text: str, fmt: Format, base: str | None) -> Graph:
+    graph = Graph()
+    blank_nodes: dict[str, BNode] = {}
+    try:
+        for quad in ox.parse(text.encode("utf-8"), format=fmt.oxigraph, base_iri=base):
+            graph.add((from_oxigraph(quad.subject, blank_nodes), from_oxigraph(quad.predicate, blank_nodes),
+                       from_oxigraph(quad.object, blank_nodes)))
+    except SyntaxError as exc:
+        raise BadDocument(f"invalid {fmt.name}: {exc}") from None
+    except ValueError as exc:
+        raise BadDocument(f"invalid {fmt.name}: {exc}") from None
+    return graph
+
+
+def from_oxigraph(term, blank_nodes: dict[str, BNode]):
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return blank_nodes.setdefault(term.value, BNode(term.value))
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return Literal(term.value, lang=term.language)
+        if term.datatype.value == "http://www.w3.org/2001/XMLSchema#string":
+            return Literal(term.value)
+        return Literal(term.value, datatype=URIRef(term.datatype.value))
+    raise BadDocument(f"unsupported RDF term {term!r}")

@@ -1,0 +1,39 @@
+"""Namespaces and well-known IRIs, in one place so no module spells them twice."""
+
+from rdflib import Namespace
+from rdflib.namespace import DCTERMS, OWL, PROV, RDF, RDFS, SH, SKOS, XSD
+
+DDS = Namespace("https://w3id.org/dds/ns#")
+AS = Namespace("https://www.w3.org/ns/activitystreams#")
+SCHEMA = Namespace("http://schema.org/")
+LDP = Namespace("http://www.w3.org/ns/ldp#")
+DCAT = Namespace("http://www.w3.org/ns/dcat#")
+GEO = Namespace("http://www.opengis.net/ont/geosparql#")
+LDES = Namespace("https://w3id.org/ldes#")
+TREE = Namespace("https://w3id.org/tree#")
+
+DDS_CONTEXT_IRI = "https://w3id.org/dds/context.jsonld"
+DDS_ONTOLOGY_IRI = "https://w3id.org/dds/ns"
+ACTIVITYSTREAMS_CONTEXT_IRI = "https://www.w3.org/ns/activitystreams"
+
+__all__ = [
+    "ACTIVITYSTREAMS_CONTEXT_IRI",
+    "AS",
+    "DCAT",
+    "DCTERMS",
+    "DDS",
+    "DDS_CONTEXT_IRI",
+    "DDS_ONTOLOGY_IRI",
+    "GEO",
+    "LDES",
+    "LDP",
+    "OWL",
+    "PROV",
+    "RDF",
+    "RDFS",
+    "SCHEMA",
+    "SH",
+    "SKOS",
+    "TREE",
+    "XSD",
+]
