@@ -103,25 +103,26 @@ def _term(node: dict, blank_nodes: dict[str, BNode]) -> URIRef | BNode | Literal
             value = format(Decimal(value), "f")
     if datatype == str(RDF.langString):
         return Literal(value)
-    return Literal(value, datatype=URIRef(datatype))
+    return Literal(value, datatype=URIRef(datatype), normalize=False)
 
 
 def _explain(exc: jsonld.JsonLdError, loader: ContextLoader) -> BadDocument:
-    """Turn pyld's nested errors into one sentence naming what went wrong."""
-    chain, cause = [], exc
-    while cause is not None:
+    """Turn pyld's chained errors into one sentence naming what went wrong."""
+    chain: list[BaseException] = []
+    cause: BaseException | None = exc
+    while cause is not None and len(chain) < 20:
         chain.append(cause)
-        cause = getattr(cause, "cause", None) or None
+        cause = cause.__cause__ or cause.__context__
     for error in chain:
-        details = getattr(error, "details", None) or {}
-        url = details.get("url") if isinstance(details, dict) else None
-        if url:
+        details = getattr(error, "details", None)
+        if isinstance(details, dict) and details.get("url"):
+            known = ", ".join(k for k in loader.known if "dds" in k or "activitystreams" in k)
             return ForbiddenContext(
-                f"remote context {url!r} is not resolved: only contexts known offline are accepted "
-                f"({', '.join(k for k in loader.known if 'dds' in k or 'activitystreams' in k)})",
+                f"remote context {details['url']!r} is not resolved: only contexts known offline are "
+                f"accepted ({known})",
                 field="@context",
             )
     deepest = chain[-1]
     code = getattr(deepest, "code", None)
-    message = getattr(deepest, "message", None) or str(deepest)
+    message = deepest.args[0] if deepest.args else type(deepest).__name__
     return BadDocument(f"invalid JSON-LD ({code}): {message}" if code else f"invalid JSON-LD: {message}")

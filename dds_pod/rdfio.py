@@ -6,6 +6,7 @@ pyoxigraph's parsers, whose errors carry a line and column.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,9 @@ from . import jsonld
 from .errors import BadDocument, DocumentTooLarge, UnsupportedFormat
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+
+# rdflib logs a traceback for every ill-typed literal; the shapes report those as results instead.
+logging.getLogger("rdflib.term").setLevel(logging.ERROR)
 
 
 @dataclass(frozen=True)
@@ -109,5 +113,5 @@ def from_oxigraph(term, blank_nodes: dict[str, BNode]):
             return Literal(term.value, lang=term.language)
         if term.datatype.value == "http://www.w3.org/2001/XMLSchema#string":
             return Literal(term.value)
-        return Literal(term.value, datatype=URIRef(term.datatype.value))
+        return Literal(term.value, datatype=URIRef(term.datatype.value), normalize=False)
     raise BadDocument(f"unsupported RDF term {term!r}")

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from rdflib import Graph, URIRef
 
+from .vocab import DDS, RDF
+
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
@@ -62,5 +64,14 @@ def term_names() -> dict[URIRef, str]:
 
 
 def short_name(iri: URIRef | str) -> str:
-    """The JSON key publishers use for a property, or the IRI itself when the context has none."""
-    return term_names().get(URIRef(str(iri)), str(iri))
+    """The JSON key publishers use for a property.
+
+    Unknown ``dds:`` terms come from keys the context's ``@vocab`` mapped, so their local name is
+    what the publisher wrote; other IRIs are returned whole.
+    """
+    iri = URIRef(str(iri))
+    if iri == RDF.type:
+        return "type"
+    if iri in term_names():
+        return term_names()[iri]
+    return iri[len(DDS):] if iri.startswith(DDS) else str(iri)

@@ -209,8 +209,14 @@ class Validator:
         engine.shacl_graph = self._shapes
         with self._lock:
             _, report, _ = engine.run()
-        for result in report.subjects(RDF.type, SH.ValidationResult):
-            yield self._result(report, result, data)
+        seen = set()
+        for node in report.subjects(RDF.type, SH.ValidationResult):
+            result = self._result(report, node, data)
+            # A node reached both by its own target and through sh:node is reported twice.
+            key = (result.focus, result.path, result.value, result.message())
+            if key not in seen:
+                seen.add(key)
+                yield result
 
     def _result(self, report: Graph, result: Node, data: Graph) -> ValidationResult:
         focus = report.value(result, SH.focusNode)

@@ -1,0 +1,64 @@
+"""Per-document cost of parsing and validating a contribution.
+
+Prints the median time per document for: JSON-LD parsing (pyld, offline contexts), SHACL
+validation with the shapes loaded once (dds-pod's Validator), and, as the baseline, a plain
+``pyshacl.validate`` call that is given the shapes graph every time (what a naive integration does).
+
+    .venv/bin/python benchmarks/validation.py [--runs 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import time
+from pathlib import Path
+
+from pyshacl import validate as pyshacl_validate
+
+from dds_pod import rdfio, standard
+from dds_pod.validation import default_validator
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "valid" / "proposal-piste-cyclable-victor-hugo.jsonld"
+
+
+def per_call_ms(function, runs: int) -> float:
+    for _ in range(min(20, runs)):
+        function()
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        function()
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=300)
+    args = parser.parse_args()
+
+    data = EXAMPLE.read_bytes()
+    json_ld = rdfio.FORMATS["json-ld"]
+    validator = default_validator()
+    graph = rdfio.parse(data, json_ld, base="http://127.0.0.1:8000/bordeaux/proposals/p1")
+    validator.fill_server_managed(graph, "https://participation.bordeaux-metropole.example")
+    shapes = standard.shapes_graph()
+
+    parse_ms = per_call_ms(lambda: rdfio.parse(data, json_ld, base="http://127.0.0.1:8000/b/p/1"), args.runs)
+    validate_ms = per_call_ms(lambda: validator.validate(graph), args.runs)
+    baseline_ms = per_call_ms(lambda: pyshacl_validate(graph, shacl_graph=shapes), max(30, args.runs // 10))
+
+    print(f"machine: {platform.machine()} {platform.processor() or ''} python {platform.python_version()}")
+    print(f"document: {EXAMPLE.name}, {len(graph)} triples after server-managed fields")
+    print(f"{'step':<44}{'median ms':>10}")
+    print(f"{'parse JSON-LD (pyld, offline contexts)':<44}{parse_ms:>10.2f}")
+    print(f"{'validate (dds-pod Validator, shapes once)':<44}{validate_ms:>10.2f}")
+    print(f"{'baseline: pyshacl.validate per call':<44}{baseline_ms:>10.2f}")
+    print(f"{'parse + validate':<44}{parse_ms + validate_ms:>10.2f}")
+    print(f"speed-up of validation over the baseline: {baseline_ms / validate_ms:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
