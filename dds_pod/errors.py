@@ -39,3 +39,50 @@ class DocumentTooLarge(DDSError):
 class UnsupportedFormat(DDSError):
     status = 415
     title = "Unsupported media type"
+
+
+class Unauthorized(DDSError):
+    status = 401
+    title = "Authentication required"
+
+
+class Forbidden(DDSError):
+    status = 403
+    title = "Forbidden"
+
+
+class NotFound(DDSError):
+    status = 404
+    title = "Not found"
+
+
+class Gone(DDSError):
+    status = 410
+    title = "Gone"
+
+
+class MethodNotAllowed(DDSError):
+    status = 405
+    title = "Method not allowed"
+
+
+class NotAcceptable(DDSError):
+    status = 406
+    title = "Not acceptable"
+
+
+class Conflict(DDSError):
+    """The request contradicts the resource's state (a container's type, a patch that does not apply)."""
+
+    status = 409
+    title = "Conflict"
+
+
+class PreconditionFailed(DDSError):
+    status = 412
+    title = "Precondition failed"
+
+
+class PreconditionRequired(DDSError):
+    status = 428
+    title = "Precondition required"
