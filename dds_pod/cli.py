@@ -38,6 +38,15 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--max-bytes", type=int, default=rdfio.DEFAULT_MAX_BYTES,
                           help="largest document accepted (default: 5 MB)")
     validate.set_defaults(command=run_validate)
+
+    serve = commands.add_parser("serve", help="serve a node's pods over HTTP")
+    serve.add_argument("--config", required=True, help="the node's TOML configuration")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--threads", type=int, default=8)
+    serve.add_argument("--seed", action="append", default=[], metavar="POD=DIR",
+                       help="publish the JSON-LD files of DIR into POD at start-up (only into an empty pod)")
+    serve.set_defaults(command=run_serve)
     return parser
 
 
@@ -57,6 +66,25 @@ def run_validate(args: argparse.Namespace) -> int:
     if any(error for _, _, error in outcomes):
         return EXIT_UNREADABLE
     return EXIT_OK if all(report.conforms for _, report, _ in outcomes) else EXIT_INVALID
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from .config import ConfigError, load
+    from .server import serve
+
+    try:
+        config = load(args.config)
+    except ConfigError as exc:
+        print(f"dds-pod: {exc.message}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    seeds = []
+    for item in args.seed:
+        pod, _, directory = item.partition("=")
+        if pod not in config.pods or not directory:
+            print(f"dds-pod: --seed {item!r}: expected POD=DIR with a pod of the configuration", file=sys.stderr)
+            return EXIT_UNREADABLE
+        seeds.append((pod, Path(directory)))
+    return serve(config, args.host, args.port, args.threads, seeds)
 
 
 def _read(path: Path, args: argparse.Namespace):

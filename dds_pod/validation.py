@@ -169,10 +169,11 @@ class Validator:
             for cls in shapes.objects(shape, SH.targetClass)
         }
 
-    def validate(self, data: Graph) -> Report:
+    def validate(self, data: Graph, *, require_type: bool = True) -> Report:
+        """Check a graph; ``require_type=False`` for graphs that need no DDS class (LDP containers)."""
         results = list(self._shacl_results(data))
         results.extend(self._unknown_terms(data))
-        if not any(cls in self.shapes_by_class for cls in data.objects(None, RDF.type)):
+        if require_type and not any(cls in self.shapes_by_class for cls in data.objects(None, RDF.type)):
             results.append(_untyped_document())
         return Report(results)
 
@@ -181,8 +182,8 @@ class Validator:
 
         Values sent by the client for these properties are replaced, never trusted.
         """
-        stamp = Literal((now or datetime.now(UTC)).isoformat(timespec="seconds").replace("+00:00", "Z"),
-                        datatype=XSD.dateTime)
+        stamp = Literal((now or datetime.now(UTC)).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                        datatype=XSD.dateTime, normalize=False)
         for node in self.managed_nodes(data):
             data.set((node, DDS.sourcePlatform, URIRef(platform)))
             if (node, DCTERMS.created, None) not in data:

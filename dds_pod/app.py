@@ -1,0 +1,25 @@
+"""The application factory: builds the node from a configuration and registers the blueprints."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from .config import Config
+from .node import Node
+from .store import Store
+from .web import cors, ldp, problems, standard
+from .web.cache import NodeCache
+
+
+def create_app(config: Config, store: Store | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
+    app.json.ensure_ascii = False
+    node = Node(config, store=store)
+    app.extensions["dds.node"] = node
+    app.extensions["dds.cache"] = NodeCache()
+    app.register_blueprint(standard.bp)
+    app.register_blueprint(ldp.bp)
+    problems.register(app, constrained_by=node.shapes_url)
+    cors.register(app)
+    return app

@@ -1,0 +1,119 @@
+"""The node's configuration, read from a TOML file.
+
+The keys shown in the README are a contract: later versions add keys, never rename these.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import DDSError
+
+POD_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+class ConfigError(DDSError):
+    title = "Configuration error"
+
+
+@dataclass(frozen=True)
+class PodConfig:
+    name: str
+    title: str
+    platform: str
+    tokens: tuple[str, ...]
+    language: str = "fr"
+
+    def url(self, base_url: str) -> str:
+        return f"{base_url}{self.name}/"
+
+
+@dataclass(frozen=True)
+class Config:
+    base_url: str
+    pods: dict[str, PodConfig]
+    data_dir: Path | None = None
+    store: str = "oxigraph"
+    page_size: int = 100
+    max_body_bytes: int = 5 * 1024 * 1024
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def pod_url(self, name: str) -> str:
+        return self.pods[name].url(self.base_url)
+
+
+def load(path: str | Path) -> Config:
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read the configuration {str(path)!r}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"invalid TOML in {str(path)!r}: {exc}") from None
+    return from_dict(raw, relative_to=path.parent)
+
+
+def from_dict(raw: dict[str, Any], relative_to: Path = Path()) -> Config:
+    base_url = raw.get("base_url")
+    if not isinstance(base_url, str) or not re.match(r"^https?://[^/]+", base_url):
+        raise ConfigError("base_url must be an http(s) URL, e.g. \"http://127.0.0.1:8000/\"")
+    if not base_url.endswith("/"):
+        base_url += "/"
+    data_dir = raw.get("data_dir")
+    pods = {name: _pod(name, value) for name, value in (raw.get("pods") or {}).items()}
+    known = {"base_url", "data_dir", "pods", "store", "page_size", "max_body_bytes"}
+    return Config(
+        base_url=base_url,
+        pods=pods,
+        data_dir=(relative_to / data_dir) if data_dir else None,
+        store=str(raw.get("store", "oxigraph")),
+        page_size=_positive_int(raw, "page_size", 100),
+        max_body_bytes=_positive_int(raw, "max_body_bytes", 5 * 1024 * 1024),
+        extra={k: v for k, v in raw.items() if k not in known},
+    )
+
+
+def _pod(name: str, raw: dict[str, Any]) -> PodConfig:
+    if not POD_NAME.match(name) or name in RESERVED_NAMES:
+        raise ConfigError(f"pod name {name!r} must be lower-case letters, digits, '-' or '_', and not one of "
+                          f"{', '.join(sorted(RESERVED_NAMES))}")
+    platform = raw.get("platform")
+    if not isinstance(platform, str) or not platform.startswith(("http://", "https://")):
+        raise ConfigError(f"pods.{name}.platform must be the platform's http(s) IRI")
+    return PodConfig(
+        name=name,
+        title=str(raw.get("title", name)),
+        platform=platform,
+        tokens=_tokens(name, raw),
+        language=str(raw.get("language", "fr")),
+    )
+
+
+def _tokens(name: str, raw: dict[str, Any]) -> tuple[str, ...]:
+    tokens = []
+    if raw.get("token"):
+        tokens.append(str(raw["token"]))
+    if raw.get("token_env"):
+        value = os.environ.get(str(raw["token_env"]))
+        if not value:
+            raise ConfigError(f"pods.{name}.token_env names {raw['token_env']!r}, which is not set")
+        tokens.append(value)
+    if not tokens:
+        raise ConfigError(f"pods.{name} needs a token (token = \"...\" or token_env = \"VARIABLE\")")
+    return tuple(tokens)
+
+
+def _positive_int(raw: dict[str, Any], key: str, default: int) -> int:
+    value = raw.get(key, default)
+    if not isinstance(value, int) or value <= 0:
+        raise ConfigError(f"{key} must be a positive integer")
+    return value
+
+
+# Top-level paths the node itself serves; no pod may take these names.
+RESERVED_NAMES = frozenset({"ns", "shapes", "sparql", "catalog", "federation", "api", "static", "health"})

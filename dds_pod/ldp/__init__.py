@@ -1,0 +1,1 @@
+"""Linked Data Platform semantics: pods, containers, resources, patches and representations."""

@@ -1,0 +1,144 @@
+"""Reading a request body into RDF: the formats a pod accepts and the contexts publishers use.
+
+Publishers may write JSON-LD with the DDS context (by its public IRI or the node's own URL), an
+inline context, or Startin'blox's context (``@vocab`` ``https://cdn.startinblox.com/owl#``).
+Whatever the context, the stored triples use DDS terms: Startin'blox keys are mapped to the DDS
+term of the same name, and a key that maps to nothing is refused by name instead of being
+silently dropped, as a JSON-LD processor would do.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+from pyld import jsonld as pyld
+from rdflib import Graph, Literal, URIRef
+
+from .. import jsonld, rdfio, standard
+from ..errors import BadDocument, UnsupportedFormat
+from ..vocab import DDS, DDS_CONTEXT_IRI, RDF
+
+SIB = "https://cdn.startinblox.com/owl#"
+LANGUAGE_MAPPED = frozenset(
+    iri for iri, key in standard.term_names().items()
+    if isinstance(standard.context_document()["@context"].get(key), dict)
+    and standard.context_document()["@context"][key].get("@container") == "@language"
+)
+
+
+class Intake:
+    """Parses bodies for one node: knows the node's own context URL and the size limit."""
+
+    def __init__(self, context_url: str, max_bytes: int) -> None:
+        self.context_url = context_url
+        self.loader = jsonld.ContextLoader({context_url: standard.context_document()})
+        self.max_bytes = max_bytes
+
+    def read(self, data: bytes, media_type: str | None, base: str, language: str) -> Graph:
+        """Parse a body to a graph of DDS terms, with relative IRIs resolved against ``base``."""
+        if not media_type:
+            raise UnsupportedFormat("a request with a body needs a Content-Type")
+        fmt = rdfio.format_for_media_type(media_type)
+        if fmt.oxigraph is not None:
+            return rdfio.parse(data, fmt, base=base, max_bytes=self.max_bytes)
+        rdfio.check_size(len(data), self.max_bytes)
+        document = jsonld.loads(rdfio.decode(data))
+        return self.read_json(document, base, language)
+
+    def read_json(self, document: Any, base: str, language: str) -> Graph:
+        contexts = _contexts(document)
+        foreign = any(not self._is_dds_context(c) for c in contexts)
+        if foreign:
+            _refuse_unmapped_keys(document)
+        graph = jsonld.to_graph(document, base=base, loader=self.loader)
+        if foreign:
+            graph = _to_dds_terms(graph, language)
+        return graph
+
+    def _is_dds_context(self, context: Any) -> bool:
+        return context in (DDS_CONTEXT_IRI, self.context_url)
+
+
+def _contexts(document: Any) -> list[Any]:
+    """The top-level contexts of a document (a list of documents in an array)."""
+    nodes = document if isinstance(document, list) else [document]
+    found: list[Any] = []
+    for node in nodes:
+        if isinstance(node, dict) and "@context" in node:
+            context = node["@context"]
+            found.extend(context if isinstance(context, list) else [context])
+    return found
+
+
+def _refuse_unmapped_keys(document: Any) -> None:
+    """Refuse keys the document's own context does not map: JSON-LD would drop them silently."""
+    nodes = document if isinstance(document, list) else [document]
+    for node in nodes:
+        if not isinstance(node, dict):
+            continue
+        context = node.get("@context")
+        for key in _keys(node):
+            if not _key_maps(json.dumps(context, sort_keys=True), key):
+                raise BadDocument(f"field {key!r} maps to no IRI under the document's @context, so it "
+                                  "would be lost; use a DDS key or add it to the context", field=key)
+
+
+def _keys(node: dict) -> set[str]:
+    keys: set[str] = set()
+    stack: list[Any] = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if "@value" in item:
+                continue
+            keys.update(k for k in item if not k.startswith("@"))
+            stack.extend(v for k, v in item.items() if k != "@context")
+        elif isinstance(item, list):
+            stack.extend(item)
+    return keys
+
+
+@lru_cache(maxsize=4096)
+def _key_maps(context_json: str, key: str) -> bool:
+    probe = {"@context": json.loads(context_json), key: "probe"}
+    try:
+        expanded = pyld.expand(probe, {"documentLoader": _loader_for_probes})
+    except pyld.JsonLdError:
+        return True  # the real expansion reports the error with its context
+    return bool(expanded and any(not k.startswith("@") for k in expanded[0]))
+
+
+_loader_for_probes = jsonld.ContextLoader()
+
+
+def _to_dds_terms(graph: Graph, language: str) -> Graph:
+    """Map Startin'blox terms to DDS terms of the same name; tag plain text with the request's language."""
+    by_name = {key: iri for iri, key in standard.term_names().items()}
+    classes = _class_terms()
+    mapped = Graph()
+    for subject, predicate, obj in graph:
+        if predicate.startswith(SIB):
+            name = predicate[len(SIB):]
+            if name not in by_name:
+                raise BadDocument(f"field {name!r} has no equivalent in the DDS vocabulary", field=name)
+            predicate = by_name[name]
+        if predicate == RDF.type and isinstance(obj, URIRef) and obj.startswith(SIB):
+            obj = classes.get(obj[len(SIB):], DDS[obj[len(SIB):]])
+        if predicate in LANGUAGE_MAPPED and isinstance(obj, Literal) and not obj.language and obj.datatype is None:
+            obj = Literal(str(obj), lang=language)
+        mapped.add((subject, predicate, obj))
+    return mapped
+
+
+@lru_cache(maxsize=1)
+def _class_terms() -> dict[str, URIRef]:
+    context = standard.context_document()["@context"]
+    prefixes = {k: v for k, v in context.items() if isinstance(v, str) and v.endswith(("#", "/"))}
+    terms = {}
+    for key, value in context.items():
+        if isinstance(value, str) and key[:1].isupper() and ":" in value:
+            prefix, _, local = value.partition(":")
+            terms[key] = URIRef(prefixes.get(prefix, prefix + ":") + local)
+    return terms

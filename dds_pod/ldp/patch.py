@@ -1,0 +1,236 @@
+"""The new state of a resource after a PATCH, computed without touching any store.
+
+Two patch languages are accepted: SPARQL 1.1 Update (``application/sparql-update``) limited to the resource's own
+graph, and the Solid Protocol's N3 Patch (``text/n3``). Both take the resource's triples and return the new triples;
+the caller validates them against the shapes and stores them atomically, so a patch that fails changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+
+import pyoxigraph as ox
+from rdflib import BNode, Graph, Literal, Namespace, URIRef, Variable
+from rdflib.graph import QuotedGraph
+from rdflib.term import Node
+
+from ..errors import BadDocument, Conflict
+from ..vocab import RDF
+
+SOLID = Namespace("http://www.w3.org/ns/solid/terms#")
+
+# Operations that name other graphs or fetch remote data: a PATCH changes one resource, nothing else.
+FORBIDDEN_KEYWORDS = frozenset(
+    {"LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH", "USING", "GRAPH", "SERVICE"}
+)
+
+# Characters a variable or a local name may hold beyond \w, so that "ex:a·graph" stays one token.
+_NAME_CHAR = r"[\w\-:%\u00B7\u0300-\u036F\u203F-\u2040]"
+_HEX_ESCAPE = r"\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8}"
+# The spans a keyword cannot hide in come first; what is left is read as words. pyoxigraph finds keywords without
+# looking for word boundaries ("DROPALL", "1GRAPH<g>", "GRAPH:g" as GRAPH :g all run), so a word is refused when it
+# merely contains a forbidden keyword; a local name (from the colon on) is read whole by the parser and is skipped.
+_SPARQL_TOKEN = re.compile(
+    "|".join(
+        (
+            r"(?P<comment>#[^\r\n]*)",
+            r'(?P<long_string>"""(?:\\.|[^\\])*?"""' r"|'''(?:\\.|[^\\])*?''')",
+            r'(?P<string>"(?:\\.|[^"\\\r\n])*"' r"|'(?:\\.|[^'\\\r\n])*')",
+            rf"(?P<iri><(?:[^<>\"{{}}|^`\\\x00-\x20]|{_HEX_ESCAPE})*>)",
+            rf"(?P<variable>[?$]{_NAME_CHAR}+)",
+            r"(?P<language>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)",
+            rf"(?P<local_name>:(?:{_NAME_CHAR}|\\.|\.(?={_NAME_CHAR}))*)",
+            r"(?P<word>\w+)",
+            r"(?P<quote>[\"'])",
+            r"(?P<other>.)",
+        )
+    ),
+    re.DOTALL,
+)
+
+Pattern = tuple[Node, Node, Node]
+Term = ox.NamedNode | ox.BlankNode | ox.Literal
+
+
+def apply_sparql_update(triples: Sequence[ox.Triple], update: str, resource_iri: str) -> list[ox.Triple]:
+    """Apply a SPARQL 1.1 Update (media type application/sparql-update) to the resource's triples."""
+    _refuse_forbidden_operations(update)
+    store = ox.Store()
+    store.extend(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples)
+    try:
+        store.update(update, base_iri=resource_iri)
+    except (SyntaxError, ValueError) as exc:
+        raise BadDocument(f"invalid SPARQL Update: {exc}") from None
+    after = [q.triple for q in store.quads_for_pattern(None, None, None, ox.DefaultGraph())]
+    return _checked_result(triples, after, resource_iri)
+
+
+def apply_n3_patch(triples: Sequence[ox.Triple], patch: str, resource_iri: str) -> list[ox.Triple]:
+    """Apply a Solid N3 Patch (media type text/n3) to the resource's triples."""
+    where, inserts, deletes = _read_n3_patch(patch, resource_iri)
+    binding = _single_binding(triples, where)
+    blank_nodes: dict[BNode, ox.BlankNode] = {}
+    removed = {_instantiate(p, binding, blank_nodes) for p in deletes}
+    absent = removed.difference(triples)
+    if absent:
+        raise Conflict(f"cannot delete triples the resource does not contain: {_describe(absent)}")
+    added = [_instantiate(p, binding, blank_nodes) for p in inserts]
+    kept = [t for t in triples if t not in removed]
+    return _checked_result(triples, kept + added, resource_iri)
+
+
+def _refuse_forbidden_operations(update: str) -> None:
+    """Refuse keywords that reach beyond the resource, read as tokens so strings, IRIs and comments may hold them.
+
+    This runs before the update is parsed because pyoxigraph would execute a LOAD by fetching the IRI.
+    """
+    for match in _SPARQL_TOKEN.finditer(update):
+        if match.lastgroup == "word":
+            word = match.group().upper()
+            for keyword in sorted(FORBIDDEN_KEYWORDS):
+                if keyword in word:
+                    raise BadDocument(
+                        f"{keyword} is not allowed in a PATCH ({_position(update, match.start())}): "
+                        "an update may only change the resource's own triples"
+                    )
+        elif match.lastgroup == "quote":
+            raise BadDocument(f"invalid SPARQL Update: unterminated string at {_position(update, match.start())}")
+
+
+def _position(text: str, offset: int) -> str:
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return f"line {line}, column {column}"
+
+
+def _checked_result(before: Sequence[ox.Triple], after: Iterable[ox.Triple], resource_iri: str) -> list[ox.Triple]:
+    """The new triples, surviving ones in their original order then the new ones, so a small patch diffs small."""
+    after = list(dict.fromkeys(after))
+    after_set = set(after)
+    kept = [t for t in dict.fromkeys(before) if t in after_set]
+    kept_set = set(kept)
+    result = kept + [t for t in after if t not in kept_set]
+    for triple in result:
+        _check_subject(triple.subject, resource_iri)
+    return result
+
+
+def _describe(triples: Iterable[ox.Triple], limit: int = 3) -> str:
+    listed = sorted(str(t) for t in triples)
+    more = f" and {len(listed) - limit} more" if len(listed) > limit else ""
+    return "; ".join(listed[:limit]) + more
+
+
+def _check_subject(subject: ox.NamedNode | ox.BlankNode, resource_iri: str) -> None:
+    """A resource describes itself and its fragments; statements about other IRIs belong to other resources."""
+    if isinstance(subject, ox.BlankNode):
+        return
+    if subject.value != resource_iri and not subject.value.startswith(resource_iri + "#"):
+        raise BadDocument(f"a PATCH may only change the resource itself: <{subject.value}>")
+
+
+def _read_n3_patch(patch: str, resource_iri: str) -> tuple[list[Pattern], list[Pattern], list[Pattern]]:
+    """The where, inserts and deletes patterns of the single solid:InsertDeletePatch, checked as the protocol asks."""
+    graph = Graph()
+    try:
+        graph.parse(data=patch, format="n3", publicID=resource_iri)
+    except Exception as exc:  # rdflib's N3 parser raises BadSyntax, AssertionError, ValueError... on bad input
+        raise BadDocument(f"invalid N3 Patch: {exc}") from None
+    subjects = set(graph.subjects(RDF.type, SOLID.InsertDeletePatch))
+    if len(subjects) != 1:
+        raise BadDocument(f"an N3 Patch must have exactly one solid:InsertDeletePatch, this one has {len(subjects)}")
+    subject = subjects.pop()
+    where, inserts, deletes = (_formula(graph, subject, name) for name in ("where", "inserts", "deletes"))
+    for name, patterns in (("where", where), ("deletes", deletes)):
+        if any(isinstance(term, BNode) for pattern in patterns for term in pattern):
+            raise BadDocument(f"solid:{name} may not contain blank nodes")
+    bound = _variables(where)
+    for name, patterns in (("inserts", inserts), ("deletes", deletes)):
+        unbound = _variables(patterns) - bound
+        if unbound:
+            names = ", ".join(sorted(f"?{v}" for v in unbound))
+            raise BadDocument(f"solid:{name} uses variables that solid:where does not bind: {names}")
+    return where, inserts, deletes
+
+
+def _formula(graph: Graph, patch: Node, name: str) -> list[Pattern]:
+    values = list(graph.objects(patch, SOLID[name]))
+    if len(values) > 1:
+        raise BadDocument(f"an N3 Patch may have at most one solid:{name}")
+    if not values:
+        return []
+    if not isinstance(values[0], QuotedGraph):
+        raise BadDocument(f"solid:{name} must be a formula {{ ... }}")
+    patterns = list(values[0].triples((None, None, None)))
+    for pattern in patterns:
+        _check_pattern(pattern, name)
+    return patterns
+
+
+def _check_pattern(pattern: Pattern, name: str) -> None:
+    """Refuse what cannot become an RDF triple whatever the binding: literal subjects, nested formulae..."""
+    subject, predicate, obj = pattern
+    if not (
+        isinstance(subject, URIRef | BNode | Variable)
+        and isinstance(predicate, URIRef | Variable)
+        and isinstance(obj, URIRef | BNode | Literal | Variable)
+    ):
+        shown = " ".join(term.n3() for term in pattern)
+        raise BadDocument(f"solid:{name} holds something that is not a triple pattern: {shown}")
+
+
+def _variables(patterns: Iterable[Pattern]) -> set[Variable]:
+    return {term for pattern in patterns for term in pattern if isinstance(term, Variable)}
+
+
+def _single_binding(triples: Sequence[ox.Triple], where: list[Pattern]) -> dict[Variable, Term]:
+    """The one solution of the where patterns: a patch that matches nothing or is ambiguous must not guess.
+
+    The query stops at two solutions: that is enough to refuse, and a careless pattern cannot enumerate a product.
+    """
+    if not where:
+        return {}
+    names = {v: f"v{i}" for i, v in enumerate(sorted(_variables(where)))}
+    body = " ".join(" ".join(_sparql_term(term, names) for term in pattern) + " ." for pattern in where)
+    store = ox.Store()
+    store.extend(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples)
+    solutions = list(store.query(f"SELECT * WHERE {{ {body} }} LIMIT 2"))
+    if len(solutions) != 1:
+        count = "2 or more" if solutions else "0"
+        raise Conflict(f"the where clause matched {count} times, it must match exactly once")
+    return {variable: solutions[0][name] for variable, name in names.items()}
+
+
+def _sparql_term(term: Node, names: Mapping[Variable, str]) -> str:
+    """SPARQL syntax for a where term; variables are renamed because N3 allows names SPARQL does not."""
+    if isinstance(term, Variable):
+        return f"?{names[term]}"
+    return str(_ox_term(term, {}))
+
+
+def _instantiate(
+    pattern: Pattern, binding: Mapping[Variable, Term], blank_nodes: dict[BNode, ox.BlankNode]
+) -> ox.Triple:
+    terms = [binding[t] if isinstance(t, Variable) else _ox_term(t, blank_nodes) for t in pattern]
+    try:
+        return ox.Triple(*terms)
+    except TypeError:
+        # Only a binding can get here (patterns were checked): e.g. a variable bound to a literal used as subject.
+        raise Conflict(f"the patch does not apply: {' '.join(map(str, terms))} is not an RDF triple") from None
+
+
+def _ox_term(term: URIRef | BNode | Literal, blank_nodes: dict[BNode, ox.BlankNode]) -> Term:
+    """The pyoxigraph term for an rdflib one; blank nodes are fresh for each patch so they never merge with data."""
+    if isinstance(term, URIRef):
+        try:
+            return ox.NamedNode(str(term))
+        except ValueError as exc:
+            raise BadDocument(f"invalid IRI in an N3 Patch: {exc}") from None
+    if isinstance(term, BNode):
+        return blank_nodes.setdefault(term, ox.BlankNode())
+    if term.language:
+        return ox.Literal(str(term), language=term.language)
+    if term.datatype:
+        return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
+    return ox.Literal(str(term))

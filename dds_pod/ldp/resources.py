@@ -1,0 +1,470 @@
+"""LDP semantics of a pod, without HTTP: containers, members, server-managed triples, versions.
+
+A pod is a tree of resources under ``{base_url}{name}/``. Each resource is one named graph of
+the store; containers end with ``/`` and list their members with ``ldp:contains``. Every write
+is validated before anything is stored, then committed as one atomic change that also bumps
+versions (the ETags) and appends an event to the pod's change feed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import unquote
+
+import pyoxigraph as ox
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.term import Node
+
+from ..changes import INTERNAL, META_GRAPH, ChangeFeed
+from ..config import PodConfig
+from ..errors import BadDocument, Conflict, DDSError, Gone, MethodNotAllowed, NotFound, PreconditionFailed
+from ..rdfio import from_oxigraph
+from ..store import Change, Store
+from ..validation import Report, Validator
+from ..vocab import AS, DCTERMS, DDS, LDP, RDF, XSD
+
+VERSION = ox.NamedNode(INTERNAL + "version")
+SERVER_MANAGED = (DDS.sourcePlatform, DCTERMS.created, DCTERMS.modified, DDS.publishedWith)
+CONTAINER_TYPES = (LDP.BasicContainer, LDP.Container)
+RESERVED_PATHS = frozenset({"changes/"})
+
+# What a member of each initial container is when the client does not say (Startin'blox forms don't).
+DEFAULT_CONTAINERS: dict[str, URIRef | None] = {
+    "proposals/": DDS.Proposal,
+    "comments/": DDS.Comment,
+    "reactions/": None,
+    "spaces/": DDS.ParticipatorySpace,
+    "meetings/": DDS.Meeting,
+    "results/": DDS.Result,
+    "inbox/": None,
+}
+SLUG_UNSAFE = re.compile(r"[^A-Za-z0-9._~-]+")
+
+
+class ValidationFailed(DDSError):
+    """A write whose result does not conform to the shapes: nothing was stored."""
+
+    status = 422
+    title = "Validation failed"
+
+    def __init__(self, report: Report) -> None:
+        super().__init__("the document does not conform to the DDS shapes")
+        self.report = report
+
+
+@dataclass(frozen=True)
+class Resource:
+    iri: str
+    triples: list[ox.Triple]
+    version: str
+
+    @property
+    def is_container(self) -> bool:
+        return self.iri.endswith("/")
+
+    @property
+    def subject(self) -> ox.NamedNode:
+        return ox.NamedNode(self.iri)
+
+
+@dataclass(frozen=True)
+class Preconditions:
+    """The ETag conditions of a request, as versions: ``None`` absent, ``"*"`` any."""
+
+    if_match: tuple[str, ...] | str | None = None
+    if_none_match: tuple[str, ...] | str | None = None
+
+    def check(self, current: str | None) -> None:
+        if self.if_match is not None and (current is None or (self.if_match != "*" and current not in self.if_match)):
+            raise PreconditionFailed("If-Match does not match the current version of the resource")
+        if self.if_none_match is not None and current is not None and (
+            self.if_none_match == "*" or current in self.if_none_match
+        ):
+            raise PreconditionFailed("If-None-Match: the resource exists in that version")
+
+
+@dataclass(frozen=True)
+class Search:
+    fields: tuple[URIRef, ...]
+    terms: str
+    method: str = "ibasic"
+
+
+@dataclass(frozen=True)
+class Written:
+    resource: Resource
+    report: Report
+    created: bool
+
+
+class Pod:
+    """One platform's pod: its resources, its credentials' fingerprints and its change feed."""
+
+    def __init__(self, config: PodConfig, base_url: str, store: Store, validator: Validator) -> None:
+        self.config = config
+        self.url = config.url(base_url)
+        self.store = store
+        self.validator = validator
+        self.feed = ChangeFeed(store, self.url)
+        self._lock = threading.Lock()
+
+    # ----------------------------------------------------------------- reading
+
+    def get(self, iri: str) -> Resource:
+        triples = self.store.triples(iri)
+        if not triples:
+            raise NotFound(f"no resource at {iri}")
+        if ox.Triple(ox.NamedNode(iri), _n(RDF.type), _n(AS.Tombstone)) in triples:
+            raise Gone(f"{iri} was deleted")
+        return Resource(iri, triples, self._version(iri) or "0")
+
+    def version(self, iri: str) -> str | None:
+        return self._version(iri)
+
+    def member_page(self, container: str, limit: int, offset: int,
+                    search: Search | None = None) -> tuple[list[tuple[str, str]], int]:
+        """A page of a container's members as (IRI, version), newest first, and the total count."""
+        where = self._members_pattern(container, search)
+        count = next(iter(self.store.query(f"SELECT (COUNT(?m) AS ?n) WHERE {{ {where} }}")))["n"]
+        rows = self.store.query(
+            f"""SELECT ?m ?v WHERE {{ {where}
+                  OPTIONAL {{ GRAPH ?m {{ ?m <{DCTERMS.created}> ?created }} }}
+                  OPTIONAL {{ GRAPH <{META_GRAPH}> {{ ?m <{VERSION.value}> ?v }} }}
+                }} ORDER BY DESC(?created) ?m LIMIT {int(limit)} OFFSET {int(offset)}"""
+        )
+        return [(row["m"].value, row["v"].value if row["v"] else "0") for row in rows], int(count.value)
+
+    def _members_pattern(self, container: str, search: Search | None) -> str:
+        pattern = f"GRAPH <{container}> {{ <{container}> <{LDP.contains}> ?m }}"
+        if search is None:
+            return pattern
+        fields = ", ".join(f"<{f}>" for f in search.fields)
+        return pattern + f" FILTER EXISTS {{ GRAPH ?m {{ ?m ?field ?value FILTER(?field IN ({fields})) " \
+                         f"FILTER({_match(search)}) }} }}"
+
+    # ----------------------------------------------------------------- writing
+
+    def initialize(self) -> None:
+        """Create the root container and the initial containers of a new pod."""
+        with self._lock:
+            if self.store.triples(self.url):
+                return
+            change, now = Change(), _now()
+            self._put_container(change, self.url, self.config.title, now)
+            for path in DEFAULT_CONTAINERS:
+                self._put_container(change, self.url + path, path.rstrip("/"), now)
+                change.add.append(_containment(self.url, self.url + path))
+            self.store.commit(change)
+
+    def propose_member_iri(self, container: str, slug: str | None, as_container: bool) -> str:
+        """The IRI a POST would create now; the body is parsed against it so that "<>" names it."""
+        return self._new_member_iri(container, slug, as_container)
+
+    def create(self, container: str, graph: Graph, *, proposed_iri: str, slug: str | None, as_container: bool,
+               credential: str) -> Written:
+        """POST: add a member to a container under the proposed IRI, or a fresh one if it was taken meanwhile."""
+        with self._lock:
+            parent = self.get(container)
+            if not parent.is_container:
+                raise MethodNotAllowed(f"{container} is not a container: POST needs a container")
+            iri = self._new_member_iri(container, slug, as_container)
+            if iri != proposed_iri:
+                graph = _rename(graph, URIRef(proposed_iri), URIRef(iri))
+            return self._write(iri, graph, credential=credential, previous=None,
+                               default_type=DEFAULT_CONTAINERS.get(container[len(self.url):]))
+
+    def replace(self, iri: str, graph: Graph, *, preconditions: Preconditions, credential: str) -> Written:
+        """PUT: replace a resource's state (server-managed triples excepted), or create it."""
+        self._check_path(iri)
+        with self._lock:
+            previous = self._current(iri)
+            preconditions.check(previous.version if previous else None)
+            if previous is None:
+                self._check_no_twin(iri)
+            return self._write(iri, graph, credential=credential, previous=previous)
+
+    def patch(self, iri: str, transform: Callable[[list[ox.Triple]], Graph], *, preconditions: Preconditions,
+              credential: str) -> Written:
+        """PATCH: compute the new state from the current one, then write it like a PUT."""
+        with self._lock:
+            previous = self._current(iri)
+            if previous is None:
+                raise NotFound(f"no resource at {iri}")
+            preconditions.check(previous.version)
+            return self._write(iri, transform(previous.triples), credential=credential, previous=previous)
+
+    def delete(self, iri: str, *, preconditions: Preconditions) -> None:
+        with self._lock:
+            previous = self._current(iri)
+            if previous is None:
+                raise NotFound(f"no resource at {iri}")
+            preconditions.check(previous.version)
+            if iri == self.url:
+                raise MethodNotAllowed("the root container of a pod cannot be deleted")
+            if previous.is_container and any(t.predicate == _n(LDP.contains) for t in previous.triples):
+                raise Conflict(f"{iri} is not empty: delete its members first")
+            now = _now()
+            former = _type_of(previous)
+            change = Change()
+            tombstone = [
+                (_n(RDF.type), _n(AS.Tombstone)),
+                (_n(AS.deleted), ox.Literal(now, datatype=_n(XSD.dateTime))),
+            ]
+            if former:
+                tombstone.append((_n(AS.formerType), ox.NamedNode(former)))
+            change.replace_graph(iri, [ox.Triple(previous.subject, p, o) for p, o in tombstone])
+            change.set_value(META_GRAPH, previous.subject, VERSION, ox.Literal(_new_version()))
+            parent = _parent(iri)
+            change.remove.append(_containment(parent, iri))
+            change.set_value(META_GRAPH, ox.NamedNode(parent), VERSION, ox.Literal(_new_version()))
+            self.feed.record(change, "delete", iri, now, former)
+            self.store.commit(change)
+
+    # ----------------------------------------------------------------- internals
+
+    def _current(self, iri: str) -> Resource | None:
+        try:
+            return self.get(iri)
+        except (NotFound, Gone):
+            return None
+
+    def _version(self, iri: str) -> str | None:
+        for quad in self.store.quads(ox.NamedNode(iri), VERSION, None, META_GRAPH):
+            return quad.object.value
+        return None
+
+    def _write(self, iri: str, graph: Graph, *, credential: str, previous: Resource | None,
+               default_type: URIRef | None = None) -> Written:
+        now = _now()
+        graph = self._prepare(iri, graph, previous, default_type, credential, now)
+        report = self.validator.validate(graph, require_type=not iri.endswith("/"))
+        if not report.conforms:
+            raise ValidationFailed(report)
+        change = Change()
+        triples = _to_oxigraph(graph)
+        change.replace_graph(iri, triples)
+        version = _new_version()
+        change.set_value(META_GRAPH, ox.NamedNode(iri), VERSION, ox.Literal(version))
+        if previous is None:
+            self._add_to_parents(change, iri, now)
+        self.feed.record(change, "update" if previous else "create", iri, now)
+        self.store.commit(change)
+        return Written(Resource(iri, triples, version), report, created=previous is None)
+
+    def _prepare(self, iri: str, graph: Graph, previous: Resource | None, default_type: URIRef | None,
+                 credential: str, now: str) -> Graph:
+        """The graph to store: the client's triples about this resource, plus what the server manages."""
+        subject = URIRef(iri)
+        graph = name_root(graph, subject)
+        self._check_subjects(graph, iri)
+        for predicate in SERVER_MANAGED:
+            graph.remove((subject, predicate, None))
+        graph.remove((None, LDP.contains, None))
+        if iri.endswith("/"):
+            self._check_container_types(graph, subject)
+            for container_type in CONTAINER_TYPES:
+                graph.add((subject, RDF.type, container_type))
+            if previous is not None:
+                graph += ((subject, LDP.contains, URIRef(t.object.value)) for t in previous.triples
+                          if t.predicate == _n(LDP.contains))
+        elif any(t in CONTAINER_TYPES for t in graph.objects(subject, RDF.type)):
+            raise Conflict(f"{iri} does not end with '/', so it cannot be a container")
+        if default_type is not None and (subject, RDF.type, None) not in graph:
+            graph.add((subject, RDF.type, default_type))
+        if previous is not None and previous.is_container != iri.endswith("/"):
+            raise Conflict("a PUT cannot change a container into a resource or the reverse")
+        stamp = Literal(now, datatype=XSD.dateTime, normalize=False)
+        graph.add((subject, DCTERMS.created, _created(previous) or stamp))
+        graph.add((subject, DCTERMS.modified, stamp))
+        self.validator.fill_server_managed(graph, self.config.platform, datetime.fromisoformat(now))
+        graph.add((subject, DDS.publishedWith, URIRef(f"{self.url}#credential-{_fingerprint(credential)}")))
+        return graph
+
+    def _check_subjects(self, graph: Graph, iri: str) -> None:
+        for subject in set(graph.subjects()):
+            if isinstance(subject, BNode) or subject == URIRef(iri) or str(subject).startswith(iri + "#"):
+                continue
+            where = "outside this pod" if not str(subject).startswith(self.url) else "another resource"
+            raise BadDocument(f"\"@id\" {str(subject)!r} is {where}: a document may only describe {iri}",
+                              field="@id")
+
+    def _check_container_types(self, graph: Graph, subject: URIRef) -> None:
+        others = [t for t in graph.objects(subject, RDF.type) if t not in CONTAINER_TYPES and t != LDP.RDFSource
+                  and t != LDP.Resource]
+        if others:
+            raise Conflict(f"a container cannot take the type {others[0]}: it would stop being a container")
+
+    def _new_member_iri(self, container: str, slug: str | None, as_container: bool) -> str:
+        base = _clean_slug(slug) if slug else uuid.uuid4().hex[:12]
+        suffix = "/" if as_container else ""
+        for attempt in range(1000):
+            name = base if attempt == 0 else f"{base}-{attempt + 1}"
+            iri = f"{container}{name}{suffix}"
+            if (iri[len(self.url):] not in RESERVED_PATHS and not self.store.triples(iri)
+                    and not self.store.triples(_twin(iri))):
+                return iri
+        raise Conflict(f"no free name for the slug {slug!r}")
+
+    def _check_path(self, iri: str) -> None:
+        path = iri[len(self.url):]
+        if path in RESERVED_PATHS:
+            raise MethodNotAllowed(f"{iri} is managed by the server")
+        check_path_segments(path)
+
+    def _check_no_twin(self, iri: str) -> None:
+        if self.store.triples(_twin(iri)):
+            raise Conflict(f"{_twin(iri)} exists: a resource and a container cannot share a name")
+
+    def _add_to_parents(self, change: Change, iri: str, now: str) -> None:
+        """Add the new resource to its container, creating missing intermediate containers."""
+        child = iri
+        while child != self.url:
+            parent = _parent(child)
+            change.add.append(_containment(parent, child))
+            change.set_value(META_GRAPH, ox.NamedNode(parent), VERSION, ox.Literal(_new_version()))
+            if self.store.triples(parent):
+                return
+            self._check_no_twin(parent)
+            self._put_container(change, parent, parent.rstrip("/").rsplit("/", 1)[-1], now)
+            child = parent
+
+    def _put_container(self, change: Change, iri: str, title: str, now: str) -> None:
+        subject = ox.NamedNode(iri)
+        stamp = ox.Literal(now, datatype=_n(XSD.dateTime))
+        change.replace_graph(iri, [
+            ox.Triple(subject, _n(RDF.type), _n(LDP.BasicContainer)),
+            ox.Triple(subject, _n(RDF.type), _n(LDP.Container)),
+            ox.Triple(subject, _n(DCTERMS.title), ox.Literal(title, language="en")),
+            ox.Triple(subject, _n(DCTERMS.created), stamp),
+            ox.Triple(subject, _n(DCTERMS.modified), stamp),
+        ])
+        change.set_value(META_GRAPH, subject, VERSION, ox.Literal(_new_version()))
+
+
+def check_path_segments(path: str) -> None:
+    """Refuse traversal and control characters in a path, raw or percent-encoded."""
+    decoded = unquote(unquote(path))
+    segments = decoded.split("/")
+    if "\x00" in decoded or any(seg in (".", "..") for seg in segments) or "\\" in decoded \
+            or any(ord(c) < 32 for c in decoded):
+        raise BadDocument(f"path {path!r} contains '.', '..', a backslash or a control character", field="path")
+
+
+def _clean_slug(slug: str) -> str:
+    decoded = unquote(slug).strip()
+    if "/" in decoded or "\x00" in decoded or decoded in (".", "..") or ".." in decoded or "\\" in decoded:
+        raise BadDocument(f"Slug {slug!r} contains '/', '..', a backslash or NUL", field="Slug")
+    cleaned = SLUG_UNSAFE.sub("-", decoded).strip("-.")[:100]
+    return cleaned or uuid.uuid4().hex[:12]
+
+
+def name_root(graph: Graph, subject: URIRef) -> Graph:
+    """Give the resource's IRI to the document's one top-level blank node (a POST without "@id")."""
+    if (subject, None, None) in graph:
+        return graph
+    referenced = set(graph.objects())
+    roots = {s for s in graph.subjects() if isinstance(s, BNode) and s not in referenced}
+    if len(roots) > 1:
+        raise BadDocument("the document has several top-level nodes; give the resource's node \"@id\": \"\"",
+                          field="@id")
+    if not roots:
+        return graph
+    return _rename(graph, roots.pop(), subject)
+
+
+def _rename(graph: Graph, old: Node, new: URIRef) -> Graph:
+    renamed = Graph()
+    for s, p, o in graph:
+        renamed.add((new if s == old else s, p, new if o == old else o))
+    return renamed
+
+
+def _match(search: Search) -> str:
+    if search.method == "exact":
+        return f"STR(?value) = {_literal(search.terms)}"
+    words = search.terms.split() or [""]
+    if search.method == "basic":
+        return " && ".join(f"CONTAINS(STR(?value), {_literal(w)})" for w in words)
+    return " && ".join(f"CONTAINS(LCASE(STR(?value)), LCASE({_literal(w)}))" for w in words)
+
+
+def _literal(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+    return f'"{escaped}"'
+
+
+def _created(previous: Resource | None) -> Node | None:
+    if previous is None:
+        return None
+    for triple in previous.triples:
+        if triple.subject == previous.subject and triple.predicate == _n(DCTERMS.created):
+            return from_oxigraph(triple.object, {})
+    return None
+
+
+def _type_of(resource: Resource) -> str | None:
+    types = sorted(t.object.value for t in resource.triples
+                   if t.subject == resource.subject and t.predicate == _n(RDF.type))
+    dds_types = [t for t in types if t.startswith(str(DDS))]
+    return (dds_types or types or [None])[0]
+
+
+def _to_oxigraph(graph: Graph) -> list[ox.Triple]:
+    blank: dict[BNode, ox.BlankNode] = {}
+    return [ox.Triple(_ox(s, blank), _ox(p, blank), _ox(o, blank)) for s, p, o in graph]
+
+
+def _ox(term: Node, blank: dict[BNode, ox.BlankNode]):
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, BNode):
+        return blank.setdefault(term, ox.BlankNode())
+    if term.language:
+        return ox.Literal(str(term), language=term.language)
+    if term.datatype is not None:
+        return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
+    return ox.Literal(str(term))
+
+
+def to_graph(triples: Sequence[ox.Triple]) -> Graph:
+    """An rdflib graph of stored triples (what patches and the validator work on)."""
+    graph, blank = Graph(), {}
+    for t in triples:
+        graph.add((from_oxigraph(t.subject, blank), from_oxigraph(t.predicate, blank),
+                   from_oxigraph(t.object, blank)))
+    return graph
+
+
+def _containment(container: str, member: str) -> ox.Quad:
+    return ox.Quad(ox.NamedNode(container), _n(LDP.contains), ox.NamedNode(member), ox.NamedNode(container))
+
+
+def _parent(iri: str) -> str:
+    trimmed = iri[:-1] if iri.endswith("/") else iri
+    return trimmed.rsplit("/", 1)[0] + "/"
+
+
+def _twin(iri: str) -> str:
+    return iri[:-1] if iri.endswith("/") else iri + "/"
+
+
+def _fingerprint(credential: str) -> str:
+    return hashlib.sha256(credential.encode("utf-8")).hexdigest()[:16]
+
+
+def _n(term) -> ox.NamedNode:
+    return ox.NamedNode(str(term))
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _new_version() -> str:
+    return uuid.uuid4().hex

@@ -1,0 +1,40 @@
+"""A DDS node: the configuration, the store, the validator and the pods built from them.
+
+Built once by the application factory; the HTTP layer reaches the domain only through it.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from .config import Config
+from .ldp.intake import Intake
+from .ldp.resources import Pod
+from .store import Store, open_store
+from .validation import Validator, default_validator
+
+
+class Node:
+    def __init__(self, config: Config, store: Store | None = None, validator: Validator | None = None) -> None:
+        self.config = config
+        self.store = store or open_store(config.store, config.data_dir)
+        self.validator = validator or default_validator()
+        self.context_url = f"{config.base_url}ns/context.jsonld"
+        self.shapes_url = f"{config.base_url}shapes"
+        self.intake = Intake(self.context_url, config.max_body_bytes)
+        self.pods = {name: Pod(pod, config.base_url, self.store, self.validator)
+                     for name, pod in config.pods.items()}
+        for pod in self.pods.values():
+            pod.initialize()
+
+    def pods_accepting(self, token: str) -> set[str]:
+        """Names of the pods this bearer token may write to (compared in constant time)."""
+        accepted = set()
+        for name, pod in self.pods.items():
+            matches = [hmac.compare_digest(token.encode(), known.encode()) for known in pod.config.tokens]
+            if any(matches):
+                accepted.add(name)
+        return accepted
+
+    def close(self) -> None:
+        self.store.close()

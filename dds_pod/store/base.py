@@ -1,0 +1,57 @@
+"""The storage interface: named graphs of RDF terms, changed atomically.
+
+One named graph holds one resource. A :class:`Change` gathers everything a single request
+writes (the resource, its container's containment triple, metadata, a change-feed event) so
+that the store applies all of it or nothing.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import pyoxigraph as ox
+
+
+@dataclass
+class Change:
+    """A set of writes applied in one transaction, in this order: drops, removals, insertions."""
+
+    drop_graphs: set[str] = field(default_factory=set)
+    remove: list[ox.Quad] = field(default_factory=list)
+    remove_values: list[tuple[ox.NamedNode, ox.NamedNode, str]] = field(default_factory=list)
+    add: list[ox.Quad] = field(default_factory=list)
+
+    def replace_graph(self, graph: str, triples: Iterable[ox.Triple]) -> None:
+        self.drop_graphs.add(graph)
+        name = ox.NamedNode(graph)
+        self.add.extend(ox.Quad(t.subject, t.predicate, t.object, name) for t in triples)
+
+    def set_value(self, graph: str, subject: ox.NamedNode, predicate: ox.NamedNode, value) -> None:
+        """Replace every value of (subject, predicate) in a graph by one value."""
+        self.remove_values.append((subject, predicate, graph))
+        self.add.append(ox.Quad(subject, predicate, value, ox.NamedNode(graph)))
+
+
+class Store(ABC):
+    """What the pods and the federation need from a quad store."""
+
+    @abstractmethod
+    def triples(self, graph: str) -> list[ox.Triple]:
+        """All triples of a named graph (empty when the graph does not exist)."""
+
+    @abstractmethod
+    def quads(self, subject=None, predicate=None, obj=None, graph: str | None = None) -> Iterable[ox.Quad]:
+        """Quads matching a pattern (None matches anything)."""
+
+    @abstractmethod
+    def commit(self, change: Change) -> None:
+        """Apply a change atomically and durably: once this returns, the change survives a crash."""
+
+    @abstractmethod
+    def query(self, sparql: str, *, union_default_graph: bool = True) -> ox.QuerySolutions | ox.QueryBoolean | Sequence:
+        """Run a SPARQL 1.1 query."""
+
+    def close(self) -> None:  # noqa: B027  (optional for stores without resources to release)
+        """Release the store's resources."""

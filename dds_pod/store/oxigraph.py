@@ -1,0 +1,61 @@
+"""The embedded default store: pyoxigraph, in memory or on disk (RocksDB).
+
+Writes go through one SPARQL Update request per :class:`Change`: oxigraph applies an update
+request as one transaction, so a crash leaves either all of a change or none of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from . import register
+from .base import Change, Store
+
+
+class OxigraphStore(Store):
+    def __init__(self, path: Path | None = None) -> None:
+        if path is not None:
+            path.mkdir(parents=True, exist_ok=True)
+        self._store = ox.Store(str(path)) if path is not None else ox.Store()
+
+    def triples(self, graph: str) -> list[ox.Triple]:
+        return [ox.Triple(q.subject, q.predicate, q.object)
+                for q in self._store.quads_for_pattern(None, None, None, ox.NamedNode(graph))]
+
+    def quads(self, subject=None, predicate=None, obj=None, graph: str | None = None) -> Iterable[ox.Quad]:
+        return self._store.quads_for_pattern(subject, predicate, obj,
+                                             ox.NamedNode(graph) if graph is not None else None)
+
+    def commit(self, change: Change) -> None:
+        update = _update_request(change)
+        if update:
+            self._store.update(update)
+
+    def query(self, sparql: str, *, union_default_graph: bool = True):
+        return self._store.query(sparql, use_default_graph_as_union=union_default_graph)
+
+    def close(self) -> None:
+        self._store.flush()
+
+
+def _update_request(change: Change) -> str:
+    operations = [f"DROP SILENT GRAPH <{graph}>" for graph in sorted(change.drop_graphs)]
+    if change.remove:
+        operations.append("DELETE DATA { " + " ".join(_quad(q) for q in change.remove) + " }")
+    operations.extend(
+        f"DELETE WHERE {{ GRAPH <{graph}> {{ {subject} {predicate} ?value }} }}"
+        for subject, predicate, graph in change.remove_values
+    )
+    if change.add:
+        operations.append("INSERT DATA { " + " ".join(_quad(q) for q in change.add) + " }")
+    return " ;\n".join(operations)
+
+
+def _quad(quad: ox.Quad) -> str:
+    return f"GRAPH {quad.graph_name} {{ {quad.subject} {quad.predicate} {quad.object} }}"
+
+
+register("oxigraph", OxigraphStore)

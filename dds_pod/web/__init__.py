@@ -1,0 +1,1 @@
+"""The HTTP layer: Flask blueprints, content negotiation, CORS and error documents. No RDF logic here."""

@@ -1,0 +1,60 @@
+"""Content negotiation: which representation a request gets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyoxigraph as ox
+from flask import Request
+
+from ..errors import NotAcceptable
+
+EXPANDED_PROFILE = "http://www.w3.org/ns/json-ld#expanded"
+
+
+@dataclass(frozen=True)
+class Representation:
+    media_type: str
+    tag: str  # distinguishes the ETags of the representations of one state
+    oxigraph: ox.RdfFormat | None = None
+
+
+JSON_LD = Representation("application/ld+json", "jsonld")
+JSON_LD_EXPANDED = Representation("application/ld+json", "expanded")
+HTML = Representation("text/html", "html")
+RDF_REPRESENTATIONS = {
+    "text/turtle": Representation("text/turtle", "ttl", ox.RdfFormat.TURTLE),
+    "application/n-triples": Representation("application/n-triples", "nt", ox.RdfFormat.N_TRIPLES),
+    "application/n-quads": Representation("application/n-quads", "nq", ox.RdfFormat.N_QUADS),
+    "application/rdf+xml": Representation("application/rdf+xml", "rdf", ox.RdfFormat.RDF_XML),
+}
+OFFERED = ["application/ld+json", "application/json", *RDF_REPRESENTATIONS, "text/html"]
+ACCEPT_POST = "application/ld+json, text/turtle, application/n-triples"
+ACCEPT_PATCH = "application/sparql-update, text/n3, application/ld+json, application/merge-patch+json"
+
+
+def choose(request: Request, html: bool = True) -> Representation:
+    """The best representation for the Accept header; JSON-LD when the client has no preference."""
+    accept = request.accept_mimetypes
+    if not request.headers.get("Accept"):
+        return JSON_LD
+    offered = OFFERED if html else OFFERED[:-1]
+    best = accept.best_match(offered)
+    if best is None:
+        raise NotAcceptable(f"none of the offered types is acceptable: {', '.join(offered)}")
+    if best in ("application/ld+json", "application/json"):
+        return JSON_LD_EXPANDED if _wants_expanded(request.headers.get("Accept", "")) else JSON_LD
+    if best == "text/html":
+        return HTML
+    return RDF_REPRESENTATIONS[best]
+
+
+def _wants_expanded(header: str) -> bool:
+    for part in header.split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        if media.lower() == "application/ld+json":
+            for param in params:
+                name, _, value = param.partition("=")
+                if name.strip().lower() == "profile" and EXPANDED_PROFILE in value.strip('"').split():
+                    return True
+    return False

@@ -1,0 +1,419 @@
+"""The LDP blueprint: HTTP methods on pod resources, mapped onto :mod:`dds_pod.ldp.resources`.
+
+This module knows headers, status codes and media types; what a write means (validation,
+server-managed triples, versions) lives in the domain layer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from urllib.parse import quote, urlencode
+
+import pyoxigraph as ox
+from flask import Blueprint, Response, current_app, request
+from rdflib import Graph, URIRef
+
+from .. import jsonld, rdfio, standard
+from ..errors import BadDocument, Forbidden, NotFound, Unauthorized, UnsupportedFormat
+from ..ldp import representation
+from ..ldp.merge import merge_patch
+from ..ldp.patch import apply_n3_patch, apply_sparql_update
+from ..ldp.resources import Pod, Preconditions, Resource, Search, Written, check_path_segments, to_graph
+from ..node import Node
+from ..vocab import LDP
+from . import conneg
+from .cache import NodeCache
+
+bp = Blueprint("ldp", __name__)
+
+LDP_TYPE_LINKS = {
+    "resource": ['<http://www.w3.org/ns/ldp#Resource>; rel="type"', '<http://www.w3.org/ns/ldp#RDFSource>; rel="type"'],
+    "container": ['<http://www.w3.org/ns/ldp#BasicContainer>; rel="type"',
+                  '<http://www.w3.org/ns/ldp#Container>; rel="type"',
+                  '<http://www.w3.org/ns/ldp#Resource>; rel="type"',
+                  '<http://www.w3.org/ns/ldp#RDFSource>; rel="type"'],
+}
+PREFER_MINIMAL = "http://www.w3.org/ns/ldp#PreferMinimalContainer"
+PREFER_CONTAINMENT = "http://www.w3.org/ns/ldp#PreferContainment"
+CONTAINS = ox.NamedNode(str(LDP.contains))
+METHODS_CONTAINER = "GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE"
+METHODS_RESOURCE = "GET, HEAD, OPTIONS, PUT, PATCH, DELETE"
+METHODS_MISSING = "OPTIONS, PUT"
+
+
+def _node() -> Node:
+    return current_app.extensions["dds.node"]
+
+
+def _cache() -> NodeCache:
+    return current_app.extensions["dds.cache"]
+
+
+@bp.route("/<pod_name>/", defaults={"path": ""}, methods=["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"],
+          provide_automatic_options=False)
+@bp.route("/<pod_name>/<path:path>", methods=["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"],
+          provide_automatic_options=False)
+def resource(pod_name: str, path: str) -> Response:
+    pod = _node().pods.get(pod_name)
+    if pod is None:
+        raise NotFound(f"no pod named {pod_name!r} on this node")
+    check_path_segments(path)
+    iri = pod.url + quote(path, safe="/:@!$&'()*+,;=-._~")
+    if path == "changes/":
+        return _change_feed(pod)
+    handler: Callable[[Pod, str], Response] = HANDLERS[request.method]
+    return handler(pod, iri)
+
+
+# ------------------------------------------------------------------- reading
+
+def _get(pod: Pod, iri: str) -> Response:
+    resource = pod.get(iri)
+    chosen = conneg.choose(request)
+    minimal = resource.is_container and _prefers_minimal()
+    query = _page_query() if resource.is_container else ""
+    etag = _etag(resource.version, chosen.tag + ("-min" if minimal else ""), query)
+    if _matches(request.headers.get("If-None-Match"), etag):
+        response = Response(status=304)
+    elif resource.is_container:
+        response = _container_response(pod, resource, chosen, minimal)
+    else:
+        response = _render(resource.triples, resource.subject, chosen, _node_object(resource))
+    response.headers["ETag"] = etag
+    _describe(response, pod, resource.iri, exists=True)
+    if minimal:
+        response.headers["Preference-Applied"] = "return=representation"
+    return response
+
+
+def _container_response(pod: Pod, container: Resource, chosen: conneg.Representation, minimal: bool) -> Response:
+    own = [t for t in container.triples if t.predicate != CONTAINS]
+    limit, offset, search = _paging(pod)
+    members, total = ([], 0) if minimal else pod.member_page(container.iri, limit, offset, search)
+    if chosen == conneg.JSON_LD:
+        node = dict(representation.node_object(own, container.subject))
+        if not minimal:
+            node["ldp:contains"] = [_member_node(pod, member, version) for member, version in members]
+        response = _json(representation.document(node, _node().context_url))
+    else:
+        triples = list(own)
+        for member, _ in members:
+            triples.append(ox.Triple(container.subject, CONTAINS, ox.NamedNode(member)))
+            triples.extend(_member_triples(pod, member))
+        response = _render(triples, container.subject, chosen, None)
+    if not minimal:
+        _paging_links(response, container.iri, limit, offset, total)
+    return response
+
+
+def _member_node(pod: Pod, iri: str, version: str) -> dict:
+    return _cache().get(iri, version, lambda: representation.node_object(_member_triples(pod, iri), ox.NamedNode(iri)))
+
+
+def _member_triples(pod: Pod, iri: str) -> list[ox.Triple]:
+    return [t for t in pod.store.triples(iri) if t.predicate != CONTAINS]
+
+
+def _node_object(resource: Resource) -> dict:
+    return _cache().get(resource.iri, resource.version,
+                        lambda: representation.node_object(resource.triples, resource.subject))
+
+
+def _render(triples: list[ox.Triple], subject: ox.NamedNode, chosen: conneg.Representation,
+            node: dict | None) -> Response:
+    if chosen == conneg.JSON_LD:
+        return _json(representation.document(node or representation.node_object(triples, subject),
+                                             _node().context_url))
+    if chosen == conneg.JSON_LD_EXPANDED:
+        response = _json(representation.expanded(triples))
+        response.headers["Content-Type"] = f'application/ld+json; profile="{conneg.EXPANDED_PROFILE}"'
+        return response
+    if chosen == conneg.HTML:
+        return _html(triples, subject)
+    if chosen.oxigraph == ox.RdfFormat.N_QUADS:
+        data = ox.serialize((ox.Quad(t.subject, t.predicate, t.object, subject) for t in triples),
+                            format=chosen.oxigraph)
+    else:
+        data = ox.serialize(triples, format=chosen.oxigraph, prefixes=_prefixes())
+    return Response(data, mimetype=chosen.media_type)
+
+
+def _html(triples: list[ox.Triple], subject: ox.NamedNode) -> Response:
+    title = next((t.object.value for t in triples if t.subject == subject
+                  and t.predicate.value == "http://purl.org/dc/terms/title"), subject.value)
+    return Response(representation.html_page(triples, subject, title), mimetype="text/html")
+
+
+def _json(document) -> Response:
+    return Response(json.dumps(document, ensure_ascii=False), mimetype="application/ld+json")
+
+
+def _change_feed(pod: Pod) -> Response:
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        response = Response(status=405)
+        response.headers["Allow"] = "GET, HEAD, OPTIONS"
+        return response
+    since = _int_arg("since", 0, minimum=0)
+    limit = _int_arg("limit", _node().config.page_size, minimum=1)
+    triples, next_since = pod.feed.page(since, limit)
+    chosen = conneg.choose(request, html=False)
+    stream = ox.NamedNode(pod.feed.url)
+    if chosen == conneg.JSON_LD:
+        subjects = sorted({t.subject for t in triples if isinstance(t.subject, ox.NamedNode)}, key=lambda s: s.value)
+        response = _json({"@context": _node().context_url,
+                          "@graph": [representation.node_object(triples, s) for s in subjects]})
+    else:
+        response = _render(triples, stream, chosen, None)
+    if next_since is not None:
+        response.headers.add("Link", f'<{pod.feed.url}?{urlencode({"since": next_since, "limit": limit})}>; rel="next"')
+    response.headers["Allow"] = "GET, HEAD, OPTIONS"
+    response.vary.add("Accept")
+    return response
+
+
+# ------------------------------------------------------------------- writing
+
+def _post(pod: Pod, iri: str) -> Response:
+    credential = _authorize(pod)
+    container = pod.get(iri)
+    if not container.is_container:
+        response = Response(status=405)
+        _describe(response, pod, iri, exists=True)
+        return response
+    slug, as_container = request.headers.get("Slug"), _link_says_container()
+    proposed = pod.propose_member_iri(iri, slug, as_container)
+    graph = _read_body(pod, base=proposed)
+    written = pod.create(iri, graph, proposed_iri=proposed, slug=slug, as_container=as_container,
+                         credential=credential)
+    return _written_response(pod, written)
+
+
+def _put(pod: Pod, iri: str) -> Response:
+    credential = _authorize(pod)
+    graph = _read_body(pod, base=iri)
+    written = pod.replace(iri, graph, preconditions=_preconditions(), credential=credential)
+    return _written_response(pod, written)
+
+
+def _patch(pod: Pod, iri: str) -> Response:
+    credential = _authorize(pod)
+    media_type = (request.mimetype or "").lower()
+    body = request.get_data()
+    if media_type == "application/sparql-update":
+        text = _text(body)
+        transform = lambda triples: to_graph(apply_sparql_update(triples, text, iri))  # noqa: E731
+    elif media_type == "text/n3":
+        text = _text(body)
+        transform = lambda triples: to_graph(apply_n3_patch(triples, text, iri))  # noqa: E731
+    elif media_type in ("application/ld+json", "application/merge-patch+json", "application/json"):
+        patch_graph, removed = _read_merge_patch(pod, body, iri)
+        transform = lambda triples: merge_patch(to_graph(triples), patch_graph, URIRef(iri), removed)  # noqa: E731
+    else:
+        raise UnsupportedFormat(f"PATCH accepts {conneg.ACCEPT_PATCH}, not {media_type or '(no Content-Type)'!r}")
+    written = pod.patch(iri, transform, preconditions=_preconditions(), credential=credential)
+    return _written_response(pod, written)
+
+
+def _delete(pod: Pod, iri: str) -> Response:
+    _authorize(pod)
+    pod.delete(iri, preconditions=_preconditions())
+    return Response(status=204)
+
+
+def _options(pod: Pod, iri: str) -> Response:
+    response = Response(status=204)
+    exists = pod.version(iri) is not None
+    _describe(response, pod, iri, exists=exists)
+    return response
+
+
+def _written_response(pod: Pod, written: Written) -> Response:
+    resource = written.resource
+    if written.created:
+        minimal = "return=minimal" in request.headers.get("Prefer", "")
+        node = representation.node_object(resource.triples, resource.subject)
+        response = Response(status=201) if minimal else _json(representation.document(node, _node().context_url))
+        response.status_code = 201
+        response.headers["Location"] = resource.iri
+    else:
+        response = Response(status=204)
+    response.headers["ETag"] = _etag(resource.version, conneg.JSON_LD.tag, "")
+    for warning in written.report.warnings:
+        text = f"{warning.field}: {warning.message('en')}"
+        response.headers.add("DDS-Validation-Warning", text.encode("ascii", "replace").decode())
+    _describe(response, pod, resource.iri, exists=True)
+    return response
+
+
+# ------------------------------------------------------------------- request parsing
+
+def _authorize(pod: Pod) -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized(f"writing to {pod.url} needs 'Authorization: Bearer <token>' of that pod")
+    accepted = _node().pods_accepting(token.strip())
+    if pod.config.name in accepted:
+        return token.strip()
+    if accepted:
+        raise Forbidden(f"this token is not allowed to write to {pod.url}")
+    raise Unauthorized("the bearer token is not valid")
+
+
+def _read_body(pod: Pod, base: str) -> Graph:
+    data = request.get_data()
+    if not request.content_type:
+        raise UnsupportedFormat("a write needs a Content-Type (application/ld+json, text/turtle, ...)")
+    if not data.strip():
+        return Graph()
+    return _node().intake.read(data, request.content_type, base, _content_language(pod))
+
+
+def _read_merge_patch(pod: Pod, body: bytes, iri: str) -> tuple[Graph, set[URIRef]]:
+    """The patch graph and the properties a ``null`` asks to remove (JSON-LD itself drops nulls)."""
+    rdfio.check_size(len(body), _node().config.max_body_bytes)
+    document = jsonld.loads(rdfio.decode(body))
+    if not isinstance(document, dict):
+        raise BadDocument("a merge patch is a JSON object")
+    if "@context" not in document:
+        document = {"@context": _node().context_url, **document}
+    removed: set[URIRef] = set()
+    by_key = {key: iri for iri, key in standard.term_names().items()}
+    for key, value in list(document.items()):
+        if value is None:
+            if key not in by_key:
+                raise BadDocument(f"cannot remove {key!r}: it is not a DDS field", field=key)
+            removed.add(by_key[key])
+            del document[key]
+    graph = _node().intake.read_json(document, iri, _content_language(pod))
+    return graph, removed
+
+
+def _text(body: bytes) -> str:
+    return rdfio.decode(body)
+
+
+def _content_language(pod: Pod) -> str:
+    header = request.headers.get("Content-Language", "").split(",")[0].strip()
+    return header or request.accept_languages.best or pod.config.language
+
+
+def _link_says_container() -> bool:
+    for link in request.headers.getlist("Link"):
+        for part in link.split(","):
+            target, _, params = part.partition(";")
+            if 'rel="type"' in params.replace(" ", "") and target.strip(" <>") in (
+                    str(LDP.BasicContainer), str(LDP.Container)):
+                return True
+    return False
+
+
+def _preconditions() -> Preconditions:
+    return Preconditions(_versions(request.headers.get("If-Match")), _versions(request.headers.get("If-None-Match")))
+
+
+def _versions(header: str | None) -> tuple[str, ...] | str | None:
+    if header is None:
+        return None
+    if header.strip() == "*":
+        return "*"
+    return tuple(tag.strip().removeprefix("W/").strip('"').split("-")[0] for tag in header.split(",") if tag.strip())
+
+
+def _matches(header: str | None, etag: str) -> bool:
+    if not header:
+        return False
+    return header.strip() == "*" or etag in [t.strip().removeprefix("W/") for t in header.split(",")]
+
+
+def _etag(version: str, tag: str, query: str) -> str:
+    suffix = f"-{hashlib.sha1(query.encode()).hexdigest()[:8]}" if query else ""
+    return f'"{version}-{tag}{suffix}"'
+
+
+def _prefers_minimal() -> bool:
+    prefer = request.headers.get("Prefer", "")
+    if "return=representation" not in prefer.replace(" ", ""):
+        return False
+    include = prefer.split("include=", 1)[1] if "include=" in prefer else ""
+    omit = prefer.split("omit=", 1)[1] if "omit=" in prefer else ""
+    return PREFER_MINIMAL in include or PREFER_CONTAINMENT in omit
+
+
+def _page_query() -> str:
+    keys = ("limit", "offset", "search-fields", "search-terms", "search-method")
+    return urlencode([(k, request.args[k]) for k in keys if k in request.args])
+
+
+def _paging(pod: Pod) -> tuple[int, int, Search | None]:
+    limit = min(_int_arg("limit", _node().config.page_size, minimum=1), 10000)
+    offset = _int_arg("offset", 0, minimum=0)
+    terms = request.args.get("search-terms")
+    if terms is None:
+        return limit, offset, None
+    fields = [f.strip() for f in request.args.get("search-fields", "title,content").split(",") if f.strip()]
+    by_key = {key: iri for iri, key in standard.term_names().items()}
+    unknown = [f for f in fields if f not in by_key]
+    if unknown:
+        raise BadDocument(f"unknown search field(s): {', '.join(unknown)}", field="search-fields")
+    method = request.args.get("search-method", "basic")
+    if method not in ("basic", "ibasic", "exact"):
+        raise BadDocument("search-method must be basic, ibasic or exact", field="search-method")
+    return limit, offset, Search(tuple(by_key[f] for f in fields), terms, method)
+
+
+def _int_arg(name: str, default: int, minimum: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadDocument(f"{name} must be an integer", field=name) from None
+    if value < minimum:
+        raise BadDocument(f"{name} must be at least {minimum}", field=name)
+    return value
+
+
+def _paging_links(response: Response, iri: str, limit: int, offset: int, total: int) -> None:
+    def link(rel: str, at: int) -> None:
+        params = [(k, v) for k, v in request.args.items(multi=True) if k not in ("limit", "offset")]
+        params += [("limit", str(limit)), ("offset", str(at))]
+        response.headers.add("Link", f'<{iri}?{urlencode(params)}>; rel="{rel}"')
+
+    last = max(0, ((total - 1) // limit) * limit) if total else 0
+    link("first", 0)
+    link("last", last)
+    if offset > 0:
+        link("prev", max(0, offset - limit))
+    if offset + limit < total:
+        link("next", offset + limit)
+
+
+def _describe(response: Response, pod: Pod, iri: str, exists: bool) -> None:
+    """The headers every answer about a resource carries: LDP types, methods, accepted formats."""
+    container = iri.endswith("/")
+    if exists:
+        for link in LDP_TYPE_LINKS["container" if container else "resource"]:
+            response.headers.add("Link", link)
+        response.headers["Allow"] = METHODS_CONTAINER if container else METHODS_RESOURCE
+        response.headers["Accept-Patch"] = conneg.ACCEPT_PATCH
+        response.headers.add("Link", f'<{pod.url}inbox/>; rel="http://www.w3.org/ns/ldp#inbox"')
+    else:
+        response.headers["Allow"] = METHODS_MISSING
+    if container:
+        response.headers["Accept-Post"] = conneg.ACCEPT_POST
+    response.headers.add("Link", f'<{_node().shapes_url}>; rel="http://www.w3.org/ns/ldp#constrainedBy"')
+    response.vary.update(("Accept", "Origin", "Prefer"))
+
+
+def _prefixes() -> dict[str, str]:
+    context = standard.context_document()["@context"]
+    return {k: v for k, v in context.items() if isinstance(v, str) and v.endswith(("#", "/")) and not k.startswith("@")}
+
+
+HANDLERS: dict[str, Callable[[Pod, str], Response]] = {
+    "GET": _get, "HEAD": _get, "OPTIONS": _options, "POST": _post, "PUT": _put, "PATCH": _patch, "DELETE": _delete,
+}

@@ -1,0 +1,88 @@
+"""Every error becomes a problem document (RFC 9457) in one place.
+
+Validation failures are the exception: their 422 body is one JSON object that is at once a
+JSON-LD ``sh:ValidationReport`` (under a context without ``@vocab``, so other keys are ignored
+by JSON-LD processors) and DRF-style ``{"field": ["message"]}`` entries that browser forms such
+as Startin'blox display next to their fields.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
+
+from ..errors import DDSError
+from ..ldp.resources import ValidationFailed
+from ..validation import Report
+
+log = logging.getLogger(__name__)
+
+REPORT_CONTEXT = {
+    "sh": "http://www.w3.org/ns/shacl#",
+    "dds": "https://w3id.org/dds/ns#",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+}
+
+
+def problem(status: int, title: str, detail: str, **extra) -> Response:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/problem+json")
+
+
+def validation_response(report: Report, lang: str, constrained_by: str) -> Response:
+    body = report_document(report)
+    body.update(report.field_errors(lang))
+    response = Response(json.dumps(body, ensure_ascii=False), status=422, mimetype="application/ld+json")
+    response.headers.add("Link", f'<{constrained_by}>; rel="http://www.w3.org/ns/ldp#constrainedBy"')
+    return response
+
+
+def report_document(report: Report) -> dict:
+    """The report as compact JSON-LD with ``sh:`` keys."""
+    results = []
+    for result in report.results:
+        item = {
+            "@type": "sh:ValidationResult",
+            "sh:focusNode": {"@id": result.focus or "_:document"},
+            "sh:resultSeverity": {"@id": "sh:Info" if result.server_managed else f"sh:{result.severity}"},
+            "sh:resultMessage": [{"@value": text, "@language": lang} for lang, text in sorted(result.messages.items())],
+        }
+        if result.path:
+            item["sh:resultPath"] = {"@id": result.path}
+        if result.constraint:
+            item["sh:sourceConstraintComponent"] = {"@id": result.constraint}
+        if result.value is not None:
+            item["sh:value"] = result.value
+        results.append(item)
+    return {"@context": REPORT_CONTEXT, "@type": "sh:ValidationReport", "sh:conforms": report.conforms,
+            "sh:result": results}
+
+
+def preferred_language() -> str:
+    return request.accept_languages.best_match(["en", "fr"], default="en")
+
+
+def register(app: Flask, constrained_by: str) -> None:
+    @app.errorhandler(ValidationFailed)
+    def _invalid(error: ValidationFailed):
+        return validation_response(error.report, preferred_language(), constrained_by)
+
+    @app.errorhandler(DDSError)
+    def _domain(error: DDSError):
+        extra = {"field": error.field} if error.field else {}
+        return problem(error.status, error.title, error.message, **extra)
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException):
+        detail = error.description or error.name
+        if error.code == 413:
+            detail = f"the body is over the limit of {app.config['MAX_CONTENT_LENGTH']} bytes"
+        return problem(error.code or 500, error.name, detail)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return problem(500, "Internal error", "the server failed to process the request; nothing was changed")
