@@ -12,20 +12,16 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urljoin
 
 from pyld import jsonld as pyld
 from rdflib import Graph, Literal, URIRef
 
 from .. import jsonld, rdfio, standard
 from ..errors import BadDocument, UnsupportedFormat
-from ..vocab import DDS, DDS_CONTEXT_IRI, RDF
+from ..vocab import DDS, DDS_CONTEXT_IRI, RDF, XSD
 
 SIB = "https://cdn.startinblox.com/owl#"
-LANGUAGE_MAPPED = frozenset(
-    iri for iri, key in standard.term_names().items()
-    if isinstance(standard.context_document()["@context"].get(key), dict)
-    and standard.context_document()["@context"][key].get("@container") == "@language"
-)
 
 
 class Intake:
@@ -54,7 +50,7 @@ class Intake:
             _refuse_unmapped_keys(document)
         graph = jsonld.to_graph(document, base=base, loader=self.loader)
         if foreign:
-            graph = _to_dds_terms(graph, language)
+            graph = _to_dds_terms(graph, base, language)
         return graph
 
     def _is_dds_context(self, context: Any) -> bool:
@@ -79,13 +75,24 @@ def _refuse_unmapped_keys(document: Any) -> None:
         if not isinstance(node, dict):
             continue
         context = node.get("@context")
-        for key in _keys(node):
+        for key in _keys(node, _map_terms(context)):
             if not _key_maps(json.dumps(context, sort_keys=True), key):
                 raise BadDocument(f"field {key!r} maps to no IRI under the document's @context, so it "
                                   "would be lost; use a DDS key or add it to the context", field=key)
 
 
-def _keys(node: dict) -> set[str]:
+def _map_terms(context: Any) -> set[str]:
+    """Terms whose values are maps (language, index, id or type maps): their keys are not properties."""
+    definitions: dict[str, Any] = {}
+    for item in context if isinstance(context, list) else [context]:
+        if item == DDS_CONTEXT_IRI:
+            definitions.update(standard.context_document()["@context"])
+        elif isinstance(item, dict):
+            definitions.update(item)
+    return {key for key, value in definitions.items() if isinstance(value, dict) and value.get("@container")}
+
+
+def _keys(node: dict, map_terms: set[str]) -> set[str]:
     keys: set[str] = set()
     stack: list[Any] = [node]
     while stack:
@@ -94,7 +101,7 @@ def _keys(node: dict) -> set[str]:
             if "@value" in item:
                 continue
             keys.update(k for k in item if not k.startswith("@"))
-            stack.extend(v for k, v in item.items() if k != "@context")
+            stack.extend(v for k, v in item.items() if k != "@context" and k not in map_terms)
         elif isinstance(item, list):
             stack.extend(item)
     return keys
@@ -113,23 +120,66 @@ def _key_maps(context_json: str, key: str) -> bool:
 _loader_for_probes = jsonld.ContextLoader()
 
 
-def _to_dds_terms(graph: Graph, language: str) -> Graph:
-    """Map Startin'blox terms to DDS terms of the same name; tag plain text with the request's language."""
-    by_name = {key: iri for iri, key in standard.term_names().items()}
+def _to_dds_terms(graph: Graph, base: str, language: str) -> Graph:
+    """Map Startin'blox terms to DDS terms of the same name, with the DDS context's coercions.
+
+    Forms send plain strings: text becomes language-tagged with the request's language, dates
+    and numbers get the datatype the DDS term expects, and references become IRIs.
+    """
+    terms = _dds_terms()
     classes = _class_terms()
     mapped = Graph()
     for subject, predicate, obj in graph:
         if predicate.startswith(SIB):
             name = predicate[len(SIB):]
-            if name not in by_name:
+            if name not in terms:
                 raise BadDocument(f"field {name!r} has no equivalent in the DDS vocabulary", field=name)
-            predicate = by_name[name]
-        if predicate == RDF.type and isinstance(obj, URIRef) and obj.startswith(SIB):
+            predicate, coercion = terms[name]
+            obj = _coerce(obj, coercion, base, language)
+        elif predicate == RDF.type and isinstance(obj, URIRef) and obj.startswith(SIB):
             obj = classes.get(obj[len(SIB):], DDS[obj[len(SIB):]])
-        if predicate in LANGUAGE_MAPPED and isinstance(obj, Literal) and not obj.language and obj.datatype is None:
-            obj = Literal(str(obj), lang=language)
         mapped.add((subject, predicate, obj))
     return mapped
+
+
+def _coerce(value, coercion: str | None, base: str, language: str):
+    if not isinstance(value, Literal) or value.language or value.datatype not in (None, XSD.string):
+        return value
+    text = str(value)
+    if coercion == "@language":
+        return Literal(text, lang=language)
+    if coercion == "@id":
+        return URIRef(urljoin(base, text))
+    if coercion == "@vocab":
+        return _class_terms().get(text, DDS[text])
+    if coercion:
+        return Literal(text, datatype=URIRef(coercion), normalize=False)
+    return value
+
+
+def language_mapped() -> frozenset[URIRef]:
+    """Properties whose JSON values are language maps (title, content, ...)."""
+    return frozenset(iri for iri, coercion in _dds_terms().values() if coercion == "@language")
+
+
+@lru_cache(maxsize=1)
+def _dds_terms() -> dict[str, tuple[URIRef, str | None]]:
+    """Each DDS key with its IRI and coercion: "@id", "@vocab", "@language", a datatype IRI or None."""
+    context = standard.context_document()["@context"]
+    prefixes = {k: v for k, v in context.items() if isinstance(v, str) and v.endswith(("#", "/"))}
+    terms = {}
+    for iri, key in standard.term_names().items():
+        definition = context.get(key)
+        coercion = None
+        if isinstance(definition, dict):
+            if definition.get("@container") == "@language":
+                coercion = "@language"
+            elif "@type" in definition:
+                kind = definition["@type"]
+                prefix, _, local = kind.partition(":")
+                coercion = kind if kind.startswith("@") else prefixes.get(prefix, prefix + ":") + local
+        terms[key] = (iri, coercion)
+    return terms
 
 
 @lru_cache(maxsize=1)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from .intake import LANGUAGE_MAPPED
+from .intake import language_mapped
 from .resources import name_root
 
 
@@ -24,7 +24,7 @@ def merge_patch(current: Graph, patch: Graph, subject: URIRef, removed: set[URIR
     for node in {s for s in patch.subjects() if not isinstance(s, BNode)}:
         for predicate in set(patch.predicates(node)):
             languages = {o.language for o in patch.objects(node, predicate) if isinstance(o, Literal)}
-            if predicate in LANGUAGE_MAPPED and None not in languages:
+            if predicate in language_mapped() and None not in languages:
                 for language in languages:
                     _drop_values(result, node, predicate, language=language)
             else:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 from flask import Request
+from werkzeug.datastructures import MIMEAccept
 
 from ..errors import NotAcceptable
 
@@ -35,7 +36,8 @@ ACCEPT_PATCH = "application/sparql-update, text/n3, application/ld+json, applica
 
 def choose(request: Request, html: bool = True) -> Representation:
     """The best representation for the Accept header; JSON-LD when the client has no preference."""
-    accept = request.accept_mimetypes
+    # Parameters such as JSON-LD's profile would stop werkzeug from matching the bare media type.
+    accept = MIMEAccept([(value.split(";")[0].strip(), quality) for value, quality in request.accept_mimetypes])
     if not request.headers.get("Accept"):
         return JSON_LD
     offered = OFFERED if html else OFFERED[:-1]

@@ -1,0 +1,443 @@
+"""Representations of stored resources (compact JSON-LD, expanded JSON-LD, HTML) built from pyoxigraph triples.
+
+A container page may hold a thousand members, so this path avoids pyld and rdflib entirely: the DDS context
+is read once into lookup tables, and each triple costs a few dictionary look-ups. Compaction is not the
+general JSON-LD algorithm but a direct mapping that only uses a context term when the value fits the term's
+definition exactly; every other value is written under its compact (or full) IRI with an explicit value object,
+so the output always expands back to the same triples.
+
+The functions read their triples once, so their cost is linear in ``len(triples)``: pass the triples that
+describe the resource (its own, its blank nodes', and for ``html_page`` its members'), not a whole pod.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Callable, Sequence
+from functools import cache, lru_cache
+from typing import Any, NamedTuple
+
+import pyoxigraph as ox
+
+from ..standard import context_document
+from ..vocab import AS, DCTERMS, LDP, RDF, RDFS, SKOS, XSD
+
+_Subject = ox.NamedNode | ox.BlankNode
+_Object = ox.NamedNode | ox.BlankNode | ox.Literal
+
+_RDF_TYPE = str(RDF.type)
+_XSD_STRING = str(XSD.string)
+_XSD_INTEGER = str(XSD.integer)
+_LDP_CONTAINS = str(LDP.contains)
+_LABELS = (str(DCTERMS.title), str(AS.name), str(SKOS.prefLabel), str(RDFS.label))
+
+# Term coercions: how a term's values are written. A datatype IRI stands for a typed-literal coercion.
+_NONE = ""  # plain term: any value, written as a value object unless it is an xsd:string
+_ID = "@id"
+_VOCAB = "@vocab"
+_LANGUAGE = "@language"
+_TYPE = "@type"  # rdf:type, written under the "@type" keyword
+_TYPE_TERM = ("@type", _TYPE)
+
+# JSON-LD 1.1 turns a JSON integer back into this exact lexical form (below 10^21), so only it may go native.
+_CANONICAL_INTEGER = re.compile(r"0|-?[1-9][0-9]{0,20}")
+_GEN_DELIMS = (":", "/", "?", "#", "[", "]", "@")
+_LINKABLE = ("http://", "https://")
+
+
+class _Context(NamedTuple):
+    """The DDS context as lookup tables, keyed by full IRI."""
+
+    vocab: str
+    properties: dict[str, tuple[str, str]]  # property IRI -> (term, coercion)
+    names: dict[str, str]  # IRI -> simple term naming it, for @type and @vocab values
+    prefixes: dict[str, str]  # prefix -> namespace
+    namespaces: tuple[tuple[str, str], ...]  # (namespace, prefix), longest namespace first
+    terms: frozenset[str]  # every term the context defines
+
+
+@cache
+def _context() -> _Context:
+    definitions = context_document()["@context"]
+    vocab = definitions["@vocab"]
+    terms = {key: value for key, value in definitions.items() if not key.startswith("@")}
+    # JSON-LD 1.1 only lets simple terms whose IRI ends with a gen-delim act as prefixes.
+    prefixes = {
+        key: value
+        for key, value in terms.items()
+        if isinstance(value, str) and value.endswith(_GEN_DELIMS) and not any(c in key for c in ":/")
+    }
+
+    def expand(value: str) -> str:
+        head, _, tail = value.partition(":")
+        if head in prefixes and not tail.startswith("//"):
+            return prefixes[head] + tail
+        return value if ":" in value else vocab + value
+
+    properties: dict[str, tuple[str, str]] = {}
+    names: dict[str, str] = {}
+    for term, definition in terms.items():
+        if term in prefixes:
+            continue
+        if isinstance(definition, str):
+            if not definition.startswith("@"):
+                names.setdefault(expand(definition), term)
+                properties.setdefault(expand(definition), (term, _NONE))
+            continue
+        coercion = _coercion(definition, expand)
+        if coercion is not None:
+            properties.setdefault(expand(definition.get("@id", term)), (term, coercion))
+    namespaces = tuple(sorted(((ns, prefix) for prefix, ns in prefixes.items()), key=lambda item: -len(item[0])))
+    return _Context(vocab, properties, names, prefixes, namespaces, frozenset(terms))
+
+
+def _coercion(definition: dict, expand: Callable[[str], str]) -> str | None:
+    """What an expanded term definition coerces its values to; None for definitions this module does not use."""
+    if set(definition) - {"@id", "@type", "@container"} or str(definition.get("@id", "")).startswith("@"):
+        return None
+    container, coerced = definition.get("@container"), definition.get("@type")
+    if container is not None:
+        return _LANGUAGE if container == _LANGUAGE and coerced is None else None
+    if coerced is None:
+        return _NONE
+    if coerced in (_ID, _VOCAB):
+        return coerced
+    return None if coerced.startswith("@") else expand(coerced)
+
+
+def _absolute(iri: str) -> str:
+    """`iri` written in full; refuses an IRI whose scheme is a context prefix (e.g. geo:44.8,-0.57).
+
+    A reader would expand such an IRI as a compact IRI (geo: is GeoSPARQL here), and the protected
+    context leaves no way to write it, so failing beats publishing a different IRI.
+    """
+    head, _, tail = iri.partition(":")
+    if head in _context().prefixes and not tail.startswith("//"):
+        raise ValueError(f"IRI {iri!r} would be read as a compact IRI under the DDS context")
+    return iri
+
+
+@lru_cache(maxsize=4096)
+def _prefixed(iri: str) -> str:
+    """`iri` as prefix:local when the context declares a namespace for it, else unchanged."""
+    for namespace, prefix in _context().namespaces:
+        if iri.startswith(namespace) and not iri.startswith("//", len(namespace)):
+            return f"{prefix}:{iri[len(namespace):]}"
+    return iri
+
+
+def _compact(iri: str) -> str:
+    """Key or datatype for an IRI without a usable term: prefix:local, else the full IRI."""
+    short = _prefixed(iri)
+    return short if short != iri else _absolute(iri)
+
+
+@lru_cache(maxsize=4096)
+def _type_name(iri: str) -> str:
+    return _context().names.get(iri) or _compact(iri)
+
+
+@lru_cache(maxsize=4096)
+def _vocab_name(iri: str) -> str:
+    """A value of an "@type": "@vocab" term: a term, a name relative to @vocab, or a compact/full IRI.
+
+    A vocab-relative name must not be a term, or it would expand to that term's IRI instead.
+    """
+    context = _context()
+    if iri in context.names:
+        return context.names[iri]
+    local = iri[len(context.vocab) :] if iri.startswith(context.vocab) else ""
+    if local and local not in context.terms and ":" not in local and not local.startswith("@"):
+        return local
+    return _compact(iri)
+
+
+def _blank_id(node: ox.BlankNode) -> str:
+    return "_:" + node.value
+
+
+def _sort_key(value: Any) -> str:
+    """Values sort by their JSON text; plain strings (most IRIs) by themselves, which is cheaper and as stable."""
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def _literal(literal: ox.Literal, datatype_name: Callable[[str], str] = _compact) -> str | dict:
+    """A literal as a plain term writes it: xsd:string as a JSON string, others as value objects."""
+    language = literal.language
+    if language:
+        value = {"@value": literal.value, "@language": language}
+        if literal.direction is not None:
+            value["@direction"] = str(literal.direction)
+        return value
+    datatype = literal.datatype.value
+    if datatype == _XSD_STRING:
+        return literal.value
+    return {"@value": literal.value, "@type": datatype_name(datatype)}
+
+
+def _language_key(value: _Object) -> str | None:
+    """Key of `value` in a language map, None when a language map cannot hold it."""
+    if type(value) is not ox.Literal:
+        return None
+    if value.language:
+        return value.language if value.direction is None else None
+    return "@none" if value.datatype.value == _XSD_STRING else None
+
+
+def _language_map(values: list[_Object]) -> tuple[dict[str, str], list[_Object]]:
+    """(language map, values that do not fit it); two values in one language leave the map empty."""
+    languages: dict[str, str] = {}
+    rest: list[_Object] = []
+    for value in values:
+        key = _language_key(value)
+        if key is None:
+            rest.append(value)
+        elif key in languages:
+            return {}, values
+        else:
+            languages[key] = value.value
+    return dict(sorted(languages.items())), rest
+
+
+class _Graph:
+    """Triples indexed by subject then predicate IRI, and how many times each blank node is an object."""
+
+    def __init__(self, triples: Sequence[ox.Triple]) -> None:
+        self.properties: dict[_Subject, dict[str, list[_Object]]] = {}
+        self.references: dict[ox.BlankNode, int] = {}
+        for subject, predicate, obj in triples:
+            properties = self.properties.get(subject)
+            if properties is None:
+                properties = self.properties[subject] = {}
+            properties.setdefault(predicate.value, []).append(obj)
+            if type(obj) is ox.BlankNode:
+                self.references[obj] = self.references.get(obj, 0) + 1
+
+
+class _Compactor:
+    """Writes the node objects of one document, remembering which blank nodes already have a place in it.
+
+    A blank node referenced once is embedded where it is referenced; one referenced several times (or
+    closing a cycle) is written as a reference and its node object goes to "@included", once.
+    """
+
+    def __init__(self, graph: _Graph, root: _Subject) -> None:
+        self.graph = graph
+        self.placed: set[_Subject] = {root}
+        self.pending: list[ox.BlankNode] = []
+
+    def body(self, subject: _Subject) -> dict:
+        """The node object of `subject` without "@id": "@type" first (it sorts first), then keys sorted."""
+        entries: dict[str, list] = {}
+        for predicate, values in self.graph.properties.get(subject, {}).items():
+            self._add(entries, predicate, values)
+        return {
+            key: values[0] if len(values) == 1 else sorted(values, key=_sort_key)
+            for key, values in sorted(entries.items())
+        }
+
+    def _add(self, entries: dict[str, list], predicate: str, values: list[_Object]) -> None:
+        term = _TYPE_TERM if predicate == _RDF_TYPE else _context().properties.get(predicate)
+        rest = values
+        if term is not None and term[1] == _LANGUAGE:
+            languages, rest = _language_map(values)
+            if languages:
+                entries[term[0]] = [languages]
+        elif term is not None:
+            fitting, rest = [], []
+            for value in values:
+                written = self._coerce(value, term[1])
+                if written is None:
+                    rest.append(value)
+                else:
+                    fitting.append(written)
+            if fitting:
+                entries[term[0]] = fitting
+        if rest:
+            entries.setdefault(_compact(predicate), []).extend(self._value(value) for value in rest)
+
+    def _coerce(self, value: _Object, coercion: str) -> Any:
+        """`value` as the term's coercion writes it, or None when the term would expand it differently."""
+        kind = type(value)
+        if coercion == _NONE:
+            return self._value(value)
+        if coercion in (_ID, _VOCAB):
+            if kind is ox.NamedNode:
+                return _absolute(value.value) if coercion == _ID else _vocab_name(value.value)
+            return self._blank(value) if kind is ox.BlankNode else None
+        if coercion == _TYPE:
+            return _type_name(value.value) if kind is ox.NamedNode else None
+        if kind is not ox.Literal or value.datatype.value != coercion:
+            return None
+        lexical = value.value
+        if coercion == _XSD_INTEGER and _CANONICAL_INTEGER.fullmatch(lexical):
+            return int(lexical)
+        return lexical
+
+    def _value(self, value: _Object) -> Any:
+        """`value` under a key without coercion."""
+        kind = type(value)
+        if kind is ox.NamedNode:
+            return {"@id": _absolute(value.value)}
+        if kind is ox.BlankNode:
+            return self._blank(value)
+        return _literal(value)
+
+    def _blank(self, node: ox.BlankNode) -> dict:
+        if True:
+            self.placed.add(node)
+            if self.graph.references.get(node) == 1:
+                return self.body(node)
+            self.pending.append(node)
+        return {"@id": _blank_id(node)}
+
+
+def node_object(triples: Sequence[ox.Triple], subject: ox.NamedNode | ox.BlankNode) -> dict:
+    """Compact JSON-LD node object of `subject` under the DDS context (no "@context" key).
+
+    Blank nodes reachable from `subject` are embedded (or put in "@included"); triples about other IRIs
+    are ignored. Raises ValueError for an IRI the context would misread (see `_absolute`).
+    """
+    compactor = _Compactor(_Graph(triples), subject)
+    node_id = _absolute(subject.value) if type(subject) is ox.NamedNode else _blank_id(subject)
+    node = {"@id": node_id, **compactor.body(subject)}
+    included = []
+    while compactor.pending:
+        blank = compactor.pending.pop()
+        included.append({"@id": _blank_id(blank), **compactor.body(blank)})
+    if included:
+        node["@included"] = sorted(included, key=_sort_key)
+    return node
+
+
+def document(node: dict, context_url: str) -> dict:
+    """{"@context": context_url, **node}"""
+    return {"@context": context_url, **node}
+
+
+def _expanded_value(value: _Object) -> dict:
+    kind = type(value)
+    if kind is ox.NamedNode:
+        return {"@id": value.value}
+    if kind is ox.BlankNode:
+        return {"@id": _blank_id(value)}
+    literal = _literal(value, datatype_name=str)
+    return {"@value": literal} if isinstance(literal, str) else literal
+
+
+def expanded(triples: Sequence[ox.Triple]) -> list[dict]:
+    """Expanded JSON-LD (flattened list of node objects with full IRIs, @value/@type/@language objects)."""
+    nodes: dict[_Subject, dict[str, list]] = {}
+    for subject, predicate, obj in triples:
+        node = nodes.get(subject)
+        if node is None:
+            node = nodes[subject] = {}
+        if predicate.value == _RDF_TYPE and type(obj) is ox.NamedNode:
+            node.setdefault("@type", []).append(obj.value)
+        else:
+            node.setdefault(predicate.value, []).append(_expanded_value(obj))
+    result = [
+        {
+            "@id": subject.value if type(subject) is ox.NamedNode else _blank_id(subject),
+            **{key: sorted(values, key=_sort_key) for key, values in sorted(node.items())},
+        }
+        for subject, node in nodes.items()
+    ]
+    return sorted(result, key=lambda node: node["@id"])
+
+
+# --- HTML ---------------------------------------------------------------------------------------------------
+
+_STYLE = (
+    "body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}"
+    "table{border-collapse:collapse;width:100%}th,td{border:1px solid #ccc;padding:.3rem .5rem;"
+    "text-align:left;vertical-align:top}th{width:12rem;font-weight:600}td table{margin:.2rem 0}"
+    "small{color:#666}.iri{font-family:monospace;word-break:break-all}"
+)
+
+
+def _link(iri: str, text: str, lang: str = "") -> str:
+    """A link to `iri` showing `text`; only http(s) IRIs become links, so data cannot smuggle javascript: in."""
+    lang_attribute = f' lang="{html.escape(lang)}"' if lang else ""
+    tag = "a" if iri.startswith(_LINKABLE) else "span"
+    href = f' href="{html.escape(iri)}"' if tag == "a" else ""
+    return f'<{tag}{href} title="{html.escape(iri)}"{lang_attribute}>{html.escape(text)}</{tag}>'
+
+
+def _property_name(iri: str) -> str:
+    """The short key a reader of the JSON-LD knows the property by."""
+    if iri == _RDF_TYPE:
+        return "type"
+    term = _context().properties.get(iri)
+    return term[0] if term else _prefixed(iri)
+
+
+def _html_literal(literal: ox.Literal) -> str:
+    text = html.escape(literal.value)
+    language = literal.language
+    if language:
+        direction = f' dir="{html.escape(str(literal.direction))}"' if literal.direction is not None else ""
+        return f'<span lang="{html.escape(language)}"{direction}>{text}</span> <small>({html.escape(language)})</small>'
+    datatype = literal.datatype.value
+    return text if datatype == _XSD_STRING else f'<span title="{html.escape(_prefixed(datatype))}">{text}</span>'
+
+
+def _html_value(graph: _Graph, value: _Object, path: frozenset[_Subject]) -> str:
+    kind = type(value)
+    if kind is ox.NamedNode:
+        return _link(value.value, _context().names.get(value.value) or _prefixed(value.value))
+    if kind is ox.BlankNode:
+        return html.escape(_blank_id(value)) if value in path else _html_table(graph, value, path | {value})
+    return _html_literal(value)
+
+
+def _html_table(graph: _Graph, subject: _Subject, path: frozenset[_Subject], hidden: str = "") -> str:
+    """The properties of `subject`, blank nodes nested; `path` stops cycles of blank nodes."""
+    rows = []
+    properties = graph.properties.get(subject, {})
+    for predicate in sorted(properties, key=_property_name):
+        if predicate == hidden:
+            continue
+        cells = "<br>".join(sorted(_html_value(graph, value, path) for value in properties[predicate]))
+        rows.append(f"<tr><th>{_link(predicate, _property_name(predicate))}</th><td>{cells}</td></tr>")
+    return f"<table>{''.join(rows)}</table>"
+
+
+def _label(graph: _Graph, node: ox.NamedNode) -> tuple[str, str]:
+    """(text, language) naming `node`: its title, name or label (untagged or first language), else its IRI."""
+    properties = graph.properties.get(node, {})
+    for predicate in _LABELS:
+        literals = [value for value in properties.get(predicate, ()) if type(value) is ox.Literal]
+        if literals:
+            best = min(literals, key=lambda literal: (literal.language or "", literal.value))
+            return best.value, best.language or ""
+    return node.value, ""
+
+
+def html_page(triples: Sequence[ox.Triple], subject: ox.NamedNode, title: str) -> str:
+    """A small, readable, self-contained HTML5 page of the resource.
+
+    Its properties are a table keyed by context term (the IRI as link and tooltip), blank nodes as nested
+    tables, and ldp:contains members as a list of links with their titles. All data is escaped.
+    """
+    graph = _Graph(triples)
+    members = sorted(
+        (value for value in graph.properties.get(subject, {}).get(_LDP_CONTAINS, ()) if type(value) is ox.NamedNode),
+        key=lambda member: member.value,
+    )
+    escaped_title = html.escape(title)
+    parts = [
+        '<!DOCTYPE html>\n<html>\n<head>\n<meta charset="utf-8">\n',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
+        f"<title>{escaped_title}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n",
+        f"<h1>{escaped_title}</h1>\n",
+        f'<p class="iri">{_link(subject.value, subject.value)}</p>\n',
+        _html_table(graph, subject, frozenset({subject}), hidden=_LDP_CONTAINS),
+    ]
+    if members:
+        items = "".join(f"<li>{_link(member.value, *_label(graph, member))}</li>\n" for member in members)
+        parts.append(f"\n<h2>Members ({len(members)})</h2>\n<ul>\n{items}</ul>")
+    parts.append("\n</body>\n</html>\n")
+    return "".join(parts)

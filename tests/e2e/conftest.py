@@ -1,0 +1,48 @@
+"""Fixtures that start real servers; tests talk HTTP to them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from ..conftest import EXAMPLES
+from .server import TOKENS, ServerProcess, free_port, write_config
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory) -> Iterator[ServerProcess]:
+    """One node with two pods (bordeaux, paris) on an in-memory store, shared by the session."""
+    directory = tmp_path_factory.mktemp("node")
+    port = free_port()
+    process = ServerProcess(write_config(directory, port, page_size=5), port, directory / "server.log").start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def base(server) -> str:
+    return server.url
+
+
+def auth(pod: str = "bordeaux") -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKENS[pod]}"}
+
+
+JSONLD = {"Content-Type": "application/ld+json"}
+
+
+def example(name: str) -> dict:
+    """An example document without its "id", ready to POST."""
+    document = json.loads((EXAMPLES / "valid" / f"{name}.jsonld").read_text(encoding="utf-8"))
+    document.pop("id", None)
+    return document
+
+
+def post(base: str, container: str, document: dict, slug: str | None = None, pod: str = "bordeaux",
+         **headers) -> requests.Response:
+    extra = {"Slug": slug} if slug else {}
+    return requests.post(f"{base}{pod}/{container}", data=json.dumps(document),
+                         headers={**JSONLD, **auth(pod), **extra, **headers}, timeout=10)

@@ -1,0 +1,90 @@
+"""Starting real ``dds-pod serve`` processes on loopback ports for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+TOKENS = {"bordeaux": "bordeaux-secret-token", "paris": "paris-secret-token"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def write_config(directory: Path, port: int, data_dir: Path | None = None, page_size: int = 100,
+                 max_body_bytes: int | None = None) -> Path:
+    lines = [f'base_url = "http://127.0.0.1:{port}/"', f"page_size = {page_size}"]
+    if data_dir is not None:
+        lines.append(f'data_dir = "{data_dir}"')
+    if max_body_bytes is not None:
+        lines.append(f"max_body_bytes = {max_body_bytes}")
+    lines += [
+        "[pods.bordeaux]", 'title = "Bordeaux Métropole (Decidim)"',
+        'platform = "https://participation.bordeaux-metropole.example"', f'token = "{TOKENS["bordeaux"]}"',
+        "[pods.paris]", 'title = "Paris (Decidim)"', 'platform = "https://decidim.paris.example"',
+        'token_env = "DDS_TEST_TOKEN_PARIS"',
+    ]
+    path = directory / f"node-{port}.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+class ServerProcess:
+    """A node served by ``dds-pod serve`` in a subprocess; its stderr is kept for inspection."""
+
+    def __init__(self, config: Path, port: int, log: Path) -> None:
+        self.config, self.port, self.log_path = config, port, log
+        self.url = f"http://127.0.0.1:{port}/"
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 30) -> ServerProcess:
+        env = {**os.environ, "DDS_TEST_TOKEN_PARIS": TOKENS["paris"]}
+        self._log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "dds_pod.cli", "serve", "--config", str(self.config), "--port", str(self.port)],
+            stdout=self._log, stderr=self._log, env=env, start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log_path.read_text()}")
+            try:
+                if requests.get(self.url, timeout=1).status_code == 200:
+                    return self
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        raise RuntimeError(f"server did not start: {self.log_path.read_text()}")
+
+    def kill(self) -> None:
+        """SIGKILL: no clean shutdown, as in a crash."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+        self._log.close()
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
+        self._log.close()
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
