@@ -14,7 +14,8 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/dds-pod validate examples/valid/*.jsonld
+	$(BIN)/dds-pod serve --config examples/demo.toml --port 8000 \
+		--seed bordeaux=examples/valid --seed paris=examples/paris
 
 test: $(STAMP)
 	$(BIN)/ruff check dds_pod tests benchmarks
