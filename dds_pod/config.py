@@ -34,6 +34,18 @@ class PodConfig:
 
 
 @dataclass(frozen=True)
+class FederationConfig:
+    """Remote pods this node harvests (its own pods are always members) and the query limits."""
+
+    members: tuple[str, ...] = ()
+    interval_s: float = 60.0
+    query_timeout_s: float = 10.0
+    max_results: int = 100_000
+    fetch_timeout_s: float = 10.0
+    max_response_bytes: int = 50 * 1024 * 1024
+
+
+@dataclass(frozen=True)
 class Config:
     base_url: str
     pods: dict[str, PodConfig]
@@ -41,6 +53,7 @@ class Config:
     store: str = "oxigraph"
     page_size: int = 100
     max_body_bytes: int = 5 * 1024 * 1024
+    federation: FederationConfig = field(default_factory=FederationConfig)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def pod_url(self, name: str) -> str:
@@ -66,7 +79,7 @@ def from_dict(raw: dict[str, Any], relative_to: Path = Path()) -> Config:
         base_url += "/"
     data_dir = raw.get("data_dir")
     pods = {name: _pod(name, value) for name, value in (raw.get("pods") or {}).items()}
-    known = {"base_url", "data_dir", "pods", "store", "page_size", "max_body_bytes"}
+    known = {"base_url", "data_dir", "pods", "store", "page_size", "max_body_bytes", "federation"}
     return Config(
         base_url=base_url,
         pods=pods,
@@ -74,8 +87,32 @@ def from_dict(raw: dict[str, Any], relative_to: Path = Path()) -> Config:
         store=str(raw.get("store", "oxigraph")),
         page_size=_positive_int(raw, "page_size", 100),
         max_body_bytes=_positive_int(raw, "max_body_bytes", 5 * 1024 * 1024),
+        federation=_federation(raw.get("federation") or {}),
         extra={k: v for k, v in raw.items() if k not in known},
     )
+
+
+def _federation(raw: dict[str, Any]) -> FederationConfig:
+    members = raw.get("members", [])
+    if not isinstance(members, list) or not all(isinstance(m, str) and re.match(r"^https?://[^/]+/", m)
+                                                for m in members):
+        raise ConfigError("federation.members must be a list of pod URLs such as \"http://127.0.0.1:8001/madrid/\"")
+    defaults = FederationConfig()
+    return FederationConfig(
+        members=tuple(m if m.endswith("/") else m + "/" for m in members),
+        interval_s=_positive_number(raw, "interval_s", defaults.interval_s),
+        query_timeout_s=_positive_number(raw, "query_timeout_s", defaults.query_timeout_s),
+        max_results=_positive_int(raw, "max_results", defaults.max_results),
+        fetch_timeout_s=_positive_number(raw, "fetch_timeout_s", defaults.fetch_timeout_s),
+        max_response_bytes=_positive_int(raw, "max_response_bytes", defaults.max_response_bytes),
+    )
+
+
+def _positive_number(raw: dict[str, Any], key: str, default: float) -> float:
+    value = raw.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigError(f"federation.{key} must be a positive number")
+    return float(value)
 
 
 def _pod(name: str, raw: dict[str, Any]) -> PodConfig:

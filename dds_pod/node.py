@@ -1,4 +1,7 @@
-"""A DDS node: the configuration, the store, the validator and the pods built from them.
+"""A DDS node: the configuration, the stores, the validator and the pods built from them.
+
+``store`` holds the node's own pods; ``merged`` holds the federation's merged graph (every
+member's resources, this node's pods included, with provenance).
 
 Built once by the application factory; the HTTP layer reaches the domain only through it.
 """
@@ -8,6 +11,7 @@ from __future__ import annotations
 import hmac
 
 from .config import Config
+from .federation.graphs import MergedGraphs
 from .ldp.intake import Intake
 from .ldp.resources import Pod
 from .store import Store, open_store
@@ -15,9 +19,13 @@ from .validation import Validator, default_validator
 
 
 class Node:
-    def __init__(self, config: Config, store: Store | None = None, validator: Validator | None = None) -> None:
+    def __init__(self, config: Config, store: Store | None = None, validator: Validator | None = None,
+                 merged_store: Store | None = None) -> None:
         self.config = config
         self.store = store or open_store(config.store, config.data_dir)
+        self.merged = merged_store or open_store(
+            config.store, config.data_dir / "federation" if config.data_dir else None)
+        self.graphs = MergedGraphs(config.base_url)
         self.validator = validator or default_validator()
         self.context_url = f"{config.base_url}ns/context.jsonld"
         self.shapes_url = f"{config.base_url}shapes"
@@ -38,3 +46,4 @@ class Node:
 
     def close(self) -> None:
         self.store.close()
+        self.merged.close()
