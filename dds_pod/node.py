@@ -9,6 +9,7 @@ Built once by the application factory; the HTTP layer reaches the domain only th
 from __future__ import annotations
 
 import hmac
+from typing import Protocol
 
 from .config import Config
 from .federation.graphs import MergedGraphs
@@ -16,6 +17,12 @@ from .ldp.intake import Intake
 from .ldp.resources import Pod
 from .store import Store, open_store
 from .validation import Validator, default_validator
+
+
+class BackgroundTask(Protocol):
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
 
 
 class Node:
@@ -32,8 +39,21 @@ class Node:
         self.intake = Intake(self.context_url, config.max_body_bytes)
         self.pods = {name: Pod(pod, config.base_url, self.store, self.validator)
                      for name, pod in config.pods.items()}
+        self._background: list[BackgroundTask] = []
         for pod in self.pods.values():
             pod.initialize()
+
+    def add_background(self, task: BackgroundTask) -> None:
+        """Register a task (harvesting, notification delivery) run by a server, not by the CLI or tests."""
+        self._background.append(task)
+
+    def start_background(self) -> None:
+        for task in self._background:
+            task.start()
+
+    def stop_background(self) -> None:
+        for task in self._background:
+            task.stop()
 
     def pods_accepting(self, token: str) -> set[str]:
         """Names of the pods this bearer token may write to (compared in constant time)."""

@@ -1,7 +1,9 @@
 """Running a node under gunicorn from the ``dds-pod serve`` command.
 
-One worker process owns the embedded store; threads serve requests concurrently (writes are
-serialised per pod by the domain layer).
+One worker process owns the embedded stores; threads serve requests concurrently (writes are
+serialised per pod by the domain layer). The application is built inside the worker, never in
+the master before the fork: an on-disk store and background threads must belong to the
+process that uses them.
 """
 
 from __future__ import annotations
@@ -17,35 +19,45 @@ from .demo import seed
 
 
 class _Gunicorn(BaseApplication):
-    def __init__(self, app, options: dict) -> None:
-        self._app = app
+    def __init__(self, config: Config, seeds: list[tuple[str, Path]], options: dict) -> None:
+        self._config = config
+        self._seeds = seeds
         self._options = options
         super().__init__()
 
     def load_config(self) -> None:
         for key, value in self._options.items():
             self.cfg.set(key, value)
+        self.cfg.set("worker_exit", _stop_node)
 
     def load(self):
-        return self._app
+        app = create_app(self._config)
+        node = app.extensions["dds.node"]
+        for pod_name, directory in self._seeds:
+            if node.pods[pod_name].feed.last_sequence() == 0:
+                written = seed(node, pod_name, directory)
+                print(f"seeded {pod_name}: {len(written)} documents from {directory}", file=sys.stderr)
+        node.start_background()
+        _nodes.append(node)
+        return app
+
+
+_nodes: list = []
+
+
+def _stop_node(server, worker) -> None:
+    for node in _nodes:
+        node.stop_background()
+        node.close()
 
 
 def serve(config: Config, host: str, port: int, threads: int, seeds: list[tuple[str, Path]]) -> int:
-    app = create_app(config)
-    node = app.extensions["dds.node"]
-    for pod_name, directory in seeds:
-        pod = node.pods[pod_name]
-        if pod.feed.last_sequence() == 0:
-            written = seed(node, pod_name, directory)
-            print(f"seeded {pod_name}: {len(written)} documents from {directory}", file=sys.stderr)
-    for pod in node.pods.values():
-        print(f"pod {pod.config.name}: {pod.url}  (HTML: open in a browser; JSON-LD: Accept: application/ld+json)",
+    for name in config.pods:
+        print(f"pod {name}: {config.pod_url(name)}  (a browser gets HTML; Accept: application/ld+json gets JSON-LD)",
               file=sys.stderr)
-    print(f"ontology: {config.base_url}ns   shapes: {config.base_url}shapes", file=sys.stderr)
+    print(f"ontology: {config.base_url}ns   shapes: {config.base_url}shapes   SPARQL: {config.base_url}sparql   "
+          f"catalogue: {config.base_url}catalog", file=sys.stderr)
     options = {"bind": f"{host}:{port}", "workers": 1, "worker_class": "gthread", "threads": threads,
-               "timeout": 60, "graceful_timeout": 5, "accesslog": None, "errorlog": "-", "loglevel": "warning"}
-    try:
-        _Gunicorn(app, options).run()
-    finally:
-        node.close()
+               "timeout": 120, "graceful_timeout": 5, "accesslog": None, "errorlog": "-", "loglevel": "warning"}
+    _Gunicorn(config, seeds, options).run()
     return 0
