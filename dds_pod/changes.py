@@ -90,6 +90,8 @@ class ChangeFeed:
             ox.Triple(stream, _n(LDES.timestampPath), _n(AS.published)),
             ox.Triple(stream, _n(LDES.versionOfPath), _n(AS.object)),
             ox.Triple(stream, _n(TREE.view), view),
+            # The head of the stream, so a new reader can walk the pod and then follow changes from here.
+            ox.Triple(stream, _n(DDS.lastSequence), ox.Literal(str(self.last_sequence()), datatype=_n(XSD.integer))),
             ox.Triple(view, _n(RDF.type), _n(TREE.Node)),
         ]
         for item in events:

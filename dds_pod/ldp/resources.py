@@ -127,6 +127,16 @@ class Pod:
     def version(self, iri: str) -> str | None:
         return self._version(iri)
 
+    def require_container(self, iri: str) -> None:
+        """Check that a live container exists, without reading its (possibly long) list of members."""
+        if not self.store.has_graph(iri):
+            raise NotFound(f"no resource at {iri}")
+        tombstone = ox.Quad(ox.NamedNode(iri), _n(RDF.type), _n(AS.Tombstone), ox.NamedNode(iri))
+        if next(iter(self.store.quads(tombstone.subject, tombstone.predicate, tombstone.object, iri)), None):
+            raise Gone(f"{iri} was deleted")
+        if not iri.endswith("/"):
+            raise MethodNotAllowed(f"{iri} is not a container: POST needs a container")
+
     def member_page(self, container: str, limit: int, offset: int,
                     search: Search | None = None) -> tuple[list[tuple[str, str]], int]:
         """A page of a container's members as (IRI, version), newest first, and the total count."""
@@ -153,7 +163,7 @@ class Pod:
     def initialize(self) -> None:
         """Create the root container and the initial containers of a new pod."""
         with self._lock:
-            if self.store.triples(self.url):
+            if self.store.has_graph(self.url):
                 return
             change, now = Change(), _now()
             self._put_container(change, self.url, self.config.title, now)
@@ -170,9 +180,7 @@ class Pod:
                credential: str) -> Written:
         """POST: add a member to a container under the proposed IRI, or a fresh one if it was taken meanwhile."""
         with self._lock:
-            parent = self.get(container)
-            if not parent.is_container:
-                raise MethodNotAllowed(f"{container} is not a container: POST needs a container")
+            self.require_container(container)
             iri = self._new_member_iri(container, slug, as_container)
             if iri != proposed_iri:
                 graph = _rename(graph, URIRef(proposed_iri), URIRef(iri))
@@ -306,8 +314,8 @@ class Pod:
         for attempt in range(1000):
             name = base if attempt == 0 else f"{base}-{attempt + 1}"
             iri = f"{container}{name}{suffix}"
-            if (iri[len(self.url):] not in RESERVED_PATHS and not self.store.triples(iri)
-                    and not self.store.triples(_twin(iri))):
+            if (iri[len(self.url):] not in RESERVED_PATHS and not self.store.has_graph(iri)
+                    and not self.store.has_graph(_twin(iri))):
                 return iri
         raise Conflict(f"no free name for the slug {slug!r}")
 
@@ -318,7 +326,7 @@ class Pod:
         check_path_segments(path)
 
     def _check_no_twin(self, iri: str) -> None:
-        if self.store.triples(_twin(iri)):
+        if self.store.has_graph(_twin(iri)):
             raise Conflict(f"{_twin(iri)} exists: a resource and a container cannot share a name")
 
     def _add_to_parents(self, change: Change, iri: str, now: str) -> None:
@@ -328,7 +336,7 @@ class Pod:
             parent = _parent(child)
             change.add.append(_containment(parent, child))
             change.set_value(META_GRAPH, ox.NamedNode(parent), VERSION, ox.Literal(_new_version()))
-            if self.store.triples(parent):
+            if self.store.has_graph(parent):
                 return
             self._check_no_twin(parent)
             self._put_container(change, parent, parent.rstrip("/").rsplit("/", 1)[-1], now)

@@ -16,11 +16,15 @@ import pyoxigraph as ox
 
 @dataclass
 class Change:
-    """A set of writes applied in one transaction, in this order: drops, removals, insertions."""
+    """A set of writes applied in one transaction, in this order: drops, removals, insertions.
+
+    ``clear_subjects`` removes every triple of a subject in a graph (a record rewritten whole).
+    """
 
     drop_graphs: set[str] = field(default_factory=set)
     remove: list[ox.Quad] = field(default_factory=list)
     remove_values: list[tuple[ox.NamedNode, ox.NamedNode, str]] = field(default_factory=list)
+    clear_subjects: list[tuple[ox.NamedNode, str]] = field(default_factory=list)
     add: list[ox.Quad] = field(default_factory=list)
 
     def replace_graph(self, graph: str, triples: Iterable[ox.Triple]) -> None:
@@ -40,6 +44,10 @@ class Store(ABC):
     @abstractmethod
     def triples(self, graph: str) -> list[ox.Triple]:
         """All triples of a named graph (empty when the graph does not exist)."""
+
+    @abstractmethod
+    def has_graph(self, graph: str) -> bool:
+        """Whether a named graph holds at least one triple (without reading it)."""
 
     @abstractmethod
     def quads(self, subject=None, predicate=None, obj=None, graph: str | None = None) -> Iterable[ox.Quad]:

@@ -22,8 +22,10 @@ class OxigraphStore(Store):
         self._store = ox.Store(str(path)) if path is not None else ox.Store()
 
     def triples(self, graph: str) -> list[ox.Triple]:
-        return [ox.Triple(q.subject, q.predicate, q.object)
-                for q in self._store.quads_for_pattern(None, None, None, ox.NamedNode(graph))]
+        return [q.triple for q in self._store.quads_for_pattern(None, None, None, ox.NamedNode(graph))]
+
+    def has_graph(self, graph: str) -> bool:
+        return next(iter(self._store.quads_for_pattern(None, None, None, ox.NamedNode(graph))), None) is not None
 
     def quads(self, subject=None, predicate=None, obj=None, graph: str | None = None) -> Iterable[ox.Quad]:
         return self._store.quads_for_pattern(subject, predicate, obj,
@@ -48,6 +50,10 @@ def _update_request(change: Change) -> str:
     operations.extend(
         f"DELETE WHERE {{ GRAPH <{graph}> {{ {subject} {predicate} ?value }} }}"
         for subject, predicate, graph in change.remove_values
+    )
+    operations.extend(
+        f"DELETE WHERE {{ GRAPH <{graph}> {{ {subject} ?predicate ?value }} }}"
+        for subject, graph in change.clear_subjects
     )
     if change.add:
         operations.append("INSERT DATA { " + " ".join(_quad(q) for q in change.add) + " }")

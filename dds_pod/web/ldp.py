@@ -93,10 +93,12 @@ def _container_response(pod: Pod, container: Resource, chosen: conneg.Representa
     limit, offset, search = _paging(pod)
     members, total = ([], 0) if minimal else pod.member_page(container.iri, limit, offset, search)
     if chosen == conneg.JSON_LD:
-        node = dict(representation.node_object(own, container.subject))
+        head = json.dumps(representation.document(representation.node_object(own, container.subject),
+                                                  _node().context_url), ensure_ascii=False)
         if not minimal:
-            node["ldp:contains"] = [_member_node(pod, member, version) for member, version in members]
-        response = _json(representation.document(node, _node().context_url))
+            texts = ",".join(_member_json(pod, member, version) for member, version in members)
+            head = f'{head[:-1]}, "ldp:contains": [{texts}]}}'
+        response = Response(head, mimetype="application/ld+json")
     else:
         triples = list(own)
         for member, _ in members:
@@ -108,8 +110,9 @@ def _container_response(pod: Pod, container: Resource, chosen: conneg.Representa
     return response
 
 
-def _member_node(pod: Pod, iri: str, version: str) -> dict:
-    return _cache().get(iri, version, lambda: representation.node_object(_member_triples(pod, iri), ox.NamedNode(iri)))
+def _member_json(pod: Pod, iri: str, version: str) -> str:
+    build = lambda: representation.node_object(_member_triples(pod, iri), ox.NamedNode(iri))  # noqa: E731
+    return _cache().get(iri, version, build)[1]
 
 
 def _member_triples(pod: Pod, iri: str) -> list[ox.Triple]:
@@ -118,7 +121,7 @@ def _member_triples(pod: Pod, iri: str) -> list[ox.Triple]:
 
 def _node_object(resource: Resource) -> dict:
     return _cache().get(resource.iri, resource.version,
-                        lambda: representation.node_object(resource.triples, resource.subject))
+                        lambda: representation.node_object(resource.triples, resource.subject))[0]
 
 
 def _render(triples: list[ox.Triple], subject: ox.NamedNode, chosen: conneg.Representation,
@@ -177,11 +180,12 @@ def _change_feed(pod: Pod) -> Response:
 
 def _post(pod: Pod, iri: str) -> Response:
     credential = _authorize(pod)
-    container = pod.get(iri)
-    if not container.is_container:
+    if not iri.endswith("/"):
+        pod.get(iri)  # 404 or 410 first, as for any method on a missing resource
         response = Response(status=405)
         _describe(response, pod, iri, exists=True)
         return response
+    pod.require_container(iri)
     slug, as_container = request.headers.get("Slug"), _link_says_container()
     proposed = pod.propose_member_iri(iri, slug, as_container)
     graph = _read_body(pod, base=proposed)

@@ -1,0 +1,195 @@
+"""Where the federation reads a member's resources: over HTTP for remote pods, in process for its own.
+
+Both kinds answer the same three questions: every resource now (a first sync walks the
+containers), the events after a sequence number (later syncs read the change feed), and one
+resource's current state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+import pyoxigraph as ox
+
+from ..changes import Event
+from ..errors import Gone, NotFound
+from ..ldp.resources import Pod
+from ..vocab import DCTERMS, DDS, LDP
+from .fetch import Fetcher, FetchError
+
+CONTAINS = ox.NamedNode(str(LDP.contains))
+SKIPPED_CONTAINERS = ("inbox/",)
+TURTLE = {"Accept": "text/turtle"}
+
+
+@dataclass(frozen=True)
+class Harvested:
+    iri: str
+    triples: list[ox.Triple]
+    etag: str | None
+
+
+class Source(Protocol):
+    url: str
+
+    def title(self) -> str | None: ...
+
+    def head(self) -> int: ...
+
+    def walk(self) -> Iterator[Harvested]: ...
+
+    def events(self, since: int) -> Iterator[Event]: ...
+
+    def fetch(self, iri: str) -> Harvested | None: ...
+
+
+class LocalSource:
+    """One of this node's own pods, read directly (its writes were validated already)."""
+
+    trusted = True
+
+    def __init__(self, pod: Pod) -> None:
+        self.pod = pod
+        self.url = pod.url
+
+    def title(self) -> str | None:
+        return self.pod.config.title
+
+    def head(self) -> int:
+        return self.pod.feed.last_sequence()
+
+    def walk(self) -> Iterator[Harvested]:
+        pending = [self.url]
+        while pending:
+            container = pending.pop()
+            for triple in self.pod.store.triples(container):
+                if triple.predicate != CONTAINS:
+                    continue
+                member = triple.object.value
+                if member.endswith("/"):
+                    if not member.endswith(SKIPPED_CONTAINERS):
+                        pending.append(member)
+                elif (found := self.fetch(member)) is not None:
+                    yield found
+
+    def events(self, since: int) -> Iterator[Event]:
+        while batch := self.pod.feed.events(since, 500):
+            yield from batch
+            since = batch[-1].sequence
+
+    def fetch(self, iri: str) -> Harvested | None:
+        try:
+            resource = self.pod.get(iri)
+        except (NotFound, Gone):
+            return None
+        return Harvested(iri, resource.triples, resource.version)
+
+
+class HttpSource:
+    """A remote pod, read over HTTP through the member-only :class:`Fetcher`."""
+
+    trusted = False
+
+    def __init__(self, url: str, fetcher: Fetcher, page_size: int = 500) -> None:
+        self.url = url
+        self.fetcher = fetcher
+        self.page_size = page_size
+
+    def title(self) -> str | None:
+        triples = self._graph(self.fetcher.get(self.url, TURTLE))
+        return next((t.object.value for t in triples if t.subject == ox.NamedNode(self.url)
+                     and t.predicate.value == str(DCTERMS.title)), None)
+
+    def head(self) -> int:
+        page = self.fetcher.get(f"{self.url}changes/?since=0&limit=1", TURTLE)
+        for triple in self._graph(page):
+            if triple.predicate.value == str(DDS.lastSequence):
+                return int(triple.object.value)
+        raise FetchError(f"{self.url}changes/ does not give its last sequence number")
+
+    def walk(self) -> Iterator[Harvested]:
+        pending = [self.url]
+        while pending:
+            page_url: str | None = f"{pending.pop()}?limit={self.page_size}"
+            while page_url:
+                page = self.fetcher.get(page_url, TURTLE)
+                triples = self._graph(page)
+                container = page_url.split("?", 1)[0]
+                for member in sorted(t.object.value for t in triples
+                                     if t.subject.value == container and t.predicate == CONTAINS):
+                    if member.endswith("/"):
+                        if not member.endswith(SKIPPED_CONTAINERS):
+                            pending.append(member)
+                        continue
+                    embedded = describe(triples, member)
+                    found = Harvested(member, embedded, None) if embedded else self.fetch(member)
+                    if found is not None:
+                        yield found
+                page_url = page.links.get("next")
+
+    def events(self, since: int) -> Iterator[Event]:
+        page_url: str | None = f"{self.url}changes/?since={since}&limit={self.page_size}"
+        while page_url:
+            page = self.fetcher.get(page_url, TURTLE)
+            yield from _events(self._graph(page))
+            page_url = page.links.get("next")
+
+    def fetch(self, iri: str) -> Harvested | None:
+        page = self.fetcher.get(iri, TURTLE)
+        if page.status in (404, 410):
+            return None
+        triples = self._graph(page)
+        return Harvested(iri, describe(triples, iri), page.headers.get("etag"))
+
+    def _graph(self, page) -> list[ox.Triple]:
+        if page.status >= 400:
+            raise FetchError(f"{page.url} answered {page.status}")
+        if page.media_type != "text/turtle":
+            raise FetchError(f"{page.url} answered {page.media_type or 'no content type'}, not Turtle")
+        try:
+            return [ox.Triple(q.subject, q.predicate, q.object)
+                    for q in ox.parse(page.body, format=ox.RdfFormat.TURTLE, base_iri=page.url)]
+        except (SyntaxError, ValueError) as exc:
+            raise FetchError(f"{page.url}: invalid Turtle: {exc}") from None
+
+
+def describe(triples: list[ox.Triple], iri: str) -> list[ox.Triple]:
+    """The triples of one resource in a larger document: its own, its fragments' and its blank nodes'."""
+    by_subject: dict[object, list[ox.Triple]] = {}
+    for triple in triples:
+        by_subject.setdefault(triple.subject, []).append(triple)
+    roots = [s for s in by_subject if isinstance(s, ox.NamedNode)
+             and (s.value == iri or s.value.startswith(iri + "#"))]
+    result, seen, stack = [], set(), list(roots)
+    while stack:
+        subject = stack.pop()
+        if subject in seen:
+            continue
+        seen.add(subject)
+        for triple in by_subject.get(subject, ()):
+            if triple.predicate == CONTAINS:
+                continue
+            result.append(triple)
+            if isinstance(triple.object, ox.BlankNode):
+                stack.append(triple.object)
+    return result
+
+
+def _events(triples: list[ox.Triple]) -> list[Event]:
+    kinds = {"https://www.w3.org/ns/activitystreams#Create": "create",
+             "https://www.w3.org/ns/activitystreams#Update": "update",
+             "https://www.w3.org/ns/activitystreams#Delete": "delete"}
+    fields: dict[object, dict[str, str]] = {}
+    for triple in triples:
+        fields.setdefault(triple.subject, {})[triple.predicate.value] = triple.object.value
+    events = []
+    for values in fields.values():
+        kind = kinds.get(values.get("http://www.w3.org/1999/02/22-rdf-syntax-ns#type", ""))
+        sequence = values.get(str(DDS.sequence))
+        target = values.get("https://www.w3.org/ns/activitystreams#object")
+        if kind and sequence and target:
+            events.append(Event(int(sequence), kind, target, values.get(
+                "https://www.w3.org/ns/activitystreams#published", "")))
+    return sorted(events, key=lambda e: e.sequence)
