@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import Flask
 
 from .config import Config
+from .federation.harvester import BackgroundSync, Harvester
 from .node import Node
 from .store import Store
-from .web import cors, ldp, problems, standard
+from .web import cors, federation, ldp, problems, standard
 from .web.cache import NodeCache
 
 
@@ -18,7 +19,11 @@ def create_app(config: Config, store: Store | None = None) -> Flask:
     node = Node(config, store=store)
     app.extensions["dds.node"] = node
     app.extensions["dds.cache"] = NodeCache()
+    harvester = Harvester(node)
+    app.extensions["dds.harvester"] = harvester
+    node.add_background(BackgroundSync(harvester, config.federation.interval_s))
     app.register_blueprint(standard.bp)
+    app.register_blueprint(federation.bp)
     app.register_blueprint(ldp.bp)
     problems.register(app, constrained_by=node.shapes_url)
     cors.register(app)

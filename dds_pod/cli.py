@@ -47,6 +47,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", action="append", default=[], metavar="POD=DIR",
                        help="publish the JSON-LD files of DIR into POD at start-up (only into an empty pod)")
     serve.set_defaults(command=run_serve)
+
+    harvest = commands.add_parser("harvest", help="sync the federation's members once and exit")
+    harvest.add_argument("--config", required=True, help="the node's TOML configuration")
+    harvest.set_defaults(command=run_harvest)
     return parser
 
 
@@ -85,6 +89,52 @@ def run_serve(args: argparse.Namespace) -> int:
             return EXIT_UNREADABLE
         seeds.append((pod, Path(directory)))
     return serve(config, args.host, args.port, args.threads, seeds)
+
+
+def run_harvest(args: argparse.Namespace) -> int:
+    from .config import ConfigError, load
+    from .federation.harvester import Harvester
+    from .node import Node
+
+    try:
+        node = Node(load(args.config))
+    except ConfigError as exc:
+        print(f"dds-pod: {exc.message}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    try:
+        harvester = Harvester(node)
+        with _progress(len(harvester.sources)) as bar:
+            reports = harvester.sync_all(progress=bar.update_member)
+    finally:
+        node.close()
+    for report in reports:
+        print(report.summary())
+    failed = [r for r in reports if r.status == "failed"]
+    return EXIT_INVALID if failed else EXIT_OK
+
+
+class _progress:
+    """A progress bar on a terminal (tqdm), nothing when the output is a pipe or a file."""
+
+    def __init__(self, members: int) -> None:
+        self.bar = None
+        if sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(desc="harvest", unit=" resources", file=sys.stderr)
+
+    def update_member(self, member: str, count: int) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix_str(member)
+            self.bar.n = count
+            self.bar.refresh()
+
+    def __enter__(self) -> _progress:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _read(path: Path, args: argparse.Namespace):

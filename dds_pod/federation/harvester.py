@@ -1,0 +1,272 @@
+"""Harvesting member pods into the merged graph, with provenance.
+
+A first sync walks a member's containers; later syncs apply only the events of its change feed
+after the last sequence number applied. Each resource replaces its named graph (the pod's own
+IRI: IRIs are never rewritten), its inferred graph and its provenance record in one atomic
+change, so a repeated or interrupted sync never duplicates anything. Resources from other nodes
+are validated with the same shapes first; a non-conforming one is kept out and reported in the
+member's status. A member that fails (down, slow, garbage, too large) keeps its last good data
+and its failure shows in the catalogue, without stopping the other members.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import pyoxigraph as ox
+
+from ..ldp.resources import to_graph
+from ..node import Node
+from ..store import Change
+from ..vocab import DCAT, DCTERMS, DDS, PROV, RDF, XSD
+from .alignment import Aligner, default_aligner
+from .fetch import Fetcher, FetchError
+from .sources import Harvested, HttpSource, LocalSource, Source
+
+log = logging.getLogger(__name__)
+BATCH = 200
+
+
+def _n(term) -> ox.NamedNode:
+    return ox.NamedNode(str(term))
+
+
+@dataclass
+class SyncReport:
+    member: str
+    status: str = "ok"
+    mode: str = "incremental"
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    rejected: dict[str, str] = field(default_factory=dict)
+    error: str | None = None
+
+    def summary(self) -> str:
+        text = (f"{self.member}: {self.status} ({self.mode}) — {self.updated} updated, {self.deleted} deleted, "
+                f"{self.unchanged} unchanged, {len(self.rejected)} rejected")
+        return text + (f"; error: {self.error}" if self.error else "")
+
+
+class Harvester:
+    """Syncs every member of a node's federation into its merged store."""
+
+    def __init__(self, node: Node, aligner: Aligner | None = None) -> None:
+        self.node = node
+        self.store = node.merged
+        self.graphs = node.graphs
+        self.aligner = aligner or default_aligner()
+        remote = [m for m in node.config.federation.members if m not in {p.url for p in node.pods.values()}]
+        fed = node.config.federation
+        self.fetcher = Fetcher(remote, timeout_s=fed.fetch_timeout_s, max_bytes=fed.max_response_bytes)
+        self.sources: dict[str, Source] = {pod.url: LocalSource(pod) for pod in node.pods.values()}
+        self.sources.update({url: HttpSource(url, self.fetcher) for url in remote})
+        self._lock = threading.Lock()
+
+    def sync_all(self, progress: Callable[[str, int], None] | None = None) -> list[SyncReport]:
+        with self._lock:
+            return [self._sync(url, source, progress) for url, source in self.sources.items()]
+
+    def sync(self, member: str) -> SyncReport:
+        with self._lock:
+            return self._sync(member, self.sources[member], None)
+
+    # ------------------------------------------------------------------ one member
+
+    def _sync(self, url: str, source: Source, progress: Callable[[str, int], None] | None) -> SyncReport:
+        report = SyncReport(url)
+        last = self.last_sequence(url)
+        try:
+            if last is None:
+                report.mode = "full"
+                head = source.head()
+                self._apply_all(source, source.walk(), report, progress, final_sequence=head)
+            else:
+                self._apply_events(source, last, report, progress)
+            title = source.title()
+        except FetchError as exc:
+            report.status, report.error, title = "failed", str(exc), None
+            log.warning("harvest of %s failed: %s", url, exc)
+        if report.status == "ok" and report.rejected:
+            report.status = "partial"
+        self._record_status(url, report, title)
+        return report
+
+    def _apply_all(self, source: Source, resources: Iterable[Harvested], report: SyncReport,
+                   progress, final_sequence: int) -> None:
+        change = Change()
+        for count, harvested in enumerate(resources, 1):
+            self._apply(source, harvested, change, report)
+            if count % BATCH == 0:
+                self.store.commit(change)
+                change = Change()
+                if progress:
+                    progress(source.url, count)
+        self._set_sequence(change, source.url, final_sequence)
+        self.store.commit(change)
+
+    def _apply_events(self, source: Source, since: int, report: SyncReport, progress) -> None:
+        change, pending = Change(), 0
+        for event in source.events(since):
+            if event.kind == "delete":
+                self._remove(event.iri, change)
+                report.deleted += 1
+            else:
+                harvested = source.fetch(event.iri)
+                if harvested is None:
+                    self._remove(event.iri, change)
+                    report.deleted += 1
+                else:
+                    self._apply(source, harvested, change, report)
+            self._set_sequence(change, source.url, event.sequence)
+            pending += 1
+            if pending >= BATCH:
+                self.store.commit(change)
+                change, pending = Change(), 0
+                if progress:
+                    progress(source.url, report.updated + report.deleted)
+        self.store.commit(change)
+
+    def _apply(self, source: Source, harvested: Harvested, change: Change, report: SyncReport) -> None:
+        digest = content_hash(harvested.triples)
+        if self._stored_hash(harvested.iri) == digest:
+            report.unchanged += 1
+            return
+        inferred = self.aligner.infer(harvested.triples)
+        if not getattr(source, "trusted", False):
+            problem = self._validation_problem(harvested, inferred)
+            if problem:
+                report.rejected[harvested.iri] = problem
+                self._remove(harvested.iri, change)
+                return
+        change.replace_graph(harvested.iri, harvested.triples)
+        change.replace_graph(self.graphs.inferred(harvested.iri), inferred)
+        self._write_provenance(change, source, harvested, digest)
+        report.updated += 1
+
+    def _validation_problem(self, harvested: Harvested, inferred: list[ox.Triple]) -> str | None:
+        report = self.node.validator.validate(to_graph([*harvested.triples, *inferred]))
+        if report.conforms:
+            return None
+        return "; ".join(f"{r.field}: {r.message('en')}" for r in report.results if r.blocking)
+
+    def _remove(self, iri: str, change: Change) -> None:
+        change.drop_graphs.update((iri, self.graphs.inferred(iri)))
+        change.clear_subjects.append((self._record(iri), self.graphs.provenance))
+
+    # ------------------------------------------------------------------ provenance and status
+
+    def _record(self, iri: str) -> ox.NamedNode:
+        return ox.NamedNode(f"{self.graphs.provenance}#{hashlib.sha1(iri.encode()).hexdigest()}")
+
+    def _write_provenance(self, change: Change, source: Source, harvested: Harvested, digest: str) -> None:
+        record = self._record(harvested.iri)
+        graph = ox.NamedNode(self.graphs.provenance)
+        change.clear_subjects.append((record, self.graphs.provenance))
+        platform = next((t.object for t in harvested.triples if t.predicate.value == str(DDS.sourcePlatform)), None)
+        values = [
+            (_n(RDF.type), _n(PROV.Entity)),
+            (_n(PROV.wasDerivedFrom), ox.NamedNode(harvested.iri)),
+            (_n(PROV.hadPrimarySource), ox.NamedNode(source.url)),
+            (_n(PROV.generatedAtTime), ox.Literal(_now(), datatype=_n(XSD.dateTime))),
+            (_n(DDS.contentHash), ox.Literal(digest)),
+        ]
+        if platform is not None:
+            values.append((_n(DDS.sourcePlatform), platform))
+        if harvested.etag:
+            values.append((_n(DDS.etag), ox.Literal(harvested.etag)))
+        change.add.extend(ox.Quad(record, p, o, graph) for p, o in values)
+
+    def _stored_hash(self, iri: str) -> str | None:
+        for quad in self.store.quads(self._record(iri), _n(DDS.contentHash), None, self.graphs.provenance):
+            return quad.object.value
+        return None
+
+    def last_sequence(self, member: str) -> int | None:
+        for quad in self.store.quads(ox.NamedNode(member), _n(DDS.lastSequence), None, self.graphs.members):
+            return int(quad.object.value)
+        return None
+
+    def _set_sequence(self, change: Change, member: str, sequence: int) -> None:
+        change.set_value(self.graphs.members, ox.NamedNode(member), _n(DDS.lastSequence),
+                         ox.Literal(str(sequence), datatype=_n(XSD.integer)))
+
+    def _record_status(self, member: str, report: SyncReport, title: str | None) -> None:
+        subject, graph = ox.NamedNode(member), self.graphs.members
+        change = Change()
+        keep = {str(DDS.lastSequence)}
+        if report.status == "failed":  # the last good title and sync time stay visible
+            keep |= {str(DCTERMS.title), str(DDS.lastSync)}
+        for quad in self.store.quads(subject, None, None, graph):
+            if quad.predicate.value not in keep:
+                change.remove.append(quad)
+        values = [
+            (_n(RDF.type), _n(DCAT.DataService)),
+            (_n(RDF.type), _n(DDS.Pod)),
+            (_n(DCAT.endpointURL), subject),
+            (_n(DDS.syncStatus), ox.Literal(report.status)),
+        ]
+        if report.status != "failed":
+            values.append((_n(DDS.lastSync), ox.Literal(_now(), datatype=_n(XSD.dateTime))))
+        if title and report.status != "failed":
+            values.append((_n(DCTERMS.title), ox.Literal(title)))
+        if report.error:
+            values.append((_n(DDS.syncMessage), ox.Literal(report.error)))
+        values += [(_n(DDS.syncMessage), ox.Literal(f"{iri} kept out: {why}")) for iri, why in report.rejected.items()]
+        platform = self._platform_of(member)
+        if platform:
+            values.append((_n(DDS.sourcePlatform), ox.NamedNode(platform)))
+        change.add.extend(ox.Quad(subject, p, o, ox.NamedNode(graph)) for p, o in values)
+        self.store.commit(change)
+
+    def _platform_of(self, member: str) -> str | None:
+        for pod in self.node.pods.values():
+            if pod.url == member:
+                return pod.config.platform
+        query = f"""SELECT ?platform WHERE {{ GRAPH <{self.graphs.provenance}> {{
+                      ?record <{PROV.hadPrimarySource}> <{member}> ; <{DDS.sourcePlatform}> ?platform }} }} LIMIT 1"""
+        for row in self.store.query(query):
+            return row["platform"].value
+        return None
+
+
+class BackgroundSync:
+    """Runs ``sync_all`` every ``interval_s`` in a daemon thread (started by ``dds-pod serve``)."""
+
+    def __init__(self, harvester: Harvester, interval_s: float) -> None:
+        self.harvester = harvester
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="dds-harvest", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                for report in self.harvester.sync_all():
+                    log.info("%s", report.summary())
+            except Exception:  # a bug in one round must not end background syncing
+                log.exception("harvest round failed")
+            self._stop.wait(self.interval_s)
+
+
+def content_hash(triples: Iterable[ox.Triple]) -> str:
+    """SHA-256 of the canonical N-Triples of a resource (blank nodes relabelled with RDFC-1.0)."""
+    dataset = ox.Dataset(ox.Quad(t.subject, t.predicate, t.object) for t in triples)
+    dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+    lines = sorted(f"{q.subject} {q.predicate} {q.object} ." for q in dataset)
+    return "sha256:" + hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -1,0 +1,244 @@
+"""Three real nodes on loopback: two pods on separate nodes, and a node that federates them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import requests
+from rdflib import Graph, Literal, Namespace, URIRef
+
+from ..conftest import REPO
+from .conftest import JSONLD, auth, example, post
+from .server import TOKENS, ServerProcess, free_port
+
+DDS = Namespace("https://w3id.org/dds/ns#")
+PROV = Namespace("http://www.w3.org/ns/prov#")
+
+
+def _config(directory: Path, port: int, pods: str, members: list[str], data_dir: Path | None = None) -> Path:
+    lines = [f'base_url = "http://127.0.0.1:{port}/"']
+    if data_dir:
+        lines.append(f'data_dir = "{data_dir}"')
+    if pods == "bordeaux":
+        lines += ["[pods.bordeaux]", 'title = "Bordeaux"', 'platform = "https://participation.bordeaux-metropole.example"',
+                  f'token = "{TOKENS["bordeaux"]}"']
+    if pods == "paris":
+        lines += ["[pods.paris]", 'title = "Paris"', 'platform = "https://decidim.paris.example"',
+                  f'token = "{TOKENS["paris"]}"']
+    lines += ["[federation]", f"members = {json.dumps(members)}", "interval_s = 0.5", "fetch_timeout_s = 2",
+              "max_response_bytes = 2000000"]
+    path = directory / f"node-{port}.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+class BrokenMember:
+    """A loopback HTTP server playing every way a member can misbehave, one path per fault."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.seen: list[str] = []
+        member = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802
+                member.seen.append(self.path)
+                fault = self.path.strip("/").split("/")[0]
+                getattr(member, f"_{fault.replace('-', '_')}", member._missing)(self)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, fault: str) -> str:
+        return f"http://127.0.0.1:{self.port}/{fault}/"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    @staticmethod
+    def _missing(handler) -> None:
+        handler.send_response(404)
+        handler.end_headers()
+
+    @staticmethod
+    def _garbage(handler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/turtle")
+        handler.end_headers()
+        handler.wfile.write(b"this is <not turtle at all")
+
+    @staticmethod
+    def _slow(handler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/turtle")
+        handler.end_headers()
+        for _ in range(100):  # one byte every 0.1 s: each read is quick, the whole never ends in time
+            try:
+                handler.wfile.write(b" ")
+                handler.wfile.flush()
+            except OSError:
+                return
+            time.sleep(0.1)
+
+    @staticmethod
+    def _huge(handler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/turtle")
+        handler.send_header("Content-Length", str(1024 ** 3))
+        handler.end_headers()
+        try:
+            for _ in range(1024):
+                handler.wfile.write(b"#" * (1024 * 1024))
+        except OSError:
+            return
+
+    @staticmethod
+    def _loop(handler) -> None:
+        handler.send_response(302)
+        handler.send_header("Location", handler.path)
+        handler.end_headers()
+
+    @staticmethod
+    def _elsewhere(handler) -> None:
+        handler.send_response(302)
+        handler.send_header("Location", f"http://127.0.0.2:{handler.server.server_address[1]}/secret")
+        handler.end_headers()
+
+
+@pytest.fixture(scope="module")
+def nodes(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("federation")
+    broken = BrokenMember()
+    ports = {name: free_port() for name in ("a", "b", "fed")}
+    urls = {name: f"http://127.0.0.1:{port}/" for name, port in ports.items()}
+    pod_a, pod_b = f"{urls['a']}bordeaux/", f"{urls['b']}paris/"
+    faults = [broken.url(f) for f in ("down", "garbage", "slow", "huge", "loop", "elsewhere")]
+    faults[0] = f"http://127.0.0.1:{free_port()}/down/"  # nothing listens there
+    servers = {
+        "a": ServerProcess(_config(directory, ports["a"], "bordeaux", [pod_b]), ports["a"], directory / "a.log"),
+        "b": ServerProcess(_config(directory, ports["b"], "paris", [pod_a]), ports["b"], directory / "b.log"),
+        "fed": ServerProcess(_config(directory, ports["fed"], "", [pod_a, pod_b, *faults]), ports["fed"],
+                             directory / "fed.log"),
+    }
+    for server in servers.values():
+        server.start()
+    yield {"urls": urls, "pods": {"a": pod_a, "b": pod_b}, "faults": faults, "broken": broken, "servers": servers,
+           "directory": directory}
+    for server in servers.values():
+        server.stop()
+    broken.close()
+
+
+def _catalog(fed: str) -> Graph:
+    return Graph().parse(data=requests.get(f"{fed}catalog", headers={"Accept": "text/turtle"}, timeout=5).text,
+                         format="turtle")
+
+
+def _until(check, timeout: float = 20.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.2)
+
+
+def _sparql(fed: str, query: str) -> list[dict]:
+    response = requests.post(f"{fed}sparql", data={"query": query},
+                             headers={"Accept": "application/sparql-results+json"}, timeout=15)
+    assert response.status_code == 200, response.text
+    return response.json()["results"]["bindings"]
+
+
+def _synced_past(fed: str, member: str, sequence: int) -> bool:
+    value = _catalog(fed).value(URIRef(member), DDS.lastSequence)
+    return value is not None and int(value) >= sequence
+
+
+def test_harvest_update_delete_and_provenance(nodes):
+    a, fed = nodes["urls"]["a"], nodes["urls"]["fed"]
+    pod_a = nodes["pods"]["a"]
+    proposal = post(a, "proposals/", example("proposal-piste-cyclable-victor-hugo"), slug="velo").headers["Location"]
+    post(nodes["urls"]["b"], "proposals/", example("proposal-community-garden"), slug="jardin", pod="paris")
+    head = len(requests.get(f"{pod_a}changes/?limit=1000", headers={"Accept": "application/ld+json"}, timeout=5)
+               .json()["@graph"]) - 2
+    _until(lambda: _synced_past(fed, pod_a, head))
+    rows = _sparql(fed, f"""PREFIX dds: <https://w3id.org/dds/ns#> PREFIX prov: <http://www.w3.org/ns/prov#>
+        SELECT ?p ?platform ?pod ?hash WHERE {{ GRAPH ?g {{ ?p a dds:Proposal ; dds:sourcePlatform ?platform }}
+          ?record prov:wasDerivedFrom ?p ; prov:hadPrimarySource ?pod ; dds:contentHash ?hash }}""")
+    found = {r["p"]["value"]: r for r in rows}
+    assert proposal in found, "IRIs are kept as the pods gave them"
+    assert found[proposal]["pod"]["value"] == pod_a
+    assert found[proposal]["platform"]["value"] == "https://participation.bordeaux-metropole.example"
+    assert found[proposal]["hash"]["value"].startswith("sha256:")
+    assert any(r["platform"]["value"] == "https://decidim.paris.example" for r in rows)
+
+    # incremental sync: an update replaces, a delete removes, nothing is duplicated
+    requests.patch(proposal, data=json.dumps({"supportCount": 500}),
+                   headers={**auth(), "Content-Type": "application/merge-patch+json"}, timeout=5)
+    _until(lambda: _sparql(fed, f"ASK {{ <{proposal}> <https://w3id.org/dds/ns#supportCount> 500 }}") or True)
+    _until(lambda: [r for r in _sparql(fed, f"SELECT ?n WHERE {{ <{proposal}> <{DDS.supportCount}> ?n }}")
+                    if r["n"]["value"] == "500"])
+    counts = _sparql(fed, f"SELECT ?n WHERE {{ <{proposal}> <{DDS.supportCount}> ?n }}")
+    assert [c["n"]["value"] for c in counts] == ["500"]
+    catalog = _catalog(fed)
+    assert catalog.value(URIRef(pod_a), DDS.syncStatus) == Literal("ok")
+    requests.delete(proposal, headers=auth(), timeout=5)
+    _until(lambda: not _sparql(fed, f"SELECT ?p WHERE {{ GRAPH <{proposal}> {{ ?s ?p ?o }} }}"))
+    assert not _sparql(fed, f"SELECT ?r WHERE {{ ?r <{PROV.wasDerivedFrom}> <{proposal}> }}")
+
+
+def test_faulty_members_do_not_stop_the_others_and_show_in_the_catalogue(nodes):
+    fed = nodes["urls"]["fed"]
+    def all_reported() -> Graph | None:
+        graph = _catalog(fed)
+        return graph if all(graph.value(URIRef(m), DDS.syncStatus) is not None for m in nodes["faults"]) else None
+
+    catalog = _until(all_reported)
+    for member in nodes["faults"]:
+        assert catalog.value(URIRef(member), DDS.syncStatus) == Literal("failed"), member
+        assert catalog.value(URIRef(member), DDS.syncMessage) is not None
+    assert catalog.value(URIRef(nodes["pods"]["a"]), DDS.syncStatus) in (Literal("ok"), Literal("partial"))
+    assert all(not path.startswith("/secret") for path in nodes["broken"].seen), "redirect to another host followed"
+    assert nodes["servers"]["fed"].alive
+    assert requests.get(f"{fed}catalog", timeout=5).status_code == 200
+
+
+def test_a_member_that_goes_down_keeps_its_last_good_data(nodes, tmp_path):
+    """Stop node B: the federation keeps B's proposals and reports B as failed; B comes back and is synced again."""
+    fed, pod_b = nodes["urls"]["fed"], nodes["pods"]["b"]
+    server_b = nodes["servers"]["b"]
+    _until(lambda: _sparql(fed, f"ASK {{ GRAPH ?g {{ ?p <{DDS.sourcePlatform}> <https://decidim.paris.example> }} }}"
+                           ) or None)
+    server_b.stop()
+    _until(lambda: _catalog(fed).value(URIRef(pod_b), DDS.syncStatus) == Literal("failed"))
+    rows = _sparql(fed, f"SELECT ?p WHERE {{ GRAPH ?g {{ ?p <{DDS.sourcePlatform}> <https://decidim.paris.example> }} }}")
+    assert rows, "the last good data of a failed member is kept"
+    nodes["servers"]["b"] = ServerProcess(server_b.config, server_b.port, server_b.log_path).start()
+    _until(lambda: _catalog(fed).value(URIRef(pod_b), DDS.syncStatus) == Literal("ok"))
+
+
+def test_harvest_command_runs_one_sync_and_prints_a_summary(nodes, tmp_path):
+    config = _config(tmp_path, free_port(), "", [nodes["pods"]["a"], nodes["faults"][1]], data_dir=tmp_path / "d")
+    result = subprocess.run([sys.executable, "-m", "dds_pod.cli", "harvest", "--config", str(config)], cwd=REPO,
+                            capture_output=True, text=True, timeout=120)
+    assert f"{nodes['pods']['a']}: ok (full)" in result.stdout
+    assert f"{nodes['faults'][1]}: failed" in result.stdout
+    assert result.returncode == 1, "a failed member makes the command fail"
+    again = subprocess.run([sys.executable, "-m", "dds_pod.cli", "harvest", "--config", str(config)], cwd=REPO,
+                           capture_output=True, text=True, timeout=120)
+    assert f"{nodes['pods']['a']}: ok (incremental) — 0 updated" in again.stdout
