@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime
 
 import requests
 from rdflib import Dataset, Graph, URIRef
@@ -84,7 +85,7 @@ def test_4_put_replaces_the_state_but_not_server_managed_triples(base):
     assert "status" not in after and "location" not in after, "PUT replaces the whole state"
     assert after["platform"] == "https://participation.bordeaux-metropole.example"
     assert after["created"] == before["created"]
-    assert after["modified"] >= before["modified"]
+    assert datetime.fromisoformat(after["modified"]) >= datetime.fromisoformat(before["modified"])
 
 
 def test_5_post_creates_a_member_with_slug_and_containment(base):
