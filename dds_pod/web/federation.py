@@ -1,4 +1,4 @@
-"""The federation's HTTP views: the DCAT catalogue of members."""
+"""The federation's HTTP views: the DCAT catalogue of members and the merged containers per kind."""
 
 from __future__ import annotations
 
@@ -7,9 +7,13 @@ import json
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request
 
+from ..errors import NotFound
+from ..federation import views
 from ..federation.catalog import catalog_triples
 from ..ldp import representation
+from ..vocab import DCTERMS, DDS, LDP, RDF
 from . import conneg
+from .paging import int_arg, paging_links
 
 bp = Blueprint("federation", __name__)
 
@@ -23,12 +27,71 @@ def catalog() -> Response:
         subjects = sorted({t.subject for t in triples if isinstance(t.subject, ox.NamedNode)}, key=lambda s: s.value)
         body = {"@context": node.context_url, "@graph": [representation.node_object(triples, s) for s in subjects]}
         response = Response(json.dumps(body, ensure_ascii=False), mimetype="application/ld+json")
-    elif chosen == conneg.HTML:
-        response = Response(representation.html_page(triples, ox.NamedNode(node.graphs.catalog), "Catalogue"),
-                            mimetype="text/html")
-    elif chosen == conneg.JSON_LD_EXPANDED:
-        response = Response(json.dumps(representation.expanded(triples)), mimetype="application/ld+json")
     else:
-        response = Response(ox.serialize(triples, format=chosen.oxigraph), mimetype=chosen.media_type)
+        response = _serialize(triples, ox.NamedNode(node.graphs.catalog), chosen)
     response.vary.add("Accept")
     return response
+
+
+@bp.route("/federation/<kind>/", methods=["GET", "HEAD"])
+def merged_view(kind: str) -> Response:
+    """A read-only LDP container over every member, shaped like a pod's containers (Startin'blox reads it)."""
+    if kind not in views.KINDS:
+        raise NotFound(f"no merged view {kind!r}; there are: {', '.join(views.KINDS)}")
+    node = current_app.extensions["dds.node"]
+    limit = min(int_arg("limit", node.config.page_size, minimum=1), 10000)
+    offset = int_arg("offset", 0, minimum=0)
+    members, total = views.page(node, kind, views.Filters.from_args(request.args), limit, offset)
+    iri = f"{node.config.base_url}federation/{kind}/"
+    subject = ox.NamedNode(iri)
+    own = [
+        ox.Triple(subject, ox.NamedNode(str(RDF.type)), ox.NamedNode(str(LDP.BasicContainer))),
+        ox.Triple(subject, ox.NamedNode(str(RDF.type)), ox.NamedNode(str(LDP.Container))),
+        ox.Triple(subject, ox.NamedNode(str(DCTERMS.title)), ox.Literal(f"{kind} of every platform", language="en")),
+    ]
+    chosen = conneg.choose(request)
+    if chosen == conneg.JSON_LD:
+        document = representation.document(representation.node_object(own, subject), node.context_url)
+        document["ldp:contains"] = [representation.node_object(views.member_triples(node, m), ox.NamedNode(m))
+                                    for m in members]
+        response = Response(json.dumps(document, ensure_ascii=False), mimetype="application/ld+json")
+    else:
+        triples = list(own)
+        for member in members:
+            triples.append(ox.Triple(subject, ox.NamedNode(str(LDP.contains)), ox.NamedNode(member)))
+            triples.extend(views.member_triples(node, member))
+        response = _serialize(triples, subject, chosen)
+    paging_links(response, iri, limit, offset, total)
+    response.headers.add("Link", '<http://www.w3.org/ns/ldp#BasicContainer>; rel="type"')
+    response.headers["Allow"] = "GET, HEAD, OPTIONS"
+    response.vary.add("Accept")
+    return response
+
+
+@bp.route("/federation/trace", methods=["GET", "HEAD"])
+def trace() -> Response:
+    """``?of=<result or decision IRI>``: the contributions that influenced it, their platform, role and status."""
+    node = current_app.extensions["dds.node"]
+    outcome = request.args.get("of", "")
+    influences = [
+        {"influencer": {"@id": row["contribution"], "platform": row["platform"],
+                        "status": _vocab_name(row["status"]), "title": row["title"]},
+         "role": _vocab_name(row["role"])}
+        for row in views.trace(node, outcome)
+    ]
+    for influence in influences:
+        influence["influencer"] = {k: v for k, v in influence["influencer"].items() if v is not None}
+    document = {"@context": node.context_url, "@id": outcome, "influence": influences}
+    return Response(json.dumps(document, ensure_ascii=False), mimetype="application/ld+json")
+
+
+def _vocab_name(iri: str | None) -> str | None:
+    return iri.rsplit("#", 1)[-1] if iri and iri.startswith(str(DDS)) else iri
+
+
+def _serialize(triples: list[ox.Triple], subject: ox.NamedNode, chosen: conneg.Representation) -> Response:
+    if chosen == conneg.HTML:
+        return Response(representation.html_page(triples, subject, subject.value), mimetype="text/html")
+    if chosen == conneg.JSON_LD_EXPANDED:
+        return Response(json.dumps(representation.expanded(triples)), mimetype="application/ld+json")
+    return Response(ox.serialize(triples, format=chosen.oxigraph), mimetype=chosen.media_type)

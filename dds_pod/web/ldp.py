@@ -25,6 +25,7 @@ from ..node import Node
 from ..vocab import LDP
 from . import conneg
 from .cache import NodeCache
+from .paging import int_arg, paging_links
 
 bp = Blueprint("ldp", __name__)
 
@@ -106,7 +107,7 @@ def _container_response(pod: Pod, container: Resource, chosen: conneg.Representa
             triples.extend(_member_triples(pod, member))
         response = _render(triples, container.subject, chosen, None)
     if not minimal:
-        _paging_links(response, container.iri, limit, offset, total)
+        paging_links(response, container.iri, limit, offset, total)
     return response
 
 
@@ -158,8 +159,8 @@ def _change_feed(pod: Pod) -> Response:
         response = Response(status=405)
         response.headers["Allow"] = "GET, HEAD, OPTIONS"
         return response
-    since = _int_arg("since", 0, minimum=0)
-    limit = _int_arg("limit", _node().config.page_size, minimum=1)
+    since = int_arg("since", 0, minimum=0)
+    limit = int_arg("limit", _node().config.page_size, minimum=1)
     triples, next_since = pod.feed.page(since, limit)
     chosen = conneg.choose(request, html=False)
     stream = ox.NamedNode(pod.feed.url)
@@ -352,8 +353,8 @@ def _page_query() -> str:
 
 
 def _paging(pod: Pod) -> tuple[int, int, Search | None]:
-    limit = min(_int_arg("limit", _node().config.page_size, minimum=1), 10000)
-    offset = _int_arg("offset", 0, minimum=0)
+    limit = min(int_arg("limit", _node().config.page_size, minimum=1), 10000)
+    offset = int_arg("offset", 0, minimum=0)
     terms = request.args.get("search-terms")
     if terms is None:
         return limit, offset, None
@@ -366,34 +367,6 @@ def _paging(pod: Pod) -> tuple[int, int, Search | None]:
     if method not in ("basic", "ibasic", "exact"):
         raise BadDocument("search-method must be basic, ibasic or exact", field="search-method")
     return limit, offset, Search(tuple(by_key[f] for f in fields), terms, method)
-
-
-def _int_arg(name: str, default: int, minimum: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadDocument(f"{name} must be an integer", field=name) from None
-    if value < minimum:
-        raise BadDocument(f"{name} must be at least {minimum}", field=name)
-    return value
-
-
-def _paging_links(response: Response, iri: str, limit: int, offset: int, total: int) -> None:
-    def link(rel: str, at: int) -> None:
-        params = [(k, v) for k, v in request.args.items(multi=True) if k not in ("limit", "offset")]
-        params += [("limit", str(limit)), ("offset", str(at))]
-        response.headers.add("Link", f'<{iri}?{urlencode(params)}>; rel="{rel}"')
-
-    last = max(0, ((total - 1) // limit) * limit) if total else 0
-    link("first", 0)
-    link("last", last)
-    if offset > 0:
-        link("prev", max(0, offset - limit))
-    if offset + limit < total:
-        link("next", offset + limit)
 
 
 def _describe(response: Response, pod: Pod, iri: str, exists: bool) -> None:

@@ -15,7 +15,7 @@ import requests
 from rdflib import Graph, Literal, Namespace, URIRef
 
 from ..conftest import REPO
-from .conftest import JSONLD, auth, example, post
+from .conftest import auth, example, post
 from .server import TOKENS, ServerProcess, free_port
 
 DDS = Namespace("https://w3id.org/dds/ns#")
@@ -51,7 +51,7 @@ class BrokenMember:
             def log_message(self, *args) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 member.seen.append(self.path)
                 fault = self.path.strip("/").split("/")[0]
                 getattr(member, f"_{fault.replace('-', '_')}", member._missing)(self)
@@ -177,9 +177,9 @@ def test_harvest_update_delete_and_provenance(nodes):
     head = len(requests.get(f"{pod_a}changes/?limit=1000", headers={"Accept": "application/ld+json"}, timeout=5)
                .json()["@graph"]) - 2
     _until(lambda: _synced_past(fed, pod_a, head))
-    rows = _sparql(fed, f"""PREFIX dds: <https://w3id.org/dds/ns#> PREFIX prov: <http://www.w3.org/ns/prov#>
-        SELECT ?p ?platform ?pod ?hash WHERE {{ GRAPH ?g {{ ?p a dds:Proposal ; dds:sourcePlatform ?platform }}
-          ?record prov:wasDerivedFrom ?p ; prov:hadPrimarySource ?pod ; dds:contentHash ?hash }}""")
+    rows = _sparql(fed, """PREFIX dds: <https://w3id.org/dds/ns#> PREFIX prov: <http://www.w3.org/ns/prov#>
+        SELECT ?p ?platform ?pod ?hash WHERE { GRAPH ?g { ?p a dds:Proposal ; dds:sourcePlatform ?platform }
+          ?record prov:wasDerivedFrom ?p ; prov:hadPrimarySource ?pod ; dds:contentHash ?hash }""")
     found = {r["p"]["value"]: r for r in rows}
     assert proposal in found, "IRIs are kept as the pods gave them"
     assert found[proposal]["pod"]["value"] == pod_a
