@@ -242,3 +242,55 @@ def test_harvest_command_runs_one_sync_and_prints_a_summary(nodes, tmp_path):
     again = subprocess.run([sys.executable, "-m", "dds_pod.cli", "harvest", "--config", str(config)], cwd=REPO,
                            capture_output=True, text=True, timeout=120)
     assert f"{nodes['pods']['a']}: ok (incremental) — 0 updated" in again.stdout
+
+
+def test_merged_view_lists_every_platform_and_filters(nodes):
+    a, b, fed = nodes["urls"]["a"], nodes["urls"]["b"], nodes["urls"]["fed"]
+    velo = post(a, "proposals/", example("proposal-piste-cyclable-victor-hugo"), slug="view-velo").headers["Location"]
+    garden = post(b, "proposals/", example("proposal-community-garden"), slug="view-garden",
+                  pod="paris").headers["Location"]
+
+    def listed(**params) -> set[str]:
+        response = requests.get(f"{fed}federation/proposals/", params={"limit": 1000, **params},
+                                headers={"Accept": "application/ld+json"}, timeout=5)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["@id"] == f"{fed}federation/proposals/" and "ldp:Container" in body["@type"]
+        return {member["@id"] for member in body["ldp:contains"]}
+
+    _until(lambda: {velo, garden} <= listed())
+    assert garden not in listed(platform="https://participation.bordeaux-metropole.example")
+    assert listed(platform="https://decidim.paris.example") >= {garden}
+    assert velo in listed(status="evaluating") and garden not in listed(status="evaluating")
+    assert velo in listed(q="Victor-Hugo") and garden not in listed(q="Victor-Hugo")
+    assert velo in listed(bbox="-0.6,44.8,-0.5,44.9") and garden not in listed(bbox="-0.6,44.8,-0.5,44.9")
+    assert velo in listed(**{"from": "2025-03-01", "to": "2025-03-05"})
+    assert garden not in listed(**{"from": "2025-03-01", "to": "2025-03-05"})
+    bad = requests.get(f"{fed}federation/proposals/", params={"bbox": "x"}, timeout=5)
+    assert bad.status_code == 400 and bad.json()["field"] == "bbox"
+
+
+def test_trace_of_a_decision_across_platforms(nodes):
+    a, b, fed = nodes["urls"]["a"], nodes["urls"]["b"], nodes["urls"]["fed"]
+    paris = post(b, "proposals/", example("proposal-community-garden"), slug="trace-garden",
+                 pod="paris").headers["Location"]
+    bordeaux = post(a, "proposals/", example("proposal-piste-cyclable-victor-hugo"), slug="trace-velo").headers[
+        "Location"]
+    decision = example("decision-conseil-metropolitain")
+    decision["derivedFrom"] = [bordeaux, paris]
+    decision["influence"] = [{"type": "Influence", "influencer": bordeaux, "role": "adopted"},
+                             {"type": "Influence", "influencer": paris, "role": "partiallyAdopted"}]
+    outcome = post(a, "results/", decision, slug="trace-decision").headers["Location"]
+
+    def traced() -> dict[str, dict] | None:
+        body = requests.get(f"{fed}federation/trace", params={"of": outcome}, timeout=5).json()
+        found = {item["influencer"]["@id"]: item for item in body["influence"]}
+        complete = len(found) == 2 and all("platform" in item["influencer"] for item in found.values())
+        return found if complete else None
+
+    found = _until(traced)
+    assert found[bordeaux]["role"] == "adopted"
+    assert found[bordeaux]["influencer"]["platform"] == "https://participation.bordeaux-metropole.example"
+    assert found[bordeaux]["influencer"]["status"] == "evaluating"
+    assert found[paris]["role"] == "partiallyAdopted"
+    assert found[paris]["influencer"]["platform"] == "https://decidim.paris.example"
