@@ -98,17 +98,31 @@ class Harvester:
         return report
 
     def _apply_all(self, source: Source, resources: Iterable[Harvested], report: SyncReport,
-                   progress, final_sequence: int) -> None:
-        change = Change()
+                   progress, final_sequence: int | None) -> None:
+        """A full walk; afterwards, what the member no longer has is removed from the merged graph.
+
+        Members without a change feed (plain LDP servers) are walked like this on every sync.
+        """
+        change, seen = Change(), set()
         for count, harvested in enumerate(resources, 1):
+            seen.add(harvested.iri)
             self._apply(source, harvested, change, report)
             if count % BATCH == 0:
                 self.store.commit(change)
                 change = Change()
                 if progress:
                     progress(source.url, count)
-        self._set_sequence(change, source.url, final_sequence)
+        for gone in self._harvested_from(source.url) - seen:
+            self._remove(gone, change)
+            report.deleted += 1
+        if final_sequence is not None:
+            self._set_sequence(change, source.url, final_sequence)
         self.store.commit(change)
+
+    def _harvested_from(self, member: str) -> set[str]:
+        query = f"""SELECT ?resource WHERE {{ GRAPH <{self.graphs.provenance}> {{
+                      ?record <{PROV.hadPrimarySource}> <{member}> ; <{PROV.wasDerivedFrom}> ?resource }} }}"""
+        return {row["resource"].value for row in self.store.query(query)}
 
     def _apply_events(self, source: Source, since: int, report: SyncReport, progress) -> None:
         change, pending = Change(), 0

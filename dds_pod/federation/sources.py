@@ -36,7 +36,7 @@ class Source(Protocol):
 
     def title(self) -> str | None: ...
 
-    def head(self) -> int: ...
+    def head(self) -> int | None: ...
 
     def walk(self) -> Iterator[Harvested]: ...
 
@@ -102,12 +102,15 @@ class HttpSource:
         return next((t.object.value for t in triples if t.subject == ox.NamedNode(self.url)
                      and t.predicate.value == str(DCTERMS.title)), None)
 
-    def head(self) -> int:
+    def head(self) -> int | None:
+        """The last sequence of the member's change feed, or None for a plain LDP server without one."""
         page = self.fetcher.get(f"{self.url}changes/?since=0&limit=1", TURTLE)
+        if page.status == 404:
+            return None
         for triple in self._graph(page):
             if triple.predicate.value == str(DDS.lastSequence):
                 return int(triple.object.value)
-        raise FetchError(f"{self.url}changes/ does not give its last sequence number")
+        return None
 
     def walk(self) -> Iterator[Harvested]:
         pending = [self.url]

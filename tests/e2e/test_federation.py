@@ -72,6 +72,31 @@ class BrokenMember:
         handler.send_response(404)
         handler.end_headers()
 
+    PLAIN = {
+        "/plain/": """@prefix ldp: <http://www.w3.org/ns/ldp#> .
+            </plain/> a ldp:BasicContainer ; ldp:contains </plain/motion-1> , </plain/incomplete-1> .""",
+        "/plain/motion-1": """@prefix schema: <http://schema.org/> . @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+            <> a <http://www.w3.org/ns/opengov#Motion> ; schema:headline "Planter des arbres rue Alcalá"@fr ;
+               schema:datePublished "2025-04-01T10:00:00Z"^^xsd:dateTime ;
+               <https://w3id.org/dds/ns#sourcePlatform> <https://consul.madrid.example> .""",
+        "/plain/incomplete-1": """<> a <https://w3id.org/dds/ns#Proposal> ;
+               <http://purl.org/dc/terms/title> "Sans date"@fr ;
+               <https://w3id.org/dds/ns#sourcePlatform> <https://consul.madrid.example> .""",
+    }
+
+    @classmethod
+    def _plain(cls, handler) -> None:
+        """A plain LDP server in other vocabularies, without a change feed."""
+        body = cls.PLAIN.get(handler.path.split("?")[0])
+        if body is None:
+            handler.send_response(404)
+            handler.end_headers()
+            return
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/turtle")
+        handler.end_headers()
+        handler.wfile.write(body.encode())
+
     @staticmethod
     def _garbage(handler) -> None:
         handler.send_response(200)
@@ -129,12 +154,13 @@ def nodes(tmp_path_factory):
     servers = {
         "a": ServerProcess(_config(directory, ports["a"], "bordeaux", [pod_b]), ports["a"], directory / "a.log"),
         "b": ServerProcess(_config(directory, ports["b"], "paris", [pod_a]), ports["b"], directory / "b.log"),
-        "fed": ServerProcess(_config(directory, ports["fed"], "", [pod_a, pod_b, *faults]), ports["fed"],
+        "fed": ServerProcess(_config(directory, ports["fed"], "", [pod_a, pod_b, broken.url("plain"), *faults]),
+                             ports["fed"],
                              directory / "fed.log"),
     }
     for server in servers.values():
         server.start()
-    yield {"urls": urls, "pods": {"a": pod_a, "b": pod_b}, "faults": faults, "broken": broken, "servers": servers,
+    yield {"urls": urls, "pods": {"a": pod_a, "b": pod_b, "plain": broken.url("plain")}, "faults": faults, "broken": broken, "servers": servers,
            "directory": directory}
     for server in servers.values():
         server.stop()
@@ -294,3 +320,22 @@ def test_trace_of_a_decision_across_platforms(nodes):
     assert found[bordeaux]["influencer"]["status"] == "evaluating"
     assert found[paris]["role"] == "partiallyAdopted"
     assert found[paris]["influencer"]["platform"] == "https://decidim.paris.example"
+
+
+def test_plain_vocabularies_are_aligned_and_invalid_resources_reported(nodes):
+    """A member publishing opengov:Motion with schema.org terms is found as a dds:Proposal; an incomplete
+    resource is kept out and named in the member's status."""
+    fed, plain = nodes["urls"]["fed"], nodes["pods"]["plain"]
+    motion = f"{plain}motion-1"
+
+    def listed() -> set[str]:
+        response = requests.get(f"{fed}federation/proposals/", params={"platform": "https://consul.madrid.example"},
+                                headers={"Accept": "application/ld+json"}, timeout=5)
+        return {member["@id"] for member in response.json()["ldp:contains"]}
+
+    _until(lambda: motion in listed())
+    assert f"{plain}incomplete-1" not in listed()
+    catalog = _catalog(fed)
+    assert catalog.value(URIRef(plain), DDS.syncStatus) == Literal("partial")
+    messages = [str(m) for m in catalog.objects(URIRef(plain), DDS.syncMessage)]
+    assert any("incomplete-1" in m and "published" in m for m in messages), messages
