@@ -9,6 +9,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import requests
@@ -72,7 +73,7 @@ class BrokenMember:
         handler.send_response(404)
         handler.end_headers()
 
-    PLAIN = {
+    PLAIN: ClassVar[dict[str, str]] = {
         "/plain/": """@prefix ldp: <http://www.w3.org/ns/ldp#> .
             </plain/> a ldp:BasicContainer ; ldp:contains </plain/motion-1> , </plain/incomplete-1> .""",
         "/plain/motion-1": """@prefix schema: <http://schema.org/> . @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
@@ -160,8 +161,8 @@ def nodes(tmp_path_factory):
     }
     for server in servers.values():
         server.start()
-    yield {"urls": urls, "pods": {"a": pod_a, "b": pod_b, "plain": broken.url("plain")}, "faults": faults, "broken": broken, "servers": servers,
-           "directory": directory}
+    yield {"urls": urls, "pods": {"a": pod_a, "b": pod_b, "plain": broken.url("plain")}, "faults": faults,
+           "broken": broken, "servers": servers, "directory": directory}
     for server in servers.values():
         server.stop()
     broken.close()
@@ -252,7 +253,8 @@ def test_a_member_that_goes_down_keeps_its_last_good_data(nodes, tmp_path):
                            ) or None)
     server_b.stop()
     _until(lambda: _catalog(fed).value(URIRef(pod_b), DDS.syncStatus) == Literal("failed"))
-    rows = _sparql(fed, f"SELECT ?p WHERE {{ GRAPH ?g {{ ?p <{DDS.sourcePlatform}> <https://decidim.paris.example> }} }}")
+    paris = "<https://decidim.paris.example>"
+    rows = _sparql(fed, f"SELECT ?p WHERE {{ GRAPH ?g {{ ?p <{DDS.sourcePlatform}> {paris} }} }}")
     assert rows, "the last good data of a failed member is kept"
     nodes["servers"]["b"] = ServerProcess(server_b.config, server_b.port, server_b.log_path).start()
     _until(lambda: _catalog(fed).value(URIRef(pod_b), DDS.syncStatus) == Literal("ok"))
