@@ -16,7 +16,7 @@ INVALID = sorted((EXAMPLES / "invalid").glob("*.jsonld"))
 
 # file -> (field, part of the English message) of the violation each invalid example must raise
 EXPECTED = {
-    "amendment-without-amends": ("amends", "exactly one amended proposal"),
+    "amendment-amending-two-proposals": ("amends", "at most one amended proposal"),
     "budget-project-negative-cost": ("estimatedCost", "non-negative decimal"),
     "comment-replying-to-two-things": ("inReplyTo", "exactly one thing"),
     "comment-unknown-stance": ("stance", "inFavour, against, neutral"),
