@@ -51,7 +51,24 @@ def _parser() -> argparse.ArgumentParser:
     harvest = commands.add_parser("harvest", help="sync the federation's members once and exit")
     harvest.add_argument("--config", required=True, help="the node's TOML configuration")
     harvest.set_defaults(command=run_harvest)
+
+    importer = commands.add_parser("import", help="import a platform's data into a pod")
+    sources = importer.add_subparsers(required=True, metavar="SOURCE")
+    decidim = sources.add_parser("decidim-dataspace", help="a Decidim platform with the decidim-dataspace module")
+    decidim.add_argument("url", help="the platform's base URL")
+    _pod_arguments(decidim)
+    decidim.add_argument("--locale", default="en", help="preferred locale of the texts (default: en)")
+    decidim.add_argument("--container", metavar="REF", help="only this participatory space")
+    decidim.set_defaults(command=run_import_decidim)
     return parser
+
+
+def _pod_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--pod", required=True, metavar="POD_URL", help="the pod to publish into")
+    parser.add_argument("--token", required=True, help="the pod's bearer token")
+    parser.add_argument("--authors", choices=("pseudonyms", "names"), default="pseudonyms",
+                        help="publish people as pseudonymous agents (default) or by name")
+    parser.add_argument("--platform", metavar="IRI", help="the platform's IRI (default: its URL)")
 
 
 def run_validate(args: argparse.Namespace) -> int:
@@ -135,6 +152,45 @@ class _progress:
     def __exit__(self, *exc) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+def run_import_decidim(args: argparse.Namespace) -> int:
+    from .importers import decidim_dataspace as decidim
+    from .importers.publisher import Publisher
+
+    settings = _import_settings(args, default_platform=args.url.rstrip("/"))
+    if settings is None:
+        return EXIT_UNREADABLE
+    try:
+        data = decidim.fetch(args.url, args.locale, args.container)
+    except decidim.SourceError as exc:
+        print(f"dds-pod: cannot read the platform: {exc}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    batch = decidim.to_batch(data, settings)
+    with _progress(len(batch.documents)) as bar:
+        summary = Publisher(args.token).publish(batch, progress=lambda n: bar.update_member(args.pod, n))
+    for line in summary.lines():
+        print(line)
+    return EXIT_INVALID if summary.rejected else EXIT_OK
+
+
+def _import_settings(args: argparse.Namespace, default_platform: str):
+    import os
+
+    from .importers.decidim_dataspace import Settings
+    from .importers.pseudonyms import Pseudonymiser
+
+    pod = args.pod if args.pod.endswith("/") else args.pod + "/"
+    pseudonymiser = None
+    if args.authors == "pseudonyms":
+        key = os.environ.get("DDS_PSEUDONYM_KEY", "")
+        if len(key) < 16:
+            print("dds-pod: set DDS_PSEUDONYM_KEY (16 characters or more) to pseudonymise authors, "
+                  "or pass --authors=names", file=sys.stderr)
+            return None
+        pseudonymiser = Pseudonymiser(key)
+    return Settings(pod_url=pod, platform=args.platform or default_platform, locale=getattr(args, "locale", "en"),
+                    names=args.authors == "names", pseudonymiser=pseudonymiser)
 
 
 def _read(path: Path, args: argparse.Namespace):

@@ -1,0 +1,135 @@
+"""Importing a Decidim platform's dataspace API into a pod: the fixtures served by a real local server."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+from ..conftest import REPO, SHARED
+from .server import TOKENS, free_port
+
+FIXTURES = SHARED / "fixtures" / "decidim-dataspace"
+KEY = "a-test-pseudonymisation-key-of-some-length"
+
+
+class DecidimPlatform:
+    """Answers /api/v1/data/{containers,contributions,authors} from (a copy of) the fixtures."""
+
+    def __init__(self) -> None:
+        self.data = {
+            "containers": json.loads((FIXTURES / "bordeaux_containers.json").read_text()),
+            "contributions": json.loads((FIXTURES / "bordeaux_contributions_with_comments.json").read_text()),
+            "authors": json.loads((FIXTURES / "bordeaux_authors.json").read_text()),
+        }
+        platform = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                name = urlsplit(self.path).path.removeprefix("/api/v1/data/")
+                body = json.dumps(platform.data.get(name)).encode()
+                self.send_response(200 if name in platform.data else 404)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def platform():
+    served = DecidimPlatform()
+    yield served
+    served.close()
+
+
+def _import(platform_url: str, pod: str, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "dds_pod.cli", "import", "decidim-dataspace", platform_url, "--pod", pod,
+         "--token", TOKENS["paris"], "--locale", "fr", *extra],
+        cwd=REPO, capture_output=True, text=True, timeout=120, env={"DDS_PSEUDONYM_KEY": KEY, "PATH": "/usr/bin"})
+
+
+def test_import_is_idempotent_incremental_and_pseudonymous(base, platform):
+    pod = f"{base}paris/"
+    first = _import(platform.url, pod)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "created 14, updated 0, unchanged 0" in first.stdout
+    proposal = requests.get(f"{pod}proposals/bxm-prop-2025-4-101", timeout=5).json()
+    assert proposal["status"] == "evaluating" and proposal["identifier"] == "BXM-PROP-2025-4-101"
+    assert proposal["platform"] == "https://decidim.paris.example"
+    comment = requests.get(f"{pod}comments/bxm-comm-2025-4-9002", timeout=5).json()
+    assert comment["inReplyTo"] == f"{pod}comments/bxm-comm-2025-4-9001" and comment["stance"] == "neutral"
+    assert requests.get(f"{pod}comments/bxm-comm-2025-4-9003", timeout=5).status_code == 404, "deleted upstream"
+    people = requests.get(f"{pod}people/?limit=100", timeout=5).json()["ldp:contains"]
+    names = json.dumps(people, ensure_ascii=False)
+    assert "Camille Dupont" not in names and "Collectif Vélo Bastide" not in names
+    assert all(p["name"].startswith("Participant ") for p in people)
+    organisation = requests.get(f"{pod}organizations/bxm", timeout=5).json()
+    assert organisation["name"] == "Bordeaux Métropole"
+
+    again = _import(platform.url, pod)
+    assert "created 0, updated 0, unchanged 14, deleted 0" in again.stdout, again.stdout
+
+    changed = next(c for c in platform.data["contributions"] if c["reference"] == "BXM-PROP-2025-4-102")
+    changed["updated_at"] = "2025-06-01T10:00:00.000+02:00"
+    changed["metadata"]["state"]["state"] = "rejected"
+    gone = next(c for c in platform.data["contributions"] if c["reference"] == "BXM-COMM-2025-4-9004")
+    gone["deleted_at"] = "2025-06-02T10:00:00.000+02:00"
+    third = _import(platform.url, pod)
+    assert "created 0, updated 1, unchanged 12, deleted 1" in third.stdout, third.stdout
+    assert requests.get(f"{pod}proposals/bxm-prop-2025-4-102", timeout=5).json()["status"] == "rejected"
+    assert requests.get(f"{pod}comments/bxm-comm-2025-4-9004", timeout=5).status_code == 410
+
+
+def test_names_on_request_and_html_sanitised(base, platform):
+    pod = f"{base}bordeaux/"
+    hostile = copy.deepcopy(platform.data["contributions"][0])
+    hostile["reference"] = "BXM-PROP-2025-4-666"
+    hostile["content"] = ('<p onclick="steal()">Bonjour<script>alert(1)</script> '
+                          '<a href="javascript:alert(2)">lien</a> <a href="https://ok.example">ok</a></p>')
+    hostile["children"] = []
+    platform.data["contributions"] = [hostile]
+    result = subprocess.run(
+        [sys.executable, "-m", "dds_pod.cli", "import", "decidim-dataspace", platform.url, "--pod", pod,
+         "--token", TOKENS["bordeaux"], "--locale", "fr", "--authors", "names"],
+        cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    body = requests.get(f"{pod}proposals/bxm-prop-2025-4-666", timeout=5).json()
+    html = body["content"]["fr"]
+    assert "script" not in html and "onclick" not in html and "javascript:" not in html
+    assert 'href="https://ok.example"' in html
+    assert body["contentText"]["fr"] == "Bonjour lien ok"
+    person = requests.get(body["author"], timeout=5).json()
+    assert person["name"] == "Collectif Vélo Bastide"
+
+
+def test_rejections_make_the_command_fail(base, platform):
+    platform.data["contributions"] = [dict(platform.data["contributions"][0], reference="BXM-PROP-2025-4-667",
+                                           created_at="not a date", children=[])]
+    result = _import(platform.url, f"{base}paris/")
+    assert result.returncode == 1
+    assert "rejected 1" in result.stdout and "published" in result.stdout
+
+
+def test_pseudonyms_need_a_key(base, platform):
+    result = subprocess.run(
+        [sys.executable, "-m", "dds_pod.cli", "import", "decidim-dataspace", platform.url, "--pod", f"{base}paris/",
+         "--token", TOKENS["paris"]], cwd=REPO, capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin"})
+    assert result.returncode == 2 and "DDS_PSEUDONYM_KEY" in result.stderr
