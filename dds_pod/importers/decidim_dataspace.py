@@ -116,6 +116,8 @@ class _Mapper:
         kind = "Assembly" if "-ASSE-" in item["reference"] else "Process"
         document = self._base(iri, kind, item)
         document["title"] = {self._locale(item): item.get("name") or item["reference"]}
+        if item.get("created_at"):
+            document["published"] = item["created_at"]
         self._text(document, item.get("description"), self._locale(item))
         batch.documents[iri] = document
 

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -133,3 +134,86 @@ def test_pseudonyms_need_a_key(base, platform):
         [sys.executable, "-m", "dds_pod.cli", "import", "decidim-dataspace", platform.url, "--pod", f"{base}paris/",
          "--token", TOKENS["paris"]], cwd=REPO, capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin"})
     assert result.returncode == 2 and "DDS_PSEUDONYM_KEY" in result.stderr
+
+
+KNOWN_DIFFERENCES = {
+    # A comment deleted on its platform is not imported, so it is neither served nor listed as a child.
+    "deleted": {"BXM-COMM-2025-4-9003"},
+}
+
+
+def _comparable(item: dict) -> dict:
+    """A fixture object as a DDS node serves it back: deleted comments gone, citizens' HTML sanitised,
+    and a withdrawn proposal's earlier answer state not kept (DDS keeps one status)."""
+    from dds_pod.importers.sanitize import clean_html
+
+    item = copy.deepcopy(item)
+    if isinstance(item.get("children"), list):
+        item["children"] = [c if isinstance(c, str) else _comparable(c) for c in item["children"]
+                            if (c if isinstance(c, str) else c["reference"]) not in KNOWN_DIFFERENCES["deleted"]]
+    if item.get("content") and "reference" in item:
+        item["content"] = clean_html(item["content"])
+    if "description" in item:
+        item["description"] = clean_html(item["description"])
+    state = (item.get("metadata") or {}).get("state")
+    if state and state.get("withdrawn"):
+        state["state"] = None
+    return item
+
+
+@pytest.fixture
+def federating_node(tmp_path):
+    from .server import ServerProcess
+
+    port = free_port()
+    config = tmp_path / "node.toml"
+    config.write_text("\n".join([
+        f'base_url = "http://127.0.0.1:{port}/"', "[pods.bordeaux]", 'title = "Bordeaux"',
+        'platform = "https://participation.bordeaux-metropole.example"', f'token = "{TOKENS["bordeaux"]}"',
+        "[federation]", "interval_s = 0.3"]) + "\n")
+    server = ServerProcess(config, port, tmp_path / "node.log").start()
+    yield server
+    server.stop()
+
+
+def test_round_trip_fixtures_import_serve(federating_node, platform):
+    node = federating_node.url
+    result = subprocess.run(
+        [sys.executable, "-m", "dds_pod.cli", "import", "decidim-dataspace", platform.url, "--pod",
+         f"{node}bordeaux/", "--token", TOKENS["bordeaux"], "--locale", "fr", "--authors", "names"],
+        cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    routes = {
+        "bordeaux_data.json": "api/v1/data?preferred_locale=fr",
+        "bordeaux_contributions_with_comments.json": "api/v1/data/contributions?preferred_locale=fr&with_comments=true",
+        "bordeaux_contribution_BXM-PROP-2025-4-101_with_comments.json":
+            "api/v1/data/contributions/BXM-PROP-2025-4-101?preferred_locale=fr&with_comments=true",
+        "bordeaux_containers.json": "api/v1/data/containers?preferred_locale=fr",
+        "bordeaux_authors.json": "api/v1/data/authors",
+    }
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        served = requests.get(f"{node}{routes['bordeaux_contributions_with_comments.json']}", timeout=5).json()
+        if len(served) >= 8:
+            break
+        time.sleep(0.3)
+    for fixture, route in routes.items():
+        expected = json.loads((FIXTURES / fixture).read_text())
+        served = requests.get(f"{node}{route}", timeout=5).json()
+        _assert_same(expected, served, fixture)
+
+
+def _assert_same(expected, served, where: str) -> None:
+    if isinstance(expected, dict) and "containers" in expected:
+        for key in ("containers", "contributions", "authors"):
+            _assert_same(expected[key], served[key], f"{where}/{key}")
+        return
+    if isinstance(expected, list):
+        wanted = {item["reference"]: _comparable(item) for item in expected
+                  if item["reference"] not in KNOWN_DIFFERENCES["deleted"]}
+        got = {item["reference"]: item for item in served}
+        assert set(got) == set(wanted), where
+        for reference, item in wanted.items():
+            assert got[reference] == item, f"{where}: {reference}"
+        return
+    assert served == _comparable(expected), where

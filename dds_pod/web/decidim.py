@@ -1,0 +1,72 @@
+"""The ``decidim-dataspace`` routes (``/api/v1/data...``), answered over every federated platform."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, current_app, request
+
+from ..errors import NotFound
+from ..importers.decidim_api import DataspaceAPI
+
+bp = Blueprint("decidim", __name__, url_prefix="/api/v1/data")
+
+
+def _api() -> DataspaceAPI:
+    return DataspaceAPI(current_app.extensions["dds.node"], request.args.get("preferred_locale", "en"))
+
+
+def _with_comments() -> bool:
+    return request.args.get("with_comments", "false").lower() == "true"
+
+
+def _json(value) -> Response:
+    return Response(json.dumps(value, ensure_ascii=False, indent=2), mimetype="application/json")
+
+
+@bp.route("", methods=["GET", "HEAD"])
+def data() -> Response:
+    api = _api()
+    return _json({"containers": api.containers(),
+                  "contributions": api.contributions(_with_comments(), request.args.get("container")),
+                  "authors": api.authors()})
+
+
+@bp.route("/containers", methods=["GET", "HEAD"])
+def containers() -> Response:
+    return _json(_api().containers())
+
+
+@bp.route("/containers/<path:reference>", methods=["GET", "HEAD"])
+def container(reference: str) -> Response:
+    api = _api()
+    return _json(api.container(_found(api, "container", reference)))
+
+
+@bp.route("/contributions", methods=["GET", "HEAD"])
+def contributions() -> Response:
+    return _json(_api().contributions(_with_comments(), request.args.get("container")))
+
+
+@bp.route("/contributions/<path:reference>", methods=["GET", "HEAD"])
+def contribution(reference: str) -> Response:
+    api = _api()
+    return _json(api.contribution(_found(api, "contribution", reference), full_children=_with_comments()))
+
+
+@bp.route("/authors", methods=["GET", "HEAD"])
+def authors() -> Response:
+    return _json(_api().authors())
+
+
+@bp.route("/authors/<path:reference>", methods=["GET", "HEAD"])
+def author(reference: str) -> Response:
+    api = _api()
+    return _json(api.author(_found(api, "author", reference)))
+
+
+def _found(api: DataspaceAPI, kind: str, reference: str):
+    resource = api.find(kind, reference)
+    if resource is None:
+        raise NotFound(f"no {kind} with reference {reference!r}")
+    return resource
