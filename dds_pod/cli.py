@@ -177,7 +177,7 @@ def run_import_decidim(args: argparse.Namespace) -> int:
 def _import_settings(args: argparse.Namespace, default_platform: str):
     import os
 
-    from .importers.decidim_dataspace import Settings
+    from .importers.common import Settings
     from .importers.pseudonyms import Pseudonymiser
 
     pod = args.pod if args.pod.endswith("/") else args.pod + "/"

@@ -8,15 +8,13 @@ Decidim references, so that running it again updates rather than duplicates.
 from __future__ import annotations
 
 import json
-import re
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
 import requests
 
 from ..vocab import DDS_CONTEXT_IRI
-from .pseudonyms import Pseudonymiser
+from .common import Batch, Settings, slug
 from .sanitize import clean_html, plain_text
 
 STATES = {"accepted": "accepted", "rejected": "rejected", "evaluating": "evaluating", None: "submitted"}
@@ -26,23 +24,6 @@ MAX_BYTES = 50 * 1024 * 1024
 
 class SourceError(Exception):
     """The platform could not be read or answered something that is not the module's format."""
-
-
-@dataclass(frozen=True)
-class Settings:
-    pod_url: str
-    platform: str
-    locale: str = "en"
-    names: bool = False  # publish people's names instead of pseudonyms
-    pseudonymiser: Pseudonymiser | None = None
-
-
-@dataclass
-class Batch:
-    """What an import publishes: documents to PUT (by IRI) and IRIs to delete."""
-
-    documents: dict[str, dict] = field(default_factory=dict)
-    deletions: list[str] = field(default_factory=list)
 
 
 def fetch(url: str, locale: str, container: str | None = None, timeout: float = 30) -> dict[str, list]:
@@ -77,10 +58,6 @@ def _get(url: str, params: dict[str, str], timeout: float) -> list:
     if not isinstance(value, list):
         raise SourceError(f"{url}: expected a JSON list")
     return value
-
-
-def slug(reference: str) -> str:
-    return re.sub(r"[^a-z0-9._-]+", "-", reference.lower()).strip("-.") or "item"
 
 
 def to_batch(data: dict[str, list], settings: Settings) -> Batch:

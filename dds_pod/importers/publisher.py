@@ -14,7 +14,7 @@ from datetime import datetime
 
 import requests
 
-from .decidim_dataspace import Batch
+from .common import Batch
 
 
 @dataclass
