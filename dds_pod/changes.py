@@ -48,7 +48,8 @@ class ChangeFeed:
 
     def record(self, change: Change, kind: str, iri: str, time: str, former_type: str | None = None) -> int:
         """Add the event of a write to ``change``; call under the pod's write lock."""
-        sequence = self.last_sequence() + 1
+        sequence = change.counters.get(self.url, self.last_sequence()) + 1
+        change.counters[self.url] = sequence
         event = ox.NamedNode(f"{self.url}#{sequence}")
         graph = ox.NamedNode(self.url)
         triples = [

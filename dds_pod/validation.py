@@ -173,9 +173,13 @@ class Validator:
         """Check a graph; ``require_type=False`` for graphs that need no DDS class (LDP containers)."""
         results = list(self._shacl_results(data))
         results.extend(self._unknown_terms(data))
-        if require_type and not any(cls in self.shapes_by_class for cls in data.objects(None, RDF.type)):
+        if require_type and not self.typed(data):
             results.append(_untyped_document())
         return Report(results)
+
+    def typed(self, data: Graph) -> bool:
+        """Whether some node of the graph has a class the shapes check."""
+        return any(cls in self.shapes_by_class for cls in data.objects(None, RDF.type))
 
     def fill_server_managed(self, data: Graph, platform: str, now: datetime | None = None) -> None:
         """Set what a pod sets on publication: the source platform and the storage dates.

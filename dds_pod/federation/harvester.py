@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 import pyoxigraph as ox
 
+from ..canonical import content_hash
 from ..ldp.resources import to_graph
 from ..node import Node
 from ..store import Change
@@ -272,14 +273,6 @@ class BackgroundSync:
             except Exception:  # a bug in one round must not end background syncing
                 log.exception("harvest round failed")
             self._stop.wait(self.interval_s)
-
-
-def content_hash(triples: Iterable[ox.Triple]) -> str:
-    """SHA-256 of the canonical N-Triples of a resource (blank nodes relabelled with RDFC-1.0)."""
-    dataset = ox.Dataset(ox.Quad(t.subject, t.predicate, t.object) for t in triples)
-    dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
-    lines = sorted(f"{q.subject} {q.predicate} {q.object} ." for q in dataset)
-    return "sha256:" + hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
 
 
 def _now() -> str:

@@ -13,7 +13,7 @@ import re
 import threading
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import unquote
 
@@ -21,6 +21,7 @@ import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
+from ..canonical import content_hash
 from ..changes import INTERNAL, META_GRAPH, ChangeFeed
 from ..config import PodConfig
 from ..errors import BadDocument, Conflict, DDSError, Gone, MethodNotAllowed, NotFound, PreconditionFailed
@@ -32,7 +33,9 @@ from ..vocab import AS, DCTERMS, DDS, LDP, RDF, XSD
 VERSION = ox.NamedNode(INTERNAL + "version")
 SERVER_MANAGED = (DDS.sourcePlatform, DCTERMS.created, DCTERMS.modified, DDS.publishedWith)
 CONTAINER_TYPES = (LDP.BasicContainer, LDP.Container)
-RESERVED_PATHS = frozenset({"changes/"})
+RESERVED_PATHS = frozenset({"changes/", "batch"})
+# What a write changes even when the publisher's content is the same: left out when telling a real change.
+VOLATILE = (DCTERMS.modified, DDS.publishedWith)
 
 # What a member of each initial container is when the client does not say (Startin'blox forms don't).
 DEFAULT_CONTAINERS: dict[str, URIRef | None] = {
@@ -45,6 +48,17 @@ DEFAULT_CONTAINERS: dict[str, URIRef | None] = {
     "inbox/": None,
 }
 SLUG_UNSAFE = re.compile(r"[^A-Za-z0-9._~-]+")
+
+
+class BatchRejected(DDSError):
+    """An atomic batch with non-conforming documents: nothing was stored."""
+
+    status = 422
+    title = "Validation failed"
+
+    def __init__(self, outcome: BatchOutcome) -> None:
+        super().__init__(f"{len(outcome.rejected)} document(s) do not conform; nothing was stored")
+        self.outcome = outcome
 
 
 class ValidationFailed(DDSError):
@@ -94,6 +108,15 @@ class Search:
     fields: tuple[URIRef, ...]
     terms: str
     method: str = "ibasic"
+
+
+@dataclass
+class BatchOutcome:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    rejected: dict[str, Report] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -207,6 +230,83 @@ class Pod:
             preconditions.check(previous.version)
             return self._write(iri, transform(previous.triples), credential=credential, previous=previous)
 
+    def write_batch(self, documents: Sequence[tuple[str, Graph]], deletions: Sequence[str], *, credential: str,
+                    atomic: bool = False) -> BatchOutcome:
+        """Create or replace many resources and delete others in ONE transaction (bulk imports).
+
+        The documents are validated together in one SHACL run, which costs far less per document than
+        one run each. A document identical to what is stored is left alone (no new version, no event).
+        Non-conforming documents are rejected and reported; the others are written, unless ``atomic``.
+        """
+        outcome, now = BatchOutcome(), _now()
+        with self._lock:
+            prepared = self._prepare_batch(documents, credential, now, outcome)
+            self._validate_batch(prepared, outcome)
+            if atomic and outcome.rejected:
+                raise BatchRejected(outcome)
+            change = Change()
+            for iri, graph, previous in prepared:
+                if iri in outcome.rejected:
+                    continue
+                self._stage_write(change, iri, graph, previous, now)
+                (outcome.updated if previous else outcome.created).append(iri)
+            for iri in deletions:
+                previous = self._current(iri)
+                if previous is not None:
+                    self._stage_delete(change, previous, now)
+                    outcome.deleted.append(iri)
+            self.store.commit(change)
+        return outcome
+
+    def _prepare_batch(self, documents, credential: str, now: str, outcome: BatchOutcome):
+        prepared = []
+        for iri, graph in documents:
+            if not iri.startswith(self.url) or iri.endswith("/"):
+                raise BadDocument(f"{iri} is not a resource of this pod", field="@id")
+            self._check_path(iri)
+            previous = self._current(iri)
+            if previous is None:
+                self._check_no_twin(iri)
+            ready = self._prepare(iri, graph, previous, None, credential, now)
+            if previous is not None and _same_content(previous.triples, ready):
+                outcome.unchanged.append(iri)
+            else:
+                prepared.append((iri, ready, previous))
+        return prepared
+
+    def _validate_batch(self, prepared, outcome: BatchOutcome) -> None:
+        merged, owners = Graph(), {}
+        for iri, graph, _ in prepared:
+            fresh: dict[BNode, BNode] = {}
+            for s, p, o in graph:
+                s = fresh.setdefault(s, BNode()) if isinstance(s, BNode) else s
+                o = fresh.setdefault(o, BNode()) if isinstance(o, BNode) else o
+                merged.add((s, p, o))
+            owners.update({f"_:{b}": iri for b in fresh.values()})
+            owners.update({str(s): iri for s in graph.subjects() if isinstance(s, URIRef)})
+            if not self.validator.typed(graph):
+                outcome.rejected[iri] = self.validator.validate(graph)
+        report = self.validator.validate(merged, require_type=False)
+        for result in report.results:
+            iri = owners.get(result.focus)
+            if iri is not None and result.blocking:
+                outcome.rejected.setdefault(iri, Report()).results.append(result)
+
+    def _stage_write(self, change: Change, iri: str, graph: Graph, previous: Resource | None,
+                     now: str) -> tuple[list[ox.Triple], str]:
+        """Add a resource's new state to a change: its graph, versions (its own and its container's), an event."""
+        triples = _to_oxigraph(graph)
+        change.replace_graph(iri, triples)
+        version = _new_version()
+        change.set_value(META_GRAPH, ox.NamedNode(iri), VERSION, ox.Literal(version))
+        if previous is None:
+            self._add_to_parents(change, iri, now)
+        else:
+            parent = _parent(iri)
+            change.set_value(META_GRAPH, ox.NamedNode(parent), VERSION, ox.Literal(_new_version()))
+        self.feed.record(change, "update" if previous else "create", iri, now)
+        return triples, version
+
     def delete(self, iri: str, *, preconditions: Preconditions) -> None:
         with self._lock:
             previous = self._current(iri)
@@ -217,22 +317,41 @@ class Pod:
                 raise MethodNotAllowed("the root container of a pod cannot be deleted")
             if previous.is_container and any(t.predicate == _n(LDP.contains) for t in previous.triples):
                 raise Conflict(f"{iri} is not empty: delete its members first")
-            now = _now()
-            former = _type_of(previous)
             change = Change()
-            tombstone = [
-                (_n(RDF.type), _n(AS.Tombstone)),
-                (_n(AS.deleted), ox.Literal(now, datatype=_n(XSD.dateTime))),
-            ]
-            if former:
-                tombstone.append((_n(AS.formerType), ox.NamedNode(former)))
-            change.replace_graph(iri, [ox.Triple(previous.subject, p, o) for p, o in tombstone])
-            change.set_value(META_GRAPH, previous.subject, VERSION, ox.Literal(_new_version()))
-            parent = _parent(iri)
-            change.remove.append(_containment(parent, iri))
-            change.set_value(META_GRAPH, ox.NamedNode(parent), VERSION, ox.Literal(_new_version()))
-            self.feed.record(change, "delete", iri, now, former)
+            self._stage_delete(change, previous, _now())
             self.store.commit(change)
+
+    def _stage_delete(self, change: Change, previous: Resource, now: str) -> None:
+        """Replace a resource by its tombstone and take it out of its container."""
+        former = _type_of(previous)
+        tombstone = [
+            (_n(RDF.type), _n(AS.Tombstone)),
+            (_n(AS.deleted), ox.Literal(now, datatype=_n(XSD.dateTime))),
+        ]
+        if former:
+            tombstone.append((_n(AS.formerType), ox.NamedNode(former)))
+        change.replace_graph(previous.iri, [ox.Triple(previous.subject, p, o) for p, o in tombstone])
+        change.set_value(META_GRAPH, previous.subject, VERSION, ox.Literal(_new_version()))
+        parent = _parent(previous.iri)
+        change.remove.append(_containment(parent, previous.iri))
+        change.set_value(META_GRAPH, ox.NamedNode(parent), VERSION, ox.Literal(_new_version()))
+        self.feed.record(change, "delete", previous.iri, now, former)
+
+    def add_received(self, iri: str, triples: list[ox.Triple], also: Change) -> bool:
+        """Store a member the server writes itself (a notification received in the inbox) with ``also``, atomically.
+
+        The member's IRI is derived from what was received, so a repeated delivery finds it and stores
+        only ``also``: returns whether the member is new. Not in the change feed: the feed lists what the
+        platform published, and a notification is what another platform said.
+        """
+        with self._lock:
+            fresh = not self.store.has_graph(iri)
+            if fresh:
+                also.replace_graph(iri, triples)
+                also.set_value(META_GRAPH, ox.NamedNode(iri), VERSION, ox.Literal(_new_version()))
+                self._add_to_parents(also, iri, _now())
+            self.store.commit(also)
+            return fresh
 
     # ----------------------------------------------------------------- internals
 
@@ -255,13 +374,7 @@ class Pod:
         if not report.conforms:
             raise ValidationFailed(report)
         change = Change()
-        triples = _to_oxigraph(graph)
-        change.replace_graph(iri, triples)
-        version = _new_version()
-        change.set_value(META_GRAPH, ox.NamedNode(iri), VERSION, ox.Literal(version))
-        if previous is None:
-            self._add_to_parents(change, iri, now)
-        self.feed.record(change, "update" if previous else "create", iri, now)
+        triples, version = self._stage_write(change, iri, graph, previous, now)
         self.store.commit(change)
         return Written(Resource(iri, triples, version), report, created=previous is None)
 
@@ -384,6 +497,12 @@ def name_root(graph: Graph, subject: URIRef) -> Graph:
     if not roots:
         return graph
     return _rename(graph, roots.pop(), subject)
+
+
+def _same_content(stored: Sequence[ox.Triple], graph: Graph) -> bool:
+    volatile = {_n(p) for p in VOLATILE}
+    new = [t for t in _to_oxigraph(graph) if t.predicate not in volatile]
+    return content_hash(t for t in stored if t.predicate not in volatile) == content_hash(new)
 
 
 def _rename(graph: Graph, old: Node, new: URIRef) -> Graph:

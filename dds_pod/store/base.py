@@ -26,6 +26,8 @@ class Change:
     remove_values: list[tuple[ox.NamedNode, ox.NamedNode, str]] = field(default_factory=list)
     clear_subjects: list[tuple[ox.NamedNode, str]] = field(default_factory=list)
     add: list[ox.Quad] = field(default_factory=list)
+    # Counters (such as a change feed's sequence) advanced by this change but not yet committed.
+    counters: dict[str, int] = field(default_factory=dict)
 
     def replace_graph(self, graph: str, triples: Iterable[ox.Triple]) -> None:
         self.drop_graphs.add(graph)
@@ -58,8 +60,15 @@ class Store(ABC):
         """Apply a change atomically and durably: once this returns, the change survives a crash."""
 
     @abstractmethod
-    def query(self, sparql: str, *, union_default_graph: bool = True) -> ox.QuerySolutions | ox.QueryBoolean | Sequence:
-        """Run a SPARQL 1.1 query."""
+    def query(self, sparql: str, *, union_default_graph: bool = True, default_graph: Sequence[str] | None = None,
+              named_graphs: Sequence[str] | None = None,
+              base_iri: str | None = None) -> ox.QuerySolutions | ox.QueryBoolean | Sequence:
+        """Run a SPARQL 1.1 query.
+
+        ``default_graph`` (the graphs merged into the default graph) and ``named_graphs`` replace the
+        query's FROM / FROM NAMED, and ``default_graph`` replaces the union; ``base_iri`` resolves
+        relative IRIs in the query.
+        """
 
     def close(self) -> None:  # noqa: B027  (optional for stores without resources to release)
         """Release the store's resources."""

@@ -1,0 +1,65 @@
+"""Bulk writes for importers: ``POST {pod}batch`` creates, replaces and deletes many resources at once.
+
+The body is ``{"put": [JSON-LD documents, each with its "id" in the pod], "delete": [IRIs],
+"atomic": false}``. All of it is validated in one SHACL run and committed in one transaction;
+the answer counts what was created, updated, left unchanged and deleted, and gives the
+validation messages of each rejected document (with ``"atomic": true``, any rejection stores
+nothing and answers 422).
+"""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, current_app, request
+
+from .. import jsonld, rdfio
+from ..errors import BadDocument, NotFound, UnsupportedFormat
+from ..ldp.resources import BatchOutcome, BatchRejected
+from ..node import Node
+from .auth import authorize
+
+bp = Blueprint("batch", __name__)
+
+
+@bp.route("/<pod_name>/batch", methods=["POST"])
+def batch(pod_name: str) -> Response:
+    node: Node = current_app.extensions["dds.node"]
+    pod = node.pods.get(pod_name)
+    if pod is None:
+        raise NotFound(f"no pod named {pod_name!r} on this node")
+    credential = authorize(node, pod)
+    if request.mimetype not in ("application/json", "application/ld+json"):
+        raise UnsupportedFormat("a batch is application/json: {\"put\": [...], \"delete\": [...]}")
+    body = jsonld.loads(rdfio.decode(request.get_data()))
+    if not isinstance(body, dict):
+        raise BadDocument("a batch is a JSON object with \"put\" and \"delete\" lists")
+    documents = []
+    for document in _list(body, "put"):
+        if not isinstance(document, dict) or not isinstance(document.get("id", document.get("@id")), str):
+            raise BadDocument("each document of \"put\" needs its \"id\"", field="put")
+        iri = document.get("id", document.get("@id"))
+        documents.append((iri, node.intake.read_json(document, iri, pod.config.language)))
+    deletions = [iri for iri in _list(body, "delete") if isinstance(iri, str)]
+    try:
+        outcome = pod.write_batch(documents, deletions, credential=credential, atomic=bool(body.get("atomic")))
+    except BatchRejected as rejected:
+        return _answer(rejected.outcome, 422)
+    return _answer(outcome, 200)
+
+
+def _list(body: dict, key: str) -> list:
+    value = body.get(key, [])
+    if not isinstance(value, list):
+        raise BadDocument(f"\"{key}\" must be a list", field=key)
+    return value
+
+
+def _answer(outcome: BatchOutcome, status: int) -> Response:
+    lang = request.accept_languages.best_match(["en", "fr"], default="en")
+    document = {
+        "created": outcome.created, "updated": outcome.updated, "unchanged": outcome.unchanged,
+        "deleted": outcome.deleted,
+        "rejected": {iri: report.field_errors(lang) for iri, report in outcome.rejected.items()},
+    }
+    return Response(json.dumps(document, ensure_ascii=False), status=status, mimetype="application/json")
