@@ -156,7 +156,6 @@ class _progress:
 
 def run_import_decidim(args: argparse.Namespace) -> int:
     from .importers import decidim_dataspace as decidim
-    from .importers.publisher import Publisher
 
     settings = _import_settings(args, default_platform=args.url.rstrip("/"))
     if settings is None:
@@ -166,9 +165,19 @@ def run_import_decidim(args: argparse.Namespace) -> int:
     except decidim.SourceError as exc:
         print(f"dds-pod: cannot read the platform: {exc}", file=sys.stderr)
         return EXIT_UNREADABLE
-    batch = decidim.to_batch(data, settings)
-    with _progress(len(batch.documents)) as bar:
-        summary = Publisher(args.token).publish(batch, progress=lambda n: bar.update_member(args.pod, n))
+    return _publish(args, settings, decidim.to_batch(data, settings))
+
+
+def _publish(args: argparse.Namespace, settings, batch) -> int:
+    from .importers.publisher import Publisher, PublishError
+
+    publisher = Publisher(settings.pod_url, args.token, atomic=getattr(args, "strict", False))
+    try:
+        with _progress(len(batch.documents)) as bar:
+            summary = publisher.publish(batch, progress=lambda n: bar.update_member(settings.pod_url, n))
+    except PublishError as exc:
+        print(f"dds-pod: {exc}", file=sys.stderr)
+        return EXIT_UNREADABLE
     for line in summary.lines():
         print(line)
     return EXIT_INVALID if summary.rejected else EXIT_OK

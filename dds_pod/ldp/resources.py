@@ -502,7 +502,8 @@ def name_root(graph: Graph, subject: URIRef) -> Graph:
 def _same_content(stored: Sequence[ox.Triple], graph: Graph) -> bool:
     volatile = {_n(p) for p in VOLATILE}
     new = [t for t in _to_oxigraph(graph) if t.predicate not in volatile]
-    return content_hash(t for t in stored if t.predicate not in volatile) == content_hash(new)
+    return content_hash((t for t in stored if t.predicate not in volatile), by_value=True) == content_hash(
+        new, by_value=True)
 
 
 def _rename(graph: Graph, old: Node, new: URIRef) -> Graph:
