@@ -43,6 +43,7 @@ class FederationConfig:
     max_results: int = 100_000
     fetch_timeout_s: float = 10.0
     max_response_bytes: int = 50 * 1024 * 1024
+    retry_base_s: float = 1.0  # first retry delay of a notification; doubles up to a minute
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,7 @@ def _federation(raw: dict[str, Any]) -> FederationConfig:
         max_results=_positive_int(raw, "max_results", defaults.max_results),
         fetch_timeout_s=_positive_number(raw, "fetch_timeout_s", defaults.fetch_timeout_s),
         max_response_bytes=_positive_int(raw, "max_response_bytes", defaults.max_response_bytes),
+        retry_base_s=_positive_number(raw, "retry_base_s", defaults.retry_base_s),
     )
 
 

@@ -78,6 +78,20 @@ class Conflict(DDSError):
     title = "Conflict"
 
 
+class Unprocessable(DDSError):
+    """Well-formed, but what it says cannot be accepted (a notification about something that does not answer)."""
+
+    status = 422
+    title = "Unprocessable content"
+
+
+class BadGateway(DDSError):
+    """Another server this request depends on could not be read."""
+
+    status = 502
+    title = "Bad gateway"
+
+
 class PreconditionFailed(DDSError):
     status = 412
     title = "Precondition failed"

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from .config import Config
 from .federation.graphs import MergedGraphs
+from .federation.notifications import Inbox, Outbox
 from .ldp.intake import Intake
 from .ldp.resources import Pod
 from .store import Store, open_store
@@ -42,6 +43,9 @@ class Node:
         self._background: list[BackgroundTask] = []
         for pod in self.pods.values():
             pod.initialize()
+        self.inbox = Inbox(config, self.validator, self.intake.loader)
+        self.outbox = Outbox(self.store, config)
+        self.add_background(self.outbox)
 
     def add_background(self, task: BackgroundTask) -> None:
         """Register a task (harvesting, notification delivery) run by a server, not by the CLI or tests."""

@@ -16,10 +16,13 @@ import pyoxigraph as ox
 from ..changes import Event
 from ..errors import Gone, NotFound
 from ..ldp.resources import Pod
-from ..vocab import DCTERMS, DDS, LDP
+from ..vocab import AS, DCTERMS, DDS, LDP
 from .fetch import Fetcher, FetchError
 
 CONTAINS = ox.NamedNode(str(LDP.contains))
+# What a pod adds when it serves a resource (its replies and reaction counts) is not the resource's
+# state: it changes without a feed event, so copies of it would go stale in the merged graph.
+SERVED_EXTRAS = {CONTAINS, ox.NamedNode(str(AS.replies)), ox.NamedNode(str(DDS.reactionCounts))}
 SKIPPED_CONTAINERS = ("inbox/",)
 TURTLE = {"Accept": "text/turtle"}
 
@@ -172,7 +175,7 @@ def describe(triples: list[ox.Triple], iri: str) -> list[ox.Triple]:
             continue
         seen.add(subject)
         for triple in by_subject.get(subject, ()):
-            if triple.predicate == CONTAINS:
+            if triple.predicate in SERVED_EXTRAS:
                 continue
             result.append(triple)
             if isinstance(triple.object, ox.BlankNode):

@@ -39,19 +39,21 @@ _ID = "@id"
 _VOCAB = "@vocab"
 _LANGUAGE = "@language"
 _TYPE = "@type"  # rdf:type, written under the "@type" keyword
-_TYPE_TERM = ("@type", _TYPE)
+_NODE_COERCIONS = frozenset({_NONE, _ID, _VOCAB})  # keys under which a blank node can be a node object
+_NO_PROPERTIES: dict[str, list] = {}
 
 # JSON-LD 1.1 turns a JSON integer back into this exact lexical form (below 10^21), so only it may go native.
 _CANONICAL_INTEGER = re.compile(r"0|-?[1-9][0-9]{0,20}")
 _GEN_DELIMS = (":", "/", "?", "#", "[", "]", "@")
 _LINKABLE = ("http://", "https://")
+_SAFE_SCHEMES = ("http:", "https:")  # schemes that are no context prefix: the common case, checked first
 
 
 class _Context(NamedTuple):
     """The DDS context as lookup tables, keyed by full IRI."""
 
     vocab: str
-    properties: dict[str, tuple[str, str]]  # property IRI -> (term, coercion)
+    properties: dict[str, tuple[str, str]]  # property IRI -> (term or "@type", coercion)
     names: dict[str, str]  # IRI -> simple term naming it, for @type and @vocab values
     prefixes: dict[str, str]  # prefix -> namespace
     namespaces: tuple[tuple[str, str], ...]  # (namespace, prefix), longest namespace first
@@ -76,26 +78,29 @@ def _context() -> _Context:
             return prefixes[head] + tail
         return value if ":" in value else vocab + value
 
+    if any(":" in term for term in terms):
+        # Compact and full IRIs are written as keys on the promise that no term looks like one.
+        raise ValueError("the DDS context defines a term containing ':', which this module cannot write around")
     properties: dict[str, tuple[str, str]] = {}
     names: dict[str, str] = {}
     for term, definition in terms.items():
-        if term in prefixes:
-            continue
-        if isinstance(definition, str):
-            if not definition.startswith("@"):
-                names.setdefault(expand(definition), term)
-                properties.setdefault(expand(definition), (term, _NONE))
-            continue
-        coercion = _coercion(definition, expand)
-        if coercion is not None:
-            properties.setdefault(expand(definition.get("@id", term)), (term, coercion))
+        if isinstance(definition, str) and term not in prefixes:
+            definition = {"@id": definition}
+        iri = definition.get("@id", term) if isinstance(definition, dict) else None
+        coercion = _coercion(definition, expand) if isinstance(iri, str) and not iri.startswith("@") else None
+        if coercion is None:
+            continue  # prefixes, keyword aliases, null terms and definitions this module does not use
+        properties.setdefault(expand(iri), (term, coercion))
+        if coercion == _NONE:
+            names.setdefault(expand(iri), term)
+    properties[_RDF_TYPE] = ("@type", _TYPE)
     namespaces = tuple(sorted(((ns, prefix) for prefix, ns in prefixes.items()), key=lambda item: -len(item[0])))
     return _Context(vocab, properties, names, prefixes, namespaces, frozenset(terms))
 
 
 def _coercion(definition: dict, expand: Callable[[str], str]) -> str | None:
     """What an expanded term definition coerces its values to; None for definitions this module does not use."""
-    if set(definition) - {"@id", "@type", "@container"} or str(definition.get("@id", "")).startswith("@"):
+    if set(definition) - {"@id", "@type", "@container"}:
         return None
     container, coerced = definition.get("@container"), definition.get("@type")
     if container is not None:
@@ -113,6 +118,8 @@ def _absolute(iri: str) -> str:
     A reader would expand such an IRI as a compact IRI (geo: is GeoSPARQL here), and the protected
     context leaves no way to write it, so failing beats publishing a different IRI.
     """
+    if iri.startswith(_SAFE_SCHEMES):
+        return iri
     head, _, tail = iri.partition(":")
     if head in _context().prefixes and not tail.startswith("//"):
         raise ValueError(f"IRI {iri!r} would be read as a compact IRI under the DDS context")
@@ -124,7 +131,7 @@ def _prefixed(iri: str) -> str:
     """`iri` as prefix:local when the context declares a namespace for it, else unchanged."""
     for namespace, prefix in _context().namespaces:
         if iri.startswith(namespace) and not iri.startswith("//", len(namespace)):
-            return f"{prefix}:{iri[len(namespace):]}"
+            return f"{prefix}:{iri[len(namespace) :]}"
     return iri
 
 
@@ -156,6 +163,10 @@ def _vocab_name(iri: str) -> str:
 
 def _blank_id(node: ox.BlankNode) -> str:
     return "_:" + node.value
+
+
+def _one_or_sorted(values: list) -> Any:
+    return values[0] if len(values) == 1 else sorted(values, key=_sort_key)
 
 
 def _sort_key(value: Any) -> str:
@@ -205,15 +216,22 @@ class _Graph:
     """Triples indexed by subject then predicate IRI, and how many times each blank node is an object."""
 
     def __init__(self, triples: Sequence[ox.Triple]) -> None:
+        # The hottest loop of a container page: locals only, and no list built just to be thrown away.
         self.properties: dict[_Subject, dict[str, list[_Object]]] = {}
         self.references: dict[ox.BlankNode, int] = {}
+        index, references, blank = self.properties, self.references, ox.BlankNode
         for subject, predicate, obj in triples:
-            properties = self.properties.get(subject)
+            properties = index.get(subject)
             if properties is None:
-                properties = self.properties[subject] = {}
-            properties.setdefault(predicate.value, []).append(obj)
-            if type(obj) is ox.BlankNode:
-                self.references[obj] = self.references.get(obj, 0) + 1
+                properties = index[subject] = {}
+            key = predicate.value
+            values = properties.get(key)
+            if values is None:
+                properties[key] = [obj]
+            else:
+                values.append(obj)
+            if type(obj) is blank:
+                references[obj] = references.get(obj, 0) + 1
 
 
 class _Compactor:
@@ -225,68 +243,83 @@ class _Compactor:
 
     def __init__(self, graph: _Graph, root: _Subject) -> None:
         self.graph = graph
+        self.terms = _context().properties
         self.placed: set[_Subject] = {root}
         self.pending: list[ox.BlankNode] = []
 
     def body(self, subject: _Subject) -> dict:
-        """The node object of `subject` without "@id": "@type" first (it sorts first), then keys sorted."""
-        entries: dict[str, list] = {}
-        for predicate, values in self.graph.properties.get(subject, {}).items():
-            self._add(entries, predicate, values)
-        return {
-            key: values[0] if len(values) == 1 else sorted(values, key=_sort_key)
-            for key, values in sorted(entries.items())
-        }
+        """The node object of `subject` without "@id": "@type" first (it sorts first), then keys sorted.
 
-    def _add(self, entries: dict[str, list], predicate: str, values: list[_Object]) -> None:
-        term = _TYPE_TERM if predicate == _RDF_TYPE else _context().properties.get(predicate)
-        rest = values
-        if term is not None and term[1] == _LANGUAGE:
+        Each key comes from one predicate (term names have no colon, compact and full IRIs do), so
+        entries never need merging.
+        """
+        entries: dict[str, Any] = {}
+        terms = self.terms
+        for predicate, values in self.graph.properties.get(subject, _NO_PROPERTIES).items():
+            term = terms.get(predicate)
+            if term is not None and len(values) == 1:
+                # Fast path for most properties: one value, which fits its term.
+                written = self._coerce(values[0], term[1])
+                if written is not None:
+                    entries[term[0]] = written
+                    continue
+            self._add(entries, predicate, term, values)
+        return dict(sorted(entries.items()))
+
+    def _add(self, entries: dict[str, Any], predicate: str, term: tuple[str, str] | None, values: list) -> None:
+        """Writes the values of `predicate` under its term where they fit, the others under its IRI."""
+        if term is None:
+            fitting, rest = [], values
+        elif term[1] == _LANGUAGE:
             languages, rest = _language_map(values)
-            if languages:
-                entries[term[0]] = [languages]
-        elif term is not None:
-            fitting, rest = [], []
-            for value in values:
-                written = self._coerce(value, term[1])
-                if written is None:
-                    rest.append(value)
-                else:
-                    fitting.append(written)
-            if fitting:
-                entries[term[0]] = fitting
+            fitting = [languages] if languages else []
+        else:
+            fitting, rest = self._split(values, term[1])
+        if fitting:
+            entries[term[0]] = _one_or_sorted(fitting)
         if rest:
-            entries.setdefault(_compact(predicate), []).extend(self._value(value) for value in rest)
+            entries[_compact(predicate)] = _one_or_sorted([self._coerce(value, _NONE) for value in rest])
+
+    def _split(self, values: list[_Object], coercion: str) -> tuple[list, list[_Object]]:
+        """(values written under the term, values it would expand differently)."""
+        written = [self._coerce(value, coercion) for value in values]
+        if None not in written:
+            return written, []
+        pairs = list(zip(values, written, strict=True))
+        return [w for _, w in pairs if w is not None], [v for v, w in pairs if w is None]
 
     def _coerce(self, value: _Object, coercion: str) -> Any:
-        """`value` as the term's coercion writes it, or None when the term would expand it differently."""
+        """`value` as a key with this coercion writes it, or None when that key would expand it differently.
+
+        A language-map term gets a one-entry map (several values go through `_language_map`). Refusing
+        never has side effects: a blank node is only placed when it is written.
+        """
         kind = type(value)
+        if kind is ox.NamedNode:
+            iri = value.value
+            if coercion == _ID:
+                return _absolute(iri)
+            if coercion == _VOCAB:
+                return _vocab_name(iri)
+            if coercion == _TYPE:
+                return _type_name(iri)
+            return {"@id": _absolute(iri)} if coercion == _NONE else None
+        if kind is ox.BlankNode:
+            return self._blank(value) if coercion in _NODE_COERCIONS else None
         if coercion == _NONE:
-            return self._value(value)
-        if coercion in (_ID, _VOCAB):
-            if kind is ox.NamedNode:
-                return _absolute(value.value) if coercion == _ID else _vocab_name(value.value)
-            return self._blank(value) if kind is ox.BlankNode else None
-        if coercion == _TYPE:
-            return _type_name(value.value) if kind is ox.NamedNode else None
-        if kind is not ox.Literal or value.datatype.value != coercion:
+            return _literal(value)
+        if coercion == _LANGUAGE:
+            key = _language_key(value)
+            return None if key is None else {key: value.value}
+        if value.datatype.value != coercion:  # also refuses literals for @id, @vocab and @type
             return None
         lexical = value.value
         if coercion == _XSD_INTEGER and _CANONICAL_INTEGER.fullmatch(lexical):
             return int(lexical)
         return lexical
 
-    def _value(self, value: _Object) -> Any:
-        """`value` under a key without coercion."""
-        kind = type(value)
-        if kind is ox.NamedNode:
-            return {"@id": _absolute(value.value)}
-        if kind is ox.BlankNode:
-            return self._blank(value)
-        return _literal(value)
-
     def _blank(self, node: ox.BlankNode) -> dict:
-        if True:
+        if node not in self.placed:
             self.placed.add(node)
             if self.graph.references.get(node) == 1:
                 return self.body(node)
@@ -327,6 +360,13 @@ def _expanded_value(value: _Object) -> dict:
     return {"@value": literal} if isinstance(literal, str) else literal
 
 
+def _expanded_key(value: str | dict) -> tuple:
+    """Sort key of an expanded value (a "@type" IRI or a value object): its fields, cheaper than its JSON text."""
+    if isinstance(value, str):
+        return (value,)
+    return tuple(value.get(key, "") for key in ("@id", "@value", "@language", "@direction", "@type"))
+
+
 def expanded(triples: Sequence[ox.Triple]) -> list[dict]:
     """Expanded JSON-LD (flattened list of node objects with full IRIs, @value/@type/@language objects)."""
     nodes: dict[_Subject, dict[str, list]] = {}
@@ -341,7 +381,10 @@ def expanded(triples: Sequence[ox.Triple]) -> list[dict]:
     result = [
         {
             "@id": subject.value if type(subject) is ox.NamedNode else _blank_id(subject),
-            **{key: sorted(values, key=_sort_key) for key, values in sorted(node.items())},
+            **{
+                key: values if len(values) == 1 else sorted(values, key=_expanded_key)
+                for key, values in sorted(node.items())
+            },
         }
         for subject, node in nodes.items()
     ]

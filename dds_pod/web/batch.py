@@ -15,6 +15,7 @@ from flask import Blueprint, Response, current_app, request
 
 from .. import jsonld, rdfio
 from ..errors import BadDocument, NotFound, UnsupportedFormat
+from ..federation import notifications
 from ..ldp.resources import BatchOutcome, BatchRejected
 from ..node import Node
 from .auth import authorize
@@ -45,7 +46,16 @@ def batch(pod_name: str) -> Response:
         outcome = pod.write_batch(documents, deletions, credential=credential, atomic=bool(body.get("atomic")))
     except BatchRejected as rejected:
         return _answer(rejected.outcome, 422)
+    _announce(node, pod.url, documents, outcome)
     return _answer(outcome, 200)
+
+
+def _announce(node: Node, pod_url: str, documents: list, outcome: BatchOutcome) -> None:
+    """Queue notifications to the member pods whose resources the written documents answer."""
+    created, updated = set(outcome.created), set(outcome.updated)
+    for iri, graph in documents:
+        if iri in created or iri in updated:
+            node.outbox.enqueue(pod_url, iri, notifications.answered_in(graph, iri), iri in created)
 
 
 def _list(body: dict, key: str) -> list:

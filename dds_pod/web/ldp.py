@@ -16,7 +16,8 @@ from flask import Blueprint, Response, current_app, request
 from rdflib import Graph, URIRef
 
 from .. import jsonld, rdfio, standard
-from ..errors import BadDocument, Forbidden, NotFound, Unauthorized, UnsupportedFormat
+from ..errors import BadDocument, NotFound, UnsupportedFormat
+from ..federation import notifications, reactions
 from ..ldp import representation
 from ..ldp.merge import merge_patch
 from ..ldp.patch import apply_n3_patch, apply_sparql_update
@@ -24,6 +25,7 @@ from ..ldp.resources import Pod, Preconditions, Resource, Search, Written, check
 from ..node import Node
 from ..vocab import LDP
 from . import conneg
+from .auth import authorize
 from .cache import NodeCache
 from .paging import int_arg, paging_links
 
@@ -75,13 +77,14 @@ def _get(pod: Pod, iri: str) -> Response:
     chosen = conneg.choose(request)
     minimal = resource.is_container and _prefers_minimal()
     query = _page_query() if resource.is_container else ""
-    etag = _etag(resource.version, chosen.tag + ("-min" if minimal else ""), query)
+    found = [] if resource.is_container else reactions.find(pod.store, pod.url, resource.iri)
+    etag = _etag(resource.version, chosen.tag + ("-min" if minimal else "") + _reactions_tag(found), query)
     if _matches(request.headers.get("If-None-Match"), etag):
         response = Response(status=304)
     elif resource.is_container:
         response = _container_response(pod, resource, chosen, minimal)
     else:
-        response = _render(resource.triples, resource.subject, chosen, _node_object(resource))
+        response = _resource_response(resource, chosen, found)
     response.headers["ETag"] = etag
     _describe(response, pod, resource.iri, exists=True)
     if minimal:
@@ -109,6 +112,25 @@ def _container_response(pod: Pod, container: Resource, chosen: conneg.Representa
     if not minimal:
         paging_links(response, container.iri, limit, offset, total)
     return response
+
+
+def _resource_response(resource: Resource, chosen: conneg.Representation,
+                       found: list[reactions.Reaction]) -> Response:
+    """One resource, with links to its replies and the counts of its reactions per platform."""
+    if not found:
+        return _render(resource.triples, resource.subject, chosen, _node_object(resource))
+    triples = [*resource.triples, *reactions.triples(resource.iri, found)]
+    build = lambda: representation.node_object(triples, resource.subject)  # noqa: E731
+    node = _cache().get(resource.iri, f"{resource.version}+{reactions.digest(found)}", build)[0]
+    # Always arrays, so that a client reads one reply like several (the same JSON-LD either way).
+    lists = {key: node[key] if isinstance(node[key], list) else [node[key]]
+             for key in ("replies", "reactionCounts") if key in node}
+    return _render(triples, resource.subject, chosen, {**node, **lists})
+
+
+def _reactions_tag(found: list[reactions.Reaction]) -> str:
+    """The ETag part that changes with the reactions (nothing when there are none)."""
+    return f"+{reactions.digest(found)}" if found else ""
 
 
 def _member_json(pod: Pod, iri: str, version: str) -> str:
@@ -180,7 +202,9 @@ def _change_feed(pod: Pod) -> Response:
 # ------------------------------------------------------------------- writing
 
 def _post(pod: Pod, iri: str) -> Response:
-    credential = _authorize(pod)
+    if iri == f"{pod.url}inbox/" and "Authorization" not in request.headers:
+        return _receive_notification(pod)
+    credential = authorize(_node(), pod)
     if not iri.endswith("/"):
         pod.get(iri)  # 404 or 410 first, as for any method on a missing resource
         response = Response(status=405)
@@ -192,18 +216,20 @@ def _post(pod: Pod, iri: str) -> Response:
     graph = _read_body(pod, base=proposed)
     written = pod.create(iri, graph, proposed_iri=proposed, slug=slug, as_container=as_container,
                          credential=credential)
+    _announce(pod, written)
     return _written_response(pod, written)
 
 
 def _put(pod: Pod, iri: str) -> Response:
-    credential = _authorize(pod)
+    credential = authorize(_node(), pod)
     graph = _read_body(pod, base=iri)
     written = pod.replace(iri, graph, preconditions=_preconditions(), credential=credential)
+    _announce(pod, written)
     return _written_response(pod, written)
 
 
 def _patch(pod: Pod, iri: str) -> Response:
-    credential = _authorize(pod)
+    credential = authorize(_node(), pod)
     media_type = (request.mimetype or "").lower()
     body = request.get_data()
     if media_type == "application/sparql-update":
@@ -218,11 +244,12 @@ def _patch(pod: Pod, iri: str) -> Response:
     else:
         raise UnsupportedFormat(f"PATCH accepts {conneg.ACCEPT_PATCH}, not {media_type or '(no Content-Type)'!r}")
     written = pod.patch(iri, transform, preconditions=_preconditions(), credential=credential)
+    _announce(pod, written)
     return _written_response(pod, written)
 
 
 def _delete(pod: Pod, iri: str) -> Response:
-    _authorize(pod)
+    authorize(_node(), pod)
     pod.delete(iri, preconditions=_preconditions())
     return Response(status=204)
 
@@ -231,6 +258,21 @@ def _options(pod: Pod, iri: str) -> Response:
     response = Response(status=204)
     exists = pod.version(iri) is not None
     _describe(response, pod, iri, exists=exists)
+    return response
+
+
+def _announce(pod: Pod, written: Written) -> None:
+    """Queue notifications to the pods whose resources this write answers (delivered in the background)."""
+    resource = written.resource
+    _node().outbox.enqueue(pod.url, resource.iri, notifications.answered_by(resource), written.created)
+
+
+def _receive_notification(pod: Pod) -> Response:
+    """An unauthenticated POST to a pod's inbox: a Linked Data Notification from another pod."""
+    received = _node().inbox.receive(pod, request.get_data(), request.content_type or "")
+    response = Response(status=201 if received.created else 200)
+    response.headers["Location" if received.created else "Content-Location"] = received.iri
+    _describe(response, pod, received.iri, exists=True)
     return response
 
 
@@ -244,7 +286,8 @@ def _written_response(pod: Pod, written: Written) -> Response:
         response.headers["Location"] = resource.iri
     else:
         response = Response(status=204)
-    response.headers["ETag"] = _etag(resource.version, conneg.JSON_LD.tag, "")
+    found = [] if resource.is_container else reactions.find(pod.store, pod.url, resource.iri)
+    response.headers["ETag"] = _etag(resource.version, conneg.JSON_LD.tag + _reactions_tag(found), "")
     for warning in written.report.warnings:
         text = f"{warning.field}: {warning.message('en')}"
         response.headers.add("DDS-Validation-Warning", text.encode("ascii", "replace").decode())
@@ -253,19 +296,6 @@ def _written_response(pod: Pod, written: Written) -> Response:
 
 
 # ------------------------------------------------------------------- request parsing
-
-def _authorize(pod: Pod) -> str:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized(f"writing to {pod.url} needs 'Authorization: Bearer <token>' of that pod")
-    accepted = _node().pods_accepting(token.strip())
-    if pod.config.name in accepted:
-        return token.strip()
-    if accepted:
-        raise Forbidden(f"this token is not allowed to write to {pod.url}")
-    raise Unauthorized("the bearer token is not valid")
-
 
 def _read_body(pod: Pod, base: str) -> Graph:
     data = request.get_data()
