@@ -8,7 +8,7 @@ from .config import Config
 from .federation.harvester import BackgroundSync, Harvester
 from .node import Node
 from .store import Store
-from .web import cors, federation, ldp, problems, standard
+from .web import batch, cors, decidim, federation, ldp, problems, sparql, standard
 from .web.cache import NodeCache
 
 
@@ -24,6 +24,9 @@ def create_app(config: Config, store: Store | None = None) -> Flask:
     node.add_background(BackgroundSync(harvester, config.federation.interval_s))
     app.register_blueprint(standard.bp)
     app.register_blueprint(federation.bp)
+    app.register_blueprint(decidim.bp)
+    app.register_blueprint(batch.bp)
+    app.register_blueprint(sparql.bp)
     app.register_blueprint(ldp.bp)
     problems.register(app, constrained_by=node.shapes_url)
     cors.register(app)

@@ -83,9 +83,11 @@ class Harvester:
         report = SyncReport(url)
         last = self.last_sequence(url)
         try:
-            if last is None:
+            head = source.head()
+            if last is None or head is None or head < last:
+                # First sync, a member without a change feed, or one whose feed restarted (a pod
+                # rebuilt from scratch): walk everything and drop what it no longer has.
                 report.mode = "full"
-                head = source.head()
                 self._apply_all(source, source.walk(), report, progress, final_sequence=head)
             else:
                 self._apply_events(source, last, report, progress)

@@ -112,6 +112,8 @@ class Dataset:
 
 @dataclass(frozen=True)
 class Limits:
+    """What one query may take: wall-clock time, results (rows or triples) and bytes of serialized answer."""
+
     timeout_s: float = 10.0
     max_results: int = 100_000
     max_bytes: int = DEFAULT_MAX_BYTES
@@ -123,6 +125,8 @@ class Limits:
 
 @dataclass(frozen=True)
 class Answer:
+    """Serialized results, ready to send: the bytes crossed the pipe from the child as they are."""
+
     media_type: str
     body: bytes
 
@@ -147,9 +151,9 @@ class QueryService:
 
     def describe(self, accept: Accept = ()) -> Answer:
         """The SPARQL 1.1 Service Description of the endpoint (Turtle unless the client prefers another)."""
-        media = _choose(accept, GRAPH_FORMATS)
+        target = GRAPH_FORMATS[_choose(accept, GRAPH_FORMATS)]
         triples = service_description(self.endpoint, self.limits)
-        return Answer(media, ox.serialize(triples, format=GRAPH_FORMATS[media], prefixes={"sd": SD, "f": FORMATS}))
+        return Answer(target.media_type, ox.serialize(triples, format=target, prefixes={"sd": SD, "f": FORMATS}))
 
 
 # ----------------------------------------------------------------- evaluation
@@ -343,11 +347,37 @@ def _quality(accept: Accept, media: str) -> float:
 
 _FORK_LOCK = threading.Lock()
 _PR_SET_PDEATHSIG = 1
+_POLL_S = 0.025
+
+
+def _prctl() -> Callable[..., int] | None:
+    """libc's prctl, looked up in the parent: the dynamic loader's lock may be held when a child starts."""
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _prctl()
 
 
 def _in_child(work: Callable[[], Answer], limits: Limits) -> Answer:
-    """Evaluate in a forked child; the calling thread only waits on a pipe, until the deadline."""
+    """Evaluate in a forked child; the calling thread only waits on a pipe, until the deadline.
+
+    A child is forked from a process with other threads (request threads, the harvester, RocksDB's
+    own), and may inherit a lock that one of them held at that instant, such as RocksDB's database
+    mutex: it then waits forever. Such a child is recognised, killed and forked again.
+    """
     deadline = time.monotonic() + limits.timeout_s
+    while True:
+        data, status = _attempt(work, limits, deadline)
+        if data is not None:
+            return _decode(data, status)
+        time.sleep(_POLL_S)  # give the thread that held the lock time to release it
+
+
+def _attempt(work: Callable[[], Answer], limits: Limits, deadline: float) -> tuple[bytes | None, int]:
+    """One child: what it wrote, or None when it was found deadlocked; its wait status in both cases."""
     # Under the lock, no other thread forks while this pipe's write end is still open in the
     # parent: a sibling child inheriting it would keep this pipe from ever reaching end-of-file.
     with _FORK_LOCK:
@@ -356,32 +386,36 @@ def _in_child(work: Callable[[], Answer], limits: Limits) -> Answer:
         if pid == 0:
             _child(work, read_end, write_end, limits.timeout_s)
         os.close(write_end)
-    finished = False
+    data = None
     try:
-        data = _read_until(read_end, deadline, limits)
-        finished = True
+        data = _read_until(read_end, pid, deadline, limits)
     finally:
         os.close(read_end)
-        status = _reap(pid, kill=not finished)
-    return _decode(data, status)
+        status = _reap(pid, kill=data is None)
+    return data, status
 
 
 def _child(work: Callable[[], Answer], read_end: int, write_end: int, timeout_s: float) -> NoReturn:
     """The child's whole life: evaluate, write the outcome, exit without running the server's clean-up."""
-    code = 0
+    code = 1
     try:
         os.close(read_end)
         _confine(timeout_s)
-        payload = _encode(work())
-    except DDSError as error:
-        payload = _encode_error(error)
-    except BaseException as error:
-        payload, code = _encode_error(QueryFailed(f"the query could not be evaluated: {error}")), 1
-    try:
+        payload, code = _outcome(work)
         with open(write_end, "wb") as pipe:
             pipe.write(payload)
     finally:
         os._exit(code)
+
+
+def _outcome(work: Callable[[], Answer]) -> tuple[bytes, int]:
+    """The bytes that tell the parent what happened, and the child's exit code."""
+    try:
+        return _encode(work()), 0
+    except DDSError as error:
+        return _encode_error(error), 0
+    except BaseException as error:
+        return _encode_error(QueryFailed(f"the query could not be evaluated: {error}")), 1
 
 
 def _confine(timeout_s: float) -> None:
@@ -391,12 +425,12 @@ def _confine(timeout_s: float) -> None:
     seconds = math.ceil(timeout_s) + 1
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 1))
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def _read_until(fd: int, deadline: float, limits: Limits) -> bytes:
-    """Everything the child writes, or QueryTimeout at the deadline."""
+def _read_until(fd: int, pid: int, deadline: float, limits: Limits) -> bytes | None:
+    """Everything the child writes; None if it deadlocks first; QueryTimeout at the deadline."""
     chunks: list[bytes] = []
     size, cap = 0, limits.max_bytes + 64 * 1024  # room for the header line
     poller = select.poll()
@@ -405,7 +439,9 @@ def _read_until(fd: int, deadline: float, limits: Limits) -> bytes:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise QueryTimeout(f"the query ran over its {limits.timeout_s:g} s limit and was stopped")
-        if not poller.poll(max(1, math.ceil(remaining * 1000))):
+        if not poller.poll(math.ceil(min(remaining, _POLL_S) * 1000)):
+            if not chunks and _deadlocked(pid):
+                return None
             continue
         chunk = os.read(fd, 1 << 16)
         if not chunk:
@@ -414,6 +450,19 @@ def _read_until(fd: int, deadline: float, limits: Limits) -> bytes:
         if size > cap:
             raise ResultTooLarge(_bytes_message(limits))
         chunks.append(chunk)
+
+
+def _deadlocked(pid: int) -> bool:
+    """Whether a child sleeps on a futex while it has a single thread: no one can ever wake it.
+
+    Linux only (elsewhere such a child simply runs into the deadline).
+    """
+    try:
+        threads = len(os.listdir(f"/proc/{pid}/task"))
+        with open(f"/proc/{pid}/wchan") as wchan:
+            return threads == 1 and "futex" in wchan.read()
+    except OSError:
+        return False
 
 
 def _reap(pid: int, kill: bool) -> int:

@@ -6,7 +6,7 @@ request as one transaction, so a crash leaves either all of a change or none of 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -36,8 +36,14 @@ class OxigraphStore(Store):
         if update:
             self._store.update(update)
 
-    def query(self, sparql: str, *, union_default_graph: bool = True):
-        return self._store.query(sparql, use_default_graph_as_union=union_default_graph)
+    def query(self, sparql: str, *, union_default_graph: bool = True, default_graph: Sequence[str] | None = None,
+              named_graphs: Sequence[str] | None = None, base_iri: str | None = None):
+        dataset: dict = {"use_default_graph_as_union": union_default_graph}
+        if default_graph is not None:  # pyoxigraph refuses the union flag beside an explicit default graph
+            dataset = {"default_graph": [ox.NamedNode(graph) for graph in default_graph]}
+        if named_graphs is not None:
+            dataset["named_graphs"] = [ox.NamedNode(graph) for graph in named_graphs]
+        return self._store.query(sparql, base_iri=base_iri, **dataset)
 
     def close(self) -> None:
         self._store.flush()

@@ -184,11 +184,13 @@ def _until(check, timeout: float = 20.0):
         time.sleep(0.2)
 
 
-def _sparql(fed: str, query: str) -> list[dict]:
+def _sparql(fed: str, query: str) -> list[dict] | bool:
+    """SELECT rows, or the boolean of an ASK."""
     response = requests.post(f"{fed}sparql", data={"query": query},
                              headers={"Accept": "application/sparql-results+json"}, timeout=15)
     assert response.status_code == 200, response.text
-    return response.json()["results"]["bindings"]
+    answer = response.json()
+    return answer["boolean"] if "boolean" in answer else answer["results"]["bindings"]
 
 
 def _synced_past(fed: str, member: str, sequence: int) -> bool:
@@ -285,7 +287,10 @@ def test_merged_view_lists_every_platform_and_filters(nodes):
         assert body["@id"] == f"{fed}federation/proposals/" and "ldp:Container" in body["@type"]
         return {member["@id"] for member in body["ldp:contains"]}
 
-    _until(lambda: {velo, garden} <= listed())
+    try:
+        _until(lambda: {velo, garden} <= listed())
+    except AssertionError:
+        raise AssertionError(_catalog(fed).serialize(format="turtle")) from None
     assert garden not in listed(platform="https://participation.bordeaux-metropole.example")
     assert listed(platform="https://decidim.paris.example") >= {garden}
     assert velo in listed(status="evaluating") and garden not in listed(status="evaluating")

@@ -1,0 +1,103 @@
+"""The SPARQL 1.1 Protocol at ``{base_url}sparql``: a read-only query service over the merged graph.
+
+This module reads the protocol's three ways of sending a query (GET, URL-encoded POST, direct
+POST) and its dataset parameters, refuses updates and answers the service description;
+evaluating, limiting and serializing is :mod:`dds_pod.federation.query`'s job.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, request
+from werkzeug.datastructures import CombinedMultiDict, MultiDict
+
+from ..errors import BadDocument, Forbidden, UnsupportedFormat
+from ..federation.query import Accept, Answer, Dataset, InvalidRequest, Limits, QueryService
+from ..node import Node
+from .problems import problem
+
+bp = Blueprint("sparql", __name__)
+
+ALLOW = "GET, HEAD, POST, OPTIONS"
+FORM = "application/x-www-form-urlencoded"
+DIRECT = "application/sparql-query"
+UPDATE = "application/sparql-update"
+READ_ONLY = ("this SPARQL endpoint is read-only: SPARQL Update is not accepted here; "
+             "pods are written through their LDP interface")
+
+
+@bp.route("/sparql", methods=["GET", "HEAD", "POST", "OPTIONS", "PUT", "PATCH", "DELETE"],
+          provide_automatic_options=False)
+def endpoint() -> Response:
+    if request.method == "OPTIONS":
+        response = Response(status=204, headers={"Allow": ALLOW})
+        del response.headers["Content-Type"]
+        return response
+    if request.method not in ("GET", "HEAD", "POST"):
+        response = problem(405, "Method not allowed", f"the SPARQL endpoint answers {ALLOW}")
+        response.headers["Allow"] = ALLOW
+        return response
+    parameters = _parameters()
+    if "update" in parameters:
+        raise Forbidden(READ_ONLY)
+    queries = parameters.getlist("query")
+    if not queries and request.method != "POST":
+        return _respond(_service().describe(_accept()))
+    if len(queries) != 1:
+        raise InvalidRequest(f"a request carries exactly one query; this one has {len(queries)}")
+    return _respond(_service().run(queries[0], _dataset(parameters), _accept()))
+
+
+def _parameters() -> MultiDict:
+    """The protocol's parameters, wherever this kind of request carries them."""
+    if request.method != "POST":
+        return request.args
+    if request.mimetype == FORM:
+        _require_utf8()
+        return CombinedMultiDict([request.args, request.form])
+    if request.mimetype == DIRECT:
+        return _direct_parameters()
+    if request.mimetype == UPDATE:
+        raise Forbidden(READ_ONLY)
+    raise UnsupportedFormat(f"POST a query as {FORM} (query=...) or as {DIRECT}, not as "
+                            f"{request.mimetype or 'a body without a Content-Type'}")
+
+
+def _direct_parameters() -> MultiDict:
+    """A direct POST: the body is the query, the URL keeps the dataset parameters."""
+    _require_utf8()
+    if "query" in request.args:
+        raise InvalidRequest(f"a {DIRECT} request carries its query in the body, not also in the URL")
+    try:
+        text = request.get_data().decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise BadDocument(f"the query is not valid UTF-8 (byte {error.start})") from None
+    parameters = MultiDict(request.args)
+    parameters.add("query", text)
+    return parameters
+
+
+def _require_utf8() -> None:
+    charset = request.mimetype_params.get("charset", "utf-8")
+    if charset.lower() not in ("utf-8", "utf8"):
+        raise UnsupportedFormat(f"queries are sent in UTF-8, not {charset}")
+
+
+def _dataset(parameters: MultiDict) -> Dataset:
+    return Dataset(default_graphs=tuple(parameters.getlist("default-graph-uri")),
+                   named_graphs=tuple(parameters.getlist("named-graph-uri")))
+
+
+def _accept() -> Accept:
+    """The Accept header as (media type, quality) pairs; parameters such as charset play no part."""
+    return [(value.split(";")[0].strip().lower(), quality) for value, quality in request.accept_mimetypes]
+
+
+def _service() -> QueryService:
+    node: Node = current_app.extensions["dds.node"]
+    return QueryService(node.merged, f"{node.config.base_url}sparql", Limits.from_config(node.config.federation))
+
+
+def _respond(answer: Answer) -> Response:
+    response = Response(answer.body, content_type=answer.media_type)
+    response.vary.add("Accept")
+    return response
