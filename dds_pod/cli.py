@@ -60,6 +60,17 @@ def _parser() -> argparse.ArgumentParser:
     decidim.add_argument("--locale", default="en", help="preferred locale of the texts (default: en)")
     decidim.add_argument("--container", metavar="REF", help="only this participatory space")
     decidim.set_defaults(command=run_import_decidim)
+
+    for name, help_text, platform in (
+        ("decidim-csv", "Decidim open-data CSV exports (;-separated)", "https://www.decidim.barcelona"),
+        ("consul-csv", "Consul / Decide Madrid CSV exports", "https://decide.madrid.es"),
+    ):
+        csv = sources.add_parser(name, help=help_text)
+        csv.add_argument("files", nargs="+", metavar="FILE")
+        _pod_arguments(csv)
+        csv.add_argument("--strict", action="store_true",
+                         help="any bad row or rejected document fails the whole import before anything is written")
+        csv.set_defaults(command=run_import_csv, csv_kind=name, default_platform=platform)
     return parser
 
 
@@ -166,6 +177,25 @@ def run_import_decidim(args: argparse.Namespace) -> int:
         print(f"dds-pod: cannot read the platform: {exc}", file=sys.stderr)
         return EXIT_UNREADABLE
     return _publish(args, settings, decidim.to_batch(data, settings))
+
+
+def run_import_csv(args: argparse.Namespace) -> int:
+    from .importers import consul_csv, decidim_csv
+
+    settings = _import_settings(args, default_platform=args.default_platform)
+    if settings is None:
+        return EXIT_UNREADABLE
+    reader = decidim_csv.read if args.csv_kind == "decidim-csv" else consul_csv.read
+    batch, problems = reader([Path(f) for f in args.files], settings)
+    for problem in problems:
+        print(f"bad row {problem}", file=sys.stderr)
+    if problems and args.strict:
+        print(f"dds-pod: {len(problems)} bad row(s); nothing was written (--strict)", file=sys.stderr)
+        return EXIT_INVALID
+    status = _publish(args, settings, batch)
+    if problems:
+        print(f"skipped {len(problems)} bad row(s)")
+    return max(status, EXIT_INVALID if problems else EXIT_OK)
 
 
 def _publish(args: argparse.Namespace, settings, batch) -> int:
