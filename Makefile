@@ -15,7 +15,11 @@ install: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/dds-pod serve --config examples/demo.toml --port 8000 \
-		--seed bordeaux=examples/valid --seed paris=examples/paris
+		--seed bordeaux=examples/valid \
+		--seed bordeaux=decidim-dataspace:../shared/fixtures/decidim-dataspace \
+		--seed paris=examples/paris \
+		--seed barcelona=decidim-csv:../shared/data/real/decidim_barcelona_open_data \
+		--seed madrid=consul-csv:../shared/data/real/decide_madrid_dgov_visual_analytics
 
 test: $(STAMP)
 	$(BIN)/ruff check dds_pod tests benchmarks

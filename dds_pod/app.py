@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from .config import Config
+from .federation.catalog import load_records
 from .federation.harvester import BackgroundSync, Harvester
 from .node import Node
 from .store import Store
@@ -19,6 +20,7 @@ def create_app(config: Config, store: Store | None = None) -> Flask:
     node = Node(config, store=store)
     app.extensions["dds.node"] = node
     app.extensions["dds.cache"] = NodeCache()
+    load_records(node)
     harvester = Harvester(node)
     app.extensions["dds.harvester"] = harvester
     node.add_background(BackgroundSync(harvester, config.federation.interval_s))

@@ -44,8 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--threads", type=int, default=8)
-    serve.add_argument("--seed", action="append", default=[], metavar="POD=DIR",
-                       help="publish the JSON-LD files of DIR into POD at start-up (only into an empty pod)")
+    serve.add_argument("--seed", action="append", default=[], metavar="POD=[KIND:]PATH",
+                       help="fill an empty POD at start-up from PATH: JSON-LD files (the default), or with KIND "
+                            "decidim-dataspace (a folder of the module's JSON answers), decidim-csv or consul-csv")
     serve.set_defaults(command=run_serve)
 
     harvest = commands.add_parser("harvest", help="sync the federation's members once and exit")
@@ -109,13 +110,17 @@ def run_serve(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"dds-pod: {exc.message}", file=sys.stderr)
         return EXIT_UNREADABLE
+    from .demo import SEED_KINDS
+
     seeds = []
     for item in args.seed:
-        pod, _, directory = item.partition("=")
-        if pod not in config.pods or not directory:
-            print(f"dds-pod: --seed {item!r}: expected POD=DIR with a pod of the configuration", file=sys.stderr)
+        pod, _, source = item.partition("=")
+        kind, _, path = source.rpartition(":") if source.split(":", 1)[0] in SEED_KINDS else ("", "", source)
+        if pod not in config.pods or not Path(path).exists():
+            print(f"dds-pod: --seed {item!r}: expected POD=[KIND:]PATH with a pod of the configuration and an "
+                  f"existing PATH; KIND is one of {', '.join(SEED_KINDS)}", file=sys.stderr)
             return EXIT_UNREADABLE
-        seeds.append((pod, Path(directory)))
+        seeds.append((pod, kind or "jsonld", Path(path)))
     return serve(config, args.host, args.port, args.threads, seeds)
 
 

@@ -55,6 +55,8 @@ class Config:
     page_size: int = 100
     max_body_bytes: int = 5 * 1024 * 1024
     federation: FederationConfig = field(default_factory=FederationConfig)
+    # DCAT records describing members' datasets (pod URL -> RDF/XML or Turtle files), shown in the catalogue.
+    catalog_records: dict[str, tuple[Path, ...]] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def pod_url(self, name: str) -> str:
@@ -80,7 +82,7 @@ def from_dict(raw: dict[str, Any], relative_to: Path = Path()) -> Config:
         base_url += "/"
     data_dir = raw.get("data_dir")
     pods = {name: _pod(name, value) for name, value in (raw.get("pods") or {}).items()}
-    known = {"base_url", "data_dir", "pods", "store", "page_size", "max_body_bytes", "federation"}
+    known = {"base_url", "data_dir", "pods", "store", "page_size", "max_body_bytes", "federation", "catalog"}
     return Config(
         base_url=base_url,
         pods=pods,
@@ -89,6 +91,7 @@ def from_dict(raw: dict[str, Any], relative_to: Path = Path()) -> Config:
         page_size=_positive_int(raw, "page_size", 100),
         max_body_bytes=_positive_int(raw, "max_body_bytes", 5 * 1024 * 1024),
         federation=_federation(raw.get("federation") or {}),
+        catalog_records=_records((raw.get("catalog") or {}).get("records") or {}, relative_to),
         extra={k: v for k, v in raw.items() if k not in known},
     )
 
@@ -108,6 +111,19 @@ def _federation(raw: dict[str, Any]) -> FederationConfig:
         max_response_bytes=_positive_int(raw, "max_response_bytes", defaults.max_response_bytes),
         retry_base_s=_positive_number(raw, "retry_base_s", defaults.retry_base_s),
     )
+
+
+def _records(raw: dict[str, Any], relative_to: Path) -> dict[str, tuple[Path, ...]]:
+    records = {}
+    for member, files in raw.items():
+        if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+            raise ConfigError(f"catalog.records.{member!r} must be a list of file paths")
+        paths = tuple(relative_to / f for f in files)
+        missing = [str(p) for p in paths if not p.is_file()]
+        if missing:
+            raise ConfigError(f"catalog.records: no such file {missing[0]}")
+        records[member if member.endswith("/") else member + "/"] = paths
+    return records
 
 
 def _positive_number(raw: dict[str, Any], key: str, default: float) -> float:

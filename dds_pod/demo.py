@@ -1,4 +1,5 @@
-"""Filling pods with example documents, through the same validated write path as HTTP clients."""
+"""Filling pods at start-up — example documents and the connectors' sources — through the same
+validated write path as HTTP clients (``dds-pod serve --seed POD=[KIND:]PATH``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from pathlib import Path
 from rdflib import URIRef
 
 from .errors import DDSError
+from .importers import consul_csv, decidim_csv, decidim_dataspace
+from .importers.common import Settings
+from .importers.pseudonyms import Pseudonymiser
 from .ldp.resources import Pod, Preconditions
 from .node import Node
 from .vocab import AS, DDS, RDF
@@ -61,3 +65,32 @@ def _target(pod: Pod, graph) -> str | None:
             return pod.url + container
     return None
 
+
+
+SEED_KINDS = ("jsonld", "decidim-dataspace", "decidim-csv", "consul-csv")
+
+
+def seed_source(node: Node, pod_name: str, kind: str, path: Path, pseudonym_key: str | None) -> int:
+    """Publish one seed source into a pod; returns how many documents were written."""
+    if kind == "jsonld":
+        return len(seed(node, pod_name, path))
+    pod = node.pods[pod_name]
+    settings = Settings(pod_url=pod.url, platform=pod.config.platform, locale=pod.config.language,
+                        pseudonymiser=Pseudonymiser(pseudonym_key) if pseudonym_key else None,
+                        names=pseudonym_key is None)
+    if kind == "decidim-dataspace":
+        data = {name: json.loads(next(path.glob(f"*_{name}.json")).read_text(encoding="utf-8"))
+                for name in ("containers", "authors")}
+        data["contributions"] = json.loads(next(path.glob("*_contributions_with_comments.json")).read_text())
+        batch = decidim_dataspace.to_batch(data, settings)
+    else:
+        reader = decidim_csv.read if kind == "decidim-csv" else consul_csv.read
+        batch, _problems = reader(sorted(path.glob("*.csv")), settings)
+    written = 0
+    documents = list(batch.documents.items())
+    for start in range(0, len(documents), 500):
+        chunk = [(iri, node.intake.read_json(doc, iri, pod.config.language))
+                 for iri, doc in documents[start:start + 500]]
+        outcome = pod.write_batch(chunk, [], credential=pod.config.tokens[0])
+        written += len(outcome.created) + len(outcome.updated)
+    return written

@@ -8,6 +8,7 @@ process that uses them.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -15,11 +16,11 @@ from gunicorn.app.base import BaseApplication
 
 from .app import create_app
 from .config import Config
-from .demo import seed
+from .demo import seed_source
 
 
 class _Gunicorn(BaseApplication):
-    def __init__(self, config: Config, seeds: list[tuple[str, Path]], options: dict) -> None:
+    def __init__(self, config: Config, seeds: list[tuple[str, str, Path]], options: dict) -> None:
         self._config = config
         self._seeds = seeds
         self._options = options
@@ -33,10 +34,12 @@ class _Gunicorn(BaseApplication):
     def load(self):
         app = create_app(self._config)
         node = app.extensions["dds.node"]
-        for pod_name, directory in self._seeds:
-            if node.pods[pod_name].feed.last_sequence() == 0:
-                written = seed(node, pod_name, directory)
-                print(f"seeded {pod_name}: {len(written)} documents from {directory}", file=sys.stderr)
+        empty = {name for name, pod in node.pods.items() if pod.feed.last_sequence() == 0}
+        key = os.environ.get("DDS_PSEUDONYM_KEY") or (self._config.extra.get("import") or {}).get("pseudonym_key")
+        for pod_name, kind, path in self._seeds:
+            if pod_name in empty:
+                written = seed_source(node, pod_name, kind, path, key)
+                print(f"seeded {pod_name}: {written} documents from {path} ({kind})", file=sys.stderr)
         node.start_background()
         _nodes.append(node)
         return app
@@ -51,7 +54,7 @@ def _stop_node(server, worker) -> None:
         node.close()
 
 
-def serve(config: Config, host: str, port: int, threads: int, seeds: list[tuple[str, Path]]) -> int:
+def serve(config: Config, host: str, port: int, threads: int, seeds: list[tuple[str, str, Path]]) -> int:
     for name in config.pods:
         print(f"pod {name}: {config.pod_url(name)}  (a browser gets HTML; Accept: application/ld+json gets JSON-LD)",
               file=sys.stderr)

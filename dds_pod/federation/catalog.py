@@ -1,10 +1,13 @@
-"""The node's DCAT catalogue of member pods, built from the members graph of the merged store."""
+"""The node's DCAT catalogue: member pods (from the members graph of the merged store) and the
+datasets their platforms publish elsewhere, from DCAT records such as a city's open-data catalogue."""
 
 from __future__ import annotations
 
 import pyoxigraph as ox
 
+from ..config import ConfigError
 from ..node import Node
+from ..store import Change
 from ..vocab import DCAT, DCTERMS, RDF
 
 
@@ -28,4 +31,49 @@ def catalog_triples(node: Node) -> list[ox.Triple]:
             known = [ox.Triple(subject, ox.NamedNode(str(RDF.type)), ox.NamedNode(str(DCAT.DataService))),
                      ox.Triple(subject, ox.NamedNode(str(DCAT.endpointURL)), subject)]
         triples.extend(known)
+    triples.extend(_datasets(node, catalog))
     return triples
+
+
+def load_records(node: Node) -> None:
+    """Read the configured DCAT records into the merged store's datasets graph (replacing what was there)."""
+    change = Change(drop_graphs={node.graphs.datasets})
+    graph = ox.NamedNode(node.graphs.datasets)
+    for member, paths in node.config.catalog_records.items():
+        for path in paths:
+            fmt = ox.RdfFormat.TURTLE if path.suffix == ".ttl" else ox.RdfFormat.RDF_XML
+            try:
+                quads = list(ox.parse(path=str(path), format=fmt))
+            except (SyntaxError, ValueError, OSError) as exc:
+                raise ConfigError(f"DCAT record {path}: {exc}") from None
+            change.add.extend(ox.Quad(q.subject, q.predicate, q.object, graph) for q in quads)
+            for quad in quads:
+                if quad.predicate == _TYPE and quad.object == _DATASET:
+                    change.add.append(ox.Quad(ox.NamedNode(member), _SERVES, quad.subject, graph))
+    node.merged.commit(change)
+
+
+def _datasets(node: Node, catalog: ox.NamedNode) -> list[ox.Triple]:
+    """Datasets and everything they hang on (distributions, periods...), linked from the catalogue."""
+    triples = [q.triple for q in node.merged.quads(None, None, None, node.graphs.datasets)]
+    datasets = {t.subject for t in triples if t.predicate == _TYPE and t.object == _DATASET}
+    kept = [ox.Triple(catalog, ox.NamedNode(str(DCAT.dataset)), d) for d in sorted(datasets, key=str)]
+    by_subject: dict[object, list[ox.Triple]] = {}
+    for triple in triples:
+        by_subject.setdefault(triple.subject, []).append(triple)
+    stack, seen = [*datasets, *(t.subject for t in triples if t.predicate == _SERVES)], set()
+    while stack:
+        subject = stack.pop()
+        if subject in seen:
+            continue
+        seen.add(subject)
+        for triple in by_subject.get(subject, ()):
+            kept.append(triple)
+            if isinstance(triple.object, ox.BlankNode):
+                stack.append(triple.object)
+    return kept
+
+
+_TYPE = ox.NamedNode(str(RDF.type))
+_DATASET = ox.NamedNode(str(DCAT.Dataset))
+_SERVES = ox.NamedNode(str(DCAT.servesDataset))

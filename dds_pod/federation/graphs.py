@@ -17,6 +17,7 @@ class MergedGraphs:
         self.provenance = f"{base_url}federation/provenance"
         self.members = f"{base_url}federation/members"
         self.catalog = f"{base_url}catalog"
+        self.datasets = f"{base_url}federation/datasets"
 
     def inferred(self, resource: str) -> str:
         return f"{self.base_url}federation/inferred?resource={quote(resource, safe='')}"
