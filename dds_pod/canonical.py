@@ -1,4 +1,4 @@
-"""Content hashes of resources: equal for the same triples whatever their blank node labels."""
+"""Resources as sets of triples: their content hash, and the part of a document that belongs to them."""
 
 from __future__ import annotations
 
@@ -21,6 +21,30 @@ def content_hash(triples: Iterable[ox.Triple], by_value: bool = False) -> str:
     dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
     lines = sorted(f"{q.subject} {q.predicate} {q.object} ." for q in dataset)
     return "sha256:" + hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
+
+
+def reachable(triples: Iterable[ox.Triple], roots: Iterable, skip: frozenset | set = frozenset()) -> list[ox.Triple]:
+    """The triples of ``roots`` and of the blank nodes they lead to (not following ``skip`` predicates).
+
+    This is how one resource is cut out of a larger document: a container page embedding its
+    members, or a catalogue record with its distributions.
+    """
+    by_subject: dict[object, list[ox.Triple]] = {}
+    for triple in triples:
+        by_subject.setdefault(triple.subject, []).append(triple)
+    result, seen, stack = [], set(), list(roots)
+    while stack:
+        subject = stack.pop()
+        if subject in seen:
+            continue
+        seen.add(subject)
+        for triple in by_subject.get(subject, ()):
+            if triple.predicate in skip:
+                continue
+            result.append(triple)
+            if isinstance(triple.object, ox.BlankNode):
+                stack.append(triple.object)
+    return result
 
 
 def _canonical(term):

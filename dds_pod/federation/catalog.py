@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 
+from ..canonical import reachable
 from ..config import ConfigError
 from ..node import Node
 from ..store import Change
@@ -58,19 +59,8 @@ def _datasets(node: Node, catalog: ox.NamedNode) -> list[ox.Triple]:
     triples = [q.triple for q in node.merged.quads(None, None, None, node.graphs.datasets)]
     datasets = {t.subject for t in triples if t.predicate == _TYPE and t.object == _DATASET}
     kept = [ox.Triple(catalog, ox.NamedNode(str(DCAT.dataset)), d) for d in sorted(datasets, key=str)]
-    by_subject: dict[object, list[ox.Triple]] = {}
-    for triple in triples:
-        by_subject.setdefault(triple.subject, []).append(triple)
-    stack, seen = [*datasets, *(t.subject for t in triples if t.predicate == _SERVES)], set()
-    while stack:
-        subject = stack.pop()
-        if subject in seen:
-            continue
-        seen.add(subject)
-        for triple in by_subject.get(subject, ()):
-            kept.append(triple)
-            if isinstance(triple.object, ox.BlankNode):
-                stack.append(triple.object)
+    roots = [*datasets, *(t.subject for t in triples if t.predicate == _SERVES)]
+    kept.extend(reachable(triples, roots))
     return kept
 
 

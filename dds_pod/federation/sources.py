@@ -13,6 +13,7 @@ from typing import Protocol
 
 import pyoxigraph as ox
 
+from ..canonical import reachable
 from ..changes import Event
 from ..errors import Gone, NotFound
 from ..ldp.resources import Pod
@@ -163,24 +164,9 @@ class HttpSource:
 
 def describe(triples: list[ox.Triple], iri: str) -> list[ox.Triple]:
     """The triples of one resource in a larger document: its own, its fragments' and its blank nodes'."""
-    by_subject: dict[object, list[ox.Triple]] = {}
-    for triple in triples:
-        by_subject.setdefault(triple.subject, []).append(triple)
-    roots = [s for s in by_subject if isinstance(s, ox.NamedNode)
-             and (s.value == iri or s.value.startswith(iri + "#"))]
-    result, seen, stack = [], set(), list(roots)
-    while stack:
-        subject = stack.pop()
-        if subject in seen:
-            continue
-        seen.add(subject)
-        for triple in by_subject.get(subject, ()):
-            if triple.predicate in SERVED_EXTRAS:
-                continue
-            result.append(triple)
-            if isinstance(triple.object, ox.BlankNode):
-                stack.append(triple.object)
-    return result
+    roots = {t.subject for t in triples if isinstance(t.subject, ox.NamedNode)
+             and (t.subject.value == iri or t.subject.value.startswith(iri + "#"))}
+    return reachable(triples, roots, SERVED_EXTRAS)
 
 
 def _events(triples: list[ox.Triple]) -> list[Event]:

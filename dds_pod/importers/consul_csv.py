@@ -54,7 +54,7 @@ from .rows import (
     limit,
     map_rows,
     one_line,
-    read_table,
+    sort_tables,
     text_html,
     timestamp,
 )
@@ -75,18 +75,9 @@ def read(paths: list[Path], settings: Settings, *, site: str = MADRID, language:
     """Map Consul proposals and comments CSV files to DDS documents; rows that cannot be mapped are
     reported and skipped. ``site`` is the platform's address the ``url`` columns are relative to."""
     importer = _Importer(settings, site.rstrip("/"), language_tag(language, "language"), ZoneInfo(zone))
-    proposals, comments = [], []
-    for path in paths:
-        table = read_table(path)
-        importer.problems.extend(table.problems)
-        if table.has(*PROPOSAL_COLUMNS):
-            proposals.append(table)
-        elif table.has(*COMMENT_COLUMNS):
-            comments.append(table)
-        elif table.header:
-            importer.problems.append(RowProblem(
-                table.file, 1, "not a Consul proposals or comments file: the header lacks "
-                               f"{', '.join(PROPOSAL_COLUMNS)} or {', '.join(COMMENT_COLUMNS)}"))
+    tables = sort_tables(paths, {"proposals": PROPOSAL_COLUMNS, "comments": COMMENT_COLUMNS},
+                         "a Consul proposals or comments file", importer.problems)
+    proposals, comments = tables["proposals"], tables["comments"]
     importer.find_associations(proposals, comments)
     for table in proposals:
         map_rows(table, lambda row, table=table: importer.proposal(row, table), importer.problems)

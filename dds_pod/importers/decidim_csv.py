@@ -57,8 +57,8 @@ from .rows import (
     locale_columns,
     map_rows,
     one_line,
-    read_table,
     redact,
+    sort_tables,
     text_html,
     timestamp,
     url,
@@ -86,18 +86,9 @@ class _ProjectColumns:
 def read(paths: list[Path], settings: Settings) -> tuple[Batch, list[RowProblem]]:
     """Map Decidim open-data CSV files to DDS documents; rows that cannot be mapped are reported and skipped."""
     importer = _Importer(settings)
-    projects, comments = [], []
-    for path in paths:
-        table = read_table(path)
-        importer.problems.extend(table.problems)
-        if table.has(*PROJECT_COLUMNS):
-            projects.append(table)
-        elif table.has(*COMMENT_COLUMNS):
-            comments.append(table)
-        elif table.header:
-            importer.problems.append(RowProblem(
-                table.file, 1, "not a Decidim budget projects or comments export: the header lacks "
-                               f"{', '.join(PROJECT_COLUMNS)} or {', '.join(COMMENT_COLUMNS)}"))
+    tables = sort_tables(paths, {"projects": PROJECT_COLUMNS, "comments": COMMENT_COLUMNS},
+                         "a Decidim budget projects or comments export", importer.problems)
+    projects, comments = tables["projects"], tables["comments"]
     for table in projects:
         importer.projects(table)
     importer.comments(comments)

@@ -421,3 +421,19 @@ class Claims:
 
     def claim(self, iri: str, table: Table, row: Row) -> None:
         self._lines.setdefault(iri, (table.file, row.line))
+
+
+def sort_tables(paths: list[Path], kinds: dict[str, tuple[str, ...]], what: str,
+                problems: list[RowProblem]) -> dict[str, list[Table]]:
+    """Read files and sort them by kind from their header (not their name); an unknown header is one problem."""
+    tables: dict[str, list[Table]] = {kind: [] for kind in kinds}
+    for path in paths:
+        table = read_table(path)
+        problems.extend(table.problems)
+        kind = next((kind for kind, columns in kinds.items() if table.has(*columns)), None)
+        if kind is not None:
+            tables[kind].append(table)
+        elif table.header:
+            wanted = " or ".join(", ".join(columns) for columns in kinds.values())
+            problems.append(RowProblem(table.file, 1, f"not {what}: the header lacks {wanted}"))
+    return tables
