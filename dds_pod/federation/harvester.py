@@ -27,7 +27,7 @@ from ..store import Change
 from ..vocab import DCAT, DCTERMS, DDS, PROV, RDF, XSD
 from .alignment import Aligner, default_aligner
 from .fetch import Fetcher, FetchError
-from .sources import Harvested, HttpSource, LocalSource, Source
+from .sources import NOT_MODIFIED, Harvested, HttpSource, LocalSource, Source
 
 log = logging.getLogger(__name__)
 BATCH = 200
@@ -134,8 +134,10 @@ class Harvester:
                 self._remove(event.iri, change)
                 report.deleted += 1
             else:
-                harvested = source.fetch(event.iri)
-                if harvested is None:
+                harvested = source.fetch(event.iri, self._stored_etag(event.iri))
+                if harvested is NOT_MODIFIED:
+                    report.unchanged += 1
+                elif harvested is None:
                     self._remove(event.iri, change)
                     report.deleted += 1
                 else:
@@ -200,7 +202,13 @@ class Harvester:
         change.add.extend(ox.Quad(record, p, o, graph) for p, o in values)
 
     def _stored_hash(self, iri: str) -> str | None:
-        for quad in self.store.quads(self._record(iri), _n(DDS.contentHash), None, self.graphs.provenance):
+        return self._stored(iri, DDS.contentHash)
+
+    def _stored_etag(self, iri: str) -> str | None:
+        return self._stored(iri, DDS.etag)
+
+    def _stored(self, iri: str, predicate) -> str | None:
+        for quad in self.store.quads(self._record(iri), _n(predicate), None, self.graphs.provenance):
             return quad.object.value
         return None
 

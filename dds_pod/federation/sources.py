@@ -46,7 +46,14 @@ class Source(Protocol):
 
     def events(self, since: int) -> Iterator[Event]: ...
 
-    def fetch(self, iri: str) -> Harvested | None: ...
+    def fetch(self, iri: str, etag: str | None = None) -> Harvested | NotModifiedType | None: ...
+
+
+class NotModifiedType:
+    """The resource still has the ETag the federation holds (a 304 to a conditional request)."""
+
+
+NOT_MODIFIED = NotModifiedType()
 
 
 class LocalSource:
@@ -75,7 +82,7 @@ class LocalSource:
                 if member.endswith("/"):
                     if not member.endswith(SKIPPED_CONTAINERS):
                         pending.append(member)
-                elif (found := self.fetch(member)) is not None:
+                elif isinstance(found := self.fetch(member), Harvested):
                     yield found
 
     def events(self, since: int) -> Iterator[Event]:
@@ -83,11 +90,13 @@ class LocalSource:
             yield from batch
             since = batch[-1].sequence
 
-    def fetch(self, iri: str) -> Harvested | None:
+    def fetch(self, iri: str, etag: str | None = None) -> Harvested | NotModifiedType | None:
         try:
             resource = self.pod.get(iri)
         except (NotFound, Gone):
             return None
+        if etag is not None and etag == resource.version:
+            return NOT_MODIFIED
         return Harvested(iri, resource.triples, resource.version)
 
 
@@ -132,7 +141,7 @@ class HttpSource:
                         continue
                     embedded = describe(triples, member)
                     found = Harvested(member, embedded, None) if embedded else self.fetch(member)
-                    if found is not None:
+                    if isinstance(found, Harvested):
                         yield found
                 page_url = page.links.get("next")
 
@@ -143,8 +152,11 @@ class HttpSource:
             yield from _events(self._graph(page))
             page_url = page.links.get("next")
 
-    def fetch(self, iri: str) -> Harvested | None:
-        page = self.fetcher.get(iri, TURTLE)
+    def fetch(self, iri: str, etag: str | None = None) -> Harvested | NotModifiedType | None:
+        """The resource now; a conditional request when its ETag is known, so an unchanged one costs no body."""
+        page = self.fetcher.get(iri, {**TURTLE, "If-None-Match": etag} if etag else TURTLE)
+        if page.status == 304:
+            return NOT_MODIFIED
         if page.status in (404, 410):
             return None
         triples = self._graph(page)

@@ -158,11 +158,9 @@ def _render(triples: list[ox.Triple], subject: ox.NamedNode, chosen: conneg.Repr
         return response
     if chosen == conneg.HTML:
         return _html(triples, subject)
-    if chosen.oxigraph == ox.RdfFormat.N_QUADS:
-        data = ox.serialize((ox.Quad(t.subject, t.predicate, t.object, subject) for t in triples),
-                            format=chosen.oxigraph)
-    else:
-        data = ox.serialize(triples, format=chosen.oxigraph, prefixes=_prefixes())
+    # A document's triples are its default graph, in N-Quads as in every other syntax.
+    prefixes = None if chosen.oxigraph in (ox.RdfFormat.N_QUADS, ox.RdfFormat.N_TRIPLES) else _prefixes()
+    data = ox.serialize(triples, format=chosen.oxigraph, prefixes=prefixes)
     return Response(data, mimetype=chosen.media_type)
 
 
