@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rdflib import URIRef
 
+from .config import ConfigError
 from .errors import DDSError
 from .importers import consul_csv, decidim_csv, decidim_dataspace
 from .importers.common import Settings
@@ -74,10 +75,12 @@ def seed_source(node: Node, pod_name: str, kind: str, path: Path, pseudonym_key:
     """Publish one seed source into a pod; returns how many documents were written."""
     if kind == "jsonld":
         return len(seed(node, pod_name, path))
+    if not pseudonym_key:
+        raise ConfigError("seeding from a platform's data needs a pseudonymisation key: set DDS_PSEUDONYM_KEY "
+                          "or [import] pseudonym_key, so that people's names are never published")
     pod = node.pods[pod_name]
     settings = Settings(pod_url=pod.url, platform=pod.config.platform, locale=pod.config.language,
-                        pseudonymiser=Pseudonymiser(pseudonym_key) if pseudonym_key else None,
-                        names=pseudonym_key is None)
+                        pseudonymiser=Pseudonymiser(pseudonym_key))
     if kind == "decidim-dataspace":
         data = {name: json.loads(next(path.glob(f"*_{name}.json")).read_text(encoding="utf-8"))
                 for name in ("containers", "authors")}

@@ -171,6 +171,8 @@ class Validator:
 
     def validate(self, data: Graph, *, require_type: bool = True) -> Report:
         """Check a graph; ``require_type=False`` for graphs that need no DDS class (LDP containers)."""
+        if blank_depth(data) > MAX_BLANK_DEPTH:
+            return Report([_too_deep()])
         results = list(self._shacl_results(data))
         results.extend(self._unknown_terms(data))
         if require_type and not self.typed(data):
@@ -272,6 +274,41 @@ class Validator:
                 value=str(term),
                 constraint=str(KNOWN_TERM_COMPONENT),
             )
+
+
+MAX_BLANK_DEPTH = 32
+
+
+def blank_depth(data: Graph) -> int:
+    """How deep blank nodes nest (a place in a location is 1). Deep nesting is refused: nothing civic
+    needs it, and every reader that walks the structure would pay for it."""
+    referenced = {o for o in data.objects() if isinstance(o, BNode)}
+    deepest, level = 0, [s for s in set(data.subjects()) if s not in referenced]
+    seen: set[Node] = set(level)
+    while level:
+        following = []
+        for node in level:
+            for child in data.objects(node, None):
+                if isinstance(child, BNode) and child not in seen:
+                    seen.add(child)
+                    following.append(child)
+        if following:
+            deepest += 1
+        level = following
+    return deepest
+
+
+def _too_deep() -> ValidationResult:
+    return ValidationResult(
+        focus="",
+        path=None,
+        severity="Violation",
+        messages={
+            "en": f"Blank nodes are nested deeper than {MAX_BLANK_DEPTH} levels.",
+            "fr": f"Les nœuds anonymes sont imbriqués sur plus de {MAX_BLANK_DEPTH} niveaux.",
+        },
+        constraint=str(DDS.NestingDepthConstraintComponent),
+    )
 
 
 def _untyped_document() -> ValidationResult:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import requests
 
@@ -36,6 +36,11 @@ class Fetched:
         return self.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
+def _has_dot_segments(path: str) -> bool:
+    segments = unquote(path).replace("\\", "/").split("/")
+    return any(segment in (".", "..") for segment in segments)
+
+
 def origin(url: str) -> tuple[str, str]:
     parts = urlsplit(url)
     return parts.scheme.lower(), parts.netloc.lower()
@@ -52,7 +57,12 @@ class Fetcher:
         self.session.headers["User-Agent"] = user_agent
 
     def allowed(self, url: str) -> bool:
-        return urlsplit(url).scheme in ("http", "https") and any(url.startswith(p) for p in self.allowed_prefixes)
+        """Under a member's URL once dot segments are considered: ``/paris/../admin`` is not under ``/paris/``."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or _has_dot_segments(parts.path):
+            return False
+        return any(origin(url) == origin(prefix) and parts.path.startswith(urlsplit(prefix).path)
+                   for prefix in self.allowed_prefixes)
 
     def get(self, url: str, headers: dict[str, str] | None = None) -> Fetched:
         return self.request("GET", url, headers=headers)
@@ -73,7 +83,7 @@ class Fetcher:
             if not location:
                 raise FetchError(f"{current} redirects without a Location")
             target = urljoin(current, location)
-            if origin(target) != origin(url):
+            if origin(target) != origin(url) or _has_dot_segments(urlsplit(target).path):
                 raise FetchError(f"{current} redirects to another origin ({target}); not followed")
             current = target
             if response.status_code == 303:

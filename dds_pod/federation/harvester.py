@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 import pyoxigraph as ox
 
 from ..canonical import content_hash
+from ..changes import Event
 from ..ldp.resources import to_graph
 from ..node import Node
 from ..store import Change
@@ -95,6 +96,9 @@ class Harvester:
         except FetchError as exc:
             report.status, report.error, title = "failed", str(exc), None
             log.warning("harvest of %s failed: %s", url, exc)
+        except Exception as exc:  # a member answering something unforeseen must not stop the others
+            report.status, report.error, title = "failed", f"{type(exc).__name__}: {exc}", None
+            log.exception("harvest of %s failed", url)
         if report.status == "ok" and report.rejected:
             report.status = "partial"
         self._record_status(url, report, title)
@@ -128,27 +132,32 @@ class Harvester:
         return {row["resource"].value for row in self.store.query(query)}
 
     def _apply_events(self, source: Source, since: int, report: SyncReport, progress) -> None:
-        change, pending = Change(), 0
+        """Apply the feed in batches; within a batch only a resource's last event counts, so a resource
+        changed ten times is fetched once and its graph written once."""
+        batch: list[Event] = []
         for event in source.events(since):
-            if event.kind == "delete":
+            batch.append(event)
+            if len(batch) >= BATCH:
+                self._apply_batch(source, batch, report)
+                batch = []
+                if progress:
+                    progress(source.url, report.updated + report.deleted)
+        if batch:
+            self._apply_batch(source, batch, report)
+
+    def _apply_batch(self, source: Source, events: list[Event], report: SyncReport) -> None:
+        change = Change()
+        last = {event.iri: event for event in events}
+        for event in last.values():
+            harvested = None if event.kind == "delete" else source.fetch(event.iri, self._stored_etag(event.iri))
+            if harvested is NOT_MODIFIED:
+                report.unchanged += 1
+            elif harvested is None:
                 self._remove(event.iri, change)
                 report.deleted += 1
             else:
-                harvested = source.fetch(event.iri, self._stored_etag(event.iri))
-                if harvested is NOT_MODIFIED:
-                    report.unchanged += 1
-                elif harvested is None:
-                    self._remove(event.iri, change)
-                    report.deleted += 1
-                else:
-                    self._apply(source, harvested, change, report)
-            self._set_sequence(change, source.url, event.sequence)
-            pending += 1
-            if pending >= BATCH:
-                self.store.commit(change)
-                change, pending = Change(), 0
-                if progress:
-                    progress(source.url, report.updated + report.deleted)
+                self._apply(source, harvested, change, report)
+        self._set_sequence(change, source.url, max(event.sequence for event in events))
         self.store.commit(change)
 
     def _apply(self, source: Source, harvested: Harvested, change: Change, report: SyncReport) -> None:

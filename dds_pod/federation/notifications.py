@@ -377,9 +377,11 @@ def _one_iri(graph: Graph, subject, predicate: URIRef, name: str) -> str:
 
 
 def _key(notice: Notice) -> str:
-    """The inbox member's name: the same notification, delivered again, finds the same member."""
-    identity = notice.id or f"{notice.activity} {notice.object} {notice.target}"
-    return hashlib.sha256(f"{notice.actor}\n{identity}".encode()).hexdigest()[:24]
+    """The inbox member's name, from what the notification says rather than the id its sender chose:
+    the same announcement, delivered again or under another id, finds the same member, so a sender
+    cannot grow the inbox by repeating itself."""
+    identity = f"{notice.actor}\n{notice.activity}\n{notice.object}\n{notice.target}"
+    return hashlib.sha256(identity.encode()).hexdigest()[:24]
 
 
 def _record(member: str, notice: Notice) -> list[ox.Triple]:

@@ -26,6 +26,7 @@ CONTAINS = ox.NamedNode(str(LDP.contains))
 SERVED_EXTRAS = {CONTAINS, ox.NamedNode(str(AS.replies)), ox.NamedNode(str(DDS.reactionCounts))}
 SKIPPED_CONTAINERS = ("inbox/",)
 TURTLE = {"Accept": "text/turtle"}
+MAX_PAGES = 100_000
 
 
 @dataclass(frozen=True)
@@ -126,17 +127,23 @@ class HttpSource:
         return None
 
     def walk(self) -> Iterator[Harvested]:
-        pending = [self.url]
+        """Every resource under the pod, each container and page read once (a member listing itself or
+        paging in circles cannot keep the walk going), and nothing outside the pod's URL."""
+        pending, seen_pages, containers = [self.url], set(), {self.url}
         while pending:
             page_url: str | None = f"{pending.pop()}?limit={self.page_size}"
-            while page_url:
+            while page_url and page_url not in seen_pages and len(seen_pages) < MAX_PAGES:
+                seen_pages.add(page_url)
                 page = self.fetcher.get(page_url, TURTLE)
                 triples = self._graph(page)
                 container = page_url.split("?", 1)[0]
                 for member in sorted(t.object.value for t in triples
                                      if t.subject.value == container and t.predicate == CONTAINS):
+                    if not self.owns(member):
+                        continue
                     if member.endswith("/"):
-                        if not member.endswith(SKIPPED_CONTAINERS):
+                        if not member.endswith(SKIPPED_CONTAINERS) and member not in containers:
+                            containers.add(member)
                             pending.append(member)
                         continue
                     embedded = describe(triples, member)
@@ -146,11 +153,18 @@ class HttpSource:
                 page_url = page.links.get("next")
 
     def events(self, since: int) -> Iterator[Event]:
+        """The feed's events after ``since``, about the pod's own resources only, in order."""
         page_url: str | None = f"{self.url}changes/?since={since}&limit={self.page_size}"
-        while page_url:
+        seen_pages: set[str] = set()
+        while page_url and page_url not in seen_pages and len(seen_pages) < MAX_PAGES:
+            seen_pages.add(page_url)
             page = self.fetcher.get(page_url, TURTLE)
-            yield from _events(self._graph(page))
+            yield from (e for e in _events(self._graph(page)) if e.sequence > since and self.owns(e.iri))
             page_url = page.links.get("next")
+
+    def owns(self, iri: str) -> bool:
+        """A member speaks for its own pod only: other pods' IRIs in its listings or feed are ignored."""
+        return self.fetcher.allowed(iri) and iri.startswith(self.url)
 
     def fetch(self, iri: str, etag: str | None = None) -> Harvested | NotModifiedType | None:
         """The resource now; a conditional request when its ETag is known, so an unchanged one costs no body."""

@@ -8,7 +8,7 @@ versions (the ETags) and appends an event to the pod's change feed.
 
 from __future__ import annotations
 
-import hashlib
+import hmac
 import re
 import threading
 import uuid
@@ -204,8 +204,9 @@ class Pod:
         """POST: add a member to a container under the proposed IRI, or a fresh one if it was taken meanwhile."""
         with self._lock:
             self.require_container(container)
-            iri = self._new_member_iri(container, slug, as_container)
-            if iri != proposed_iri:
+            iri = proposed_iri
+            if not (proposed_iri.startswith(container) and self._free(proposed_iri)):
+                iri = self._new_member_iri(container, slug, as_container)
                 graph = _rename(graph, URIRef(proposed_iri), URIRef(iri))
             return self._write(iri, graph, credential=credential, previous=None,
                                default_type=DEFAULT_CONTAINERS.get(container[len(self.url):]))
@@ -223,6 +224,7 @@ class Pod:
     def patch(self, iri: str, transform: Callable[[list[ox.Triple]], Graph], *, preconditions: Preconditions,
               credential: str) -> Written:
         """PATCH: compute the new state from the current one, then write it like a PUT."""
+        self._check_path(iri)
         with self._lock:
             previous = self._current(iri)
             if previous is None:
@@ -239,6 +241,10 @@ class Pod:
         Non-conforming documents are rejected and reported; the others are written, unless ``atomic``.
         """
         outcome, now = BatchOutcome(), _now()
+        iris = [iri for iri, _ in documents]
+        twice = {iri for iri in iris if iris.count(iri) > 1} | (set(iris) & set(deletions))
+        if twice:
+            raise BadDocument(f"a batch names {sorted(twice)[0]} twice", field="put")
         with self._lock:
             prepared = self._prepare_batch(documents, credential, now, outcome)
             self._validate_batch(prepared, outcome)
@@ -250,9 +256,10 @@ class Pod:
                     continue
                 self._stage_write(change, iri, graph, previous, now)
                 (outcome.updated if previous else outcome.created).append(iri)
-            for iri in deletions:
+            for iri in dict.fromkeys(deletions):
                 previous = self._current(iri)
                 if previous is not None:
+                    self._check_deletable(previous)
                     self._stage_delete(change, previous, now)
                     outcome.deleted.append(iri)
             self.store.commit(change)
@@ -313,13 +320,20 @@ class Pod:
             if previous is None:
                 raise NotFound(f"no resource at {iri}")
             preconditions.check(previous.version)
-            if iri == self.url:
-                raise MethodNotAllowed("the root container of a pod cannot be deleted")
-            if previous.is_container and any(t.predicate == _n(LDP.contains) for t in previous.triples):
-                raise Conflict(f"{iri} is not empty: delete its members first")
+            self._check_deletable(previous)
             change = Change()
             self._stage_delete(change, previous, _now())
             self.store.commit(change)
+
+    def _check_deletable(self, resource: Resource) -> None:
+        """Only the pod's own resources, never its root, a server-managed path or a non-empty container."""
+        if not resource.iri.startswith(self.url):
+            raise BadDocument(f"{resource.iri} is not a resource of this pod", field="@id")
+        self._check_path(resource.iri)
+        if resource.iri == self.url:
+            raise MethodNotAllowed("the root container of a pod cannot be deleted")
+        if resource.is_container and any(t.predicate == _n(LDP.contains) for t in resource.triples):
+            raise Conflict(f"{resource.iri} is not empty: delete its members first")
 
     def _stage_delete(self, change: Change, previous: Resource, now: str) -> None:
         """Replace a resource by its tombstone and take it out of its container."""
@@ -404,7 +418,7 @@ class Pod:
         graph.add((subject, DCTERMS.created, _created(previous) or stamp))
         graph.add((subject, DCTERMS.modified, stamp))
         self.validator.fill_server_managed(graph, self.config.platform, datetime.fromisoformat(now))
-        graph.add((subject, DDS.publishedWith, URIRef(f"{self.url}#credential-{_fingerprint(credential)}")))
+        graph.add((subject, DDS.publishedWith, URIRef(f"{self.url}#credential-{self._credential_number(credential)}")))
         return graph
 
     def _check_subjects(self, graph: Graph, iri: str) -> None:
@@ -427,14 +441,26 @@ class Pod:
         for attempt in range(1000):
             name = base if attempt == 0 else f"{base}-{attempt + 1}"
             iri = f"{container}{name}{suffix}"
-            if (iri[len(self.url):] not in RESERVED_PATHS and not self.store.has_graph(iri)
-                    and not self.store.has_graph(_twin(iri))):
+            if self._free(iri):
                 return iri
         raise Conflict(f"no free name for the slug {slug!r}")
 
+    def _credential_number(self, credential: str) -> int:
+        """Which of the pod's configured tokens wrote (1, 2, ...): it names the credential without any trace
+        of the secret, not even a hash that a weak token could be guessed from."""
+        for number, token in enumerate(self.config.tokens, 1):
+            if hmac.compare_digest(credential.encode(), token.encode()):
+                return number
+        return 0
+
+    def _free(self, iri: str) -> bool:
+        """No resource, container or tombstone has this name (or its twin), and the server does not keep it."""
+        return (iri[len(self.url):] not in RESERVED_PATHS and not self.store.has_graph(iri)
+                and not self.store.has_graph(_twin(iri)))
+
     def _check_path(self, iri: str) -> None:
         path = iri[len(self.url):]
-        if path in RESERVED_PATHS:
+        if path in RESERVED_PATHS or path.startswith(tuple(p for p in RESERVED_PATHS if p.endswith("/"))):
             raise MethodNotAllowed(f"{iri} is managed by the server")
         check_path_segments(path)
 
@@ -507,9 +533,17 @@ def _same_content(stored: Sequence[ox.Triple], graph: Graph) -> bool:
 
 
 def _rename(graph: Graph, old: Node, new: URIRef) -> Graph:
+    """The graph with ``old`` (and, for an IRI, its ``#fragments``) renamed to ``new``."""
+    def renamed_term(term: Node) -> Node:
+        if term == old:
+            return new
+        if isinstance(old, URIRef) and isinstance(term, URIRef) and term.startswith(old + "#"):
+            return URIRef(new + term[len(old):])
+        return term
+
     renamed = Graph()
     for s, p, o in graph:
-        renamed.add((new if s == old else s, p, new if o == old else o))
+        renamed.add((renamed_term(s), p, renamed_term(o)))
     return renamed
 
 
@@ -580,10 +614,6 @@ def _parent(iri: str) -> str:
 
 def _twin(iri: str) -> str:
     return iri[:-1] if iri.endswith("/") else iri + "/"
-
-
-def _fingerprint(credential: str) -> str:
-    return hashlib.sha256(credential.encode("utf-8")).hexdigest()[:16]
 
 
 def _n(term) -> ox.NamedNode:

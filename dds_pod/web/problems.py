@@ -73,7 +73,10 @@ def register(app: Flask, constrained_by: str) -> None:
     @app.errorhandler(DDSError)
     def _domain(error: DDSError):
         extra = {"field": error.field} if error.field else {}
-        return problem(error.status, error.title, error.message, **extra)
+        response = problem(error.status, error.title, error.message, **extra)
+        if error.status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="dds-pod"'
+        return response
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
@@ -85,4 +88,4 @@ def register(app: Flask, constrained_by: str) -> None:
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
         log.exception("unexpected error on %s %s", request.method, request.path)
-        return problem(500, "Internal error", "the server failed to process the request; nothing was changed")
+        return problem(500, "Internal error", "the server failed to process the request")

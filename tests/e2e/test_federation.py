@@ -40,12 +40,38 @@ def _config(directory: Path, port: int, pods: str, members: list[str], data_dir:
     return path
 
 
+class Witness:
+    """Another origin on loopback that only records the requests it gets: none should come."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+        witness = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                witness.seen.append(self.path)
+                self.send_response(200)
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
 class BrokenMember:
     """A loopback HTTP server playing every way a member can misbehave, one path per fault."""
 
     def __init__(self) -> None:
         self.port = free_port()
         self.seen: list[str] = []
+        self.witness = Witness()
         member = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -67,6 +93,7 @@ class BrokenMember:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+        self.witness.close()
 
     @staticmethod
     def _missing(handler) -> None:
@@ -136,11 +163,20 @@ class BrokenMember:
         handler.send_header("Location", handler.path)
         handler.end_headers()
 
-    @staticmethod
-    def _elsewhere(handler) -> None:
+    def _elsewhere(self, handler) -> None:
+        """Redirect to another origin: the witness server, which records whether anyone came."""
         handler.send_response(302)
-        handler.send_header("Location", f"http://127.0.0.2:{handler.server.server_address[1]}/secret")
+        handler.send_header("Location", f"{self.witness.url}secret")
         handler.end_headers()
+
+    def _dots(self, handler) -> None:
+        """A container listing a URL that climbs out of the pod with dot segments."""
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/turtle")
+        handler.end_headers()
+        handler.wfile.write(f"""@prefix ldp: <http://www.w3.org/ns/ldp#> .
+            </dots/> a ldp:BasicContainer ; ldp:contains </dots/../secret> , </dots/%2e%2e/secret> ,
+            <{self.witness.url}secret> .""".encode())
 
 
 @pytest.fixture(scope="module")
@@ -151,11 +187,12 @@ def nodes(tmp_path_factory):
     urls = {name: f"http://127.0.0.1:{port}/" for name, port in ports.items()}
     pod_a, pod_b = f"{urls['a']}bordeaux/", f"{urls['b']}paris/"
     faults = [broken.url(f) for f in ("down", "garbage", "slow", "huge", "loop", "elsewhere")]
+    dots = broken.url("dots")
     faults[0] = f"http://127.0.0.1:{free_port()}/down/"  # nothing listens there
     servers = {
         "a": ServerProcess(_config(directory, ports["a"], "bordeaux", [pod_b]), ports["a"], directory / "a.log"),
         "b": ServerProcess(_config(directory, ports["b"], "paris", [pod_a]), ports["b"], directory / "b.log"),
-        "fed": ServerProcess(_config(directory, ports["fed"], "", [pod_a, pod_b, broken.url("plain"), *faults]),
+        "fed": ServerProcess(_config(directory, ports["fed"], "", [pod_a, pod_b, broken.url("plain"), dots, *faults]),
                              ports["fed"],
                              directory / "fed.log"),
     }
@@ -241,7 +278,8 @@ def test_faulty_members_do_not_stop_the_others_and_show_in_the_catalogue(nodes):
         assert catalog.value(URIRef(member), DDS.syncStatus) == Literal("failed"), member
         assert catalog.value(URIRef(member), DDS.syncMessage) is not None
     assert catalog.value(URIRef(nodes["pods"]["a"]), DDS.syncStatus) in (Literal("ok"), Literal("partial"))
-    assert all(not path.startswith("/secret") for path in nodes["broken"].seen), "redirect to another host followed"
+    assert nodes["broken"].witness.seen == [], "a request left the members' URLs"
+    assert not any("secret" in path for path in nodes["broken"].seen), "a URL climbing out of a pod was fetched"
     assert nodes["servers"]["fed"].alive
     assert requests.get(f"{fed}catalog", timeout=5).status_code == 200
 

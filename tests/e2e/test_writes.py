@@ -52,7 +52,7 @@ def test_server_managed_fields_are_set_by_the_pod(base):
     body = post(base, "proposals/", document).json()
     assert body["platform"] == "https://participation.bordeaux-metropole.example"
     assert body["created"] != "2000-01-01T00:00:00Z"
-    assert body["publishedWith"].startswith(f"{base}bordeaux/#credential-")
+    assert body["publishedWith"] == f"{base}bordeaux/#credential-1"
     assert TOKENS["bordeaux"] not in json.dumps(body)
 
 
@@ -142,3 +142,45 @@ def test_search_parameters(base):
     assert "search-garden" in exact and "search-velo" not in exact
     bad = requests.get(f"{base}bordeaux/proposals/", params={"search-fields": "colour", "search-terms": "x"}, timeout=5)
     assert bad.status_code == 400
+
+
+def test_batch_deletes_only_the_pods_own_deletable_resources(base):
+    victim = post(base, "proposals/", example("proposal-community-garden"), pod="paris").headers["Location"]
+    for target in (victim, f"{base}bordeaux/changes/", f"{base}bordeaux/proposals/", f"{base}bordeaux/"):
+        response = requests.post(f"{base}bordeaux/batch", data=json.dumps({"delete": [target]}),
+                                 headers={**auth(), "Content-Type": "application/json"}, timeout=10)
+        assert response.status_code in (400, 405, 409), (target, response.status_code, response.text)
+    assert requests.get(victim, timeout=5).status_code == 200
+    feed = requests.get(f"{base}bordeaux/changes/", headers={"Accept": "text/turtle"}, timeout=5)
+    assert feed.status_code == 200 and "tree:member" in feed.text
+    writes = [(requests.put, "text/turtle", b"<> a <https://w3id.org/dds/ns#Proposal> ."),
+              (requests.patch, "application/sparql-update", b"INSERT DATA { <> <http://x/p> 1 }"),
+              (requests.delete, "text/turtle", b"")]
+    for method, media_type, body in writes:
+        response = method(f"{base}bordeaux/changes/x", data=body, headers={**auth(), "Content-Type": media_type},
+                          timeout=5)
+        assert response.status_code in (404, 405), (method, response.status_code)
+
+
+def test_post_without_slug_keeps_fragment_ids(base):
+    document = example("proposal-community-garden")
+    document["location"] = {"id": "#place", "type": "Place", "name": "La Bastide"}
+    response = post(base, "proposals/", document)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["location"] == f"{response.headers['Location']}#place"
+
+
+def test_deeply_nested_blank_nodes_are_refused_and_nothing_breaks(base):
+    turtle = ("@prefix dds: <https://w3id.org/dds/ns#> . @prefix as: <https://www.w3.org/ns/activitystreams#> . "
+              "<> a dds:Proposal ; as:location " + "[ as:location " * 300 + "[ a as:Place ]" + " ]" * 300 + " .")
+    response = requests.post(f"{base}bordeaux/proposals/", data=turtle.encode(),
+                             headers={**auth(), "Content-Type": "text/turtle"}, timeout=10)
+    assert response.status_code == 422
+    assert "nested deeper" in json.dumps(response.json())
+    assert requests.get(f"{base}bordeaux/proposals/", timeout=5).status_code == 200
+
+
+def test_unauthenticated_writes_say_how_to_authenticate(base):
+    response = requests.post(f"{base}bordeaux/proposals/", data=b"{}", headers=JSONLD, timeout=5)
+    assert response.status_code == 401 and response.headers["WWW-Authenticate"].startswith("Bearer")
