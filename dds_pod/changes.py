@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pyoxigraph as ox
 
 from .store import Change, Store
+from .terms import named
 from .vocab import AS, DDS, LDES, RDF, TREE, XSD
 
 INTERNAL = "urn:dds:internal:"
@@ -19,10 +20,6 @@ META_GRAPH = "urn:dds:meta"
 LAST_SEQUENCE = ox.NamedNode(INTERNAL + "lastSequence")
 
 KINDS = {"create": AS.Create, "update": AS.Update, "delete": AS.Delete}
-
-
-def _n(term) -> ox.NamedNode:
-    return ox.NamedNode(str(term))
 
 
 @dataclass(frozen=True)
@@ -42,7 +39,7 @@ class ChangeFeed:
         self.url = f"{pod_url}changes/"
 
     def last_sequence(self) -> int:
-        for quad in self.store.quads(_n(self.pod_url), LAST_SEQUENCE, None, META_GRAPH):
+        for quad in self.store.quads(named(self.pod_url), LAST_SEQUENCE, None, META_GRAPH):
             return int(quad.object.value)
         return 0
 
@@ -53,16 +50,16 @@ class ChangeFeed:
         event = ox.NamedNode(f"{self.url}#{sequence}")
         graph = ox.NamedNode(self.url)
         triples = [
-            (event, _n(RDF.type), _n(KINDS[kind])),
-            (event, _n(AS.object), ox.NamedNode(iri)),
-            (event, _n(AS.published), ox.Literal(time, datatype=_n(XSD.dateTime))),
-            (event, _n(DDS.sequence), ox.Literal(str(sequence), datatype=_n(XSD.integer))),
+            (event, named(RDF.type), named(KINDS[kind])),
+            (event, named(AS.object), ox.NamedNode(iri)),
+            (event, named(AS.published), ox.Literal(time, datatype=named(XSD.dateTime))),
+            (event, named(DDS.sequence), ox.Literal(str(sequence), datatype=named(XSD.integer))),
         ]
         if former_type:
-            triples.append((event, _n(AS.formerType), ox.NamedNode(former_type)))
+            triples.append((event, named(AS.formerType), ox.NamedNode(former_type)))
         change.add.extend(ox.Quad(s, p, o, graph) for s, p, o in triples)
-        counter = ox.Literal(str(sequence), datatype=_n(XSD.integer))
-        change.set_value(META_GRAPH, _n(self.pod_url), LAST_SEQUENCE, counter)
+        counter = ox.Literal(str(sequence), datatype=named(XSD.integer))
+        change.set_value(META_GRAPH, named(self.pod_url), LAST_SEQUENCE, counter)
         return sequence
 
     def events(self, since: int, limit: int) -> list[Event]:
@@ -87,27 +84,28 @@ class ChangeFeed:
         stream = ox.NamedNode(self.url)
         view = ox.NamedNode(f"{self.url}?since={since}")
         triples = [
-            ox.Triple(stream, _n(RDF.type), _n(LDES.EventStream)),
-            ox.Triple(stream, _n(LDES.timestampPath), _n(AS.published)),
-            ox.Triple(stream, _n(LDES.versionOfPath), _n(AS.object)),
-            ox.Triple(stream, _n(TREE.view), view),
+            ox.Triple(stream, named(RDF.type), named(LDES.EventStream)),
+            ox.Triple(stream, named(LDES.timestampPath), named(AS.published)),
+            ox.Triple(stream, named(LDES.versionOfPath), named(AS.object)),
+            ox.Triple(stream, named(TREE.view), view),
             # The head of the stream, so a new reader can walk the pod and then follow changes from here.
-            ox.Triple(stream, _n(DDS.lastSequence), ox.Literal(str(self.last_sequence()), datatype=_n(XSD.integer))),
-            ox.Triple(view, _n(RDF.type), _n(TREE.Node)),
+            ox.Triple(stream, named(DDS.lastSequence),
+                      ox.Literal(str(self.last_sequence()), datatype=named(XSD.integer))),
+            ox.Triple(view, named(RDF.type), named(TREE.Node)),
         ]
         for item in events:
             event = ox.NamedNode(f"{self.url}#{item.sequence}")
-            triples.append(ox.Triple(stream, _n(TREE.member), event))
+            triples.append(ox.Triple(stream, named(TREE.member), event))
             triples.extend(ox.Triple(q.subject, q.predicate, q.object) for q in self.store.quads(event, graph=self.url))
         next_since = events[-1].sequence if more and events else None
         if next_since is not None:
             relation = ox.BlankNode()
             next_view = ox.NamedNode(f"{self.url}?since={next_since}")
             triples += [
-                ox.Triple(view, _n(TREE.relation), relation),
-                ox.Triple(relation, _n(RDF.type), _n(TREE.GreaterThanRelation)),
-                ox.Triple(relation, _n(TREE.node), next_view),
-                ox.Triple(relation, _n(TREE.path), _n(DDS.sequence)),
-                ox.Triple(relation, _n(TREE.value), ox.Literal(str(next_since), datatype=_n(XSD.integer))),
+                ox.Triple(view, named(TREE.relation), relation),
+                ox.Triple(relation, named(RDF.type), named(TREE.GreaterThanRelation)),
+                ox.Triple(relation, named(TREE.node), next_view),
+                ox.Triple(relation, named(TREE.path), named(DDS.sequence)),
+                ox.Triple(relation, named(TREE.value), ox.Literal(str(next_since), datatype=named(XSD.integer))),
             ]
         return triples, next_since

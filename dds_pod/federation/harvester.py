@@ -16,7 +16,6 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 import pyoxigraph as ox
 
@@ -25,6 +24,7 @@ from ..changes import Event
 from ..ldp.resources import to_graph
 from ..node import Node
 from ..store import Change
+from ..terms import named, utc_now
 from ..vocab import DCAT, DCTERMS, DDS, PROV, RDF, XSD
 from .alignment import Aligner, default_aligner
 from .fetch import Fetcher, FetchError
@@ -32,10 +32,6 @@ from .sources import NOT_MODIFIED, Harvested, HttpSource, LocalSource, Source
 
 log = logging.getLogger(__name__)
 BATCH = 200
-
-
-def _n(term) -> ox.NamedNode:
-    return ox.NamedNode(str(term))
 
 
 @dataclass
@@ -198,16 +194,16 @@ class Harvester:
         change.clear_subjects.append((record, self.graphs.provenance))
         platform = next((t.object for t in harvested.triples if t.predicate.value == str(DDS.sourcePlatform)), None)
         values = [
-            (_n(RDF.type), _n(PROV.Entity)),
-            (_n(PROV.wasDerivedFrom), ox.NamedNode(harvested.iri)),
-            (_n(PROV.hadPrimarySource), ox.NamedNode(source.url)),
-            (_n(PROV.generatedAtTime), ox.Literal(_now(), datatype=_n(XSD.dateTime))),
-            (_n(DDS.contentHash), ox.Literal(digest)),
+            (named(RDF.type), named(PROV.Entity)),
+            (named(PROV.wasDerivedFrom), ox.NamedNode(harvested.iri)),
+            (named(PROV.hadPrimarySource), ox.NamedNode(source.url)),
+            (named(PROV.generatedAtTime), ox.Literal(utc_now(), datatype=named(XSD.dateTime))),
+            (named(DDS.contentHash), ox.Literal(digest)),
         ]
         if platform is not None:
-            values.append((_n(DDS.sourcePlatform), platform))
+            values.append((named(DDS.sourcePlatform), platform))
         if harvested.etag:
-            values.append((_n(DDS.etag), ox.Literal(harvested.etag)))
+            values.append((named(DDS.etag), ox.Literal(harvested.etag)))
         change.add.extend(ox.Quad(record, p, o, graph) for p, o in values)
 
     def _stored_hash(self, iri: str) -> str | None:
@@ -217,18 +213,18 @@ class Harvester:
         return self._stored(iri, DDS.etag)
 
     def _stored(self, iri: str, predicate) -> str | None:
-        for quad in self.store.quads(self._record(iri), _n(predicate), None, self.graphs.provenance):
+        for quad in self.store.quads(self._record(iri), named(predicate), None, self.graphs.provenance):
             return quad.object.value
         return None
 
     def last_sequence(self, member: str) -> int | None:
-        for quad in self.store.quads(ox.NamedNode(member), _n(DDS.lastSequence), None, self.graphs.members):
+        for quad in self.store.quads(ox.NamedNode(member), named(DDS.lastSequence), None, self.graphs.members):
             return int(quad.object.value)
         return None
 
     def _set_sequence(self, change: Change, member: str, sequence: int) -> None:
-        change.set_value(self.graphs.members, ox.NamedNode(member), _n(DDS.lastSequence),
-                         ox.Literal(str(sequence), datatype=_n(XSD.integer)))
+        change.set_value(self.graphs.members, ox.NamedNode(member), named(DDS.lastSequence),
+                         ox.Literal(str(sequence), datatype=named(XSD.integer)))
 
     def _record_status(self, member: str, report: SyncReport, title: str | None) -> None:
         subject, graph = ox.NamedNode(member), self.graphs.members
@@ -240,21 +236,22 @@ class Harvester:
             if quad.predicate.value not in keep:
                 change.remove.append(quad)
         values = [
-            (_n(RDF.type), _n(DCAT.DataService)),
-            (_n(RDF.type), _n(DDS.Pod)),
-            (_n(DCAT.endpointURL), subject),
-            (_n(DDS.syncStatus), ox.Literal(report.status)),
+            (named(RDF.type), named(DCAT.DataService)),
+            (named(RDF.type), named(DDS.Pod)),
+            (named(DCAT.endpointURL), subject),
+            (named(DDS.syncStatus), ox.Literal(report.status)),
         ]
         if report.status != "failed":
-            values.append((_n(DDS.lastSync), ox.Literal(_now(), datatype=_n(XSD.dateTime))))
+            values.append((named(DDS.lastSync), ox.Literal(utc_now(), datatype=named(XSD.dateTime))))
         if title and report.status != "failed":
-            values.append((_n(DCTERMS.title), ox.Literal(title)))
+            values.append((named(DCTERMS.title), ox.Literal(title)))
         if report.error:
-            values.append((_n(DDS.syncMessage), ox.Literal(report.error)))
-        values += [(_n(DDS.syncMessage), ox.Literal(f"{iri} kept out: {why}")) for iri, why in report.rejected.items()]
+            values.append((named(DDS.syncMessage), ox.Literal(report.error)))
+        values += [(named(DDS.syncMessage), ox.Literal(f"{iri} kept out: {why}"))
+                   for iri, why in report.rejected.items()]
         platform = self._platform_of(member)
         if platform:
-            values.append((_n(DDS.sourcePlatform), ox.NamedNode(platform)))
+            values.append((named(DDS.sourcePlatform), ox.NamedNode(platform)))
         change.add.extend(ox.Quad(subject, p, o, ox.NamedNode(graph)) for p, o in values)
         self.store.commit(change)
 
@@ -294,5 +291,3 @@ class BackgroundSync:
             self._stop.wait(self.interval_s)
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -25,7 +25,6 @@ import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from urllib.parse import urljoin
 
 import pyoxigraph as ox
@@ -37,6 +36,7 @@ from ..config import Config
 from ..errors import BadDocument, BadGateway, DDSError, Forbidden, Gone, NotFound, Unprocessable
 from ..ldp.resources import Pod, Resource, ValidationFailed
 from ..store import Change, Store
+from ..terms import named, utc_now
 from ..validation import Validator
 from ..vocab import ACTIVITYSTREAMS_CONTEXT_IRI, AS, DCTERMS, DDS, RDF, XSD
 from . import reactions
@@ -52,14 +52,6 @@ MAX_DELAY_S = 60.0
 ACTIVITIES = {"Create": AS.Create, "Update": AS.Update}
 RETRYABLE_STATUSES = frozenset({408, 425, 429})
 TURTLE = {"Accept": "text/turtle"}
-
-
-def _n(term) -> ox.NamedNode:
-    return ox.NamedNode(str(term))
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def member_pods(config: Config) -> tuple[str, ...]:
@@ -94,12 +86,12 @@ class Pending:
     def quads(self) -> list[ox.Quad]:
         graph, subject = ox.NamedNode(OUTBOX_GRAPH), ox.NamedNode(self.id)
         values = [
-            (_n(RDF.type), _n(ACTIVITIES[self.activity])),
-            (_n(AS.actor), ox.NamedNode(self.actor)),
-            (_n(AS.object), ox.NamedNode(self.object)),
-            (_n(AS.target), ox.NamedNode(self.target)),
-            (_n(AS.published), ox.Literal(self.published, datatype=_n(XSD.dateTime))),
-            (ATTEMPTS, ox.Literal(str(self.attempts), datatype=_n(XSD.integer))),
+            (named(RDF.type), named(ACTIVITIES[self.activity])),
+            (named(AS.actor), ox.NamedNode(self.actor)),
+            (named(AS.object), ox.NamedNode(self.object)),
+            (named(AS.target), ox.NamedNode(self.target)),
+            (named(AS.published), ox.Literal(self.published, datatype=named(XSD.dateTime))),
+            (ATTEMPTS, ox.Literal(str(self.attempts), datatype=named(XSD.integer))),
         ]
         return [ox.Quad(subject, p, o, graph) for p, o in values]
 
@@ -126,7 +118,7 @@ class Outbox:
         """Queue one activity per resource ``iri`` answers that lies in another member pod than ``pod_url``."""
         targets = sorted({t for t in answered if not t.startswith(pod_url) and self.fetcher.allowed(t)})
         items = [Pending(f"{pod_url}outbox#{uuid.uuid4().hex}", "Create" if created else "Update", pod_url, iri,
-                         target, _now()) for target in targets]
+                         target, utc_now()) for target in targets]
         if items:
             change = Change()
             for item in items:
@@ -198,7 +190,7 @@ class Outbox:
         attempts = item.attempts + 1
         change = Change()
         change.set_value(OUTBOX_GRAPH, ox.NamedNode(item.id), ATTEMPTS,
-                         ox.Literal(str(attempts), datatype=_n(XSD.integer)))
+                         ox.Literal(str(attempts), datatype=named(XSD.integer)))
         self.store.commit(change)
         delay = min(self.retry_base_s * 2 ** (attempts - 1), max(MAX_DELAY_S, self.retry_base_s))
         self._due[item.id] = time.monotonic() + delay
@@ -231,7 +223,7 @@ class Outbox:
 
 def answered_by(resource: Resource) -> list[str]:
     """The IRIs a stored resource answers: its ``as:inReplyTo`` and ``as:object``."""
-    predicates = {_n(p) for p in reactions.ANSWERING}
+    predicates = {named(p) for p in reactions.ANSWERING}
     return [t.object.value for t in resource.triples
             if t.subject == resource.subject and t.predicate in predicates and isinstance(t.object, ox.NamedNode)]
 
@@ -391,8 +383,8 @@ def _record(member: str, notice: Notice) -> list[ox.Triple]:
         (AS.actor, ox.NamedNode(notice.actor)),
         (AS.object, ox.NamedNode(notice.object)),
         (AS.target, ox.NamedNode(notice.target)),
-        (DCTERMS.created, ox.Literal(_now(), datatype=_n(XSD.dateTime))),
+        (DCTERMS.created, ox.Literal(utc_now(), datatype=named(XSD.dateTime))),
     ]
     if notice.id:
         values = [*values, (DCTERMS.identifier, ox.Literal(notice.id))]
-    return [ox.Triple(subject, _n(p), o) for p, o in values]
+    return [ox.Triple(subject, named(p), o) for p, o in values]

@@ -21,6 +21,7 @@ import pyoxigraph as ox
 
 from ..changes import INTERNAL
 from ..store import Change, Store
+from ..terms import named
 from ..vocab import AS, DDS, SCHEMA, XSD
 
 GRAPH = "urn:dds:reactions"
@@ -32,10 +33,6 @@ KINDS = (DDS.Support, AS.Dislike, AS.Like, DDS.Comment)
 COUNTERS = {DDS.Comment: SCHEMA.commentCount, DDS.Support: DDS.supportCount, AS.Like: DDS.likeCount,
             AS.Dislike: DDS.dislikeCount}
 ANSWERING = (AS.inReplyTo, AS.object)
-
-
-def _n(term) -> ox.NamedNode:
-    return ox.NamedNode(str(term))
 
 
 @dataclass(frozen=True, order=True)
@@ -55,7 +52,7 @@ def index_change(reaction: Reaction, target: str) -> Change:
     change, subject = Change(), ox.NamedNode(reaction.iri)
     change.set_value(GRAPH, subject, REACTS_TO, ox.NamedNode(target))
     change.set_value(GRAPH, subject, KIND, ox.NamedNode(reaction.kind or str(AS.Object)))
-    change.set_value(GRAPH, subject, _n(DDS.sourcePlatform), ox.NamedNode(reaction.platform))
+    change.set_value(GRAPH, subject, named(DDS.sourcePlatform), ox.NamedNode(reaction.platform))
     return change
 
 
@@ -86,14 +83,14 @@ def find(store: Store, pod_url: str, target: str) -> list[Reaction]:
 def triples(target: str, reactions: list[Reaction]) -> list[ox.Triple]:
     """``as:replies`` to each reaction and one ``dds:reactionCounts`` node per platform."""
     subject = ox.NamedNode(target)
-    result = [ox.Triple(subject, _n(AS.replies), ox.NamedNode(r.iri)) for r in reactions]
+    result = [ox.Triple(subject, named(AS.replies), ox.NamedNode(r.iri)) for r in reactions]
     for platform in sorted({r.platform for r in reactions if r.platform}):
         node = ox.BlankNode()
-        result.append(ox.Triple(subject, _n(DDS.reactionCounts), node))
-        result.append(ox.Triple(node, _n(DDS.sourcePlatform), ox.NamedNode(platform)))
+        result.append(ox.Triple(subject, named(DDS.reactionCounts), node))
+        result.append(ox.Triple(node, named(DDS.sourcePlatform), ox.NamedNode(platform)))
         for kind, counter in COUNTERS.items():
             count = sum(1 for r in reactions if r.platform == platform and r.kind == str(kind))
-            result.append(ox.Triple(node, _n(counter), ox.Literal(str(count), datatype=_n(XSD.integer))))
+            result.append(ox.Triple(node, named(counter), ox.Literal(str(count), datatype=named(XSD.integer))))
     return result
 
 

@@ -14,7 +14,7 @@ import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import unquote
 
 import pyoxigraph as ox
@@ -27,6 +27,7 @@ from ..config import PodConfig
 from ..errors import BadDocument, Conflict, DDSError, Gone, MethodNotAllowed, NotFound, PreconditionFailed
 from ..rdfio import from_oxigraph
 from ..store import Change, Store
+from ..terms import named, utc_now
 from ..validation import Report, Validator
 from ..vocab import AS, DCTERMS, DDS, LDP, RDF, XSD
 
@@ -143,7 +144,7 @@ class Pod:
         triples = self.store.triples(iri)
         if not triples:
             raise NotFound(f"no resource at {iri}")
-        if ox.Triple(ox.NamedNode(iri), _n(RDF.type), _n(AS.Tombstone)) in triples:
+        if ox.Triple(ox.NamedNode(iri), named(RDF.type), named(AS.Tombstone)) in triples:
             raise Gone(f"{iri} was deleted")
         return Resource(iri, triples, self._version(iri) or "0")
 
@@ -154,7 +155,7 @@ class Pod:
         """Check that a live container exists, without reading its (possibly long) list of members."""
         if not self.store.has_graph(iri):
             raise NotFound(f"no resource at {iri}")
-        tombstone = ox.Quad(ox.NamedNode(iri), _n(RDF.type), _n(AS.Tombstone), ox.NamedNode(iri))
+        tombstone = ox.Quad(ox.NamedNode(iri), named(RDF.type), named(AS.Tombstone), ox.NamedNode(iri))
         if next(iter(self.store.quads(tombstone.subject, tombstone.predicate, tombstone.object, iri)), None):
             raise Gone(f"{iri} was deleted")
         if not iri.endswith("/"):
@@ -188,7 +189,7 @@ class Pod:
         with self._lock:
             if self.store.has_graph(self.url):
                 return
-            change, now = Change(), _now()
+            change, now = Change(), utc_now()
             self._put_container(change, self.url, self.config.title, now)
             for path in DEFAULT_CONTAINERS:
                 self._put_container(change, self.url + path, path.rstrip("/"), now)
@@ -240,7 +241,7 @@ class Pod:
         one run each. A document identical to what is stored is left alone (no new version, no event).
         Non-conforming documents are rejected and reported; the others are written, unless ``atomic``.
         """
-        outcome, now = BatchOutcome(), _now()
+        outcome, now = BatchOutcome(), utc_now()
         iris = [iri for iri, _ in documents]
         twice = {iri for iri in iris if iris.count(iri) > 1} | (set(iris) & set(deletions))
         if twice:
@@ -322,7 +323,7 @@ class Pod:
             preconditions.check(previous.version)
             self._check_deletable(previous)
             change = Change()
-            self._stage_delete(change, previous, _now())
+            self._stage_delete(change, previous, utc_now())
             self.store.commit(change)
 
     def _check_deletable(self, resource: Resource) -> None:
@@ -332,18 +333,18 @@ class Pod:
         self._check_path(resource.iri)
         if resource.iri == self.url:
             raise MethodNotAllowed("the root container of a pod cannot be deleted")
-        if resource.is_container and any(t.predicate == _n(LDP.contains) for t in resource.triples):
+        if resource.is_container and any(t.predicate == named(LDP.contains) for t in resource.triples):
             raise Conflict(f"{resource.iri} is not empty: delete its members first")
 
     def _stage_delete(self, change: Change, previous: Resource, now: str) -> None:
         """Replace a resource by its tombstone and take it out of its container."""
         former = _type_of(previous)
         tombstone = [
-            (_n(RDF.type), _n(AS.Tombstone)),
-            (_n(AS.deleted), ox.Literal(now, datatype=_n(XSD.dateTime))),
+            (named(RDF.type), named(AS.Tombstone)),
+            (named(AS.deleted), ox.Literal(now, datatype=named(XSD.dateTime))),
         ]
         if former:
-            tombstone.append((_n(AS.formerType), ox.NamedNode(former)))
+            tombstone.append((named(AS.formerType), ox.NamedNode(former)))
         change.replace_graph(previous.iri, [ox.Triple(previous.subject, p, o) for p, o in tombstone])
         change.set_value(META_GRAPH, previous.subject, VERSION, ox.Literal(_new_version()))
         parent = _parent(previous.iri)
@@ -363,7 +364,7 @@ class Pod:
             if fresh:
                 also.replace_graph(iri, triples)
                 also.set_value(META_GRAPH, ox.NamedNode(iri), VERSION, ox.Literal(_new_version()))
-                self._add_to_parents(also, iri, _now())
+                self._add_to_parents(also, iri, utc_now())
             self.store.commit(also)
             return fresh
 
@@ -382,7 +383,7 @@ class Pod:
 
     def _write(self, iri: str, graph: Graph, *, credential: str, previous: Resource | None,
                default_type: URIRef | None = None) -> Written:
-        now = _now()
+        now = utc_now()
         graph = self._prepare(iri, graph, previous, default_type, credential, now)
         report = self.validator.validate(graph, require_type=not iri.endswith("/"))
         if not report.conforms:
@@ -407,7 +408,7 @@ class Pod:
                 graph.add((subject, RDF.type, container_type))
             if previous is not None:
                 graph += ((subject, LDP.contains, URIRef(t.object.value)) for t in previous.triples
-                          if t.predicate == _n(LDP.contains))
+                          if t.predicate == named(LDP.contains))
         elif any(t in CONTAINER_TYPES for t in graph.objects(subject, RDF.type)):
             raise Conflict(f"{iri} does not end with '/', so it cannot be a container")
         if default_type is not None and (subject, RDF.type, None) not in graph:
@@ -483,13 +484,13 @@ class Pod:
 
     def _put_container(self, change: Change, iri: str, title: str, now: str) -> None:
         subject = ox.NamedNode(iri)
-        stamp = ox.Literal(now, datatype=_n(XSD.dateTime))
+        stamp = ox.Literal(now, datatype=named(XSD.dateTime))
         change.replace_graph(iri, [
-            ox.Triple(subject, _n(RDF.type), _n(LDP.BasicContainer)),
-            ox.Triple(subject, _n(RDF.type), _n(LDP.Container)),
-            ox.Triple(subject, _n(DCTERMS.title), ox.Literal(title, language="en")),
-            ox.Triple(subject, _n(DCTERMS.created), stamp),
-            ox.Triple(subject, _n(DCTERMS.modified), stamp),
+            ox.Triple(subject, named(RDF.type), named(LDP.BasicContainer)),
+            ox.Triple(subject, named(RDF.type), named(LDP.Container)),
+            ox.Triple(subject, named(DCTERMS.title), ox.Literal(title, language="en")),
+            ox.Triple(subject, named(DCTERMS.created), stamp),
+            ox.Triple(subject, named(DCTERMS.modified), stamp),
         ])
         change.set_value(META_GRAPH, subject, VERSION, ox.Literal(_new_version()))
 
@@ -526,7 +527,7 @@ def name_root(graph: Graph, subject: URIRef) -> Graph:
 
 
 def _same_content(stored: Sequence[ox.Triple], graph: Graph) -> bool:
-    volatile = {_n(p) for p in VOLATILE}
+    volatile = {named(p) for p in VOLATILE}
     new = [t for t in _to_oxigraph(graph) if t.predicate not in volatile]
     return content_hash((t for t in stored if t.predicate not in volatile), by_value=True) == content_hash(
         new, by_value=True)
@@ -565,14 +566,14 @@ def _created(previous: Resource | None) -> Node | None:
     if previous is None:
         return None
     for triple in previous.triples:
-        if triple.subject == previous.subject and triple.predicate == _n(DCTERMS.created):
+        if triple.subject == previous.subject and triple.predicate == named(DCTERMS.created):
             return from_oxigraph(triple.object, {})
     return None
 
 
 def _type_of(resource: Resource) -> str | None:
     types = sorted(t.object.value for t in resource.triples
-                   if t.subject == resource.subject and t.predicate == _n(RDF.type))
+                   if t.subject == resource.subject and t.predicate == named(RDF.type))
     dds_types = [t for t in types if t.startswith(str(DDS))]
     return (dds_types or types or [None])[0]
 
@@ -604,7 +605,7 @@ def to_graph(triples: Sequence[ox.Triple]) -> Graph:
 
 
 def _containment(container: str, member: str) -> ox.Quad:
-    return ox.Quad(ox.NamedNode(container), _n(LDP.contains), ox.NamedNode(member), ox.NamedNode(container))
+    return ox.Quad(ox.NamedNode(container), named(LDP.contains), ox.NamedNode(member), ox.NamedNode(container))
 
 
 def _parent(iri: str) -> str:
@@ -614,14 +615,6 @@ def _parent(iri: str) -> str:
 
 def _twin(iri: str) -> str:
     return iri[:-1] if iri.endswith("/") else iri + "/"
-
-
-def _n(term) -> ox.NamedNode:
-    return ox.NamedNode(str(term))
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _new_version() -> str:

@@ -1,0 +1,17 @@
+"""Small helpers shared by the modules that write RDF: IRIs as pyoxigraph terms, and timestamps."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pyoxigraph as ox
+
+
+def named(term) -> ox.NamedNode:
+    """A pyoxigraph IRI from an rdflib term or a string (vocabulary constants are rdflib terms)."""
+    return ox.NamedNode(str(term))
+
+
+def utc_now() -> str:
+    """The current time as an xsd:dateTime lexical form, in UTC with milliseconds."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
