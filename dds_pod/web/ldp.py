@@ -277,10 +277,12 @@ def _receive_notification(pod: Pod) -> Response:
 def _written_response(pod: Pod, written: Written) -> Response:
     resource = written.resource
     if written.created:
-        minimal = "return=minimal" in request.headers.get("Prefer", "")
-        node = representation.node_object(resource.triples, resource.subject)
-        response = Response(status=201) if minimal else _json(representation.document(node, _node().context_url))
-        response.status_code = 201
+        if "return=minimal" in request.headers.get("Prefer", ""):
+            response = Response(status=201)
+        else:
+            node = representation.node_object(resource.triples, resource.subject)
+            response = _json(representation.document(node, _node().context_url))
+            response.status_code = 201
         response.headers["Location"] = resource.iri
     else:
         response = Response(status=204)
