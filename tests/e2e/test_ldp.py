@@ -177,3 +177,9 @@ def test_11_prefer_minimal_container_and_paging(base):
     first_ids = {m["@id"] for m in page.json()["ldp:contains"]}
     assert first_ids.isdisjoint(m["@id"] for m in second["ldp:contains"])
     assert "prev" in requests.get(links["next"]["url"], timeout=5).links
+
+
+def test_post_with_prefer_minimal_answers_without_a_body(base):
+    response = post(base, "proposals/", example("proposal-community-garden"), Prefer="return=minimal")
+    assert response.status_code == 201 and response.content == b""
+    assert response.headers["ETag"] and requests.get(response.headers["Location"], timeout=5).status_code == 200
