@@ -24,6 +24,7 @@ Then, against a sixth node federating the five pods over HTTP:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import multiprocessing
@@ -334,6 +335,25 @@ def port_free(port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+class Server(ServerProcess):
+    """A ``dds-pod serve`` process whose readiness check tolerates a slow first answer on a loaded machine."""
+
+    def start(self, timeout: float = 120) -> Server:
+        self._log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "dds_pod.cli", "serve", "--config", str(self.config), "--port", str(self.port)],
+            stdout=self._log, stderr=self._log, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log_path.read_text()}")
+            with contextlib.suppress(requests.RequestException):
+                if requests.get(self.url, timeout=10).status_code == 200:
+                    return self
+            time.sleep(0.1)
+        raise RuntimeError(f"server did not start: {self.log_path.read_text()}")
 
 
 def cpu_of(servers: list[ServerProcess]) -> float:
@@ -762,11 +782,11 @@ def run(layout: Layout, runs: int, rdflib_runs: int, rdflib_cap_s: float, keep: 
     print(f"pod stores: {'cached' if cached else 'filled now'} (fill took {max(f['seconds'] for f in fill):.0f} s "
           f"wall with {len(PODS)} processes on {os.cpu_count()} cores), copied in {copy_s:.1f} s", flush=True)
 
-    pods = [ServerProcess(layout.node_config(work, i, work / "pods" / spec.name), layout.port(i),
+    pods = [Server(layout.node_config(work, i, work / "pods" / spec.name), layout.port(i),
                           work / f"{spec.name}.log") for i, spec in enumerate(PODS)]
     fed_port = free_port()
     config = fed_config(layout, work, fed_port, work / "fed")
-    fed = ServerProcess(config, fed_port, work / "fed.log")
+    fed = Server(config, fed_port, work / "fed.log")
     session = requests.Session()
     try:
         for server in pods:

@@ -224,6 +224,7 @@ class Publishing:
     rejected: int
     store_bytes: int
     batch_s: list[float] = field(default_factory=list)
+    batch_kinds: list[str] = field(default_factory=list)  # the type of each batch's first document
 
 
 def publish(batch: Batch, proposals: int, directory: Path, port: int, background_sync: bool = False) -> Publishing:
@@ -253,8 +254,10 @@ def publish(batch: Batch, proposals: int, directory: Path, port: int, background
         raise RuntimeError(f"{len(summary.rejected)} documents rejected, e.g. {iri}: {why}")
     size = sum(f.stat().st_size for f in data_dir.rglob("*") if f.is_file())
     steps = [b - a for a, b in itertools.pairwise(marks)]
+    documents = list(batch.documents.values())
+    kinds = [documents[i]["type"] for i in range(0, len(documents), BATCH_SIZE)]
     return Publishing(len(batch.documents), proposals, wall, server_cpu, client_cpu, summary.created,
-                      len(summary.rejected), size, steps)
+                      len(summary.rejected), size, steps, kinds)
 
 
 def subset(reading: Reading, count: int) -> tuple[Batch, int]:
@@ -460,10 +463,50 @@ def print_publishing(publishing: Publishing) -> None:
           f"({p.server_cpu_s * 1000 / p.documents:.2f} ms per document; {p.server_cpu_s / p.wall_s:.0%} of a core); "
           f"client CPU (JSON encoding, requests): {p.client_cpu_s:.1f} s = "
           f"{p.client_cpu_s * 1000 / p.documents:.2f} ms per document")
-    head, tail = p.batch_s[:10], p.batch_s[-10:]
-    print(f"per batch of {BATCH_SIZE}: median {statistics.median(p.batch_s):.2f} s (first 10: "
-          f"{statistics.median(head):.2f} s, last 10: {statistics.median(tail):.2f} s, {len(p.batch_s)} batches); "
-          f"created {p.created}, rejected {p.rejected}; store on disk {p.store_bytes / 1e6:.0f} MB")
+    print(f"created {p.created}, rejected {p.rejected}; store on disk {p.store_bytes / 1e6:.0f} MB; "
+          f"{len(p.batch_s)} batches, median {statistics.median(p.batch_s):.2f} s")
+    for kind in dict.fromkeys(p.batch_kinds):
+        times = [t for t, k in zip(p.batch_s, p.batch_kinds, strict=True) if k == kind]
+        tenth = max(1, len(times) // 10)
+        deciles = ", ".join(f"{statistics.median(times[i:i + tenth]):.2f}" for i in range(0, len(times), tenth))
+        print(f"  {kind} batches ({len(times)}), median s per batch by tenth of the run: {deciles}")
+
+
+def growth(path: Path, directory: Path, every: int) -> None:
+    """Import the whole file in process, batch after batch, printing the steps' times every ``every`` batches."""
+    from dds_pod.app import create_app
+    from dds_pod.config import load
+
+    os.environ.setdefault("DDS_TEST_TOKEN_PARIS", TOKENS["paris"])
+    config = load(write_config(directory, 8000, data_dir=directory / "growth-data", max_body_bytes=64 << 20))
+    batch, _ = consul_csv.read([path], settings_for(f"http://127.0.0.1:8000/{POD}/"))
+    documents = list(batch.documents.values())
+    app = create_app(config)
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {TOKENS[POD]}", "Content-Type": "application/json"}
+    short = {"JSON-LD → RDF (Intake.read_json, pyld)": "JSON-LD", "server-managed preparation (Pod._prepare)":
+             "prepare", "SHACL validation (Pod._validate_batch)": "SHACL", "staging (Pod._stage_write: to oxigraph, "
+             "feed)": "staging", "commit (OxigraphStore.commit, SPARQL Update)": "commit"}
+    print(f"In process, batch after batch ({len(documents)} documents of {path.name}, on-disk store); seconds:")
+    print()
+    header = f"| {'batch':>5} | {'type':<8} | {'whole':>5} | " + " | ".join(f"{n:>7}" for n in short.values()) + " |"
+    print(header)
+    print("|" + "|".join("-" * (len(cell) - 1) + ":" for cell in header.split("|")[1:-1]) + "|")
+    try:
+        for index, start in enumerate(range(0, len(documents), BATCH_SIZE)):
+            chunk = documents[start:start + BATCH_SIZE]
+            body = json.dumps({"put": chunk, "delete": []}, ensure_ascii=False).encode("utf-8")
+            with Timers() as timers:
+                started = time.perf_counter()
+                response = client.post(f"/{POD}/batch", data=body, headers=headers)
+                total = time.perf_counter() - started
+            if response.status_code != 200:
+                raise RuntimeError(f"batch {index}: {response.status_code} {response.get_data(as_text=True)[:300]}")
+            if index % every == 0 or start + BATCH_SIZE >= len(documents):
+                cells = " | ".join(f"{timers.seconds[label]:>7.2f}" for label in short)
+                print(f"| {index + 1:>5} | {chunk[0]['type']:<8} | {total:>5.2f} | {cells} |")
+    finally:
+        app.extensions["dds.node"].close()
 
 
 def print_profile(results: list[Profiled]) -> None:
@@ -501,6 +544,8 @@ def main() -> None:
                              f"when publishing all would take more than {BUDGET_S // 60} minutes)")
     parser.add_argument("--skip-http", action="store_true", help="only stage (a) and the profile")
     parser.add_argument("--skip-profile", action="store_true")
+    parser.add_argument("--growth-rows", type=int, default=0,
+                        help="also import a file of N rows in process, printing each step's time every 5 batches")
     parser.add_argument("--background-sync", action="store_true",
                         help="keep the node's background harvest of its own pods (every 60 s) during the import")
     args = parser.parse_args()
@@ -536,6 +581,10 @@ def main() -> None:
             batch, _ = subset(reading, published_rows) if published_rows < args.rows else (reading.batch, 0)
             publishing = publish(batch, published_rows, Path(tmp) / "run", port, args.background_sync)
         profiled = [] if args.skip_profile else profile(path, Path(tmp))
+        if args.growth_rows:
+            print()  # the growth table is printed as it goes, before the summary
+            growth(proposals_file(args.growth_rows), Path(tmp), every=5)
+            print()
 
     print(f"machine: {machine()}")
     print(f"date: {date.today().isoformat()}   python {platform.python_version()}   load average "
@@ -555,6 +604,10 @@ def main() -> None:
     print(f"(a) CPU {reading.cpu_s:.1f} s; CSV parsing {reading.csv_s:.1f} s of {reading.read_s:.1f} s")
     if publishing is not None:
         print_publishing(publishing)
+        record = CACHE / f"batches-{args.rows}-{published_rows}.json"
+        record.write_text(json.dumps({"date": date.today().isoformat(), "rows": published_rows,
+                                      "seconds": publishing.batch_s, "kinds": publishing.batch_kinds}))
+        print(f"per-batch times: {record.relative_to(ROOT)}")
     if profiled:
         print()
         print_profile(profiled)
