@@ -36,3 +36,27 @@ def test_dcat_records_describe_a_members_datasets():
 def test_a_missing_record_is_a_configuration_error():
     with pytest.raises(ConfigError, match="no such file"):
         _config({"http://127.0.0.1:8000/madrid/": ["absent.dcat"]})
+
+
+def test_a_batch_leaves_one_sequence_counter_and_distinct_events():
+    import json
+    from pathlib import Path
+
+    app = create_app(from_dict({"base_url": "http://127.0.0.1:8000/",
+                                "pods": {"b": {"platform": "https://p.example", "token": "t"}}}))
+    node = app.extensions["dds.node"]
+    pod = node.pods["b"]
+    document = json.loads((Path(__file__).parents[1] / "examples/valid/proposal-community-garden.jsonld").read_text())
+    before = pod.feed.last_sequence()
+    for round_ in range(2):
+        docs = []
+        for i in range(5):
+            iri = f"http://127.0.0.1:8000/b/proposals/p{round_}-{i}"
+            docs.append((iri, node.intake.read_json(dict(document, id=iri), iri, "fr")))
+        pod.write_batch(docs, [], credential="t")
+    from dds_pod.changes import LAST_SEQUENCE, META_GRAPH
+
+    counters = list(node.store.quads(None, LAST_SEQUENCE, None, META_GRAPH))
+    assert [int(q.object.value) for q in counters] == [before + 10], "one counter, after every event"
+    events = pod.feed.events(before, 100)
+    assert [e.sequence for e in events] == list(range(before + 1, before + 11))

@@ -35,9 +35,15 @@ class Change:
         self.add.extend(ox.Quad(t.subject, t.predicate, t.object, name) for t in triples)
 
     def set_value(self, graph: str, subject: ox.NamedNode, predicate: ox.NamedNode, value) -> None:
-        """Replace every value of (subject, predicate) in a graph by one value."""
-        self.remove_values.append((subject, predicate, graph))
-        self.add.append(ox.Quad(subject, predicate, value, ox.NamedNode(graph)))
+        """Replace every value of (subject, predicate) in a graph by one value; set twice, the last wins."""
+        name = ox.NamedNode(graph)
+        key = (subject, predicate, graph)
+        if key in self.remove_values:
+            self.add = [q for q in self.add if not (q.subject == subject and q.predicate == predicate
+                                                    and q.graph_name == name)]
+        else:
+            self.remove_values.append(key)
+        self.add.append(ox.Quad(subject, predicate, value, name))
 
 
 class Store(ABC):
