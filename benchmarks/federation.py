@@ -5,8 +5,9 @@ Five pods (five ``dds-pod serve`` nodes, one pod each, on-disk stores) hold N co
 status and dates spread over 2024-2026, comments answering proposals of the same pod and of the
 other pods, and supports; plus a few topics (platform-specific concepts aligned by ``skos:exactMatch``)
 and spaces per pod. The pods are filled through the domain API (``Pod.write_batch``, SHACL validation
-included, 1000 documents per batch, one process per pod) before their servers start; the filled
-stores are cached under ``var/bench/federation/`` and copied for each run, so a rerun skips the fill.
+included, one document per call unless ``--fill-batch`` says otherwise, one process per pod) before their
+servers start; each filled store is checked (one feed event per write, one value per version or counter),
+cached under ``var/bench/federation/`` and copied for each run, so a rerun skips the fill.
 
 Then, against a sixth node federating the five pods over HTTP:
 
@@ -952,8 +953,8 @@ def main() -> None:
     parser.add_argument("--rdflib-runs", type=int, default=3)
     parser.add_argument("--rdflib-cap", type=float, default=RDFLIB_CAP_S, help="seconds per query on rdflib")
     parser.add_argument("--fill-batch", type=int, default=1,
-                        help="documents per Pod.write_batch call when filling (1: larger batches currently leave "
-                             "inconsistent feeds, which the fill detects and refuses)")
+                        help="documents per Pod.write_batch call when filling (part of the cache key; before commit "
+                             "e547852 larger batches left inconsistent feeds, which the fill's check refuses)")
     parser.add_argument("--keep", action="store_true", help=f"keep the run's stores under {CACHE}")
     args = parser.parse_args()
     per_pod = 2_000 if args.quick else args.contributions_per_pod
