@@ -28,6 +28,7 @@ class Change:
     add: list[ox.Quad] = field(default_factory=list)
     # Counters (such as a change feed's sequence) advanced by this change but not yet committed.
     counters: dict[str, int] = field(default_factory=dict)
+    values: dict[tuple, ox.Quad] = field(default_factory=dict)
 
     def replace_graph(self, graph: str, triples: Iterable[ox.Triple]) -> None:
         self.drop_graphs.add(graph)
@@ -36,14 +37,14 @@ class Change:
 
     def set_value(self, graph: str, subject: ox.NamedNode, predicate: ox.NamedNode, value) -> None:
         """Replace every value of (subject, predicate) in a graph by one value; set twice, the last wins."""
-        name = ox.NamedNode(graph)
         key = (subject, predicate, graph)
-        if key in self.remove_values:
-            self.add = [q for q in self.add if not (q.subject == subject and q.predicate == predicate
-                                                    and q.graph_name == name)]
-        else:
+        if key not in self.values:
             self.remove_values.append(key)
-        self.add.append(ox.Quad(subject, predicate, value, name))
+        self.values[key] = ox.Quad(subject, predicate, value, ox.NamedNode(graph))
+
+    def insertions(self) -> list[ox.Quad]:
+        """Everything this change adds: its quads and the last value set for each key."""
+        return [*self.add, *self.values.values()]
 
 
 class Store(ABC):

@@ -61,8 +61,9 @@ def _update_request(change: Change) -> str:
         f"DELETE WHERE {{ GRAPH <{graph}> {{ {subject} ?predicate ?value }} }}"
         for subject, graph in change.clear_subjects
     )
-    if change.add:
-        operations.append("INSERT DATA { " + " ".join(_quad(q) for q in change.add) + " }")
+    insertions = change.insertions()
+    if insertions:
+        operations.append("INSERT DATA { " + " ".join(_quad(q) for q in insertions) + " }")
     return " ;\n".join(operations)
 
 
