@@ -52,6 +52,7 @@ from .rows import (
     count,
     is_junk,
     limit,
+    map_replies,
     map_rows,
     one_line,
     sort_tables,
@@ -155,11 +156,7 @@ class _Importer:
                     table.file, 1, "comments need the proposals file they belong to (proposals.csv) in the same "
                                    f"import: {len(table.rows)} comments not imported"))
             return
-        replies: list[tuple[dict[str, Any], str, str]] = []
-        for table in tables:
-            map_rows(table, lambda row, table=table: self._comment(row, table, replies), self.problems)
-        for document, parent, proposal in replies:
-            document["inReplyTo"] = parent if parent in self.batch.documents else proposal
+        map_replies(tables, self._comment, self.problems, self.batch.documents)
 
     def _comment(self, row: Row, table: Table, replies: list[tuple[dict[str, Any], str, str]]) -> None:
         ident = row.number("id")

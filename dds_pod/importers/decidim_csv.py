@@ -55,6 +55,7 @@ from .rows import (
     language,
     limit,
     locale_columns,
+    map_replies,
     map_rows,
     one_line,
     redact,
@@ -195,11 +196,7 @@ class _Importer:
 
     def comments(self, tables: list[Table]) -> None:
         """Comments of every file at once: a reply may come before its parent, or in another file."""
-        replies: list[tuple[dict[str, Any], str, str]] = []
-        for table in tables:
-            map_rows(table, lambda row, table=table: self._comment(row, table, replies), self.problems)
-        for document, parent, root in replies:
-            document["inReplyTo"] = parent if parent in self.batch.documents else root
+        map_replies(tables, self._comment, self.problems, self.batch.documents)
 
     def _comment(self, row: Row, table: Table, replies: list[tuple[dict[str, Any], str, str]]) -> None:
         ident = row.number("id")

@@ -437,3 +437,16 @@ def sort_tables(paths: list[Path], kinds: dict[str, tuple[str, ...]], what: str,
             wanted = " or ".join(", ".join(columns) for columns in kinds.values())
             problems.append(RowProblem(table.file, 1, f"not {what}: the header lacks {wanted}"))
     return tables
+
+
+def map_replies(tables: list[Table], comment, problems: list[RowProblem], documents: dict[str, dict]) -> None:
+    """Map comment rows of every file at once, then point each reply at its parent, or at ``fallback``
+    when the parent was not imported: a reply may come before its parent, or in another file.
+
+    ``comment(row, table, replies)`` maps one row and appends ``(document, parent IRI, fallback IRI)``.
+    """
+    replies: list[tuple[dict, str, str]] = []
+    for table in tables:
+        map_rows(table, lambda row, table=table: comment(row, table, replies), problems)
+    for document, parent, fallback in replies:
+        document["inReplyTo"] = parent if parent in documents else fallback
