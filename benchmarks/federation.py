@@ -252,7 +252,7 @@ def fill_pod(layout: Layout, index: int, data_dir: str) -> dict:
                    credential=spec.token)
         for start in range(0, len(docs), layout.fill_batch):
             moment = time.perf_counter()
-            batch = [(doc["id"], node.intake.read_json(doc, doc["id"], "fr"))
+            batch = [(doc["id"], node.intake.read_json_triples(doc, doc["id"], "fr"))
                      for doc in docs[start:start + layout.fill_batch]]
             parse_s += time.perf_counter() - moment
             moment = time.perf_counter()

@@ -300,16 +300,15 @@ def subset(reading: Reading, count: int) -> tuple[Batch, int]:
 # (label, module, owner, attribute): the steps of one batch request, nested as noted in STEP_PARENT.
 STEPS = (
     ("request body: JSON parsing", "dds_pod.jsonld", None, "loads"),
-    ("JSON-LD → RDF (Intake.read_json, pyld)", "dds_pod.ldp.intake", "Intake", "read_json"),
-    ("_prepare_batch (look-ups + preparation + hash)", "dds_pod.ldp.resources", "Pod", "_prepare_batch"),
+    ("JSON-LD → RDF (Intake.read_json_triples)", "dds_pod.ldp.intake", "Intake", "read_json_triples"),
+    ("existence look-ups (Pod._current)", "dds_pod.ldp.resources", "Pod", "_current"),
     ("server-managed preparation (Pod._prepare)", "dds_pod.ldp.resources", "Pod", "_prepare"),
+    ("shapes: screen, pyshacl if flagged (Validator.screen)", "dds_pod.validation", "Validator", "screen"),
     ("unchanged detection (_same_content, hashing)", "dds_pod.ldp.resources", None, "_same_content"),
-    ("SHACL validation (Pod._validate_batch)", "dds_pod.ldp.resources", "Pod", "_validate_batch"),
-    ("staging (Pod._stage_write: to oxigraph, feed)", "dds_pod.ldp.resources", "Pod", "_stage_write"),
+    ("staging (Pod._stage_write: quads, feed)", "dds_pod.ldp.resources", "Pod", "_stage_write"),
     ("commit (OxigraphStore.commit, SPARQL Update)", "dds_pod.store.oxigraph", "OxigraphStore", "commit"),
     ("notifications (batch._announce)", "dds_pod.web.batch", None, "_announce"),
 )
-LOOKUPS = "existence look-ups (_current, _check_no_twin)"
 
 
 def _target(module: str, owner: str | None):
@@ -371,15 +370,6 @@ class Profiled:
     top: list[tuple[str, float, float]] = field(default_factory=list)
 
 
-def _derived(split: dict[str, float]) -> dict[str, float]:
-    """Lookups are what _prepare_batch does beyond preparing and hashing; the step itself is dropped."""
-    split = dict(split)
-    whole = split.pop("_prepare_batch (look-ups + preparation + hash)")
-    split[LOOKUPS] = whole - split["server-managed preparation (Pod._prepare)"] - \
-        split["unchanged detection (_same_content, hashing)"]
-    return split
-
-
 def profile(path: Path, directory: Path, rows_needed: int = 2 * BATCH_SIZE) -> list[Profiled]:
     from dds_pod.app import create_app
     from dds_pod.config import load
@@ -424,7 +414,7 @@ def profile(path: Path, directory: Path, rows_needed: int = 2 * BATCH_SIZE) -> l
                     started = time.perf_counter()
                     outcome = post(documents)
                     total = time.perf_counter() - started
-                rounds.append((total, _derived(timers.seconds)))
+                rounds.append((total, dict(timers.seconds)))
             split = {label: statistics.median(r[1][label] for r in rounds) for label in rounds[0][1]}
             results.append(Profiled(f"{name}: timers", statistics.median(r[0] for r in rounds), split, outcome))
             documents = measured  # new the first time (the timed rounds were renamed), then unchanged
@@ -438,7 +428,7 @@ def profile(path: Path, directory: Path, rows_needed: int = 2 * BATCH_SIZE) -> l
             top = sorted(((f"{Path(file).name}:{line}({func})", entry[2], entry[3])
                           for (file, line, func), entry in stats.stats.items()),  # type: ignore[attr-defined]
                          key=lambda item: -item[1])[:12]
-            results.append(Profiled(f"{name}: cProfile", total, _derived(profile_split(stats)), outcome, top))
+            results.append(Profiled(f"{name}: cProfile", total, profile_split(stats), outcome, top))
     finally:
         app.extensions["dds.node"].close()
     return results

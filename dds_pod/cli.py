@@ -10,6 +10,7 @@ from pathlib import Path
 
 from . import __version__, rdfio
 from .errors import DDSError
+from .terms import date_time, utc_now
 from .validation import Report, default_validator
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
@@ -93,7 +94,8 @@ def run_validate(args: argparse.Namespace) -> int:
             outcomes.append((name, None, getattr(exc, "message", None) or _os_message(exc)))
             continue
         if args.platform:
-            validator.fill_server_managed(graph, args.platform)
+            stamped = validator.fill_server_managed(rdfio.to_oxigraph(graph), args.platform, date_time(utc_now()))
+            graph = rdfio.to_rdflib(stamped)
         outcomes.append((name, validator.validate(graph), None))
     {"text": _print_text, "json": _print_json, "turtle": _print_turtle}[args.format](outcomes, args.lang)
     if any(error for _, _, error in outcomes):

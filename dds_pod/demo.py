@@ -92,7 +92,7 @@ def seed_source(node: Node, pod_name: str, kind: str, path: Path, pseudonym_key:
     written = 0
     documents = list(batch.documents.items())
     for start in range(0, len(documents), 500):
-        chunk = [(iri, node.intake.read_json(doc, iri, pod.config.language))
+        chunk = [(iri, node.intake.read_json_triples(doc, iri, pod.config.language))
                  for iri, doc in documents[start:start + 500]]
         outcome = pod.write_batch(chunk, [], credential=pod.config.tokens[0])
         written += len(outcome.created) + len(outcome.updated)

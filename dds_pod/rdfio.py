@@ -7,6 +7,7 @@ pyoxigraph's parsers, whose errors carry a line and column.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,6 +102,35 @@ def _parse_with_oxigraph(text: str, fmt: Format, base: str | None) -> Graph:
     except ValueError as exc:
         raise BadDocument(f"invalid {fmt.name}: {exc}") from None
     return graph
+
+
+def to_oxigraph(graph: Graph) -> list[ox.Triple]:
+    """The triples of an rdflib graph as pyoxigraph terms (what the store and the screen read)."""
+    blank: dict[BNode, ox.BlankNode] = {}
+    return [ox.Triple(_oxigraph_term(s, blank), _oxigraph_term(p, blank), _oxigraph_term(o, blank))
+            for s, p, o in graph]
+
+
+def to_rdflib(triples: Iterable[ox.Triple]) -> Graph:
+    """An rdflib graph of pyoxigraph triples (what patches and the reference validator work on)."""
+    graph: Graph = Graph()
+    blank: dict[str, BNode] = {}
+    for t in triples:
+        graph.add((from_oxigraph(t.subject, blank), from_oxigraph(t.predicate, blank),
+                   from_oxigraph(t.object, blank)))
+    return graph
+
+
+def _oxigraph_term(term, blank: dict[BNode, ox.BlankNode]):
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, BNode):
+        return blank.setdefault(term, ox.BlankNode())
+    if term.language:
+        return ox.Literal(str(term), language=term.language)
+    if term.datatype is not None:
+        return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
+    return ox.Literal(str(term))
 
 
 def from_oxigraph(term, blank_nodes: dict[str, BNode]):

@@ -15,3 +15,11 @@ def named(term) -> ox.NamedNode:
 def utc_now() -> str:
     """The current time as an xsd:dateTime lexical form, in UTC with milliseconds."""
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def date_time(text: str) -> ox.Literal:
+    """An xsd:dateTime literal (``text`` as :func:`utc_now` gives it)."""
+    return ox.Literal(text, datatype=XSD_DATE_TIME)
+
+
+XSD_DATE_TIME = ox.NamedNode("http://www.w3.org/2001/XMLSchema#dateTime")

@@ -9,12 +9,13 @@ the shapes know, or nothing in it would be checked.
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import cache
 
+import pyoxigraph as ox
 import pyshacl.shape
 from pyshacl import Validator as ShaclValidator
 from pyshacl.constraints import ALL_CONSTRAINT_PARAMETERS, CONSTRAINT_PARAMETERS_MAP
@@ -23,11 +24,15 @@ from pyshacl.shapes_graph import ShapesGraph
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from . import standard
-from .vocab import DCTERMS, DDS, RDF, SH, XSD
+from . import conformance, rdfio, standard
+from .terms import named
+from .vocab import DCTERMS, DDS, RDF, SH
 
 SEVERITIES = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
-SERVER_MANAGED = (DDS.sourcePlatform, DCTERMS.created, DCTERMS.modified)
+SERVER_MANAGED = frozenset(URIRef(p) for p in conformance.SERVER_MANAGED_PATHS)
+RDF_TYPE, SOURCE_PLATFORM = named(RDF.type), named(DDS.sourcePlatform)
+CREATED, MODIFIED = named(DCTERMS.created), named(DCTERMS.modified)
+log = logging.getLogger(__name__)
 KNOWN_TERM_COMPONENT = DDS.KnownTermConstraintComponent
 TYPED_DOCUMENT_COMPONENT = DDS.TypedDocumentConstraintComponent
 
@@ -168,6 +173,13 @@ class Validator:
             for shape in shapes.subjects(SH.property, DDS.sourcePlatformRequired)
             for cls in shapes.objects(shape, SH.targetClass)
         }
+        self._managed_types = {named(cls) for cls in self.managed_classes}
+        try:
+            self._screen: conformance.Screen | None = conformance.compile_shapes(
+                shapes, (str(term) for term in self.known_terms))
+        except conformance.Unsupported as exc:
+            log.warning("shapes not compiled (%s): every document goes through pyshacl", exc)
+            self._screen = None
 
     def validate(self, data: Graph, *, require_type: bool = True) -> Report:
         """Check a graph; ``require_type=False`` for graphs that need no DDS class (LDP containers)."""
@@ -179,26 +191,40 @@ class Validator:
             results.append(_untyped_document())
         return Report(results)
 
+    def screen(self, triples: Sequence[ox.Triple]) -> Report:
+        """The blocking findings of a document, cheaply: the compiled screen clears the documents
+        that conform, and only those it flags go through pyshacl, whose report is returned.
+
+        Warnings are not looked for in a cleared document: this is for bulk writes, which report
+        only what they refuse.
+        """
+        if self._screen is not None and not self._screen.may_violate(triples):
+            return Report()
+        return self.validate(rdfio.to_rdflib(triples))
+
     def typed(self, data: Graph) -> bool:
         """Whether some node of the graph has a class the shapes check."""
         return any(cls in self.shapes_by_class for cls in data.objects(None, RDF.type))
 
-    def fill_server_managed(self, data: Graph, platform: str, now: datetime | None = None) -> None:
+    def fill_server_managed(self, triples: Sequence[ox.Triple], platform: str,
+                            stamp: ox.Literal) -> list[ox.Triple]:
         """Set what a pod sets on publication: the source platform and the storage dates.
 
-        Values sent by the client for these properties are replaced, never trusted.
+        Values sent by the client for these properties are replaced, never trusted; ``created`` is
+        kept when present (a pod puts the stored creation date there before calling this).
         """
-        stamp = Literal((now or datetime.now(UTC)).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-                        datatype=XSD.dateTime, normalize=False)
-        for node in self.managed_nodes(data):
-            data.set((node, DDS.sourcePlatform, URIRef(platform)))
-            if (node, DCTERMS.created, None) not in data:
-                data.add((node, DCTERMS.created, stamp))
-            data.set((node, DCTERMS.modified, stamp))
-
-    def managed_nodes(self, data: Graph) -> set[Node]:
-        """Nodes whose type requires server-managed fields."""
-        return {s for cls in self.managed_classes for s in data.subjects(RDF.type, cls)}
+        managed = {t.subject for t in triples if t.predicate == RDF_TYPE and t.object in self._managed_types}
+        if not managed:
+            return list(triples)
+        replaced = (SOURCE_PLATFORM, MODIFIED)
+        kept = [t for t in triples if not (t.subject in managed and t.predicate in replaced)]
+        dated = {t.subject for t in kept if t.predicate == CREATED}
+        for node in managed:
+            kept.append(ox.Triple(node, SOURCE_PLATFORM, ox.NamedNode(platform)))
+            kept.append(ox.Triple(node, MODIFIED, stamp))
+            if node not in dated:
+                kept.append(ox.Triple(node, CREATED, stamp))
+        return kept
 
     def _applicable_shapes(self, data: Graph) -> list[str]:
         """The node shapes whose target classes occur in the data: running only these is several

@@ -52,7 +52,7 @@ def test_a_batch_leaves_one_sequence_counter_and_distinct_events():
         docs = []
         for i in range(5):
             iri = f"http://127.0.0.1:8000/b/proposals/p{round_}-{i}"
-            docs.append((iri, node.intake.read_json(dict(document, id=iri), iri, "fr")))
+            docs.append((iri, node.intake.read_json_triples(dict(document, id=iri), iri, "fr")))
         pod.write_batch(docs, [], credential="t")
     from dds_pod.changes import LAST_SEQUENCE, META_GRAPH
 

@@ -10,8 +10,10 @@ import pytest
 from rdflib import Literal
 
 from dds_pod import jsonld, rdfio
+from dds_pod.canonical import content_hash
 from dds_pod.errors import BadDocument, DocumentTooLarge, ForbiddenContext, UnsupportedFormat
-from dds_pod.vocab import AS, DCTERMS, DDS, RDF
+from dds_pod.ldp.intake import Intake
+from dds_pod.vocab import AS, DCTERMS, DDS, DDS_CONTEXT_IRI, RDF
 
 from .conftest import EXAMPLES, run_cli
 
@@ -115,6 +117,34 @@ def test_a_remote_context_is_refused_and_never_fetched():
     assert url in error.value.message
     assert error.value.field == "@context"
     assert not listener.connected, "the validator contacted a remote context URL"
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*/*.jsonld")), ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_the_fast_parser_gives_the_same_triples_as_pyld(path):
+    document = json.loads(path.read_text(encoding="utf-8"))
+    base = "https://pod.example/bordeaux/examples/doc"
+    by_pyld = rdfio.to_oxigraph(jsonld.to_graph(document, base=base))
+    assert content_hash(jsonld.dds_triples(document, base)) == content_hash(by_pyld)
+
+
+def test_a_remote_context_nested_in_a_bulk_document_is_refused_and_never_fetched():
+    listener = _Listener()
+    intake = Intake("http://127.0.0.1:1/ns/context.jsonld", max_bytes=1_000_000)
+    document = {"@context": DDS_CONTEXT_IRI, "id": "https://pod.example/b/p", "type": "Proposal",
+                "location": {"@context": listener.url, "name": "x"}}
+    with pytest.raises(ForbiddenContext):
+        intake.read_json_triples(document, "https://pod.example/b/p", "fr")
+    listener.close()
+    assert not listener.connected
+
+
+def test_a_bad_bulk_document_is_explained_by_pyld():
+    intake = Intake("http://127.0.0.1:1/ns/context.jsonld", max_bytes=1_000_000)
+    document = {"@context": DDS_CONTEXT_IRI, "id": "https://pod.example/b/p", "type": "Proposal",
+                "title": {"@value": "x", "@language": 5}}
+    with pytest.raises(BadDocument) as error:
+        intake.read_json_triples(document, "https://pod.example/b/p", "fr")
+    assert "invalid JSON-LD (invalid language map value)" in error.value.message
 
 
 def test_remote_context_in_cli_is_a_clear_error(tmp_path):

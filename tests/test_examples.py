@@ -8,6 +8,7 @@ import pytest
 from rdflib import Graph
 
 from dds_pod import rdfio
+from dds_pod.terms import date_time, utc_now
 
 from .conftest import EXAMPLES, run_cli
 
@@ -50,8 +51,7 @@ def test_every_invalid_example_has_an_expectation():
 
 @pytest.mark.parametrize("path", VALID, ids=lambda p: p.stem)
 def test_valid_example_conforms_once_the_pod_fills_server_managed_fields(path, validator):
-    graph = _graph(path)
-    validator.fill_server_managed(graph, "https://participation.bordeaux-metropole.example")
+    graph = _stamped(validator, _graph(path), "https://participation.bordeaux-metropole.example")
     report = validator.validate(graph)
     assert report.conforms, report.as_json()
     assert not [r for r in report.results if r.server_managed]
@@ -68,8 +68,7 @@ def test_valid_example_without_platform_only_lacks_server_managed_fields(path, v
 
 @pytest.mark.parametrize("path", INVALID, ids=lambda p: p.stem)
 def test_invalid_example_reports_what_is_wrong(path, validator):
-    graph = _graph(path)
-    validator.fill_server_managed(graph, "https://participation.example")
+    graph = _stamped(validator, _graph(path), "https://participation.example")
     report = validator.validate(graph)
     assert not report.conforms
     field, fragment = EXPECTED[path.stem]
@@ -128,3 +127,7 @@ def test_cli_turtle_report_is_a_shacl_validation_report():
 def test_cli_messages_in_french():
     result = run_cli("validate", "--lang", "fr", str(EXAMPLES / "invalid" / "comment-unknown-stance.jsonld"))
     assert "La position doit être" in result.stdout
+
+
+def _stamped(validator, graph: Graph, platform: str) -> Graph:
+    return rdfio.to_rdflib(validator.fill_server_managed(rdfio.to_oxigraph(graph), platform, date_time(utc_now())))

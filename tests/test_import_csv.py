@@ -16,6 +16,8 @@ from dds_pod import jsonld
 from dds_pod.importers import consul_csv, decidim_csv
 from dds_pod.importers.common import Settings
 from dds_pod.importers.pseudonyms import Pseudonymiser
+from dds_pod.rdfio import to_oxigraph, to_rdflib
+from dds_pod.terms import date_time, utc_now
 
 from .conftest import SHARED
 
@@ -84,7 +86,7 @@ def _merged(documents: list[dict]) -> Graph:
 def _assert_all_valid(documents: list[dict], platform: str, validator) -> None:
     for kind, group in _by_type(documents).items():
         graph = _merged(group)
-        validator.fill_server_managed(graph, platform)
+        graph = to_rdflib(validator.fill_server_managed(to_oxigraph(graph), platform, date_time(utc_now())))
         report = validator.validate(graph)
         blocking = [r.as_json() for r in report.results if r.blocking]
         assert report.conforms, f"{kind}: {len(blocking)} violations, e.g. {blocking[:3]}"

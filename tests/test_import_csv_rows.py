@@ -15,6 +15,8 @@ from dds_pod.importers import consul_csv, decidim_csv
 from dds_pod.importers.common import Settings
 from dds_pod.importers.pseudonyms import Pseudonymiser
 from dds_pod.importers.rows import RowError, RowProblem, is_junk, read_table, redact, text_html, timestamp
+from dds_pod.rdfio import to_oxigraph, to_rdflib
+from dds_pod.terms import date_time, utc_now
 
 POD = "http://127.0.0.1:8000/test/"
 SETTINGS = Settings(pod_url=POD, platform="https://platform.example", locale="ca",
@@ -57,7 +59,7 @@ def _ids(batch, kind: str) -> set[str]:
 def _assert_valid(documents, validator) -> None:
     for document in documents:
         graph = jsonld.to_graph(document)
-        validator.fill_server_managed(graph, SETTINGS.platform)
+        graph = to_rdflib(validator.fill_server_managed(to_oxigraph(graph), SETTINGS.platform, date_time(utc_now())))
         report = validator.validate(graph)
         assert report.conforms, (document["id"], report.as_json())
 

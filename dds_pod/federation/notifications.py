@@ -228,9 +228,11 @@ def answered_by(resource: Resource) -> list[str]:
             if t.subject == resource.subject and t.predicate in predicates and isinstance(t.object, ox.NamedNode)]
 
 
-def answered_in(graph: Graph, iri: str) -> list[str]:
-    """The IRIs the resource ``iri`` answers in a document graph."""
-    return [str(o) for p in reactions.ANSWERING for o in graph.objects(URIRef(iri), p) if isinstance(o, URIRef)]
+def answered_in(triples: Iterable[ox.Triple], iri: str) -> list[str]:
+    """The IRIs the resource ``iri`` answers in a document."""
+    answering = {str(p) for p in reactions.ANSWERING}
+    return [t.object.value for t in triples if t.subject.value == iri and t.predicate.value in answering
+            and isinstance(t.object, ox.NamedNode)]
 
 
 def _pending(subject: str, values: dict) -> Pending | None:

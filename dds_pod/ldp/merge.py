@@ -10,13 +10,15 @@ from __future__ import annotations
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
+from ..rdfio import to_oxigraph, to_rdflib
+from ..terms import named
 from .intake import language_mapped
 from .resources import name_root
 
 
 def merge_patch(current: Graph, patch: Graph, subject: URIRef, removed: set[URIRef]) -> Graph:
     """The state after applying ``patch`` (already parsed against the resource IRI) to ``current``."""
-    patch = name_root(patch, subject)
+    patch = to_rdflib(name_root(to_oxigraph(patch), named(subject)))
     result = Graph()
     result += current
     for predicate in removed:

@@ -14,26 +14,27 @@ import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from urllib.parse import unquote
 
 import pyoxigraph as ox
-from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.term import Node
+from rdflib import Graph, URIRef
 
 from ..canonical import content_hash
 from ..changes import INTERNAL, META_GRAPH, ChangeFeed
 from ..config import PodConfig
 from ..errors import BadDocument, Conflict, DDSError, Gone, MethodNotAllowed, NotFound, PreconditionFailed
-from ..rdfio import from_oxigraph
+from ..rdfio import to_oxigraph, to_rdflib
 from ..store import Change, Store
-from ..terms import named, utc_now
+from ..terms import date_time, named, utc_now
 from ..validation import Report, Validator
-from ..vocab import AS, DCTERMS, DDS, LDP, RDF, XSD
+from ..vocab import AS, DCTERMS, DDS, LDP, RDF
 
 VERSION = ox.NamedNode(INTERNAL + "version")
 SERVER_MANAGED = (DDS.sourcePlatform, DCTERMS.created, DCTERMS.modified, DDS.publishedWith)
-CONTAINER_TYPES = (LDP.BasicContainer, LDP.Container)
+CONTAINER_TYPES_OX = (named(LDP.BasicContainer), named(LDP.Container))
+SERVER_MANAGED_OX = frozenset(named(p) for p in SERVER_MANAGED)
+TYPE, CONTAINS, PUBLISHED_WITH = named(RDF.type), named(LDP.contains), named(DDS.publishedWith)
+CREATED, MODIFIED = named(DCTERMS.created), named(DCTERMS.modified)
 RESERVED_PATHS = frozenset({"changes/", "batch"})
 # What a write changes even when the publisher's content is the same: left out when telling a real change.
 VOLATILE = (DCTERMS.modified, DDS.publishedWith)
@@ -121,6 +122,14 @@ class BatchOutcome:
 
 
 @dataclass(frozen=True)
+class _Checked:
+    """A batch document ready to store, and the version of the resource it was checked against."""
+
+    triples: list[ox.Triple]
+    seen_version: str | None
+
+
+@dataclass(frozen=True)
 class Written:
     resource: Resource
     report: Report
@@ -203,13 +212,14 @@ class Pod:
     def create(self, container: str, graph: Graph, *, proposed_iri: str, slug: str | None, as_container: bool,
                credential: str) -> Written:
         """POST: add a member to a container under the proposed IRI, or a fresh one if it was taken meanwhile."""
+        triples = to_oxigraph(graph)
         with self._lock:
             self.require_container(container)
             iri = proposed_iri
             if not (proposed_iri.startswith(container) and self._free(proposed_iri)):
                 iri = self._new_member_iri(container, slug, as_container)
-                graph = _rename(graph, URIRef(proposed_iri), URIRef(iri))
-            return self._write(iri, graph, credential=credential, previous=None,
+                triples = _rename(triples, ox.NamedNode(proposed_iri), ox.NamedNode(iri))
+            return self._write(iri, triples, credential=credential, previous=None,
                                default_type=DEFAULT_CONTAINERS.get(container[len(self.url):]))
 
     def replace(self, iri: str, graph: Graph, *, preconditions: Preconditions, credential: str) -> Written:
@@ -220,7 +230,7 @@ class Pod:
             preconditions.check(previous.version if previous else None)
             if previous is None:
                 self._check_no_twin(iri)
-            return self._write(iri, graph, credential=credential, previous=previous)
+            return self._write(iri, to_oxigraph(graph), credential=credential, previous=previous)
 
     def patch(self, iri: str, transform: Callable[[list[ox.Triple]], Graph], *, preconditions: Preconditions,
               credential: str) -> Written:
@@ -231,32 +241,48 @@ class Pod:
             if previous is None:
                 raise NotFound(f"no resource at {iri}")
             preconditions.check(previous.version)
-            return self._write(iri, transform(previous.triples), credential=credential, previous=previous)
+            return self._write(iri, to_oxigraph(transform(previous.triples)), credential=credential,
+                               previous=previous)
 
-    def write_batch(self, documents: Sequence[tuple[str, Graph]], deletions: Sequence[str], *, credential: str,
-                    atomic: bool = False) -> BatchOutcome:
+    def write_batch(self, documents: Sequence[tuple[str, list[ox.Triple]]], deletions: Sequence[str], *,
+                    credential: str, atomic: bool = False) -> BatchOutcome:
         """Create or replace many resources and delete others in ONE transaction (bulk imports).
 
-        The documents are validated together in one SHACL run, which costs far less per document than
-        one run each. A document identical to what is stored is left alone (no new version, no event).
-        Non-conforming documents are rejected and reported; the others are written, unless ``atomic``.
+        Documents are prepared and checked before the pod's lock is taken, against the state they
+        would replace; under the lock, a document whose resource changed meanwhile is prepared and
+        checked again. So while one batch is committed (oxigraph leaves Python free as it writes),
+        the next one is already being checked. A document identical to what is stored is left alone
+        (no new version, no event). Non-conforming documents are rejected and reported; the others
+        are written, unless ``atomic``.
         """
         outcome, now = BatchOutcome(), utc_now()
         iris = [iri for iri, _ in documents]
         twice = {iri for iri in iris if iris.count(iri) > 1} | (set(iris) & set(deletions))
         if twice:
             raise BadDocument(f"a batch names {sorted(twice)[0]} twice", field="put")
+        for iri in iris:
+            self._check_batch_member(iri)
+        checked = [self._check_document(iri, triples, self._current(iri), credential, now, outcome)
+                   for iri, triples in documents]
+        if atomic and outcome.rejected:
+            raise BatchRejected(outcome)
         with self._lock:
-            prepared = self._prepare_batch(documents, credential, now, outcome)
-            self._validate_batch(prepared, outcome)
+            change = Change()
+            for (iri, triples), ready in zip(documents, checked, strict=True):
+                previous = self._current(iri)
+                if ready is None or _version_of(previous) != ready.seen_version:
+                    ready = self._check_document(iri, triples, previous, credential, now, outcome)
+                if ready is None:
+                    continue
+                if previous is None:
+                    self._check_no_twin(iri)
+                elif _same_content(previous.triples, ready.triples):
+                    outcome.unchanged.append(iri)
+                    continue
+                self._stage_write(change, iri, ready.triples, previous, now)
+                (outcome.updated if previous else outcome.created).append(iri)
             if atomic and outcome.rejected:
                 raise BatchRejected(outcome)
-            change = Change()
-            for iri, graph, previous in prepared:
-                if iri in outcome.rejected:
-                    continue
-                self._stage_write(change, iri, graph, previous, now)
-                (outcome.updated if previous else outcome.created).append(iri)
             for iri in dict.fromkeys(deletions):
                 previous = self._current(iri)
                 if previous is not None:
@@ -266,54 +292,39 @@ class Pod:
             self.store.commit(change)
         return outcome
 
-    def _prepare_batch(self, documents, credential: str, now: str, outcome: BatchOutcome):
-        prepared = []
-        for iri, graph in documents:
-            if not iri.startswith(self.url) or iri.endswith("/"):
-                raise BadDocument(f"{iri} is not a resource of this pod", field="@id")
-            self._check_path(iri)
-            previous = self._current(iri)
-            if previous is None:
-                self._check_no_twin(iri)
-            ready = self._prepare(iri, graph, previous, None, credential, now)
-            if previous is not None and _same_content(previous.triples, ready):
-                outcome.unchanged.append(iri)
-            else:
-                prepared.append((iri, ready, previous))
-        return prepared
+    def _check_batch_member(self, iri: str) -> None:
+        if not iri.startswith(self.url) or iri.endswith("/"):
+            raise BadDocument(f"{iri} is not a resource of this pod", field="@id")
+        self._check_path(iri)
 
-    def _validate_batch(self, prepared, outcome: BatchOutcome) -> None:
-        merged, owners = Graph(), {}
-        for iri, graph, _ in prepared:
-            fresh: dict[BNode, BNode] = {}
-            for s, p, o in graph:
-                s = fresh.setdefault(s, BNode()) if isinstance(s, BNode) else s
-                o = fresh.setdefault(o, BNode()) if isinstance(o, BNode) else o
-                merged.add((s, p, o))
-            owners.update({f"_:{b}": iri for b in fresh.values()})
-            owners.update({str(s): iri for s in graph.subjects() if isinstance(s, URIRef)})
-            if not self.validator.typed(graph):
-                outcome.rejected[iri] = self.validator.validate(graph)
-        report = self.validator.validate(merged, require_type=False)
-        for result in report.results:
-            iri = owners.get(result.focus)
-            if iri is not None and result.blocking:
-                outcome.rejected.setdefault(iri, Report()).results.append(result)
+    def _check_document(self, iri: str, triples: list[ox.Triple], previous: Resource | None, credential: str,
+                        now: str, outcome: BatchOutcome) -> _Checked | None:
+        """A batch document prepared against ``previous`` and screened; None (and reported) if refused."""
+        outcome.rejected.pop(iri, None)
+        ready = self._prepare(iri, triples, previous, None, credential, now)
+        report = self.validator.screen(ready)
+        if not report.conforms:
+            outcome.rejected[iri] = report
+            return None
+        return _Checked(ready, _version_of(previous))
 
-    def _stage_write(self, change: Change, iri: str, graph: Graph, previous: Resource | None,
-                     now: str) -> tuple[list[ox.Triple], str]:
+    def _stage_write(self, change: Change, iri: str, triples: list[ox.Triple], previous: Resource | None,
+                     now: str) -> str:
         """Add a resource's new state to a change: its graph, versions (its own and its container's), an event."""
-        triples = _to_oxigraph(graph)
-        change.replace_graph(iri, triples)
-        version = _new_version()
-        change.set_value(META_GRAPH, ox.NamedNode(iri), VERSION, ox.Literal(version))
+        version = ox.Literal(_new_version())
+        if previous is None and not self.store.has_graph(iri):  # neither a resource nor a tombstone yet
+            change.add_graph(iri, triples)
+            change.add.append(ox.Quad(ox.NamedNode(iri), VERSION, version, ox.NamedNode(META_GRAPH)))
+        else:
+            change.replace_graph(iri, triples)
+            change.set_value(META_GRAPH, ox.NamedNode(iri), VERSION, version)
         if previous is None:
             self._add_to_parents(change, iri, now)
         else:
             parent = _parent(iri)
             change.set_value(META_GRAPH, ox.NamedNode(parent), VERSION, ox.Literal(_new_version()))
         self.feed.record(change, "update" if previous else "create", iri, now)
-        return triples, version
+        return version.value
 
     def delete(self, iri: str, *, preconditions: Preconditions) -> None:
         with self._lock:
@@ -341,7 +352,7 @@ class Pod:
         former = _type_of(previous)
         tombstone = [
             (named(RDF.type), named(AS.Tombstone)),
-            (named(AS.deleted), ox.Literal(now, datatype=named(XSD.dateTime))),
+            (named(AS.deleted), date_time(now)),
         ]
         if former:
             tombstone.append((named(AS.formerType), ox.NamedNode(former)))
@@ -381,60 +392,53 @@ class Pod:
             return quad.object.value
         return None
 
-    def _write(self, iri: str, graph: Graph, *, credential: str, previous: Resource | None,
+    def _write(self, iri: str, triples: list[ox.Triple], *, credential: str, previous: Resource | None,
                default_type: URIRef | None = None) -> Written:
         now = utc_now()
-        graph = self._prepare(iri, graph, previous, default_type, credential, now)
-        report = self.validator.validate(graph, require_type=not iri.endswith("/"))
+        triples = self._prepare(iri, triples, previous, default_type, credential, now)
+        report = self.validator.validate(to_rdflib(triples), require_type=not iri.endswith("/"))
         if not report.conforms:
             raise ValidationFailed(report)
         change = Change()
-        triples, version = self._stage_write(change, iri, graph, previous, now)
+        version = self._stage_write(change, iri, triples, previous, now)
         self.store.commit(change)
         return Written(Resource(iri, triples, version), report, created=previous is None)
 
-    def _prepare(self, iri: str, graph: Graph, previous: Resource | None, default_type: URIRef | None,
-                 credential: str, now: str) -> Graph:
-        """The graph to store: the client's triples about this resource, plus what the server manages."""
-        subject = URIRef(iri)
-        graph = name_root(graph, subject)
-        self._check_subjects(graph, iri)
-        for predicate in SERVER_MANAGED:
-            graph.remove((subject, predicate, None))
-        graph.remove((None, LDP.contains, None))
+    def _prepare(self, iri: str, triples: list[ox.Triple], previous: Resource | None,
+                 default_type: URIRef | None, credential: str, now: str) -> list[ox.Triple]:
+        """The triples to store: the client's triples about this resource, plus what the server manages."""
+        subject = ox.NamedNode(iri)
+        triples = name_root(triples, subject)
+        self._check_subjects(triples, iri)
+        kept = [t for t in triples
+                if t.predicate != CONTAINS and not (t.subject == subject and t.predicate in SERVER_MANAGED_OX)]
+        types = {t.object for t in kept if t.subject == subject and t.predicate == TYPE}
         if iri.endswith("/"):
-            self._check_container_types(graph, subject)
-            for container_type in CONTAINER_TYPES:
-                graph.add((subject, RDF.type, container_type))
+            _check_container_types(types)
+            kept += [ox.Triple(subject, TYPE, kind) for kind in CONTAINER_TYPES_OX if kind not in types]
             if previous is not None:
-                graph += ((subject, LDP.contains, URIRef(t.object.value)) for t in previous.triples
-                          if t.predicate == named(LDP.contains))
-        elif any(t in CONTAINER_TYPES for t in graph.objects(subject, RDF.type)):
+                kept += [t for t in previous.triples if t.predicate == CONTAINS]
+        elif types & set(CONTAINER_TYPES_OX):
             raise Conflict(f"{iri} does not end with '/', so it cannot be a container")
-        if default_type is not None and (subject, RDF.type, None) not in graph:
-            graph.add((subject, RDF.type, default_type))
+        if default_type is not None and not types:
+            kept.append(ox.Triple(subject, TYPE, named(default_type)))
         if previous is not None and previous.is_container != iri.endswith("/"):
             raise Conflict("a PUT cannot change a container into a resource or the reverse")
-        stamp = Literal(now, datatype=XSD.dateTime, normalize=False)
-        graph.add((subject, DCTERMS.created, _created(previous) or stamp))
-        graph.add((subject, DCTERMS.modified, stamp))
-        self.validator.fill_server_managed(graph, self.config.platform, datetime.fromisoformat(now))
-        graph.add((subject, DDS.publishedWith, URIRef(f"{self.url}#credential-{self._credential_number(credential)}")))
-        return graph
+        stamp = date_time(now)
+        kept.append(ox.Triple(subject, CREATED, _created(previous) or stamp))
+        kept.append(ox.Triple(subject, MODIFIED, stamp))
+        kept = self.validator.fill_server_managed(kept, self.config.platform, stamp)
+        credential_iri = ox.NamedNode(f"{self.url}#credential-{self._credential_number(credential)}")
+        kept.append(ox.Triple(subject, PUBLISHED_WITH, credential_iri))
+        return list(dict.fromkeys(kept))
 
-    def _check_subjects(self, graph: Graph, iri: str) -> None:
-        for subject in set(graph.subjects()):
-            if isinstance(subject, BNode) or subject == URIRef(iri) or str(subject).startswith(iri + "#"):
+    def _check_subjects(self, triples: list[ox.Triple], iri: str) -> None:
+        for subject in {t.subject for t in triples}:
+            if isinstance(subject, ox.BlankNode) or subject.value == iri or subject.value.startswith(iri + "#"):
                 continue
-            where = "outside this pod" if not str(subject).startswith(self.url) else "another resource"
-            raise BadDocument(f"\"@id\" {str(subject)!r} is {where}: a document may only describe {iri}",
+            where = "outside this pod" if not subject.value.startswith(self.url) else "another resource"
+            raise BadDocument(f"\"@id\" {subject.value!r} is {where}: a document may only describe {iri}",
                               field="@id")
-
-    def _check_container_types(self, graph: Graph, subject: URIRef) -> None:
-        others = [t for t in graph.objects(subject, RDF.type) if t not in CONTAINER_TYPES and t != LDP.RDFSource
-                  and t != LDP.Resource]
-        if others:
-            raise Conflict(f"a container cannot take the type {others[0]}: it would stop being a container")
 
     def _new_member_iri(self, container: str, slug: str | None, as_container: bool) -> str:
         base = _clean_slug(slug) if slug else uuid.uuid4().hex[:12]
@@ -484,7 +488,7 @@ class Pod:
 
     def _put_container(self, change: Change, iri: str, title: str, now: str) -> None:
         subject = ox.NamedNode(iri)
-        stamp = ox.Literal(now, datatype=named(XSD.dateTime))
+        stamp = date_time(now)
         change.replace_graph(iri, [
             ox.Triple(subject, named(RDF.type), named(LDP.BasicContainer)),
             ox.Triple(subject, named(RDF.type), named(LDP.Container)),
@@ -512,40 +516,43 @@ def _clean_slug(slug: str) -> str:
     return cleaned or uuid.uuid4().hex[:12]
 
 
-def name_root(graph: Graph, subject: URIRef) -> Graph:
+def name_root(triples: list[ox.Triple], subject: ox.NamedNode) -> list[ox.Triple]:
     """Give the resource's IRI to the document's one top-level blank node (a POST without "@id")."""
-    if (subject, None, None) in graph:
-        return graph
-    referenced = set(graph.objects())
-    roots = {s for s in graph.subjects() if isinstance(s, BNode) and s not in referenced}
+    if any(t.subject == subject for t in triples):
+        return triples
+    referenced = {t.object for t in triples}
+    roots = {t.subject for t in triples if isinstance(t.subject, ox.BlankNode) and t.subject not in referenced}
     if len(roots) > 1:
         raise BadDocument("the document has several top-level nodes; give the resource's node \"@id\": \"\"",
                           field="@id")
     if not roots:
-        return graph
-    return _rename(graph, roots.pop(), subject)
+        return triples
+    return _rename(triples, roots.pop(), subject)
 
 
-def _same_content(stored: Sequence[ox.Triple], graph: Graph) -> bool:
+def _same_content(stored: Sequence[ox.Triple], triples: Sequence[ox.Triple]) -> bool:
     volatile = {named(p) for p in VOLATILE}
-    new = [t for t in _to_oxigraph(graph) if t.predicate not in volatile]
     return content_hash((t for t in stored if t.predicate not in volatile), by_value=True) == content_hash(
-        new, by_value=True)
+        (t for t in triples if t.predicate not in volatile), by_value=True)
 
 
-def _rename(graph: Graph, old: Node, new: URIRef) -> Graph:
-    """The graph with ``old`` (and, for an IRI, its ``#fragments``) renamed to ``new``."""
-    def renamed_term(term: Node) -> Node:
+def _rename(triples: list[ox.Triple], old: ox.NamedNode | ox.BlankNode, new: ox.NamedNode) -> list[ox.Triple]:
+    """The triples with ``old`` (and, for an IRI, its ``#fragments``) renamed to ``new``."""
+    def renamed(term):
         if term == old:
             return new
-        if isinstance(old, URIRef) and isinstance(term, URIRef) and term.startswith(old + "#"):
-            return URIRef(new + term[len(old):])
+        if isinstance(old, ox.NamedNode) and isinstance(term, ox.NamedNode) and term.value.startswith(
+                old.value + "#"):
+            return ox.NamedNode(new.value + term.value[len(old.value):])
         return term
 
-    renamed = Graph()
-    for s, p, o in graph:
-        renamed.add((renamed_term(s), p, renamed_term(o)))
-    return renamed
+    return [ox.Triple(renamed(t.subject), t.predicate, renamed(t.object)) for t in triples]
+
+
+def _check_container_types(types: set) -> None:
+    others = [t for t in types if t not in CONTAINER_TYPES_OX and t not in (named(LDP.RDFSource), named(LDP.Resource))]
+    if others:
+        raise Conflict(f"a container cannot take the type {others[0].value}: it would stop being a container")
 
 
 def _match(search: Search) -> str:
@@ -562,13 +569,17 @@ def _literal(text: str) -> str:
     return f'"{escaped}"'
 
 
-def _created(previous: Resource | None) -> Node | None:
+def _created(previous: Resource | None) -> ox.Literal | None:
     if previous is None:
         return None
     for triple in previous.triples:
-        if triple.subject == previous.subject and triple.predicate == named(DCTERMS.created):
-            return from_oxigraph(triple.object, {})
+        if triple.subject == previous.subject and triple.predicate == CREATED:
+            return triple.object
     return None
+
+
+def _version_of(resource: Resource | None) -> str | None:
+    return resource.version if resource is not None else None
 
 
 def _type_of(resource: Resource) -> str | None:
@@ -576,32 +587,6 @@ def _type_of(resource: Resource) -> str | None:
                    if t.subject == resource.subject and t.predicate == named(RDF.type))
     dds_types = [t for t in types if t.startswith(str(DDS))]
     return (dds_types or types or [None])[0]
-
-
-def _to_oxigraph(graph: Graph) -> list[ox.Triple]:
-    blank: dict[BNode, ox.BlankNode] = {}
-    return [ox.Triple(_ox(s, blank), _ox(p, blank), _ox(o, blank)) for s, p, o in graph]
-
-
-def _ox(term: Node, blank: dict[BNode, ox.BlankNode]):
-    if isinstance(term, URIRef):
-        return ox.NamedNode(str(term))
-    if isinstance(term, BNode):
-        return blank.setdefault(term, ox.BlankNode())
-    if term.language:
-        return ox.Literal(str(term), language=term.language)
-    if term.datatype is not None:
-        return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
-    return ox.Literal(str(term))
-
-
-def to_graph(triples: Sequence[ox.Triple]) -> Graph:
-    """An rdflib graph of stored triples (what patches and the validator work on)."""
-    graph, blank = Graph(), {}
-    for t in triples:
-        graph.add((from_oxigraph(t.subject, blank), from_oxigraph(t.predicate, blank),
-                   from_oxigraph(t.object, blank)))
-    return graph
 
 
 def _containment(container: str, member: str) -> ox.Quad:

@@ -32,6 +32,10 @@ class Change:
 
     def replace_graph(self, graph: str, triples: Iterable[ox.Triple]) -> None:
         self.drop_graphs.add(graph)
+        self.add_graph(graph, triples)
+
+    def add_graph(self, graph: str, triples: Iterable[ox.Triple]) -> None:
+        """Add a graph known not to exist yet: unlike :meth:`replace_graph`, nothing to drop first."""
         name = ox.NamedNode(graph)
         self.add.extend(ox.Quad(t.subject, t.predicate, t.object, name) for t in triples)
 

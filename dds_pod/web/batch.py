@@ -1,7 +1,7 @@
 """Bulk writes for importers: ``POST {pod}batch`` creates, replaces and deletes many resources at once.
 
 The body is ``{"put": [JSON-LD documents, each with its "id" in the pod], "delete": [IRIs],
-"atomic": false}``. All of it is validated in one SHACL run and committed in one transaction;
+"atomic": false}``. Each document is screened against the shapes, and all of it committed in one transaction;
 the answer counts what was created, updated, left unchanged and deleted, and gives the
 validation messages of each rejected document (with ``"atomic": true``, any rejection stores
 nothing and answers 422).
@@ -40,7 +40,7 @@ def batch(pod_name: str) -> Response:
         if not isinstance(document, dict) or not isinstance(document.get("id", document.get("@id")), str):
             raise BadDocument("each document of \"put\" needs its \"id\"", field="put")
         iri = document.get("id", document.get("@id"))
-        documents.append((iri, node.intake.read_json(document, iri, pod.config.language)))
+        documents.append((iri, node.intake.read_json_triples(document, iri, pod.config.language)))
     deletions = [iri for iri in _list(body, "delete") if isinstance(iri, str)]
     try:
         outcome = pod.write_batch(documents, deletions, credential=credential, atomic=bool(body.get("atomic")))
@@ -53,9 +53,9 @@ def batch(pod_name: str) -> Response:
 def _announce(node: Node, pod_url: str, documents: list, outcome: BatchOutcome) -> None:
     """Queue notifications to the member pods whose resources the written documents answer."""
     created, updated = set(outcome.created), set(outcome.updated)
-    for iri, graph in documents:
+    for iri, triples in documents:
         if iri in created or iri in updated:
-            node.outbox.enqueue(pod_url, iri, notifications.answered_in(graph, iri), iri in created)
+            node.outbox.enqueue(pod_url, iri, notifications.answered_in(triples, iri), iri in created)
 
 
 def _list(body: dict, key: str) -> list:

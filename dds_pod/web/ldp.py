@@ -21,8 +21,9 @@ from ..federation import notifications, reactions
 from ..ldp import representation
 from ..ldp.merge import merge_patch
 from ..ldp.patch import apply_n3_patch, apply_sparql_update
-from ..ldp.resources import Pod, Preconditions, Resource, Search, Written, check_path_segments, to_graph
+from ..ldp.resources import Pod, Preconditions, Resource, Search, Written, check_path_segments
 from ..node import Node
+from ..rdfio import to_rdflib
 from ..vocab import LDP
 from . import conneg
 from .auth import authorize
@@ -232,13 +233,13 @@ def _patch(pod: Pod, iri: str) -> Response:
     body = request.get_data()
     if media_type == "application/sparql-update":
         text = _text(body)
-        transform = lambda triples: to_graph(apply_sparql_update(triples, text, iri))  # noqa: E731
+        transform = lambda triples: to_rdflib(apply_sparql_update(triples, text, iri))  # noqa: E731
     elif media_type == "text/n3":
         text = _text(body)
-        transform = lambda triples: to_graph(apply_n3_patch(triples, text, iri))  # noqa: E731
+        transform = lambda triples: to_rdflib(apply_n3_patch(triples, text, iri))  # noqa: E731
     elif media_type in ("application/ld+json", "application/merge-patch+json", "application/json"):
         patch_graph, removed = _read_merge_patch(pod, body, iri)
-        transform = lambda triples: merge_patch(to_graph(triples), patch_graph, URIRef(iri), removed)  # noqa: E731
+        transform = lambda triples: merge_patch(to_rdflib(triples), patch_graph, URIRef(iri), removed)  # noqa: E731
     else:
         raise UnsupportedFormat(f"PATCH accepts {conneg.ACCEPT_PATCH}, not {media_type or '(no Content-Type)'!r}")
     written = pod.patch(iri, transform, preconditions=_preconditions(), credential=credential)
