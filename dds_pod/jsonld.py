@@ -13,6 +13,7 @@ import contextlib
 import json
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 import pyoxigraph as ox
@@ -123,12 +124,43 @@ def dds_triples(document: dict, base: str) -> list[ox.Triple]:
     every example. Errors are raised as :class:`BadDocument` without detail: callers that must
     explain them parse the document again with :func:`to_graph`.
     """
-    inlined = {**document, "@context": context_document()["@context"]}
+    names = _names(document)
+    used = None if names is None else frozenset(names & context_document()["@context"].keys())
+    inlined = {**document, "@context": _context_for(used)}
     try:
         quads = ox.parse(json.dumps(inlined), format=ox.RdfFormat.JSON_LD, base_iri=base)
         return [ox.Triple(q.subject, q.predicate, _decimal_literal(q.object)) for q in quads]
     except (SyntaxError, ValueError, OSError) as exc:
         raise BadDocument(f"invalid JSON-LD: {exc}") from None
+
+
+def _names(document: dict) -> frozenset[str] | None:
+    """Every key and string value of a document: the terms it can use. None with a nested context."""
+    names: set[str] = set()
+    stack: list = [document]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if "@context" in item and item is not document:
+                return None
+            names.update(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            names.add(item)
+    return frozenset(names)
+
+
+@lru_cache(maxsize=256)
+def _context_for(names: frozenset[str] | None) -> dict:
+    """The DDS context cut down to the terms a document can use, so that the parser processes ten
+    terms rather than a hundred: keywords, prefixes, and the terms ``names`` (all with None)."""
+    context = context_document()["@context"]
+    if names is None:
+        return context
+    return {key: value for key, value in context.items()
+            if key.startswith("@") or key in names or (isinstance(value, str) and value.endswith(("/", "#")))}
 
 
 def _decimal_literal(term):

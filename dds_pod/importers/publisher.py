@@ -1,14 +1,17 @@
 """Publishing imported documents into a pod over HTTP, where the pod's validation applies.
 
-Documents go in batches to the pod's ``batch`` endpoint: one request, one SHACL run and one
-transaction per few hundred documents. The pod leaves a document identical to what it holds
-alone, which makes an import idempotent: running it twice creates nothing new.
+Documents go in batches to the pod's ``batch`` endpoint: one request and one transaction per
+few hundred documents. Two requests are kept in flight, so that the pod checks one batch while
+it commits the previous one. The pod leaves a document identical to what it holds alone, which
+makes an import idempotent: running it twice creates nothing new.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 import requests
@@ -16,6 +19,7 @@ import requests
 from .common import Batch
 
 BATCH_SIZE = 500
+IN_FLIGHT = 2
 
 
 class PublishError(Exception):
@@ -37,36 +41,58 @@ class Summary:
 
 
 class Publisher:
-    def __init__(self, pod_url: str, token: str, timeout: float = 300, atomic: bool = False) -> None:
+    def __init__(self, pod_url: str, token: str, timeout: float = 300, atomic: bool = False,
+                 in_flight: int = IN_FLIGHT) -> None:
         self.endpoint = f"{pod_url}batch"
-        self.session = requests.Session()
-        self.session.headers.update({"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         self.timeout = timeout
         self.atomic = atomic
+        self.in_flight = max(1, in_flight)
+        self._local = threading.local()  # a requests session per sending thread
 
     def publish(self, batch: Batch, progress: Callable[[int], None] | None = None) -> Summary:
         summary = Summary()
         documents = list(batch.documents.values())
         chunks = [documents[i:i + BATCH_SIZE] for i in range(0, len(documents), BATCH_SIZE)] or [[]]
-        for index, chunk in enumerate(chunks):
-            deletions = batch.deletions if index == len(chunks) - 1 else []
-            self._send(chunk, deletions, summary)
-            if progress:
-                progress(min(len(documents), (index + 1) * BATCH_SIZE))
+        done = 0
+        with ThreadPoolExecutor(self.in_flight, thread_name_prefix="publish") as pool:
+            pending: set[Future] = set()
+            for index, chunk in enumerate(chunks):
+                deletions = batch.deletions if index == len(chunks) - 1 else []
+                pending.add(pool.submit(self._send, chunk, deletions))
+                if len(pending) >= self.in_flight:
+                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        done += self._count(future.result(), summary)
+                        if progress:
+                            progress(min(len(documents), done))
+            for future in pending:  # the last ones, in submission order
+                done += self._count(future.result(), summary)
+                if progress:
+                    progress(min(len(documents), done))
         return summary
 
-    def _send(self, documents: list[dict], deletions: list[str], summary: Summary) -> None:
+    def _send(self, documents: list[dict], deletions: list[str]) -> dict:
         body = json.dumps({"put": documents, "delete": deletions, "atomic": self.atomic}, ensure_ascii=False)
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+            session.headers.update(self.headers)
         try:
-            response = self.session.post(self.endpoint, data=body.encode("utf-8"), timeout=self.timeout)
+            response = session.post(self.endpoint, data=body.encode("utf-8"), timeout=self.timeout)
         except requests.RequestException as exc:
             raise PublishError(f"{self.endpoint}: {exc}") from None
         if response.status_code not in (200, 422):
             raise PublishError(f"{self.endpoint} answered {response.status_code}: {response.text[:500]}")
-        outcome = response.json()
+        return {"documents": len(documents), **response.json()}
+
+    @staticmethod
+    def _count(outcome: dict, summary: Summary) -> int:
+        """Add a batch's outcome to the summary; returns how many documents it carried."""
         summary.created += len(outcome["created"])
         summary.updated += len(outcome["updated"])
         summary.unchanged += len(outcome["unchanged"])
         summary.deleted += len(outcome["deleted"])
         for iri, fields in outcome["rejected"].items():
             summary.rejected[iri] = "; ".join(f"{name}: {' '.join(messages)}" for name, messages in fields.items())
+        return outcome["documents"]
