@@ -1,7 +1,7 @@
 """A pod's change feed: an append-only Linked Data Event Stream of Create/Update/Delete events.
 
 Every write adds one event to the pod's feed graph in the same transaction as the write
-itself, with a strictly increasing sequence number. Readers (the federation, any LDES client)
+itself, with a sequence number one above the previous event's. Readers (the federation, any LDES client)
 page through it with ``?since=N`` and get only what changed after N.
 """
 
@@ -17,9 +17,12 @@ from .vocab import AS, DDS, LDES, RDF, TREE, XSD
 
 INTERNAL = "urn:dds:internal:"
 META_GRAPH = "urn:dds:meta"
-LAST_SEQUENCE = ox.NamedNode(INTERNAL + "lastSequence")
 
 KINDS = {"create": AS.Create, "update": AS.Update, "delete": AS.Delete}
+KIND_TERMS = {kind: named(term) for kind, term in KINDS.items()}
+TYPE, OBJECT, PUBLISHED = named(RDF.type), named(AS.object), named(AS.published)
+SEQUENCE, FORMER_TYPE = named(DDS.sequence), named(AS.formerType)
+DATE_TIME, INTEGER = named(XSD.dateTime), named(XSD.integer)
 
 
 @dataclass(frozen=True)
@@ -37,29 +40,43 @@ class ChangeFeed:
         self.store = store
         self.pod_url = pod_url
         self.url = f"{pod_url}changes/"
+        self._known = 0  # a sequence known to exist: probing starts from there
 
     def last_sequence(self) -> int:
-        for quad in self.store.quads(named(self.pod_url), LAST_SEQUENCE, None, META_GRAPH):
-            return int(quad.object.value)
-        return 0
+        """The newest event's sequence, without a stored counter that every write would replace.
+
+        Events are numbered 1, 2, ... without gaps (a change commits all its events or none) and
+        are never removed, so the first missing number ends the feed: it is found by probing event
+        IRIs in doubling steps from the last sequence known, then halving ones, a few look-ups.
+        """
+        low, high = self._known, self._known + 1
+        while self._exists(high):
+            low, high = high, high + 2 * (high - low)
+        while high - low > 1:
+            middle = (low + high) // 2
+            low, high = (middle, high) if self._exists(middle) else (low, middle)
+        self._known = max(self._known, low)
+        return low
+
+    def _exists(self, sequence: int) -> bool:
+        event = ox.NamedNode(f"{self.url}#{sequence}")
+        return next(iter(self.store.quads(event, SEQUENCE, None, self.url)), None) is not None
 
     def record(self, change: Change, kind: str, iri: str, time: str, former_type: str | None = None) -> int:
         """Add the event of a write to ``change``; call under the pod's write lock."""
-        sequence = change.counters.get(self.url, self.last_sequence()) + 1
+        sequence = (change.counters.get(self.url) or self.last_sequence()) + 1
         change.counters[self.url] = sequence
         event = ox.NamedNode(f"{self.url}#{sequence}")
-        graph = ox.NamedNode(self.url)
         triples = [
-            (event, named(RDF.type), named(KINDS[kind])),
-            (event, named(AS.object), ox.NamedNode(iri)),
-            (event, named(AS.published), ox.Literal(time, datatype=named(XSD.dateTime))),
-            (event, named(DDS.sequence), ox.Literal(str(sequence), datatype=named(XSD.integer))),
+            (event, TYPE, KIND_TERMS[kind]),
+            (event, OBJECT, ox.NamedNode(iri)),
+            (event, PUBLISHED, ox.Literal(time, datatype=DATE_TIME)),
+            (event, SEQUENCE, ox.Literal(str(sequence), datatype=INTEGER)),
         ]
         if former_type:
-            triples.append((event, named(AS.formerType), ox.NamedNode(former_type)))
+            triples.append((event, FORMER_TYPE, ox.NamedNode(former_type)))
+        graph = ox.NamedNode(self.url)
         change.add.extend(ox.Quad(s, p, o, graph) for s, p, o in triples)
-        counter = ox.Literal(str(sequence), datatype=named(XSD.integer))
-        change.set_value(META_GRAPH, named(self.pod_url), LAST_SEQUENCE, counter)
         return sequence
 
     def events(self, since: int, limit: int) -> list[Event]:

@@ -12,6 +12,7 @@ import hmac
 import re
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import unquote
@@ -257,7 +258,7 @@ class Pod:
         """
         outcome, now = BatchOutcome(), utc_now()
         iris = [iri for iri, _ in documents]
-        twice = {iri for iri in iris if iris.count(iri) > 1} | (set(iris) & set(deletions))
+        twice = {iri for iri, count in Counter(iris).items() if count > 1} | (set(iris) & set(deletions))
         if twice:
             raise BadDocument(f"a batch names {sorted(twice)[0]} twice", field="put")
         for iri in iris:
@@ -314,15 +315,12 @@ class Pod:
         version = ox.Literal(_new_version())
         if previous is None and not self.store.has_graph(iri):  # neither a resource nor a tombstone yet
             change.add_graph(iri, triples)
-            change.add.append(ox.Quad(ox.NamedNode(iri), VERSION, version, ox.NamedNode(META_GRAPH)))
+            change.add.append(_version_quad(iri, version.value))
         else:
             change.replace_graph(iri, triples)
             change.set_value(META_GRAPH, ox.NamedNode(iri), VERSION, version)
         if previous is None:
-            self._add_to_parents(change, iri, now)
-        else:
-            parent = _parent(iri)
-            change.set_value(META_GRAPH, ox.NamedNode(parent), VERSION, ox.Literal(_new_version()))
+            self._add_to_parents(change, iri, now, event=True)
         self.feed.record(change, "update" if previous else "create", iri, now)
         return version.value
 
@@ -360,7 +358,6 @@ class Pod:
         change.set_value(META_GRAPH, previous.subject, VERSION, ox.Literal(_new_version()))
         parent = _parent(previous.iri)
         change.remove.append(_containment(parent, previous.iri))
-        change.set_value(META_GRAPH, ox.NamedNode(parent), VERSION, ox.Literal(_new_version()))
         self.feed.record(change, "delete", previous.iri, now, former)
 
     def add_received(self, iri: str, triples: list[ox.Triple], also: Change) -> bool:
@@ -375,7 +372,7 @@ class Pod:
             if fresh:
                 also.replace_graph(iri, triples)
                 also.set_value(META_GRAPH, ox.NamedNode(iri), VERSION, ox.Literal(_new_version()))
-                self._add_to_parents(also, iri, utc_now())
+                self._add_to_parents(also, iri, utc_now(), event=False)
             self.store.commit(also)
             return fresh
 
@@ -388,8 +385,13 @@ class Pod:
             return None
 
     def _version(self, iri: str) -> str | None:
+        """A resource's version (its ETag). A container's own version changes with its own state and
+        with memberships no event records (notifications); its version also carries the pod's last
+        event, which every other change of its members comes with: a batch then adds members without
+        replacing the container's version, and commits as insertions only."""
         for quad in self.store.quads(ox.NamedNode(iri), VERSION, None, META_GRAPH):
-            return quad.object.value
+            own = quad.object.value
+            return f"{own}.{self.feed.last_sequence()}" if iri.endswith("/") else own
         return None
 
     def _write(self, iri: str, triples: list[ox.Triple], *, credential: str, previous: Resource | None,
@@ -473,14 +475,18 @@ class Pod:
         if self.store.has_graph(_twin(iri)):
             raise Conflict(f"{_twin(iri)} exists: a resource and a container cannot share a name")
 
-    def _add_to_parents(self, change: Change, iri: str, now: str) -> None:
-        """Add the new resource to its container, creating missing intermediate containers."""
+    def _add_to_parents(self, change: Change, iri: str, now: str, event: bool) -> None:
+        """Add the new resource to its container, creating missing intermediate containers. Without
+        an ``event`` in the pod's feed, the container's own version must change (see ``_version``)."""
         child = iri
         while child != self.url:
             parent = _parent(child)
             change.add.append(_containment(parent, child))
-            change.set_value(META_GRAPH, ox.NamedNode(parent), VERSION, ox.Literal(_new_version()))
+            if parent in change.new_graphs:
+                return
             if self.store.has_graph(parent):
+                if not event:
+                    change.set_value(META_GRAPH, ox.NamedNode(parent), VERSION, ox.Literal(_new_version()))
                 return
             self._check_no_twin(parent)
             self._put_container(change, parent, parent.rstrip("/").rsplit("/", 1)[-1], now)
@@ -489,14 +495,14 @@ class Pod:
     def _put_container(self, change: Change, iri: str, title: str, now: str) -> None:
         subject = ox.NamedNode(iri)
         stamp = date_time(now)
-        change.replace_graph(iri, [
+        change.add_graph(iri, [
             ox.Triple(subject, named(RDF.type), named(LDP.BasicContainer)),
             ox.Triple(subject, named(RDF.type), named(LDP.Container)),
             ox.Triple(subject, named(DCTERMS.title), ox.Literal(title, language="en")),
             ox.Triple(subject, named(DCTERMS.created), stamp),
             ox.Triple(subject, named(DCTERMS.modified), stamp),
         ])
-        change.set_value(META_GRAPH, subject, VERSION, ox.Literal(_new_version()))
+        change.add.append(_version_quad(iri, _new_version()))
 
 
 def check_path_segments(path: str) -> None:
@@ -587,6 +593,11 @@ def _type_of(resource: Resource) -> str | None:
                    if t.subject == resource.subject and t.predicate == named(RDF.type))
     dds_types = [t for t in types if t.startswith(str(DDS))]
     return (dds_types or types or [None])[0]
+
+
+def _version_quad(iri: str, version: str) -> ox.Quad:
+    """The version of a resource that has none yet (set_value replaces an existing one)."""
+    return ox.Quad(ox.NamedNode(iri), VERSION, ox.Literal(version), ox.NamedNode(META_GRAPH))
 
 
 def _containment(container: str, member: str) -> ox.Quad:

@@ -29,15 +29,25 @@ class Change:
     # Counters (such as a change feed's sequence) advanced by this change but not yet committed.
     counters: dict[str, int] = field(default_factory=dict)
     values: dict[tuple, ox.Quad] = field(default_factory=dict)
+    new_graphs: set[str] = field(default_factory=set)  # graphs this change creates
 
     def replace_graph(self, graph: str, triples: Iterable[ox.Triple]) -> None:
         self.drop_graphs.add(graph)
-        self.add_graph(graph, triples)
+        self._add_triples(graph, triples)
 
     def add_graph(self, graph: str, triples: Iterable[ox.Triple]) -> None:
         """Add a graph known not to exist yet: unlike :meth:`replace_graph`, nothing to drop first."""
+        self.new_graphs.add(graph)
+        self._add_triples(graph, triples)
+
+    def _add_triples(self, graph: str, triples: Iterable[ox.Triple]) -> None:
         name = ox.NamedNode(graph)
         self.add.extend(ox.Quad(t.subject, t.predicate, t.object, name) for t in triples)
+
+    @property
+    def insert_only(self) -> bool:
+        """Whether this change only adds quads (a store may then take a faster road)."""
+        return not (self.drop_graphs or self.remove or self.remove_values or self.clear_subjects)
 
     def set_value(self, graph: str, subject: ox.NamedNode, predicate: ox.NamedNode, value) -> None:
         """Replace every value of (subject, predicate) in a graph by one value; set twice, the last wins."""
