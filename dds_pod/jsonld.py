@@ -124,32 +124,38 @@ def dds_triples(document: dict, base: str) -> list[ox.Triple]:
     every example. Errors are raised as :class:`BadDocument` without detail: callers that must
     explain them parse the document again with :func:`to_graph`.
     """
-    names = _names(document)
+    names, fractions = _names(document)
     used = None if names is None else frozenset(names & context_document()["@context"].keys())
     inlined = {**document, "@context": _context_for(used)}
     try:
         quads = ox.parse(json.dumps(inlined), format=ox.RdfFormat.JSON_LD, base_iri=base)
-        return [ox.Triple(q.subject, q.predicate, _decimal_literal(q.object)) for q in quads]
+        if fractions:
+            return [ox.Triple(q.subject, q.predicate, _decimal_literal(q.object)) for q in quads]
+        return [q.triple for q in quads]
     except (SyntaxError, ValueError, OSError) as exc:
         raise BadDocument(f"invalid JSON-LD: {exc}") from None
 
 
-def _names(document: dict) -> frozenset[str] | None:
-    """Every key and string value of a document: the terms it can use. None with a nested context."""
+def _names(document: dict) -> tuple[set[str] | None, bool]:
+    """Every key and string value of a document (the terms it can use; None with a nested context),
+    and whether it holds a JSON number with a fraction (which may need :func:`decimal_form`)."""
     names: set[str] = set()
+    fractions = False
     stack: list = [document]
     while stack:
         item = stack.pop()
         if isinstance(item, dict):
             if "@context" in item and item is not document:
-                return None
+                return None, True
             names.update(item)
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
         elif isinstance(item, str):
             names.add(item)
-    return frozenset(names)
+        elif isinstance(item, float):
+            fractions = True
+    return names, fractions
 
 
 @lru_cache(maxsize=256)

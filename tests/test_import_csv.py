@@ -13,6 +13,7 @@ import pytest
 from rdflib import BNode, Graph, URIRef
 
 from dds_pod import jsonld
+from dds_pod.canonical import content_hash
 from dds_pod.importers import consul_csv, decidim_csv
 from dds_pod.importers.common import Settings
 from dds_pod.importers.pseudonyms import Pseudonymiser
@@ -210,3 +211,14 @@ def test_madrid_authors_are_pseudonymous(madrid):
     association = next(r for r in csv.DictReader(PROPOSALS.open(encoding="utf-8")) if r["isAssociation"] == "1")
     author = documents[f"{MADRID_SETTINGS.pod_url}proposals/{association['code'].lower()}"]["author"]
     assert documents[author]["type"] == "Organization"
+
+
+@pytest.mark.parametrize("city", ["barcelona", "madrid"])
+def test_the_bulk_parser_reads_real_documents_as_pyld_does(city, request):
+    """Publishing goes through oxigraph's parser with the context cut to the terms in use."""
+    batch, _ = request.getfixturevalue(city)
+    documents = list(batch.documents.values())
+    sample = [d for kind in _by_type(documents).values() for d in kind[:150]]
+    for document in sample:
+        by_pyld = to_oxigraph(jsonld.to_graph(document))
+        assert content_hash(jsonld.dds_triples(document, document["id"])) == content_hash(by_pyld), document["id"]
