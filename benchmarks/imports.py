@@ -9,12 +9,12 @@
 2. Times ``consul_csv.read`` (CSV parsing, mapping, HTML sanitising, pseudonymising) in this process.
 3. Starts a fresh ``dds-pod serve`` (one gunicorn gthread worker, on-disk oxigraph store under a temporary
    ``data_dir``) and times ``Publisher(pod, token).publish(batch)``: batches of 500 documents posted to
-   ``{pod}batch`` (one SHACL run and one transaction per batch). The server's CPU is utime + stime of its
-   process group from ``/proc`` (as ``benchmarks.pods``), the client's is this process's. Unless
-   ``--publish-rows`` is given, a 2 000-row pilot on its own server first projects the full run linearly; above
-   10 minutes only the first 20 000 proposals (and their authors) are published and (b) is extrapolated. The
-   projection assumes a constant time per batch, which does not hold today (batches slow down as the pod
-   fills), so it underestimates. The per-batch times go to ``var/bench/imports/batches-*.json``.
+   ``{pod}batch`` (two requests in flight; each batch screened against the shapes and committed in one
+   transaction). The server's CPU is utime + stime of its process group from ``/proc`` (as
+   ``benchmarks.pods``), the client's is this process's. Unless ``--publish-rows`` is given, a 2 000-row pilot
+   on its own server first projects the full run linearly; above 10 minutes only the first 20 000 proposals
+   (and their authors) are published and (b) is extrapolated. Batches slow down somewhat as the store grows,
+   so the projection underestimates. The per-batch times go to ``var/bench/imports/batches-*.json``.
 4. Profiles ONE batch request of 500 proposals in process (``create_app(...).test_client()``, on-disk store),
    after a warm-up batch: with cProfile, and with plain timers around the same steps (no profiler
    overhead); then the same 500 documents again, which the pod finds unchanged. ``--growth-rows N`` also
@@ -22,12 +22,8 @@
 
 A contribution is a proposal (a CSV row); the batch also holds one agent document per distinct author.
 
-The server runs with its background harvest of its own pods pushed out (``federation.interval_s = 86400``;
-``--background-sync`` keeps the default 60 s). A batch currently leaves one ``lastSequence`` value and one
-container version per document instead of one (``Change.set_value`` called repeatedly within one change),
-so the change feed reuses its sequence numbers, and the harvest of that feed grows without bound during a
-long import (its query joins every value of every reused event IRI): with it on, the 100 000-row run had
-not finished after 27 minutes, the harvest thread having used 870 s of CPU and the server 3.2 GB of memory.
+The server runs with its background harvest of its own pods pushed out (``federation.interval_s = 86400``),
+so that the figures are those of the import alone; ``--background-sync`` keeps the default 60 s.
 
     .venv/bin/python -m benchmarks.imports [--rows 100000] [--publish-rows N] [--growth-rows N]
                                            [--skip-profile] [--skip-http] [--background-sync]
@@ -306,7 +302,7 @@ STEPS = (
     ("shapes: screen, pyshacl if flagged (Validator.screen)", "dds_pod.validation", "Validator", "screen"),
     ("unchanged detection (_same_content, hashing)", "dds_pod.ldp.resources", None, "_same_content"),
     ("staging (Pod._stage_write: quads, feed)", "dds_pod.ldp.resources", "Pod", "_stage_write"),
-    ("commit (OxigraphStore.commit, SPARQL Update)", "dds_pod.store.oxigraph", "OxigraphStore", "commit"),
+    ("commit (OxigraphStore.commit)", "dds_pod.store.oxigraph", "OxigraphStore", "commit"),
     ("notifications (batch._announce)", "dds_pod.web.batch", None, "_announce"),
 )
 
@@ -608,7 +604,7 @@ def main() -> None:
     sync = "every 60 s (default)" if args.background_sync else "off (federation.interval_s = 86400)"
     print(f"server: dds-pod serve (gunicorn, 1 worker, gthread), on-disk oxigraph store in a fresh temporary "
           f"data_dir, background harvest of its own pods {sync}; client: Publisher, batches of {BATCH_SIZE}, "
-          f"sequential, loopback")
+          f"two requests in flight, loopback")
     if note:
         print(f"NOTE: {note}")
     print()

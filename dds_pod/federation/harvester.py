@@ -22,7 +22,6 @@ import pyoxigraph as ox
 from ..canonical import content_hash
 from ..changes import Event
 from ..node import Node
-from ..rdfio import to_rdflib
 from ..store import Change
 from ..terms import named, utc_now
 from ..vocab import DCAT, DCTERMS, DDS, PROV, RDF, XSD
@@ -174,7 +173,7 @@ class Harvester:
         report.updated += 1
 
     def _validation_problem(self, harvested: Harvested, inferred: list[ox.Triple]) -> str | None:
-        report = self.node.validator.validate(to_rdflib([*harvested.triples, *inferred]))
+        report = self.node.validator.screen([*harvested.triples, *inferred])
         if report.conforms:
             return None
         return "; ".join(f"{r.field}: {r.message('en')}" for r in report.results if r.blocking)

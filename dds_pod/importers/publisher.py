@@ -1,8 +1,8 @@
 """Publishing imported documents into a pod over HTTP, where the pod's validation applies.
 
 Documents go in batches to the pod's ``batch`` endpoint: one request and one transaction per
-few hundred documents. Two requests are kept in flight, so that the pod checks one batch while
-it commits the previous one. The pod leaves a document identical to what it holds alone, which
+few hundred documents. Two requests are kept in flight, so that the pod never waits for the
+client to encode and send the next batch. The pod leaves a document identical to what it holds alone, which
 makes an import idempotent: running it twice creates nothing new.
 """
 

@@ -250,11 +250,10 @@ class Pod:
         """Create or replace many resources and delete others in ONE transaction (bulk imports).
 
         Documents are prepared and checked before the pod's lock is taken, against the state they
-        would replace; under the lock, a document whose resource changed meanwhile is prepared and
-        checked again. So while one batch is committed (oxigraph leaves Python free as it writes),
-        the next one is already being checked. A document identical to what is stored is left alone
-        (no new version, no event). Non-conforming documents are rejected and reported; the others
-        are written, unless ``atomic``.
+        would replace, so other writers of the pod wait for a batch's commit only; under the lock, a
+        document whose resource changed meanwhile is prepared and checked again. A document identical
+        to what is stored is left alone (no new version, no event). Non-conforming documents are
+        rejected and reported; the others are written, unless ``atomic``.
         """
         outcome, now = BatchOutcome(), utc_now()
         iris = [iri for iri, _ in documents]
