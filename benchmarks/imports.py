@@ -305,6 +305,8 @@ STEPS = (
     ("commit (OxigraphStore.commit)", "dds_pod.store.oxigraph", "OxigraphStore", "commit"),
     ("notifications (batch._announce)", "dds_pod.web.batch", None, "_announce"),
 )
+# The columns of the growth table, one per step above ("" leaves a step out).
+SHORT_NAMES = ("", "JSON-LD", "look-ups", "prepare", "shapes", "", "staging", "commit", "")
 
 
 def _target(module: str, owner: str | None):
@@ -493,9 +495,7 @@ def growth(path: Path, directory: Path, every: int) -> None:
     app = create_app(config)
     client = app.test_client()
     headers = {"Authorization": f"Bearer {TOKENS[POD]}", "Content-Type": "application/json"}
-    short = {"JSON-LD → RDF (Intake.read_json, pyld)": "JSON-LD", "server-managed preparation (Pod._prepare)":
-             "prepare", "SHACL validation (Pod._validate_batch)": "SHACL", "staging (Pod._stage_write: to oxigraph, "
-             "feed)": "staging", "commit (OxigraphStore.commit, SPARQL Update)": "commit"}
+    short = {label: name for (label, *_), name in zip(STEPS, SHORT_NAMES, strict=True) if name}
     print(f"In process, batch after batch ({len(documents)} documents of {path.name}, on-disk store); seconds:")
     print()
     header = f"| {'batch':>5} | {'type':<8} | {'whole':>5} | " + " | ".join(f"{n:>7}" for n in short.values()) + " |"
