@@ -47,7 +47,7 @@ SUBCLASS_OF = str(RDFS.subClassOf)
 LANG_STRING = str(RDF.langString)
 XSD_STRING = str(XSD.string)
 NO_VALUES: dict[str, list[Term]] = {}
-MAX_BLANK_NODES = 32  # below this, blank nodes cannot nest deeper than the reference's limit
+MAX_BLANK_NODES = 32  # up to this many, blank nodes cannot nest deeper than the reference's limit
 
 _ZONE = r"(Z|[+-][0-9]{2}:[0-9]{2})?"
 _DATE_TIME = re.compile(r"-?[0-9]{4,}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?" + _ZONE)
@@ -152,11 +152,13 @@ class Screen:
             if predicate == RDF_TYPE:
                 if obj.value.startswith(self.namespace) and obj.value not in self.known_terms:
                     return True
-                typed = typed or obj.value in self.by_class
+                typed = typed or (isinstance(obj, ox.NamedNode) and obj.value in self.by_class)
             elif predicate == SUBCLASS_OF:
                 return True
             if isinstance(subject, ox.BlankNode):
                 blank_nodes.add(subject)
+            if isinstance(obj, ox.BlankNode):
+                blank_nodes.add(obj)
             index.setdefault(subject, {}).setdefault(predicate, []).append(obj)
         if not typed or len(blank_nodes) > MAX_BLANK_NODES:
             return True
@@ -165,8 +167,9 @@ class Screen:
     def _targets(self, index: Index) -> Iterable[tuple[Term, Shape]]:
         for focus, properties in index.items():
             for cls in properties.get(RDF_TYPE, ()):
-                for shape in self.by_class.get(cls.value, ()):
-                    yield focus, shape
+                if isinstance(cls, ox.NamedNode):
+                    for shape in self.by_class.get(cls.value, ()):
+                        yield focus, shape
             for predicate in properties:
                 for shape in self.by_subject_of.get(predicate, ()):
                     yield focus, shape
@@ -203,8 +206,9 @@ class _Compiler:
         if node in self.compiled:
             return self.compiled[node]
         graph = self.graph
+        # As the reference reads results: any severity but Warning and Info blocks.
         severity = graph.value(node, SH.severity, default=SH.Violation)
-        compiled = Shape(blocking=severity == SH.Violation)
+        compiled = Shape(blocking=severity not in (SH.Warning, SH.Info))
         self.compiled[node] = compiled  # before the children: shapes may refer to each other
         path = graph.value(node, SH.path)
         if path is not None:

@@ -107,8 +107,11 @@ def _parse_with_oxigraph(text: str, fmt: Format, base: str | None) -> Graph:
 def to_oxigraph(graph: Graph) -> list[ox.Triple]:
     """The triples of an rdflib graph as pyoxigraph terms (what the store and the screen read)."""
     blank: dict[BNode, ox.BlankNode] = {}
-    return [ox.Triple(_oxigraph_term(s, blank), _oxigraph_term(p, blank), _oxigraph_term(o, blank))
-            for s, p, o in graph]
+    try:
+        return [ox.Triple(_oxigraph_term(s, blank), _oxigraph_term(p, blank), _oxigraph_term(o, blank))
+                for s, p, o in graph]
+    except ValueError as exc:  # pyld passes IRIs through unchecked
+        raise BadDocument(f"invalid IRI or language tag: {exc}") from None
 
 
 def to_rdflib(triples: Iterable[ox.Triple]) -> Graph:

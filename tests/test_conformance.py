@@ -7,6 +7,7 @@ must flag every mutant the reference refuses.
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pyoxigraph as ox
@@ -119,3 +120,37 @@ def test_subclass_statements_in_the_data_are_flagged(validator, screen):
                       ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#subClassOf"),
                       ox.NamedNode("https://w3id.org/dds/ns#Proposal"))
     assert screen.may_violate([*triples, extra])
+
+
+def _proposal(validator) -> list[ox.Triple]:
+    return _document(EXAMPLES / "valid" / "proposal-community-garden.jsonld", validator)
+
+
+def test_a_type_written_as_text_is_no_type(validator, screen):
+    rdf_type = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+    triples = [t if t.predicate.value != rdf_type else ox.Triple(t.subject, t.predicate, ox.Literal(t.object.value))
+               for t in _proposal(validator)]
+    assert not _reference_conforms(validator, triples)
+    assert screen.may_violate(triples)
+
+
+def test_blank_nodes_nested_deeper_than_the_limit_are_flagged(validator, screen):
+    subject = next(t.subject for t in _proposal(validator))
+    chain = [ox.BlankNode() for _ in range(33)]  # the last one only as an object: 33 levels
+    link = ox.NamedNode("https://example.org/next")
+    triples = [*_proposal(validator), ox.Triple(subject, link, chain[0]),
+               *(ox.Triple(a, link, b) for a, b in itertools.pairwise(chain))]
+    assert not _reference_conforms(validator, triples)
+    assert screen.may_violate(triples)
+
+
+def test_a_severity_other_than_warning_or_info_blocks(validator):
+    shapes = Graph().parse(data="""
+        @prefix sh: <http://www.w3.org/ns/shacl#> . @prefix dds: <https://w3id.org/dds/ns#> .
+        dds:S a sh:NodeShape ; sh:targetClass dds:Proposal ;
+            sh:property [ sh:path dds:status ; sh:minCount 1 ; sh:severity dds:Serious ] .
+    """, format="turtle")
+    screen = compile_shapes(shapes, ("https://w3id.org/dds/ns#Proposal",))
+    proposal = [ox.Triple(ox.NamedNode(BASE), ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
+                          ox.NamedNode("https://w3id.org/dds/ns#Proposal"))]
+    assert screen.may_violate(proposal)

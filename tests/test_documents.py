@@ -215,3 +215,27 @@ def test_exit_code_prefers_unreadable_over_invalid(tmp_path):
     broken.write_text("{")
     result = run_cli("validate", str(EXAMPLES / "invalid" / "comment-unknown-stance.jsonld"), str(broken))
     assert result.returncode == 2
+
+
+BULK = {"@context": DDS_CONTEXT_IRI, "id": "https://pod.example/b/proposals/p", "type": "Proposal",
+        "published": "2025-03-05T07:58:00Z", "title": {"fr": "t"}}
+
+
+@pytest.mark.parametrize("change, fragment", [
+    ({"summary": {"fr_FR": "x"}}, "language"),
+    ({"location": {"type": "Place", "name": {"@value": "x", "@language": "fr_FR"}}}, "language"),
+    ({"location": {"id": "http://[bad", "type": "Place", "name": "x"}}, "invalid"),
+], ids=["language-map", "value-language", "iri"])
+def test_what_the_fast_parser_would_drop_is_refused_by_name(change, fragment):
+    intake = Intake("http://127.0.0.1:1/ns/context.jsonld", max_bytes=1_000_000)
+    with pytest.raises(BadDocument) as error:
+        intake.read_json_triples({**BULK, **change}, BULK["id"], "fr")
+    assert fragment in error.value.message
+
+
+def test_large_json_numbers_keep_decimal_form_in_bulk():
+    intake = Intake("http://127.0.0.1:1/ns/context.jsonld", max_bytes=1_000_000)
+    document = {**BULK, "type": "BudgetProject", "estimatedCost": 10**21}
+    costs = [t.object.value for t in intake.read_json_triples(document, BULK["id"], "fr")
+             if t.predicate.value.endswith("estimatedCost")]
+    assert costs == ["1000000000000000000000"]

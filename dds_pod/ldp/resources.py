@@ -126,7 +126,7 @@ class BatchOutcome:
 class _Checked:
     """A batch document ready to store, and the version of the resource it was checked against."""
 
-    triples: list[ox.Triple]
+    triples: list[ox.Triple] | None  # None: refused
     seen_version: str | None
 
 
@@ -151,12 +151,13 @@ class Pod:
     # ----------------------------------------------------------------- reading
 
     def get(self, iri: str) -> Resource:
+        version = self._version(iri)  # before the triples: a write in between leaves an older ETag, never a newer
         triples = self.store.triples(iri)
         if not triples:
             raise NotFound(f"no resource at {iri}")
         if ox.Triple(ox.NamedNode(iri), named(RDF.type), named(AS.Tombstone)) in triples:
             raise Gone(f"{iri} was deleted")
-        return Resource(iri, triples, self._version(iri) or "0")
+        return Resource(iri, triples, version or "0")
 
     def version(self, iri: str) -> str | None:
         return self._version(iri)
@@ -270,12 +271,12 @@ class Pod:
             change = Change()
             for (iri, triples), ready in zip(documents, checked, strict=True):
                 previous = self._current(iri)
-                if ready is None or _version_of(previous) != ready.seen_version:
+                if _version_of(previous) != ready.seen_version:
                     ready = self._check_document(iri, triples, previous, credential, now, outcome)
-                if ready is None:
+                if ready.triples is None:
                     continue
                 if previous is None:
-                    self._check_no_twin(iri)
+                    self._check_no_twin(iri, change)
                 elif _same_content(previous.triples, ready.triples):
                     outcome.unchanged.append(iri)
                     continue
@@ -298,14 +299,14 @@ class Pod:
         self._check_path(iri)
 
     def _check_document(self, iri: str, triples: list[ox.Triple], previous: Resource | None, credential: str,
-                        now: str, outcome: BatchOutcome) -> _Checked | None:
-        """A batch document prepared against ``previous`` and screened; None (and reported) if refused."""
+                        now: str, outcome: BatchOutcome) -> _Checked:
+        """A batch document prepared against ``previous`` and screened (refused: reported, no triples)."""
         outcome.rejected.pop(iri, None)
         ready = self._prepare(iri, triples, previous, None, credential, now)
         report = self.validator.screen(ready)
         if not report.conforms:
             outcome.rejected[iri] = report
-            return None
+            return _Checked(None, _version_of(previous))
         return _Checked(ready, _version_of(previous))
 
     def _stage_write(self, change: Change, iri: str, triples: list[ox.Triple], previous: Resource | None,
@@ -403,6 +404,8 @@ class Pod:
         change = Change()
         version = self._stage_write(change, iri, triples, previous, now)
         self.store.commit(change)
+        if iri.endswith("/"):  # a container's version joins the pod's last event (see _version)
+            version = self._version(iri) or version
         return Written(Resource(iri, triples, version), report, created=previous is None)
 
     def _prepare(self, iri: str, triples: list[ox.Triple], previous: Resource | None,
@@ -470,8 +473,9 @@ class Pod:
             raise MethodNotAllowed(f"{iri} is managed by the server")
         check_path_segments(path)
 
-    def _check_no_twin(self, iri: str) -> None:
-        if self.store.has_graph(_twin(iri)):
+    def _check_no_twin(self, iri: str, change: Change | None = None) -> None:
+        """A resource and a container cannot share a name, stored or created by the same ``change``."""
+        if (change is not None and _twin(iri) in change.new_graphs) or self.store.has_graph(_twin(iri)):
             raise Conflict(f"{_twin(iri)} exists: a resource and a container cannot share a name")
 
     def _add_to_parents(self, change: Change, iri: str, now: str, event: bool) -> None:
@@ -487,7 +491,7 @@ class Pod:
                 if not event:
                     change.set_value(META_GRAPH, ox.NamedNode(parent), VERSION, ox.Literal(_new_version()))
                 return
-            self._check_no_twin(parent)
+            self._check_no_twin(parent, change)
             self._put_container(change, parent, parent.rstrip("/").rsplit("/", 1)[-1], now)
             child = parent
 

@@ -1,0 +1,97 @@
+"""Bulk writes through ``Pod.write_batch``: numbering, containers, versions, blank nodes and twins."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from rdflib import Graph
+
+from dds_pod.app import create_app
+from dds_pod.changes import META_GRAPH, ChangeFeed
+from dds_pod.config import from_dict
+from dds_pod.errors import Conflict
+from dds_pod.ldp.resources import VERSION, Preconditions
+
+BASE = "http://127.0.0.1:8000/b/"
+CONTEXT = "https://w3id.org/dds/context.jsonld"
+EXAMPLE = Path(__file__).parents[1] / "examples/valid/proposal-community-garden.jsonld"
+
+
+@pytest.fixture
+def node():
+    app = create_app(from_dict({"base_url": "http://127.0.0.1:8000/",
+                                "pods": {"b": {"platform": "https://p.example", "token": "t"}}}))
+    yield app.extensions["dds.node"]
+    app.extensions["dds.node"].close()
+
+
+def _read(node, documents: list[dict]) -> list[tuple[str, list[ox.Triple]]]:
+    return [(d["id"], node.intake.read_json_triples(d, d["id"], "fr")) for d in documents]
+
+
+def test_batches_number_their_events_without_gaps_and_change_the_container_version(node):
+    pod = node.pods["b"]
+    document = json.loads(EXAMPLE.read_text())
+    before = pod.feed.last_sequence()
+    versions = [pod.version(f"{BASE}proposals/")]
+    for round_ in range(2):
+        docs = [dict(document, id=f"{BASE}proposals/p{round_}-{i}") for i in range(5)]
+        pod.write_batch(_read(node, docs), [], credential="t")
+        versions.append(pod.version(f"{BASE}proposals/"))
+    events = pod.feed.events(before, 100)
+    assert [e.sequence for e in events] == list(range(before + 1, before + 11))
+    assert pod.feed.last_sequence() == before + 10
+    assert ChangeFeed(node.store, pod.url).last_sequence() == before + 10, "found again after a restart"
+    assert len(set(versions)) == 3, "each batch changes the container's ETag"
+
+
+def test_a_batch_of_new_resources_is_committed_as_insertions_and_creates_a_missing_container_once(node):
+    pod = node.pods["b"]
+    committed = []
+    commit = node.store.commit
+    node.store.commit = lambda change: (committed.append(change), commit(change))[1]
+    people = [f"{BASE}people/{name}" for name in ("ana", "ben")]
+    docs = [{"@context": CONTEXT, "id": iri, "type": "Person", "name": iri[-3:]} for iri in people]
+    outcome = pod.write_batch(_read(node, docs), [], credential="t")
+    assert outcome.created == people
+    assert [change.insert_only for change in committed] == [True]
+    container = f"{BASE}people/"
+    assert len(list(node.store.quads(ox.NamedNode(container), VERSION, None, META_GRAPH))) == 1
+    members = {q.object.value for q in node.store.quads(ox.NamedNode(container), None, None, container)
+               if q.predicate.value.endswith("#contains")}
+    assert members == set(people)
+
+
+def test_blank_node_labels_stay_within_their_document(node):
+    pod = node.pods["b"]
+    document = json.loads(EXAMPLE.read_text())
+    docs = [dict(document, id=f"{BASE}proposals/q{i}",
+                 location={"id": "_:place", "type": "Place", "name": f"Place {i}"}) for i in range(3)]
+    pod.write_batch(_read(node, docs), [], credential="t")
+    for i in range(3):
+        places = {t.object for t in pod.get(f"{BASE}proposals/q{i}").triples
+                  if t.predicate.value.endswith("#location")}
+        names = {q.object.value for place in places for q in node.store.quads(place, None, None, None)
+                 if q.predicate.value.endswith("#name")}
+        assert names == {f"Place {i}"}
+
+
+def test_a_batch_cannot_create_a_resource_and_a_container_of_the_same_name(node):
+    pod = node.pods["b"]
+    docs = [{"@context": CONTEXT, "id": f"{BASE}people/x", "type": "Person", "name": "x"},
+            {"@context": CONTEXT, "id": f"{BASE}people/x/y", "type": "Person", "name": "y"}]
+    with pytest.raises(Conflict):
+        pod.write_batch(_read(node, docs), [], credential="t")
+    assert pod.version(f"{BASE}people/x") is None
+
+
+def test_a_container_written_by_put_answers_the_etag_a_get_gives(node):
+    pod = node.pods["b"]
+    container = f"{BASE}proposals/"
+    graph = Graph().parse(data=f'<{container}> <http://purl.org/dc/terms/title> "Propositions"@fr .', format="turtle")
+    written = pod.replace(container, graph, preconditions=Preconditions(), credential="t")
+    assert written.resource.version == pod.get(container).version
+    pod.replace(container, graph, preconditions=Preconditions(if_match=(written.resource.version,)), credential="t")
