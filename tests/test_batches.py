@@ -95,3 +95,29 @@ def test_a_container_written_by_put_answers_the_etag_a_get_gives(node):
     written = pod.replace(container, graph, preconditions=Preconditions(), credential="t")
     assert written.resource.version == pod.get(container).version
     pod.replace(container, graph, preconditions=Preconditions(if_match=(written.resource.version,)), credential="t")
+
+
+def test_a_document_changed_while_its_batch_was_checked_is_checked_again(node):
+    pod = node.pods["b"]
+    iri = f"{BASE}proposals/moving"
+    document = dict(json.loads(EXAMPLE.read_text()), id=iri)
+    pod.write_batch(_read(node, [document]), [], credential="t")
+    renamed = dict(document, title={"fr": "Renommée"})
+
+    class WriteFirst:
+        """The pod's lock, taken once only after another write of the same resource."""
+
+        def __init__(self, real) -> None:
+            self.real = real
+
+        def __enter__(self):
+            pod._lock = self.real
+            pod.write_batch(_read(node, [renamed]), [], credential="t")
+            return self.real.__enter__()
+
+        def __exit__(self, *exc):
+            return self.real.__exit__(*exc)
+
+    pod._lock = WriteFirst(pod._lock)
+    outcome = pod.write_batch(_read(node, [renamed]), [], credential="t")
+    assert outcome.unchanged == [iri], "checked against the state written meanwhile, not the one before"

@@ -38,7 +38,7 @@ TYPE, CONTAINS, PUBLISHED_WITH = named(RDF.type), named(LDP.contains), named(DDS
 CREATED, MODIFIED = named(DCTERMS.created), named(DCTERMS.modified)
 RESERVED_PATHS = frozenset({"changes/", "batch"})
 # What a write changes even when the publisher's content is the same: left out when telling a real change.
-VOLATILE = (DCTERMS.modified, DDS.publishedWith)
+VOLATILE_OX = frozenset(named(p) for p in (DCTERMS.modified, DDS.publishedWith))
 
 # What a member of each initial container is when the client does not say (Startin'blox forms don't).
 DEFAULT_CONTAINERS: dict[str, URIRef | None] = {
@@ -124,10 +124,10 @@ class BatchOutcome:
 
 @dataclass(frozen=True)
 class _Checked:
-    """A batch document ready to store, and the version of the resource it was checked against."""
+    """A batch document ready to store, and the state of the resource it was checked against."""
 
     triples: list[ox.Triple] | None  # None: refused
-    seen_version: str | None
+    previous: Resource | None
 
 
 @dataclass(frozen=True)
@@ -270,8 +270,9 @@ class Pod:
         with self._lock:
             change = Change()
             for (iri, triples), ready in zip(documents, checked, strict=True):
-                previous = self._current(iri)
-                if _version_of(previous) != ready.seen_version:
+                previous = ready.previous
+                if self._version(iri) != _version_of(previous):  # changed since it was checked
+                    previous = self._current(iri)
                     ready = self._check_document(iri, triples, previous, credential, now, outcome)
                 if ready.triples is None:
                     continue
@@ -306,8 +307,8 @@ class Pod:
         report = self.validator.screen(ready)
         if not report.conforms:
             outcome.rejected[iri] = report
-            return _Checked(None, _version_of(previous))
-        return _Checked(ready, _version_of(previous))
+            return _Checked(None, previous)
+        return _Checked(ready, previous)
 
     def _stage_write(self, change: Change, iri: str, triples: list[ox.Triple], previous: Resource | None,
                      now: str) -> str:
@@ -540,9 +541,12 @@ def name_root(triples: list[ox.Triple], subject: ox.NamedNode) -> list[ox.Triple
 
 
 def _same_content(stored: Sequence[ox.Triple], triples: Sequence[ox.Triple]) -> bool:
-    volatile = {named(p) for p in VOLATILE}
-    return content_hash((t for t in stored if t.predicate not in volatile), by_value=True) == content_hash(
-        (t for t in triples if t.predicate not in volatile), by_value=True)
+    """Whether a write would change nothing but the volatile triples. Literals are compared as written
+    first, and by value only if that differs (the store may keep another form of the same date)."""
+    old = [t for t in stored if t.predicate not in VOLATILE_OX]
+    new = [t for t in triples if t.predicate not in VOLATILE_OX]
+    return content_hash(old) == content_hash(new) or content_hash(old, by_value=True) == content_hash(
+        new, by_value=True)
 
 
 def _rename(triples: list[ox.Triple], old: ox.NamedNode | ox.BlankNode, new: ox.NamedNode) -> list[ox.Triple]:
