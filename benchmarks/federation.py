@@ -519,7 +519,7 @@ def measure_alignment(store, fed_base: str, sample_size: int) -> Alignment:
 
     from dds_pod import standard
     from dds_pod.federation.alignment import Aligner
-    from dds_pod.ldp.resources import to_graph
+    from dds_pod.rdfio import to_rdflib
 
     started = time.perf_counter()
     aligner = Aligner(standard.ontology_graph(), standard.shapes_graph())
@@ -538,7 +538,7 @@ def measure_alignment(store, fed_base: str, sample_size: int) -> Alignment:
         graph = Graph()
         graph += standard.ontology_graph()
         for iri in resources:
-            graph += to_graph([q.triple for q in store.quads_for_pattern(None, None, None, ox.NamedNode(iri))])
+            graph += to_rdflib([q.triple for q in store.quads_for_pattern(None, None, None, ox.NamedNode(iri))])
         moment = time.perf_counter()
         owlrl.DeductiveClosure(owlrl.OWLRL_Semantics, axiomatic_triples=False, datatype_axioms=False).expand(graph)
         return time.perf_counter() - moment, len(graph)

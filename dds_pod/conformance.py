@@ -3,7 +3,8 @@
 pyshacl, the reference validator (:mod:`dds_pod.validation`), costs about 2 ms per document even
 in one merged run, which would cap a bulk import at a few hundred documents a second. This module
 compiles the shapes graph once into plain Python checks over pyoxigraph triples and answers one
-question per document: *might* it break a Violation-level constraint?
+question per document: *might* it break a Violation-level constraint (or, for writes that report
+warnings too, any constraint)?
 
 The screen errs on one side only. Whatever the reference would refuse, it flags; where its own
 reading of a value is narrower than rdflib's (strict XSD lexical forms, numbers compared only when
@@ -142,6 +143,13 @@ class Screen:
 
     def may_violate(self, triples: Iterable[ox.Triple]) -> bool:
         """True when the reference validator might find a blocking result in this document."""
+        return self._flags(triples, every_severity=False)
+
+    def may_report(self, triples: Iterable[ox.Triple]) -> bool:
+        """True when the reference validator might report anything at all, warnings included."""
+        return self._flags(triples, every_severity=True)
+
+    def _flags(self, triples: Iterable[ox.Triple], every_severity: bool) -> bool:
         index: Index = {}
         typed = False
         blank_nodes = set()
@@ -162,7 +170,7 @@ class Screen:
             index.setdefault(subject, {}).setdefault(predicate, []).append(obj)
         if not typed or len(blank_nodes) > MAX_BLANK_NODES:
             return True
-        return any(shape.violated(focus, index, strict=False) for focus, shape in self._targets(index))
+        return any(shape.violated(focus, index, strict=every_severity) for focus, shape in self._targets(index))
 
     def _targets(self, index: Index) -> Iterable[tuple[Term, Shape]]:
         for focus, properties in index.items():

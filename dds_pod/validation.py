@@ -191,16 +191,18 @@ class Validator:
             results.append(_untyped_document())
         return Report(results)
 
-    def screen(self, triples: Sequence[ox.Triple]) -> Report:
-        """The blocking findings of a document, cheaply: the compiled screen clears the documents
-        that conform, and only those it flags go through pyshacl, whose report is returned.
-
-        Warnings are not looked for in a cleared document: this is for bulk writes, which report
-        only what they refuse.
+    def validate_triples(self, triples: Sequence[ox.Triple], *, require_type: bool = True,
+                         warnings: bool = True) -> Report:
+        """:meth:`validate` for pyoxigraph triples, cheaply: the compiled screen clears the documents
+        about which pyshacl would report nothing, and only the others go through pyshacl, whose report
+        is returned. Without ``warnings`` (bulk writes and harvests, which report only what they
+        refuse), it clears every document without a blocking result, warnings left unlooked for.
         """
-        if self._screen is not None and not self._screen.may_violate(triples):
-            return Report()
-        return self.validate(rdfio.to_rdflib(triples))
+        if self._screen is not None:
+            flags = self._screen.may_report if warnings else self._screen.may_violate
+            if not flags(triples):
+                return Report()
+        return self.validate(rdfio.to_rdflib(triples), require_type=require_type)
 
     def typed(self, data: Graph) -> bool:
         """Whether some node of the graph has a class the shapes check."""

@@ -173,7 +173,7 @@ class Harvester:
         report.updated += 1
 
     def _validation_problem(self, harvested: Harvested, inferred: list[ox.Triple]) -> str | None:
-        report = self.node.validator.screen([*harvested.triples, *inferred])
+        report = self.node.validator.validate_triples([*harvested.triples, *inferred], warnings=False)
         if report.conforms:
             return None
         return "; ".join(f"{r.field}: {r.message('en')}" for r in report.results if r.blocking)

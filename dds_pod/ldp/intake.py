@@ -43,7 +43,8 @@ class Intake:
             return rdfio.parse(data, fmt, base=base, max_bytes=self.max_bytes)
         rdfio.check_size(len(data), self.max_bytes)
         document = jsonld.loads(rdfio.decode(data))
-        return self.read_json(document, base, language)
+        fast = self._fast_triples(document, base)
+        return rdfio.to_rdflib(fast) if fast is not None else self.read_json(document, base, language)
 
     def read_json(self, document: Any, base: str, language: str) -> Graph:
         contexts = _contexts(document)
@@ -56,14 +57,19 @@ class Intake:
         return graph
 
     def read_json_triples(self, document: Any, base: str, language: str) -> list[ox.Triple]:
-        """Like :meth:`read_json`, as pyoxigraph triples, and fast for documents in the DDS context
-        (what importers send): pyld only explains the errors of those, or reads other contexts."""
+        """Like :meth:`read_json`, as pyoxigraph triples."""
+        fast = self._fast_triples(document, base)
+        return fast if fast is not None else rdfio.to_oxigraph(self.read_json(document, base, language))
+
+    def _fast_triples(self, document: Any, base: str) -> list[ox.Triple] | None:
+        """A document in the DDS context (what importers and most publishers send) read by oxigraph's
+        parser; None for the others, and for those it refuses: pyld reads them or names the problem."""
         if isinstance(document, dict) and self._is_dds_context(document.get("@context")):
             try:
                 return jsonld.dds_triples(document, base)
             except BadDocument:
-                pass  # pyld names the problem (or reads what oxigraph's parser would not)
-        return rdfio.to_oxigraph(self.read_json(document, base, language))
+                return None
+        return None
 
     def _is_dds_context(self, context: Any) -> bool:
         return context in (DDS_CONTEXT_IRI, self.context_url)

@@ -24,7 +24,7 @@ from ..canonical import content_hash
 from ..changes import INTERNAL, META_GRAPH, ChangeFeed
 from ..config import PodConfig
 from ..errors import BadDocument, Conflict, DDSError, Gone, MethodNotAllowed, NotFound, PreconditionFailed
-from ..rdfio import to_oxigraph, to_rdflib
+from ..rdfio import to_oxigraph
 from ..store import Change, Store
 from ..terms import date_time, named, utc_now
 from ..validation import Report, Validator
@@ -304,7 +304,7 @@ class Pod:
         """A batch document prepared against ``previous`` and screened (refused: reported, no triples)."""
         outcome.rejected.pop(iri, None)
         ready = self._prepare(iri, triples, previous, None, credential, now)
-        report = self.validator.screen(ready)
+        report = self.validator.validate_triples(ready, warnings=False)
         if not report.conforms:
             outcome.rejected[iri] = report
             return _Checked(None, previous)
@@ -399,7 +399,7 @@ class Pod:
                default_type: URIRef | None = None) -> Written:
         now = utc_now()
         triples = self._prepare(iri, triples, previous, default_type, credential, now)
-        report = self.validator.validate(to_rdflib(triples), require_type=not iri.endswith("/"))
+        report = self.validator.validate_triples(triples, require_type=not iri.endswith("/"))
         if not report.conforms:
             raise ValidationFailed(report)
         change = Change()
