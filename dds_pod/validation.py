@@ -5,6 +5,10 @@ walks the (small) data graph. Besides SHACL Core, two checks need the ontology r
 shapes: every ``dds:`` term used must be declared (a misspelt key maps to an unknown term
 through the context's ``@vocab``), and a document must type at least one node with a class
 the shapes know, or nothing in it would be checked.
+
+pyshacl is the reference. Writes go through :meth:`Validator.validate_triples`, which first asks
+the shapes compiled by :mod:`dds_pod.conformance` whether pyshacl could report anything, and runs
+pyshacl only when it could.
 """
 
 from __future__ import annotations
