@@ -41,6 +41,7 @@ class FederationConfig:
     interval_s: float = 60.0
     query_timeout_s: float = 10.0
     max_results: int = 100_000
+    query_memory_mb: int = 1024  # what one SPARQL query may allocate beyond what the server holds
     fetch_timeout_s: float = 10.0
     max_response_bytes: int = 50 * 1024 * 1024
     retry_base_s: float = 1.0  # first retry delay of a notification; doubles up to a minute
@@ -107,6 +108,7 @@ def _federation(raw: dict[str, Any]) -> FederationConfig:
         interval_s=_positive_number(raw, "interval_s", defaults.interval_s),
         query_timeout_s=_positive_number(raw, "query_timeout_s", defaults.query_timeout_s),
         max_results=_positive_int(raw, "max_results", defaults.max_results),
+        query_memory_mb=_positive_int(raw, "query_memory_mb", defaults.query_memory_mb),
         fetch_timeout_s=_positive_number(raw, "fetch_timeout_s", defaults.fetch_timeout_s),
         max_response_bytes=_positive_int(raw, "max_response_bytes", defaults.max_response_bytes),
         retry_base_s=_positive_number(raw, "retry_base_s", defaults.retry_base_s),

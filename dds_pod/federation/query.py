@@ -98,6 +98,11 @@ class QueryTimeout(DDSError):
     title = "Query timeout"
 
 
+class QueryOutOfMemory(DDSError):
+    status = 503
+    title = "Query out of memory"
+
+
 @dataclass(frozen=True)
 class Dataset:
     """The dataset given by the protocol's ``default-graph-uri`` and ``named-graph-uri`` parameters."""
@@ -112,15 +117,18 @@ class Dataset:
 
 @dataclass(frozen=True)
 class Limits:
-    """What one query may take: wall-clock time, results (rows or triples) and bytes of serialized answer."""
+    """What one query may take: wall-clock time, results (rows or triples), bytes of serialized answer and
+    memory (enforced in a forked child only)."""
 
     timeout_s: float = 10.0
     max_results: int = 100_000
     max_bytes: int = DEFAULT_MAX_BYTES
+    memory_mb: int = 1024
 
     @classmethod
     def from_config(cls, federation: FederationConfig) -> Limits:
-        return cls(timeout_s=federation.query_timeout_s, max_results=federation.max_results)
+        return cls(timeout_s=federation.query_timeout_s, max_results=federation.max_results,
+                   memory_mb=federation.query_memory_mb)
 
 
 @dataclass(frozen=True)
@@ -384,7 +392,7 @@ def _attempt(work: Callable[[], Answer], limits: Limits, deadline: float) -> tup
         read_end, write_end = os.pipe()
         pid = os.fork()
         if pid == 0:
-            _child(work, read_end, write_end, limits.timeout_s)
+            _child(work, read_end, write_end, limits)
         os.close(write_end)
     data = None
     try:
@@ -395,12 +403,12 @@ def _attempt(work: Callable[[], Answer], limits: Limits, deadline: float) -> tup
     return data, status
 
 
-def _child(work: Callable[[], Answer], read_end: int, write_end: int, timeout_s: float) -> NoReturn:
+def _child(work: Callable[[], Answer], read_end: int, write_end: int, limits: Limits) -> NoReturn:
     """The child's whole life: evaluate, write the outcome, exit without running the server's clean-up."""
     code = 1
     try:
         os.close(read_end)
-        _confine(timeout_s)
+        _confine(limits)
         payload, code = _outcome(work)
         with open(write_end, "wb") as pipe:
             pipe.write(payload)
@@ -414,19 +422,39 @@ def _outcome(work: Callable[[], Answer]) -> tuple[bytes, int]:
         return _encode(work()), 0
     except DDSError as error:
         return _encode_error(error), 0
+    except MemoryError:
+        return _encode_error(QueryOutOfMemory("the query needed more memory than a query may take")), 0
     except BaseException as error:
         return _encode_error(QueryFailed(f"the query could not be evaluated: {error}")), 1
 
 
-def _confine(timeout_s: float) -> None:
-    """Make the child die with its server, on a signal, or after spending its time in CPU."""
+def _confine(limits: Limits) -> None:
+    """Make the child die with its server, on a signal, after spending its time in CPU, or when it
+    allocates more than its memory budget beyond the address space it was forked with."""
     for number in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
         signal.signal(number, signal.SIG_DFL)
-    seconds = math.ceil(timeout_s) + 1
+    seconds = math.ceil(limits.timeout_s) + 1
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 1))
+    inherited = _address_space()
+    if inherited is not None:
+        budget = inherited + limits.memory_mb * 1024 * 1024
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_AS, (budget, budget))
     if _PRCTL is not None:
         _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _address_space() -> int | None:
+    """This process's virtual memory size in bytes (Linux), or None where /proc does not say."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 def _read_until(fd: int, pid: int, deadline: float, limits: Limits) -> bytes | None:
@@ -483,7 +511,9 @@ def _encode_error(error: DDSError) -> bytes:
 
 
 _CHILD_ERRORS: dict[str, type[DDSError]] = {cls.__name__: cls for cls in (
-    MalformedQuery, InvalidRequest, QueryRefused, ResultTooLarge, QueryFailed, NotAcceptable)}
+    MalformedQuery, InvalidRequest, QueryRefused, ResultTooLarge, QueryFailed, NotAcceptable, QueryOutOfMemory)}
+# How a child dies when the Rust side cannot allocate under its memory limit.
+_OUT_OF_MEMORY_SIGNALS = frozenset({signal.SIGABRT, signal.SIGSEGV, signal.SIGBUS})
 
 
 def _decode(data: bytes, status: int) -> Answer:
@@ -496,6 +526,9 @@ def _decode(data: bytes, status: int) -> Answer:
         return Answer(fields["media_type"], body)
     if fields.get("error") in _CHILD_ERRORS:
         raise _CHILD_ERRORS[fields["error"]](fields["message"])
+    if os.WIFSIGNALED(status) and os.WTERMSIG(status) in _OUT_OF_MEMORY_SIGNALS:
+        raise QueryOutOfMemory(f"the query process stopped ({_describe_status(status)}), most likely for want of "
+                               "memory: a query may take only so much")
     raise QueryFailed(f"the query process stopped without an answer ({_describe_status(status)})")
 
 

@@ -302,3 +302,19 @@ def test_sparqlwrapper_reads_the_endpoint(endpoint):
     client.setMethod(POST)
     client.setQuery(f"ASK {{ <{EX}p1> ?p ?o }}")
     assert client.query().convert()["boolean"] is True
+
+
+def test_a_query_over_its_memory_budget_is_stopped_and_named(tmp_path):
+    server = start_with_merged_graph(tmp_path, _quads(), "query_timeout_s = 30\nquery_memory_mb = 32")
+    try:
+        endpoint = f"{server.url}sparql"
+        hungry = (f"SELECT ?a ?b WHERE {{ GRAPH <{FILLER}> {{ ?x ?p ?a . ?y ?q ?b }} }} "
+                  "ORDER BY DESC(?a) ?b LIMIT 1")  # 4 million rows sorted before the first one is known
+        response = requests.post(endpoint, data={"query": hungry}, timeout=60)
+        assert response.status_code == 503, response.text[:300]
+        assert response.json()["title"] == "Query out of memory"
+        simple = requests.get(endpoint, params={"query": PROPOSALS}, timeout=10)
+        assert solutions(simple, "title") == {"Pistes cyclables", "Bike lanes"}
+        assert _descendants(_worker(server)) == []
+    finally:
+        server.stop()
