@@ -121,3 +121,17 @@ def test_a_document_changed_while_its_batch_was_checked_is_checked_again(node):
     pod._lock = WriteFirst(pod._lock)
     outcome = pod.write_batch(_read(node, [renamed]), [], credential="t")
     assert outcome.unchanged == [iri], "checked against the state written meanwhile, not the one before"
+
+
+def test_documents_over_tombstones_are_checked_once(node):
+    pod = node.pods["b"]
+    document = json.loads(EXAMPLE.read_text())
+    docs = [dict(document, id=f"{BASE}proposals/t{i}") for i in range(3)]
+    pod.write_batch(_read(node, docs), [], credential="t")
+    pod.write_batch([], [d["id"] for d in docs], credential="t")
+    checks = []
+    check = pod._check_document
+    pod._check_document = lambda iri, *rest: (checks.append(iri), check(iri, *rest))[1]
+    outcome = pod.write_batch(_read(node, docs), [], credential="t")
+    assert outcome.created == [d["id"] for d in docs]  # again, over their tombstones
+    assert sorted(checks) == sorted(d["id"] for d in docs)

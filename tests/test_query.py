@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import signal
 import threading
 import time
 
@@ -12,6 +13,7 @@ import pyoxigraph as ox
 import pytest
 
 from dds_pod.errors import NotAcceptable
+from dds_pod.federation import query
 from dds_pod.federation.query import (
     Dataset,
     InvalidRequest,
@@ -352,3 +354,20 @@ def test_service_description(store, media_type, rdf_format):
     assert "http://www.w3.org/ns/formats/SPARQL_Results_JSON" in values_of("resultFormat")
     (dataset,) = objects(ox.NamedNode(ENDPOINT), SD + "defaultDataset")
     assert objects(dataset, SD + "defaultGraph")
+
+
+def test_a_child_that_aborts_ran_out_of_memory_and_one_that_crashes_failed():
+    def crash(signal_number):
+        def work():
+            os.kill(os.getpid(), signal_number)
+        return work
+
+    with pytest.raises(query.QueryOutOfMemory):
+        query._in_child(crash(signal.SIGABRT), query.Limits(timeout_s=5))
+    with pytest.raises(query.QueryFailed, match="SIGSEGV"):
+        query._in_child(crash(signal.SIGSEGV), query.Limits(timeout_s=5))
+
+
+def test_an_absurd_memory_budget_leaves_queries_working():
+    answer = query._in_child(lambda: query.Answer("text/plain", b"ok"), query.Limits(memory_mb=2**44))
+    assert answer.body == b"ok"

@@ -439,8 +439,11 @@ def _confine(limits: Limits) -> None:
     inherited = _address_space()
     if inherited is not None:
         budget = inherited + limits.memory_mb * 1024 * 1024
-        with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(resource.RLIMIT_AS, (budget, budget))
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY:
+            budget = min(budget, hard)
+        with contextlib.suppress(ValueError, OSError, OverflowError):  # a budget beyond what the kernel takes
+            resource.setrlimit(resource.RLIMIT_AS, (budget, hard))
     if _PRCTL is not None:
         _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
@@ -512,8 +515,8 @@ def _encode_error(error: DDSError) -> bytes:
 
 _CHILD_ERRORS: dict[str, type[DDSError]] = {cls.__name__: cls for cls in (
     MalformedQuery, InvalidRequest, QueryRefused, ResultTooLarge, QueryFailed, NotAcceptable, QueryOutOfMemory)}
-# How a child dies when the Rust side cannot allocate under its memory limit.
-_OUT_OF_MEMORY_SIGNALS = frozenset({signal.SIGABRT, signal.SIGSEGV, signal.SIGBUS})
+# How a child dies when the Rust side cannot allocate under its memory limit (it aborts).
+_OUT_OF_MEMORY_SIGNAL = signal.SIGABRT
 
 
 def _decode(data: bytes, status: int) -> Answer:
@@ -522,11 +525,11 @@ def _decode(data: bytes, status: int) -> Answer:
         fields = json.loads(header) if newline else {}
     except ValueError:
         fields = {}
-    if "media_type" in fields:
-        return Answer(fields["media_type"], body)
+    if "media_type" in fields and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
+        return Answer(fields["media_type"], body)  # only from a child that finished: never a cut answer
     if fields.get("error") in _CHILD_ERRORS:
         raise _CHILD_ERRORS[fields["error"]](fields["message"])
-    if os.WIFSIGNALED(status) and os.WTERMSIG(status) in _OUT_OF_MEMORY_SIGNALS:
+    if os.WIFSIGNALED(status) and os.WTERMSIG(status) == _OUT_OF_MEMORY_SIGNAL:
         raise QueryOutOfMemory(f"the query process stopped ({_describe_status(status)}), most likely for want of "
                                "memory: a query may take only so much")
     raise QueryFailed(f"the query process stopped without an answer ({_describe_status(status)})")

@@ -128,6 +128,7 @@ class _Checked:
 
     triples: list[ox.Triple] | None  # None: refused
     previous: Resource | None
+    seen_version: str | None  # of whatever the IRI held (a tombstone too)
 
 
 @dataclass(frozen=True)
@@ -263,17 +264,15 @@ class Pod:
             raise BadDocument(f"a batch names {sorted(twice)[0]} twice", field="put")
         for iri in iris:
             self._check_batch_member(iri)
-        checked = [self._check_document(iri, triples, self._current(iri), credential, now, outcome)
-                   for iri, triples in documents]
+        checked = [self._check_document(iri, triples, credential, now, outcome) for iri, triples in documents]
         if atomic and outcome.rejected:
             raise BatchRejected(outcome)
         with self._lock:
             change = Change()
             for (iri, triples), ready in zip(documents, checked, strict=True):
+                if self._version(iri) != ready.seen_version:  # written since it was checked
+                    ready = self._check_document(iri, triples, credential, now, outcome)
                 previous = ready.previous
-                if self._version(iri) != _version_of(previous):  # changed since it was checked
-                    previous = self._current(iri)
-                    ready = self._check_document(iri, triples, previous, credential, now, outcome)
                 if ready.triples is None:
                     continue
                 if previous is None:
@@ -299,16 +298,17 @@ class Pod:
             raise BadDocument(f"{iri} is not a resource of this pod", field="@id")
         self._check_path(iri)
 
-    def _check_document(self, iri: str, triples: list[ox.Triple], previous: Resource | None, credential: str,
-                        now: str, outcome: BatchOutcome) -> _Checked:
-        """A batch document prepared against ``previous`` and screened (refused: reported, no triples)."""
+    def _check_document(self, iri: str, triples: list[ox.Triple], credential: str, now: str,
+                        outcome: BatchOutcome) -> _Checked:
+        """A batch document prepared against the stored state and screened (refused: reported, no triples)."""
+        seen_version = self._version(iri)  # before the state: a write in between shows as a newer version
+        previous = self._current(iri)
         outcome.rejected.pop(iri, None)
         ready = self._prepare(iri, triples, previous, None, credential, now)
         report = self.validator.validate_triples(ready, warnings=False)
         if not report.conforms:
             outcome.rejected[iri] = report
-            return _Checked(None, previous)
-        return _Checked(ready, previous)
+        return _Checked(ready if report.conforms else None, previous, seen_version)
 
     def _stage_write(self, change: Change, iri: str, triples: list[ox.Triple], previous: Resource | None,
                      now: str) -> str:
@@ -589,10 +589,6 @@ def _created(previous: Resource | None) -> ox.Literal | None:
         if triple.subject == previous.subject and triple.predicate == CREATED:
             return triple.object
     return None
-
-
-def _version_of(resource: Resource | None) -> str | None:
-    return resource.version if resource is not None else None
 
 
 def _type_of(resource: Resource) -> str | None:
