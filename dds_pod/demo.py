@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from rdflib import URIRef
+import pyoxigraph as ox
 
 from .config import ConfigError
 from .errors import DDSError
@@ -35,34 +35,35 @@ def seed(node: Node, pod_name: str, directory: Path) -> list[str]:
     written = []
     for path in sorted(directory.glob("*.jsonld")):
         document = json.loads(path.read_text(encoding="utf-8"))
-        graph = node.intake.read_json(document, f"{pod.url}examples/{path.stem}", pod.config.language)
-        target = _target(pod, graph)
+        triples = node.intake.read_json_triples(document, f"{pod.url}examples/{path.stem}", pod.config.language)
+        target = _target(pod, triples)
         if target is None:
             continue
         try:
             if target.endswith("/"):
                 proposed = pod.propose_member_iri(target, path.stem, as_container=False)
-                graph = node.intake.read_json(document, proposed, pod.config.language)
-                result = pod.create(target, graph, proposed_iri=proposed, slug=path.stem, as_container=False,
+                triples = node.intake.read_json_triples(document, proposed, pod.config.language)
+                result = pod.create(target, triples, proposed_iri=proposed, slug=path.stem, as_container=False,
                                     credential=credential)
             else:
-                result = pod.replace(target, graph, preconditions=Preconditions(), credential=credential)
+                result = pod.replace(target, triples, preconditions=Preconditions(), credential=credential)
         except DDSError as error:
             raise DDSError(f"{path}: {error.message}") from error
         written.append(result.resource.iri)
     return written
 
 
-def _target(pod: Pod, graph) -> str | None:
+def _target(pod: Pod, triples: list[ox.Triple]) -> str | None:
     """The IRI to PUT a document at, or the container to POST it to."""
-    subjects = {s for s in graph.subjects(RDF.type, None) if isinstance(s, URIRef)}
-    referenced = set(graph.objects())
-    roots = [s for s in subjects if s not in referenced] or list(subjects)
+    typed = [t for t in triples if t.predicate.value == str(RDF.type)]
+    subjects = sorted({t.subject.value for t in typed if isinstance(t.subject, ox.NamedNode)})
+    referenced = {t.object.value for t in triples if isinstance(t.object, ox.NamedNode)}
+    roots = [s for s in subjects if s not in referenced] or subjects
     if roots:
-        iri = str(roots[0])
-        return iri if iri.startswith(pod.url) else None
+        return roots[0] if roots[0].startswith(pod.url) else None
+    types = {t.object.value for t in typed}
     for cls, container in CONTAINER_FOR.items():
-        if (None, RDF.type, cls) in graph:
+        if str(cls) in types:
             return pod.url + container
     return None
 

@@ -90,18 +90,22 @@ def parse(data: bytes, fmt: Format, base: str | None = None,
     return _parse_with_oxigraph(text, fmt, base)
 
 
+def parse_triples(data: bytes, fmt: Format, base: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES
+                  ) -> list[ox.Triple]:
+    """Parse a document in one of the formats oxigraph reads (not JSON-LD) to pyoxigraph triples."""
+    check_size(len(data), max_bytes)
+    return _oxigraph_triples(decode(data), fmt, base)
+
+
 def _parse_with_oxigraph(text: str, fmt: Format, base: str | None) -> Graph:
-    graph = Graph()
-    blank_nodes: dict[str, BNode] = {}
+    return to_rdflib(_oxigraph_triples(text, fmt, base))
+
+
+def _oxigraph_triples(text: str, fmt: Format, base: str | None) -> list[ox.Triple]:
     try:
-        for quad in ox.parse(text.encode("utf-8"), format=fmt.oxigraph, base_iri=base):
-            graph.add((from_oxigraph(quad.subject, blank_nodes), from_oxigraph(quad.predicate, blank_nodes),
-                       from_oxigraph(quad.object, blank_nodes)))
-    except SyntaxError as exc:
+        return [quad.triple for quad in ox.parse(text.encode("utf-8"), format=fmt.oxigraph, base_iri=base)]
+    except (SyntaxError, ValueError) as exc:
         raise BadDocument(f"invalid {fmt.name}: {exc}") from None
-    except ValueError as exc:
-        raise BadDocument(f"invalid {fmt.name}: {exc}") from None
-    return graph
 
 
 def to_oxigraph(graph: Graph) -> list[ox.Triple]:

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
-from rdflib import Graph
 
 from dds_pod.app import create_app
 from dds_pod.changes import META_GRAPH, ChangeFeed
@@ -91,10 +90,11 @@ def test_a_batch_cannot_create_a_resource_and_a_container_of_the_same_name(node)
 def test_a_container_written_by_put_answers_the_etag_a_get_gives(node):
     pod = node.pods["b"]
     container = f"{BASE}proposals/"
-    graph = Graph().parse(data=f'<{container}> <http://purl.org/dc/terms/title> "Propositions"@fr .', format="turtle")
-    written = pod.replace(container, graph, preconditions=Preconditions(), credential="t")
+    title = [ox.Triple(ox.NamedNode(container), ox.NamedNode("http://purl.org/dc/terms/title"),
+                       ox.Literal("Propositions", language="fr"))]
+    written = pod.replace(container, title, preconditions=Preconditions(), credential="t")
     assert written.resource.version == pod.get(container).version
-    pod.replace(container, graph, preconditions=Preconditions(if_match=(written.resource.version,)), credential="t")
+    pod.replace(container, title, preconditions=Preconditions(if_match=(written.resource.version,)), credential="t")
 
 
 def test_a_document_changed_while_its_batch_was_checked_is_checked_again(node):

@@ -34,17 +34,15 @@ class Intake:
         self.loader = jsonld.ContextLoader({context_url: standard.context_document()})
         self.max_bytes = max_bytes
 
-    def read(self, data: bytes, media_type: str | None, base: str, language: str) -> Graph:
-        """Parse a body to a graph of DDS terms, with relative IRIs resolved against ``base``."""
+    def read(self, data: bytes, media_type: str | None, base: str, language: str) -> list[ox.Triple]:
+        """Parse a body to triples of DDS terms, with relative IRIs resolved against ``base``."""
         if not media_type:
             raise UnsupportedFormat("a request with a body needs a Content-Type")
         fmt = rdfio.format_for_media_type(media_type)
         if fmt.oxigraph is not None:
-            return rdfio.parse(data, fmt, base=base, max_bytes=self.max_bytes)
+            return rdfio.parse_triples(data, fmt, base=base, max_bytes=self.max_bytes)
         rdfio.check_size(len(data), self.max_bytes)
-        document = jsonld.loads(rdfio.decode(data))
-        fast = self._fast_triples(document, base)
-        return rdfio.to_rdflib(fast) if fast is not None else self.read_json(document, base, language)
+        return self.read_json_triples(jsonld.loads(rdfio.decode(data)), base, language)
 
     def read_json(self, document: Any, base: str, language: str) -> Graph:
         contexts = _contexts(document)

@@ -212,10 +212,9 @@ class Pod:
         """The IRI a POST would create now; the body is parsed against it so that "<>" names it."""
         return self._new_member_iri(container, slug, as_container)
 
-    def create(self, container: str, graph: Graph, *, proposed_iri: str, slug: str | None, as_container: bool,
-               credential: str) -> Written:
+    def create(self, container: str, triples: list[ox.Triple], *, proposed_iri: str, slug: str | None,
+               as_container: bool, credential: str) -> Written:
         """POST: add a member to a container under the proposed IRI, or a fresh one if it was taken meanwhile."""
-        triples = to_oxigraph(graph)
         with self._lock:
             self.require_container(container)
             iri = proposed_iri
@@ -225,7 +224,8 @@ class Pod:
             return self._write(iri, triples, credential=credential, previous=None,
                                default_type=DEFAULT_CONTAINERS.get(container[len(self.url):]))
 
-    def replace(self, iri: str, graph: Graph, *, preconditions: Preconditions, credential: str) -> Written:
+    def replace(self, iri: str, triples: list[ox.Triple], *, preconditions: Preconditions,
+                credential: str) -> Written:
         """PUT: replace a resource's state (server-managed triples excepted), or create it."""
         self._check_path(iri)
         with self._lock:
@@ -233,7 +233,7 @@ class Pod:
             preconditions.check(previous.version if previous else None)
             if previous is None:
                 self._check_no_twin(iri)
-            return self._write(iri, to_oxigraph(graph), credential=credential, previous=previous)
+            return self._write(iri, triples, credential=credential, previous=previous)
 
     def patch(self, iri: str, transform: Callable[[list[ox.Triple]], Graph], *, preconditions: Preconditions,
               credential: str) -> Written:

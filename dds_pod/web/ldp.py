@@ -212,8 +212,8 @@ def _post(pod: Pod, iri: str) -> Response:
     pod.require_container(iri)
     slug, as_container = request.headers.get("Slug"), _link_says_container()
     proposed = pod.propose_member_iri(iri, slug, as_container)
-    graph = _read_body(pod, base=proposed)
-    written = pod.create(iri, graph, proposed_iri=proposed, slug=slug, as_container=as_container,
+    triples = _read_body(pod, base=proposed)
+    written = pod.create(iri, triples, proposed_iri=proposed, slug=slug, as_container=as_container,
                          credential=credential)
     _announce(pod, written)
     return _written_response(pod, written)
@@ -221,8 +221,8 @@ def _post(pod: Pod, iri: str) -> Response:
 
 def _put(pod: Pod, iri: str) -> Response:
     credential = authorize(_node(), pod)
-    graph = _read_body(pod, base=iri)
-    written = pod.replace(iri, graph, preconditions=_preconditions(), credential=credential)
+    triples = _read_body(pod, base=iri)
+    written = pod.replace(iri, triples, preconditions=_preconditions(), credential=credential)
     _announce(pod, written)
     return _written_response(pod, written)
 
@@ -298,12 +298,12 @@ def _written_response(pod: Pod, written: Written) -> Response:
 
 # ------------------------------------------------------------------- request parsing
 
-def _read_body(pod: Pod, base: str) -> Graph:
+def _read_body(pod: Pod, base: str) -> list[ox.Triple]:
     data = request.get_data()
     if not request.content_type:
         raise UnsupportedFormat("a write needs a Content-Type (application/ld+json, text/turtle, ...)")
     if not data.strip():
-        return Graph()
+        return []
     return _node().intake.read(data, request.content_type, base, _content_language(pod))
 
 
