@@ -33,16 +33,27 @@ def reachable(triples: Iterable[ox.Triple], roots: Iterable, skip: frozenset | s
     This is how one resource is cut out of a larger document: a container page embedding its
     members, or a catalogue record with its distributions.
     """
-    by_subject: dict[object, list[ox.Triple]] = {}
+    return reachable_in(by_subject(triples), roots, skip)
+
+
+def by_subject(triples: Iterable[ox.Triple]) -> dict[object, list[ox.Triple]]:
+    """Triples grouped by subject: index a document once to cut many resources out of it."""
+    index: dict[object, list[ox.Triple]] = {}
     for triple in triples:
-        by_subject.setdefault(triple.subject, []).append(triple)
+        index.setdefault(triple.subject, []).append(triple)
+    return index
+
+
+def reachable_in(index: dict[object, list[ox.Triple]], roots: Iterable,
+                 skip: frozenset | set = frozenset()) -> list[ox.Triple]:
+    """:func:`reachable` over a document indexed by :func:`by_subject`."""
     result, seen, stack = [], set(), list(roots)
     while stack:
         subject = stack.pop()
         if subject in seen:
             continue
         seen.add(subject)
-        for triple in by_subject.get(subject, ()):
+        for triple in index.get(subject, ()):
             if triple.predicate in skip:
                 continue
             result.append(triple)

@@ -13,7 +13,7 @@ from typing import Protocol
 
 import pyoxigraph as ox
 
-from ..canonical import reachable
+from ..canonical import by_subject, reachable_in
 from ..changes import Event
 from ..errors import Gone, NotFound
 from ..ldp.resources import Pod
@@ -136,6 +136,7 @@ class HttpSource:
                 seen_pages.add(page_url)
                 page = self.fetcher.get(page_url, TURTLE)
                 triples = self._graph(page)
+                members = _Page(triples)
                 container = page_url.split("?", 1)[0]
                 for member in sorted(t.object.value for t in triples
                                      if t.subject.value == container and t.predicate == CONTAINS):
@@ -146,7 +147,7 @@ class HttpSource:
                             containers.add(member)
                             pending.append(member)
                         continue
-                    embedded = describe(triples, member)
+                    embedded = members.describe(member)
                     found = Harvested(member, embedded, None) if embedded else self.fetch(member)
                     if isinstance(found, Harvested):
                         yield found
@@ -190,9 +191,27 @@ class HttpSource:
 
 def describe(triples: list[ox.Triple], iri: str) -> list[ox.Triple]:
     """The triples of one resource in a larger document: its own, its fragments' and its blank nodes'."""
-    roots = {t.subject for t in triples if isinstance(t.subject, ox.NamedNode)
-             and (t.subject.value == iri or t.subject.value.startswith(iri + "#"))}
-    return reachable(triples, roots, SERVED_EXTRAS)
+    return _Page(triples).describe(iri)
+
+
+class _Page:
+    """A container page indexed once, so that cutting each of its hundreds of members out of it costs
+    the member's own size, not the page's."""
+
+    def __init__(self, triples: list[ox.Triple]) -> None:
+        self.index = by_subject(triples)
+        self.by_resource: dict[str, list[ox.NamedNode]] = {}  # a resource's IRI: it and its #fragments
+        for subject in self.index:
+            if isinstance(subject, ox.NamedNode):
+                self.by_resource.setdefault(subject.value.split("#", 1)[0], []).append(subject)
+
+    def describe(self, iri: str) -> list[ox.Triple]:
+        if "#" in iri:  # a member named with a fragment: no index for that, look through the subjects
+            roots = [s for s in self.index if isinstance(s, ox.NamedNode)
+                     and (s.value == iri or s.value.startswith(iri + "#"))]
+        else:
+            roots = self.by_resource.get(iri, [])
+        return reachable_in(self.index, roots, SERVED_EXTRAS)
 
 
 def _events(triples: list[ox.Triple]) -> list[Event]:
