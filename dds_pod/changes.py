@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import pyoxigraph as ox
 
 from .store import Change, Store
-from .terms import named
-from .vocab import AS, DDS, LDES, RDF, TREE, XSD
+from .terms import date_time, integer, named
+from .vocab import AS, DDS, LDES, RDF, TREE
 
 INTERNAL = "urn:dds:internal:"
 META_GRAPH = "urn:dds:meta"
@@ -22,7 +22,6 @@ KINDS = {"create": AS.Create, "update": AS.Update, "delete": AS.Delete}
 KIND_TERMS = {kind: named(term) for kind, term in KINDS.items()}
 TYPE, OBJECT, PUBLISHED = named(RDF.type), named(AS.object), named(AS.published)
 SEQUENCE, FORMER_TYPE = named(DDS.sequence), named(AS.formerType)
-DATE_TIME, INTEGER = named(XSD.dateTime), named(XSD.integer)
 
 
 @dataclass(frozen=True)
@@ -70,8 +69,8 @@ class ChangeFeed:
         triples = [
             (event, TYPE, KIND_TERMS[kind]),
             (event, OBJECT, ox.NamedNode(iri)),
-            (event, PUBLISHED, ox.Literal(time, datatype=DATE_TIME)),
-            (event, SEQUENCE, ox.Literal(str(sequence), datatype=INTEGER)),
+            (event, PUBLISHED, date_time(time)),
+            (event, SEQUENCE, integer(sequence)),
         ]
         if former_type:
             triples.append((event, FORMER_TYPE, ox.NamedNode(former_type)))
@@ -80,21 +79,26 @@ class ChangeFeed:
         return sequence
 
     def events(self, since: int, limit: int) -> list[Event]:
-        """The events after ``since``, at most ``limit``, read by their IRIs: numbered without gaps, they
-        need no scan of the feed, however long it is."""
+        """The events after ``since``, at most ``limit``."""
+        return [event for event, _ in self._read(since, limit)]
+
+    def _read(self, since: int, limit: int) -> list[tuple[Event, list[ox.Quad]]]:
+        """The events after ``since`` with their quads, read by their IRIs: numbered without gaps, they need
+        no scan of the feed, however long it is."""
         names = {term.value: kind for kind, term in KIND_TERMS.items()}
         found = []
         for sequence in range(max(since, 0) + 1, min(self.last_sequence(), since + limit) + 1):
-            event = ox.NamedNode(f"{self.url}#{sequence}")
-            values = {q.predicate: q.object for q in self.store.quads(event, None, None, self.url)}
-            found.append(Event(sequence, names[values[TYPE].value], values[OBJECT].value, values[PUBLISHED].value))
+            quads = list(self.store.quads(ox.NamedNode(f"{self.url}#{sequence}"), None, None, self.url))
+            values = {q.predicate: q.object for q in quads}
+            event = Event(sequence, names[values[TYPE].value], values[OBJECT].value, values[PUBLISHED].value)
+            found.append((event, quads))
         return found
 
     def page(self, since: int, limit: int) -> tuple[list[ox.Triple], int | None]:
         """The triples of one page of the stream, and the ``since`` of the next page if there is one."""
-        events = self.events(since, limit + 1)
-        more = len(events) > limit
-        events = events[:limit]
+        read = self._read(since, limit + 1)
+        more = len(read) > limit
+        read = read[:limit]
         stream = ox.NamedNode(self.url)
         view = ox.NamedNode(f"{self.url}?since={since}")
         triples = [
@@ -103,15 +107,13 @@ class ChangeFeed:
             ox.Triple(stream, named(LDES.versionOfPath), named(AS.object)),
             ox.Triple(stream, named(TREE.view), view),
             # The head of the stream, so a new reader can walk the pod and then follow changes from here.
-            ox.Triple(stream, named(DDS.lastSequence),
-                      ox.Literal(str(self.last_sequence()), datatype=named(XSD.integer))),
+            ox.Triple(stream, named(DDS.lastSequence), integer(self.last_sequence())),
             ox.Triple(view, named(RDF.type), named(TREE.Node)),
         ]
-        for item in events:
-            event = ox.NamedNode(f"{self.url}#{item.sequence}")
-            triples.append(ox.Triple(stream, named(TREE.member), event))
-            triples.extend(ox.Triple(q.subject, q.predicate, q.object) for q in self.store.quads(event, graph=self.url))
-        next_since = events[-1].sequence if more and events else None
+        for event, quads in read:
+            triples.append(ox.Triple(stream, named(TREE.member), ox.NamedNode(f"{self.url}#{event.sequence}")))
+            triples.extend(q.triple for q in quads)
+        next_since = read[-1][0].sequence if more and read else None
         if next_since is not None:
             relation = ox.BlankNode()
             next_view = ox.NamedNode(f"{self.url}?since={next_since}")
@@ -120,6 +122,6 @@ class ChangeFeed:
                 ox.Triple(relation, named(RDF.type), named(TREE.GreaterThanRelation)),
                 ox.Triple(relation, named(TREE.node), next_view),
                 ox.Triple(relation, named(TREE.path), named(DDS.sequence)),
-                ox.Triple(relation, named(TREE.value), ox.Literal(str(next_since), datatype=named(XSD.integer))),
+                ox.Triple(relation, named(TREE.value), integer(next_since)),
             ]
         return triples, next_since

@@ -48,7 +48,6 @@ SUBCLASS_OF = str(RDFS.subClassOf)
 LANG_STRING = str(RDF.langString)
 XSD_STRING = str(XSD.string)
 NO_VALUES: dict[str, list[Term]] = {}
-MAX_BLANK_NODES = 32  # up to this many, blank nodes cannot nest deeper than the reference's limit
 
 _ZONE = r"(Z|[+-][0-9]{2}:[0-9]{2})?"
 _DATE_TIME = re.compile(r"-?[0-9]{4,}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?" + _ZONE)
@@ -140,6 +139,7 @@ class Screen:
     by_subject_of: dict[str, list[Shape]]
     known_terms: frozenset[str]
     namespace: str
+    max_blank_depth: int  # the reference's limit; with no more blank nodes than that, none nest deeper
 
     def may_violate(self, triples: Iterable[ox.Triple]) -> bool:
         """True when the reference validator might find a blocking result in this document."""
@@ -168,7 +168,7 @@ class Screen:
             if isinstance(obj, ox.BlankNode):
                 blank_nodes.add(obj)
             index.setdefault(subject, {}).setdefault(predicate, []).append(obj)
-        if not typed or len(blank_nodes) > MAX_BLANK_NODES:
+        if not typed or len(blank_nodes) > self.max_blank_depth:
             return True
         return any(shape.violated(focus, index, strict=every_severity) for focus, shape in self._targets(index))
 
@@ -183,7 +183,7 @@ class Screen:
                     yield focus, shape
 
 
-def compile_shapes(shapes: Graph, known_terms: Iterable[str]) -> Screen:
+def compile_shapes(shapes: Graph, known_terms: Iterable[str], max_blank_depth: int) -> Screen:
     """Compile the shapes graph; raises :class:`Unsupported` if it uses features not handled here."""
     compiler = _Compiler(shapes)
     by_class: dict[str, list[Shape]] = {}
@@ -192,7 +192,7 @@ def compile_shapes(shapes: Graph, known_terms: Iterable[str]) -> Screen:
         by_class.setdefault(str(target), []).append(compiler.shape(shape_node))
     for shape_node, target in shapes.subject_objects(SH.targetSubjectsOf):
         by_subject_of.setdefault(str(target), []).append(compiler.shape(shape_node))
-    return Screen(by_class, by_subject_of, frozenset(known_terms), str(DDS))
+    return Screen(by_class, by_subject_of, frozenset(known_terms), str(DDS), max_blank_depth)
 
 
 class _Compiler:

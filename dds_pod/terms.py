@@ -1,10 +1,13 @@
-"""Small helpers shared by the modules that write RDF: IRIs as pyoxigraph terms, and timestamps."""
+"""Small helpers shared by the modules that write RDF: IRIs, timestamps and integers as pyoxigraph terms."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 import pyoxigraph as ox
+
+XSD_DATE_TIME = ox.NamedNode("http://www.w3.org/2001/XMLSchema#dateTime")
+XSD_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
 
 
 def named(term) -> ox.NamedNode:
@@ -22,4 +25,6 @@ def date_time(text: str) -> ox.Literal:
     return ox.Literal(text, datatype=XSD_DATE_TIME)
 
 
-XSD_DATE_TIME = ox.NamedNode("http://www.w3.org/2001/XMLSchema#dateTime")
+def integer(number: int) -> ox.Literal:
+    """An xsd:integer literal."""
+    return ox.Literal(str(number), datatype=XSD_INTEGER)

@@ -180,7 +180,7 @@ class Validator:
         self._managed_types = {named(cls) for cls in self.managed_classes}
         try:
             self._screen: conformance.Screen | None = conformance.compile_shapes(
-                shapes, (str(term) for term in self.known_terms))
+                shapes, (str(term) for term in self.known_terms), MAX_BLANK_DEPTH)
         except conformance.Unsupported as exc:
             log.warning("shapes not compiled (%s): every document goes through pyshacl", exc)
             self._screen = None

@@ -18,7 +18,7 @@ from dds_pod import jsonld, rdfio
 from dds_pod.conformance import Unsupported, compile_shapes
 from dds_pod.standard import shapes_graph
 from dds_pod.terms import date_time, utc_now
-from dds_pod.validation import Validator, default_validator
+from dds_pod.validation import MAX_BLANK_DEPTH, Validator, default_validator
 
 from .conftest import EXAMPLES
 
@@ -45,7 +45,7 @@ def validator() -> Validator:
 
 @pytest.fixture(scope="module")
 def screen(validator):
-    return compile_shapes(shapes_graph(), (str(t) for t in validator.known_terms))
+    return compile_shapes(shapes_graph(), (str(t) for t in validator.known_terms), MAX_BLANK_DEPTH)
 
 
 @pytest.mark.parametrize("path", EVERY, ids=lambda p: f"{p.parent.name}/{p.stem}")
@@ -112,7 +112,7 @@ def test_shapes_beyond_the_compiled_subset_are_refused_and_the_reference_takes_o
         dds:ClosedShape a sh:NodeShape ; sh:targetClass dds:Proposal ; sh:closed true .
     """, format="turtle")
     with pytest.raises(Unsupported):
-        compile_shapes(shapes, ())
+        compile_shapes(shapes, (), MAX_BLANK_DEPTH)
     fallback = Validator(shapes, Graph())
     document = [ox.Triple(ox.NamedNode(BASE), ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
                           ox.NamedNode("https://w3id.org/dds/ns#Proposal")),
@@ -156,7 +156,7 @@ def test_a_severity_other_than_warning_or_info_blocks(validator):
         dds:S a sh:NodeShape ; sh:targetClass dds:Proposal ;
             sh:property [ sh:path dds:status ; sh:minCount 1 ; sh:severity dds:Serious ] .
     """, format="turtle")
-    screen = compile_shapes(shapes, ("https://w3id.org/dds/ns#Proposal",))
+    screen = compile_shapes(shapes, ("https://w3id.org/dds/ns#Proposal",), MAX_BLANK_DEPTH)
     proposal = [ox.Triple(ox.NamedNode(BASE), ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
                           ox.NamedNode("https://w3id.org/dds/ns#Proposal"))]
     assert screen.may_violate(proposal)

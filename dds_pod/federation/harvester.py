@@ -23,8 +23,8 @@ from ..canonical import content_hash
 from ..changes import Event
 from ..node import Node
 from ..store import Change
-from ..terms import named, utc_now
-from ..vocab import DCAT, DCTERMS, DDS, PROV, RDF, XSD
+from ..terms import date_time, integer, named, utc_now
+from ..vocab import DCAT, DCTERMS, DDS, PROV, RDF
 from .alignment import Aligner, default_aligner
 from .fetch import Fetcher, FetchError
 from .sources import NOT_MODIFIED, Harvested, HttpSource, LocalSource, Source
@@ -196,7 +196,7 @@ class Harvester:
             (named(RDF.type), named(PROV.Entity)),
             (named(PROV.wasDerivedFrom), ox.NamedNode(harvested.iri)),
             (named(PROV.hadPrimarySource), ox.NamedNode(source.url)),
-            (named(PROV.generatedAtTime), ox.Literal(utc_now(), datatype=named(XSD.dateTime))),
+            (named(PROV.generatedAtTime), date_time(utc_now())),
             (named(DDS.contentHash), ox.Literal(digest)),
         ]
         if platform is not None:
@@ -223,7 +223,7 @@ class Harvester:
 
     def _set_sequence(self, change: Change, member: str, sequence: int) -> None:
         change.set_value(self.graphs.members, ox.NamedNode(member), named(DDS.lastSequence),
-                         ox.Literal(str(sequence), datatype=named(XSD.integer)))
+                         integer(sequence))
 
     def _record_status(self, member: str, report: SyncReport, title: str | None) -> None:
         subject, graph = ox.NamedNode(member), self.graphs.members
@@ -241,7 +241,7 @@ class Harvester:
             (named(DDS.syncStatus), ox.Literal(report.status)),
         ]
         if report.status != "failed":
-            values.append((named(DDS.lastSync), ox.Literal(utc_now(), datatype=named(XSD.dateTime))))
+            values.append((named(DDS.lastSync), date_time(utc_now())))
         if title and report.status != "failed":
             values.append((named(DCTERMS.title), ox.Literal(title)))
         if report.error:

@@ -36,9 +36,9 @@ from ..config import Config
 from ..errors import BadDocument, BadGateway, DDSError, Forbidden, Gone, NotFound, Unprocessable
 from ..ldp.resources import Pod, Resource, ValidationFailed
 from ..store import Change, Store
-from ..terms import named, utc_now
+from ..terms import date_time, integer, named, utc_now
 from ..validation import Validator
-from ..vocab import ACTIVITYSTREAMS_CONTEXT_IRI, AS, DCTERMS, DDS, RDF, XSD
+from ..vocab import ACTIVITYSTREAMS_CONTEXT_IRI, AS, DCTERMS, DDS, RDF
 from . import reactions
 from .fetch import Fetched, Fetcher, FetchError
 from .reactions import Reaction
@@ -90,8 +90,8 @@ class Pending:
             (named(AS.actor), ox.NamedNode(self.actor)),
             (named(AS.object), ox.NamedNode(self.object)),
             (named(AS.target), ox.NamedNode(self.target)),
-            (named(AS.published), ox.Literal(self.published, datatype=named(XSD.dateTime))),
-            (ATTEMPTS, ox.Literal(str(self.attempts), datatype=named(XSD.integer))),
+            (named(AS.published), date_time(self.published)),
+            (ATTEMPTS, integer(self.attempts)),
         ]
         return [ox.Quad(subject, p, o, graph) for p, o in values]
 
@@ -190,7 +190,7 @@ class Outbox:
         attempts = item.attempts + 1
         change = Change()
         change.set_value(OUTBOX_GRAPH, ox.NamedNode(item.id), ATTEMPTS,
-                         ox.Literal(str(attempts), datatype=named(XSD.integer)))
+                         integer(attempts))
         self.store.commit(change)
         delay = min(self.retry_base_s * 2 ** (attempts - 1), max(MAX_DELAY_S, self.retry_base_s))
         self._due[item.id] = time.monotonic() + delay
@@ -385,7 +385,7 @@ def _record(member: str, notice: Notice) -> list[ox.Triple]:
         (AS.actor, ox.NamedNode(notice.actor)),
         (AS.object, ox.NamedNode(notice.object)),
         (AS.target, ox.NamedNode(notice.target)),
-        (DCTERMS.created, ox.Literal(utc_now(), datatype=named(XSD.dateTime))),
+        (DCTERMS.created, date_time(utc_now())),
     ]
     if notice.id:
         values = [*values, (DCTERMS.identifier, ox.Literal(notice.id))]

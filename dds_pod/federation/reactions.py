@@ -21,8 +21,8 @@ import pyoxigraph as ox
 
 from ..changes import INTERNAL
 from ..store import Change, Store
-from ..terms import named
-from ..vocab import AS, DDS, SCHEMA, XSD
+from ..terms import integer, named
+from ..vocab import AS, DDS, SCHEMA
 
 GRAPH = "urn:dds:reactions"
 REACTS_TO = ox.NamedNode(INTERNAL + "reactsTo")
@@ -90,7 +90,7 @@ def triples(target: str, reactions: list[Reaction]) -> list[ox.Triple]:
         result.append(ox.Triple(node, named(DDS.sourcePlatform), ox.NamedNode(platform)))
         for kind, counter in COUNTERS.items():
             count = sum(1 for r in reactions if r.platform == platform and r.kind == str(kind))
-            result.append(ox.Triple(node, named(counter), ox.Literal(str(count), datatype=named(XSD.integer))))
+            result.append(ox.Triple(node, named(counter), integer(count)))
     return result
 
 

@@ -206,11 +206,8 @@ class _Page:
                 self.by_resource.setdefault(subject.value.split("#", 1)[0], []).append(subject)
 
     def describe(self, iri: str) -> list[ox.Triple]:
-        if "#" in iri:  # a member named with a fragment: no index for that, look through the subjects
-            roots = [s for s in self.index if isinstance(s, ox.NamedNode)
-                     and (s.value == iri or s.value.startswith(iri + "#"))]
-        else:
-            roots = self.by_resource.get(iri, [])
+        roots = [s for s in self.by_resource.get(iri.split("#", 1)[0], ())
+                 if s.value == iri or s.value.startswith(iri + "#")]
         return reachable_in(self.index, roots, SERVED_EXTRAS)
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import requests
@@ -56,20 +57,14 @@ class Publisher:
         chunks = [documents[i:i + BATCH_SIZE] for i in range(0, len(documents), BATCH_SIZE)] or [[]]
         done = 0
         with ThreadPoolExecutor(self.in_flight, thread_name_prefix="publish") as pool:
-            pending: set[Future] = set()
+            sent: deque[Future] = deque()
             for index, chunk in enumerate(chunks):
                 deletions = batch.deletions if index == len(chunks) - 1 else []
-                pending.add(pool.submit(self._send, chunk, deletions))
-                if len(pending) >= self.in_flight:
-                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in finished:
-                        done += self._count(future.result(), summary)
-                        if progress:
-                            progress(min(len(documents), done))
-            for future in pending:  # the last ones, in submission order
-                done += self._count(future.result(), summary)
-                if progress:
-                    progress(min(len(documents), done))
+                sent.append(pool.submit(self._send, chunk, deletions))
+                while len(sent) >= self.in_flight or (sent and index == len(chunks) - 1):
+                    done += self._count(sent.popleft().result(), summary)
+                    if progress:
+                        progress(min(len(documents), done))
         return summary
 
     def _send(self, documents: list[dict], deletions: list[str]) -> dict:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
 
@@ -17,7 +15,7 @@ from rdflib import Graph, Literal, Namespace, URIRef
 
 from ..conftest import REPO
 from .conftest import auth, example, post
-from .server import TOKENS, ServerProcess, free_port
+from .server import TOKENS, Loopback, QuietHandler, ServerProcess, free_port
 
 DDS = Namespace("https://w3id.org/dds/ns#")
 PROV = Namespace("http://www.w3.org/ns/prov#")
@@ -47,52 +45,40 @@ class Witness:
         self.seen: list[str] = []
         witness = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 witness.seen.append(self.path)
                 self.send_response(200)
                 self.end_headers()
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.loopback = Loopback(Handler)
+        self.url = self.loopback.url
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.loopback.close()
 
 
 class BrokenMember:
     """A loopback HTTP server playing every way a member can misbehave, one path per fault."""
 
     def __init__(self) -> None:
-        self.port = free_port()
         self.seen: list[str] = []
         self.witness = Witness()
         member = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 member.seen.append(self.path)
                 fault = self.path.strip("/").split("/")[0]
                 getattr(member, f"_{fault.replace('-', '_')}", member._missing)(self)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.loopback = Loopback(Handler)
 
     def url(self, fault: str) -> str:
-        return f"http://127.0.0.1:{self.port}/{fault}/"
+        return f"{self.loopback.url}{fault}/"
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.loopback.close()
         self.witness.close()
 
     @staticmethod

@@ -6,16 +6,14 @@ import copy
 import json
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 
 from ..conftest import REPO, SHARED
-from .server import TOKENS, free_port
+from .server import TOKENS, Loopback, QuietHandler, free_port
 
 FIXTURES = SHARED / "fixtures" / "decidim-dataspace"
 KEY = "a-test-pseudonymisation-key-of-some-length"
@@ -32,10 +30,7 @@ class DecidimPlatform:
         }
         platform = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 name = urlsplit(self.path).path.removeprefix("/api/v1/data/")
                 body = json.dumps(platform.data.get(name)).encode()
@@ -44,13 +39,11 @@ class DecidimPlatform:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.loopback = Loopback(Handler)
+        self.url = self.loopback.url
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.loopback.close()
 
 
 @pytest.fixture
