@@ -198,10 +198,20 @@ def _check_iris(value: Any, base: str, context: dict) -> None:
             continue
         if text in context:
             raise BadDocument("an IRI value that is also a term")
+        if _is_iri(text):  # absolute and valid: the parser keeps it as it is (the usual case, and cheap)
+            continue
         try:
             ox.NamedNode(urljoin(base, text))
         except ValueError:
             raise BadDocument("an IRI the reference parser must judge") from None
+
+
+def _is_iri(text: str) -> bool:
+    try:
+        ox.NamedNode(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _own(term, fresh: dict):

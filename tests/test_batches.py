@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from dds_pod.changes import META_GRAPH, ChangeFeed
 from dds_pod.config import from_dict
 from dds_pod.errors import Conflict
 from dds_pod.ldp.resources import VERSION, Preconditions
+from dds_pod.store.oxigraph import BULK_MIN_QUADS
 
 BASE = "http://127.0.0.1:8000/b/"
 CONTEXT = "https://w3id.org/dds/context.jsonld"
@@ -135,3 +137,47 @@ def test_documents_over_tombstones_are_checked_once(node):
     outcome = pod.write_batch(_read(node, docs), [], credential="t")
     assert outcome.created == [d["id"] for d in docs]  # again, over their tombstones
     assert sorted(checks) == sorted(d["id"] for d in docs)
+
+
+def test_a_large_batch_is_bulk_loaded_on_disk_then_updated_deleted_and_found_again_after_a_restart(tmp_path):
+    config = from_dict({"base_url": "http://127.0.0.1:8000/", "data_dir": str(tmp_path),
+                        "pods": {"b": {"platform": "https://p.example", "token": "t"}}})
+    people = [f"{BASE}people/p{i}" for i in range(250)]
+    before, version = _bulk_load_then_change(config, people)
+    gc.collect()  # RocksDB's lock goes with the last reference to the store
+
+    node = create_app(config).extensions["dds.node"]
+    try:
+        pod = node.pods["b"]
+        assert _names(pod, people[0]) == {"Renamed"} and pod.version(people[0]) == version
+        assert pod.version(people[1]) is not None and pod._current(people[1]) is None, "a tombstone"
+        assert _names(pod, people[249]) == {"Person 249"}
+        container = f"{BASE}people/"
+        members = {q.object.value for q in node.store.quads(ox.NamedNode(container), None, None, container)
+                   if q.predicate.value.endswith("#contains")}
+        assert members == set(people) - {people[1]}
+        assert [e.sequence for e in pod.feed.events(before, 1000)] == list(range(before + 1, before + 253))
+    finally:
+        node.close()
+
+
+def _bulk_load_then_change(config, people: list[str]) -> tuple[int, str]:
+    """Create ``people`` in one batch large enough to be bulk-loaded, then rename the first and delete the second."""
+    node = create_app(config).extensions["dds.node"]
+    pod = node.pods["b"]
+    committed = []
+    commit = node.store.commit
+    node.store.commit = lambda change: (committed.append(change), commit(change))[1]
+    docs = [{"@context": CONTEXT, "id": iri, "type": "Person", "name": f"Person {i}"} for i, iri in enumerate(people)]
+    before = pod.feed.last_sequence()
+    assert pod.write_batch(_read(node, docs), [], credential="t").created == people
+    assert committed[0].insert_only and len(committed[0].insertions()) >= BULK_MIN_QUADS, "took the bulk road"
+    renamed = [dict(docs[0], name="Renamed")]
+    assert pod.write_batch(_read(node, renamed), [people[1]], credential="t").updated == [people[0]]
+    version = pod.version(people[0])
+    node.close()
+    return before, version
+
+
+def _names(pod, iri: str) -> set[str]:
+    return {t.object.value for t in pod.get(iri).triples if t.predicate.value.endswith("#name")}

@@ -9,6 +9,8 @@ versions (the ETags) and appends an event to the pod's change feed.
 from __future__ import annotations
 
 import hmac
+import itertools
+import os
 import re
 import threading
 import uuid
@@ -51,6 +53,16 @@ DEFAULT_CONTAINERS: dict[str, URIRef | None] = {
     "inbox/": None,
 }
 SLUG_UNSAFE = re.compile(r"[^A-Za-z0-9._~-]+")
+_RUN, _WRITES = uuid.uuid4().hex[:16], itertools.count(1)
+
+
+def _new_run() -> None:
+    """A forked process (a gunicorn worker) must not reuse its parent's versions."""
+    global _RUN, _WRITES
+    _RUN, _WRITES = uuid.uuid4().hex[:16], itertools.count(1)
+
+
+os.register_at_fork(after_in_child=_new_run)
 
 
 class BatchRejected(DDSError):
@@ -617,4 +629,6 @@ def _twin(iri: str) -> str:
 
 
 def _new_version() -> str:
-    return uuid.uuid4().hex
+    """A version no other write of any process has: the process's random prefix and a counter (``next``
+    on an ``itertools.count`` is atomic), a tenth of the cost of a uuid4 per write."""
+    return f"{_RUN}{next(_WRITES):x}"
