@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -32,6 +32,7 @@ MAX_DEPTH = 64
 XSD_DECIMAL = str(XSD.decimal)
 _TERMS: dict = context_document()["@context"]
 _LANGUAGE_MAPS = frozenset(k for k, v in _TERMS.items() if isinstance(v, dict) and v.get("@container") == "@language")
+_GRAPH_KEYS = frozenset(["@graph"]) | frozenset(k for k, v in _TERMS.items() if v == "@graph")
 _IRI_VALUED = frozenset(["id", "@id"]) | frozenset(
     k for k, v in _TERMS.items() if isinstance(v, dict) and v.get("@type") == "@id")
 
@@ -137,22 +138,69 @@ def dds_triples(document: dict, base: str) -> list[ox.Triple]:
     """
     survey = _survey(document, base)
     inlined = {**document, "@context": _context_for(survey.terms)}
-    text = json.dumps(inlined)
     try:
-        quads = ox.parse(text, format=ox.RdfFormat.JSON_LD, base_iri=base)
-        if not (survey.large_numbers or "_:" in text):
-            return [q.triple for q in quads]
-        fresh: dict[ox.BlankNode, ox.BlankNode] = {}  # labels the document wrote are its own, not the store's
-        return [ox.Triple(_own(q.subject, fresh), q.predicate, _decimal_literal(_own(q.object, fresh)))
-                for q in quads]
+        return _own_triples(ox.parse(json.dumps(inlined), format=ox.RdfFormat.JSON_LD, base_iri=base), survey)
     except (SyntaxError, ValueError, OSError) as exc:
         raise BadDocument(f"invalid JSON-LD: {exc}") from None
+
+
+def dds_batch_triples(documents: Sequence[tuple[dict, str]]) -> list[list[ox.Triple] | None]:
+    """:func:`dds_triples` of many documents (each with its base IRI) in ONE run of the parser.
+
+    Each document becomes a named graph of one JSON-LD document, with its base in an embedded
+    context, so that the context is processed once instead of once per document (about twice as
+    fast for a batch of 500 proposals); the graphs give each document its triples back. None for
+    a document that must be read alone: one :func:`dds_triples` refuses, one with a nested
+    ``@graph`` (whose triples would land in other graphs), or all of them if the parser refuses
+    the whole or the bases are not distinct.
+    """
+    surveys: list[_Survey | None] = []
+    for document, base in documents:
+        try:
+            survey = _survey(document, base)
+        except BadDocument:
+            survey = None
+        surveys.append(survey if survey is not None and survey.terms is not None and not survey.graphs else None)
+    chosen = [i for i, survey in enumerate(surveys) if survey is not None]
+    bases = [documents[i][1] for i in chosen]
+    if not chosen or len(set(bases)) != len(bases):
+        return [None] * len(documents)
+    terms = frozenset().union(*(surveys[i].terms for i in chosen))  # type: ignore[union-attr]
+    graphs = [{"@context": {"@base": base}, "@id": base,
+               "@graph": {key: value for key, value in documents[i][0].items() if key != "@context"}}
+              for i, base in zip(chosen, bases, strict=True)]
+    try:
+        quads = list(ox.parse(json.dumps({"@context": _context_for(terms), "@graph": graphs}),
+                              format=ox.RdfFormat.JSON_LD))
+    except (SyntaxError, ValueError, OSError):
+        return [None] * len(documents)
+    by_graph: dict[str, list[ox.Quad]] = {base: [] for base in bases}
+    for quad in quads:
+        found = by_graph.get(quad.graph_name.value) if isinstance(quad.graph_name, ox.NamedNode) else None
+        if found is None:  # a triple outside the documents' graphs: read each document alone
+            return [None] * len(documents)
+        found.append(quad)
+    results: list[list[ox.Triple] | None] = [None] * len(documents)
+    for i, base in zip(chosen, bases, strict=True):
+        results[i] = _own_triples(by_graph[base], surveys[i])  # type: ignore[arg-type]
+    return results
+
+
+def _own_triples(quads: Iterable[ox.Quad], survey: _Survey) -> list[ox.Triple]:
+    """The triples of parsed quads, with the document's blank-node labels its own (not the store's, not another
+    document's) and decimals in decimal form."""
+    if not (survey.large_numbers or survey.blank_labels):
+        return [q.triple for q in quads]
+    fresh: dict[ox.BlankNode, ox.BlankNode] = {}
+    return [ox.Triple(_own(q.subject, fresh), q.predicate, _decimal_literal(_own(q.object, fresh))) for q in quads]
 
 
 @dataclass(frozen=True)
 class _Survey:
     terms: frozenset[str] | None  # the context's terms the document may use; None: all of them
     large_numbers: bool  # a JSON number written as a double (fraction or ≥ 10^21): see decimal_form
+    blank_labels: bool  # a key or string that may be a blank-node label
+    graphs: bool  # a nested "@graph"
 
 
 def _survey(document: dict, base: str) -> _Survey:
@@ -165,7 +213,7 @@ def _survey(document: dict, base: str) -> _Survey:
         item = stack.pop()
         if isinstance(item, dict):
             if "@context" in item and item is not document:
-                return _Survey(None, True)
+                return _Survey(None, True, True, True)
             for key, value in item.items():
                 if key in _LANGUAGE_MAPS and isinstance(value, dict):
                     _check_languages(value)
@@ -181,7 +229,8 @@ def _survey(document: dict, base: str) -> _Survey:
             names.add(item)
         elif isinstance(item, float) or (type(item) is int and abs(item) >= 10**21):
             large = True
-    return _Survey(frozenset(names & context.keys()), large)
+    return _Survey(frozenset(names & context.keys()), large, any(name.startswith("_:") for name in names),
+                   not names.isdisjoint(_GRAPH_KEYS))
 
 
 _LANGUAGE_TAG = re.compile(r"[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*")

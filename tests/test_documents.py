@@ -239,3 +239,51 @@ def test_large_json_numbers_keep_decimal_form_in_bulk():
     costs = [t.object.value for t in intake.read_json_triples(document, BULK["id"], "fr")
              if t.predicate.value.endswith("estimatedCost")]
     assert costs == ["1000000000000000000000"]
+
+
+def test_documents_parsed_together_give_each_the_triples_it_gives_alone():
+    documents = [(json.loads(path.read_text(encoding="utf-8")), f"https://pod.example/bordeaux/examples/doc{i}")
+                 for i, path in enumerate(sorted(EXAMPLES.glob("*/*.jsonld")))]
+    relative = {"@context": DDS_CONTEXT_IRI, "id": "", "type": "Proposal", "title": {"fr": "x"},
+                "author": "../people/a", "location": {"id": "#place", "type": "Place", "name": "Quai"}}
+    documents += [(relative, "https://pod.example/a/proposals/1"), (relative, "https://pod.example/b/proposals/2")]
+    together = jsonld.dds_batch_triples(documents)
+    compared = 0
+    for (document, base), triples in zip(documents, together, strict=True):
+        try:
+            alone = jsonld.dds_triples(document, base)
+        except BadDocument:
+            assert triples is None
+            continue
+        assert triples is not None and content_hash(triples) == content_hash(alone), base
+        compared += 1
+    assert compared >= len(documents) - 5
+    assert {t.object.value for t in together[-1] if t.predicate.value.endswith("attributedTo")} == {
+        "https://pod.example/b/people/a"}, "each document resolves against its own base"
+
+
+def test_blank_node_labels_parsed_together_stay_in_their_document():
+    documents = [({**BULK, "id": f"https://pod.example/b/p{i}", "location": {"id": "_:place", "type": "Place"}},
+                  f"https://pod.example/b/p{i}") for i in range(2)]
+    first, second = jsonld.dds_batch_triples(documents)
+    blanks = [{t.object for t in triples if t.predicate.value.endswith("#location")} for triples in (first, second)]
+    assert all(len(b) == 1 for b in blanks) and blanks[0].isdisjoint(blanks[1])
+
+
+def test_what_cannot_be_parsed_together_is_left_to_be_read_alone():
+    good = [({**BULK, "id": f"https://pod.example/b/p{i}"}, f"https://pod.example/b/p{i}") for i in range(2)]
+    nested_graph = ({**BULK, "id": "https://pod.example/b/g", "related": {"@graph": [{"name": "x"}]}},
+                    "https://pod.example/b/g")
+    bad_language = ({**BULK, "id": "https://pod.example/b/l", "summary": {"fr_FR": "x"}}, "https://pod.example/b/l")
+    results = jsonld.dds_batch_triples([good[0], nested_graph, bad_language, good[1]])
+    assert results[1] is None and results[2] is None
+    assert results[0] is not None and results[3] is not None
+    assert jsonld.dds_batch_triples([good[0], good[0]]) == [None, None], "one base twice: each read alone"
+
+
+def test_a_batch_with_a_bad_document_is_explained_as_when_read_alone():
+    intake = Intake("http://127.0.0.1:1/ns/context.jsonld", max_bytes=1_000_000)
+    bad = {**BULK, "id": "https://pod.example/b/q", "title": {"@value": "x", "@language": 5}}
+    with pytest.raises(BadDocument) as error:
+        intake.read_json_batch([(BULK, BULK["id"]), (bad, bad["id"])], "fr")
+    assert "invalid JSON-LD (invalid language map value)" in error.value.message

@@ -10,6 +10,7 @@ silently dropped, as a JSON-LD processor would do.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urljoin
@@ -58,6 +59,17 @@ class Intake:
         """Like :meth:`read_json`, as pyoxigraph triples."""
         fast = self._fast_triples(document, base)
         return fast if fast is not None else rdfio.to_oxigraph(self.read_json(document, base, language))
+
+    def read_json_batch(self, documents: Sequence[tuple[Any, str]], language: str) -> list[list[ox.Triple]]:
+        """:meth:`read_json_triples` of many documents (each with its base IRI): those in the DDS context
+        are parsed together, the others (and those the joint parse leaves out) one by one."""
+        fast = [i for i, (document, _) in enumerate(documents)
+                if isinstance(document, dict) and self._is_dds_context(document.get("@context"))]
+        read: list[list[ox.Triple] | None] = [None] * len(documents)
+        for i, triples in zip(fast, jsonld.dds_batch_triples([documents[i] for i in fast]), strict=True):
+            read[i] = triples
+        return [triples if triples is not None else self.read_json_triples(document, base, language)
+                for triples, (document, base) in zip(read, documents, strict=True)]
 
     def _fast_triples(self, document: Any, base: str) -> list[ox.Triple] | None:
         """A document in the DDS context (what importers and most publishers send) read by oxigraph's

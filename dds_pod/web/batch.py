@@ -35,12 +35,13 @@ def batch(pod_name: str) -> Response:
     body = jsonld.loads(rdfio.decode(request.get_data()))
     if not isinstance(body, dict):
         raise BadDocument("a batch is a JSON object with \"put\" and \"delete\" lists")
-    documents = []
+    named = []
     for document in _list(body, "put"):
         if not isinstance(document, dict) or not isinstance(document.get("id", document.get("@id")), str):
             raise BadDocument("each document of \"put\" needs its \"id\"", field="put")
-        iri = document.get("id", document.get("@id"))
-        documents.append((iri, node.intake.read_json_triples(document, iri, pod.config.language)))
+        named.append((document, document.get("id", document.get("@id"))))
+    triples = node.intake.read_json_batch(named, pod.config.language)
+    documents = [(iri, read) for (_, iri), read in zip(named, triples, strict=True)]
     deletions = [iri for iri in _list(body, "delete") if isinstance(iri, str)]
     try:
         outcome = pod.write_batch(documents, deletions, credential=credential, atomic=bool(body.get("atomic")))
