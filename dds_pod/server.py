@@ -8,6 +8,7 @@ process that uses them.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from pathlib import Path
@@ -40,6 +41,9 @@ class _Gunicorn(BaseApplication):
             if pod_name in empty:
                 written = seed_source(node, pod_name, kind, path, key)
                 print(f"seeded {pod_name}: {written} documents from {path} ({kind})", file=sys.stderr)
+        # What start-up built (ontology, shapes, contexts, seeded data) lives as long as the worker: frozen, it is
+        # no longer walked by every full collection of the garbage collector (6% of a bulk import's time).
+        gc.freeze()
         node.start_background()
         _nodes.append(node)
         return app

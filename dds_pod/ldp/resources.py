@@ -292,7 +292,7 @@ class Pod:
                 elif _same_content(previous.triples, ready.triples):
                     outcome.unchanged.append(iri)
                     continue
-                self._stage_write(change, iri, ready.triples, previous, now)
+                self._stage_write(change, iri, ready.triples, previous, now, stored=ready.seen_version is not None)
                 (outcome.updated if previous else outcome.created).append(iri)
             if atomic and outcome.rejected:
                 raise BatchRejected(outcome)
@@ -314,7 +314,7 @@ class Pod:
                         outcome: BatchOutcome) -> _Checked:
         """A batch document prepared against the stored state and screened (refused: reported, no triples)."""
         seen_version = self._version(iri)  # before the state: a write in between shows as a newer version
-        previous = self._current(iri)
+        previous = self._current(iri) if seen_version is not None else None  # every stored IRI has a version
         outcome.rejected.pop(iri, None)
         ready = self._prepare(iri, triples, previous, None, credential, now)
         report = self.validator.validate_triples(ready, warnings=False)
@@ -323,10 +323,11 @@ class Pod:
         return _Checked(ready if report.conforms else None, previous, seen_version)
 
     def _stage_write(self, change: Change, iri: str, triples: list[ox.Triple], previous: Resource | None,
-                     now: str) -> str:
-        """Add a resource's new state to a change: its graph, versions (its own and its container's), an event."""
+                     now: str, stored: bool) -> str:
+        """Add a resource's new state to a change: its graph, versions (its own and its container's), an event.
+        ``stored``: whether the IRI holds anything yet (a resource or a tombstone)."""
         version = ox.Literal(_new_version())
-        if previous is None and not self.store.has_graph(iri):  # neither a resource nor a tombstone yet
+        if not stored:
             change.add_graph(iri, triples)
             change.add.append(_version_quad(iri, version.value))
         else:
@@ -415,7 +416,8 @@ class Pod:
         if not report.conforms:
             raise ValidationFailed(report)
         change = Change()
-        version = self._stage_write(change, iri, triples, previous, now)
+        stored = previous is not None or self.store.has_graph(iri)  # a tombstone, when nothing is current
+        version = self._stage_write(change, iri, triples, previous, now, stored)
         self.store.commit(change)
         if iri.endswith("/"):  # a container's version joins the pod's last event (see _version)
             version = self._version(iri) or version
