@@ -8,16 +8,16 @@
    Spanish words. Most authors write one proposal, some several; about 1.5% are associations.
 2. Times ``consul_csv.read`` (CSV parsing, mapping, HTML sanitising, pseudonymising) in this process.
 3. Starts a fresh ``dds-pod serve`` (one gunicorn gthread worker, on-disk oxigraph store under a temporary
-   ``data_dir``) and times ``Publisher(pod, token).publish(batch)``: batches of 500 documents posted to
+   ``data_dir``) and times ``Publisher(pod, token).publish(batch)``: batches of 1000 documents posted to
    ``{pod}batch`` (two requests in flight; each batch screened against the shapes and committed in one
    transaction). The server's CPU is utime + stime of its process group from ``/proc`` (as
    ``benchmarks.pods``), the client's is this process's. Unless ``--publish-rows`` is given, a 2 000-row pilot
    on its own server first projects the full run linearly; above 10 minutes only the first 20 000 proposals
    (and their authors) are published and (b) is extrapolated. Batches slow down somewhat as the store grows,
    so the projection underestimates. The per-batch times go to ``var/bench/imports/batches-*.json``.
-4. Profiles ONE batch request of 500 proposals in process (``create_app(...).test_client()``, on-disk store),
+4. Profiles ONE batch request of 1000 proposals in process (``create_app(...).test_client()``, on-disk store),
    after a warm-up batch: with cProfile, and with plain timers around the same steps (no profiler
-   overhead); then the same 500 documents again, which the pod finds unchanged. ``--growth-rows N`` also
+   overhead); then the same 1000 documents again, which the pod finds unchanged. ``--growth-rows N`` also
    imports a file of N rows in process and prints each step's time every 5 batches (how they grow).
 
 A contribution is a proposal (a CSV row); the batch also holds one agent document per distinct author.
@@ -61,7 +61,7 @@ from benchmarks.pods import group_cpu_seconds, machine  # noqa: E402
 from dds_pod.importers import consul_csv, rows  # noqa: E402
 from dds_pod.importers.common import Batch, Settings  # noqa: E402
 from dds_pod.importers.pseudonyms import Pseudonymiser  # noqa: E402
-from dds_pod.importers.publisher import BATCH_SIZE, Publisher  # noqa: E402
+from dds_pod.importers.publisher import BATCH_SIZE, Publisher, chunked  # noqa: E402
 from tests.e2e.server import TOKENS, ServerProcess, free_port, write_config  # noqa: E402
 
 CACHE = ROOT / "var" / "bench" / "imports"
@@ -259,7 +259,7 @@ def publish(batch: Batch, proposals: int, directory: Path, port: int, background
     size = sum(f.stat().st_size for f in data_dir.rglob("*") if f.is_file())
     steps = [b - a for a, b in itertools.pairwise(marks)]
     documents = list(batch.documents.values())
-    kinds = [documents[i]["type"] for i in range(0, len(documents), BATCH_SIZE)]
+    kinds = [json.loads(chunk[0])["type"] for chunk in chunked(documents)]
     return Publishing(len(batch.documents), proposals, wall, server_cpu, client_cpu, summary.created,
                       len(summary.rejected), size, steps, kinds)
 
@@ -296,7 +296,7 @@ def subset(reading: Reading, count: int) -> tuple[Batch, int]:
 # (label, module, owner, attribute): the steps of one batch request, nested as noted in STEP_PARENT.
 STEPS = (
     ("request body: JSON parsing", "dds_pod.jsonld", None, "loads"),
-    ("JSON-LD → RDF (Intake.read_json_triples)", "dds_pod.ldp.intake", "Intake", "read_json_triples"),
+    ("JSON-LD → RDF (Intake.read_json_batch)", "dds_pod.ldp.intake", "Intake", "read_json_batch"),
     ("existence look-ups (Pod._current)", "dds_pod.ldp.resources", "Pod", "_current"),
     ("server-managed preparation (Pod._prepare)", "dds_pod.ldp.resources", "Pod", "_prepare"),
     ("shapes: screen, pyshacl if flagged (Validator.validate_triples)", "dds_pod.validation", "Validator",

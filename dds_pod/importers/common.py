@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 from .pseudonyms import Pseudonymiser
 
+_UNSAFE = re.compile(r"[^a-z0-9._-]+")
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -26,4 +28,4 @@ class Batch:
 
 
 def slug(reference: str) -> str:
-    return re.sub(r"[^a-z0-9._-]+", "-", reference.lower()).strip("-.") or "item"
+    return _UNSAFE.sub("-", reference.lower()).strip("-.") or "item"

@@ -17,7 +17,7 @@ ATTRIBUTES = {"a": {"href", "title"}, "td": {"colspan", "rowspan"}, "th": {"cols
 URL_SCHEMES = {"http", "https", "mailto"}
 _BLOCKS = re.compile(r"</(p|li|h[2-5]|blockquote|tr|pre)>|<br\s*/?>", re.IGNORECASE)
 _TAGS = re.compile(r"<[^>]+>")
-_SPACES = re.compile(r"[ \t\r\f\v]+")
+_SPACES = re.compile(r"[ \t]+")  # within a line: the other blanks end lines (splitlines)
 
 
 def clean_html(text: str | None) -> str:
@@ -29,6 +29,6 @@ def clean_html(text: str | None) -> str:
 
 def plain_text(safe_html: str) -> str:
     """The text of sanitised HTML: tags dropped, entities decoded, one line per block."""
-    text = html.unescape(_TAGS.sub("", _BLOCKS.sub("\n", safe_html)))
-    lines = (_SPACES.sub(" ", line).strip() for line in text.splitlines())
+    text = _SPACES.sub(" ", html.unescape(_TAGS.sub("", _BLOCKS.sub("\n", safe_html))))
+    lines = (line.strip() for line in text.splitlines())
     return "\n".join(line for line in lines if line)
