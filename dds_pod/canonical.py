@@ -8,8 +8,10 @@ from collections.abc import Iterable
 import pyoxigraph as ox
 from rdflib import Literal
 
+from .terms import Statement
 
-def content_hash(triples: Iterable[ox.Triple], by_value: bool = False) -> str:
+
+def content_hash(triples: Iterable[Statement], by_value: bool = False) -> str:
     """SHA-256 of the canonical N-Triples of a resource (blank nodes relabelled with RDFC-1.0).
 
     ``by_value`` compares typed literals by value, so that ``2025-04-03T10:02:11.000+02:00`` and the

@@ -30,6 +30,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.term import Node
 
+from .terms import Statement
 from .vocab import DCTERMS, DDS, RDF, RDFS, SH, XSD
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
@@ -141,15 +142,15 @@ class Screen:
     namespace: str
     max_blank_depth: int  # the reference's limit; with no more blank nodes than that, none nest deeper
 
-    def may_violate(self, triples: Iterable[ox.Triple]) -> bool:
+    def may_violate(self, triples: Iterable[Statement]) -> bool:
         """True when the reference validator might find a blocking result in this document."""
         return self._flags(triples, every_severity=False)
 
-    def may_report(self, triples: Iterable[ox.Triple]) -> bool:
+    def may_report(self, triples: Iterable[Statement]) -> bool:
         """True when the reference validator might report anything at all, warnings included."""
         return self._flags(triples, every_severity=True)
 
-    def _flags(self, triples: Iterable[ox.Triple], every_severity: bool) -> bool:
+    def _flags(self, triples: Iterable[Statement], every_severity: bool) -> bool:
         index: Index = {}
         typed = False
         blank_nodes = set()

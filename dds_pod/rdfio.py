@@ -16,6 +16,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 
 from . import jsonld
 from .errors import BadDocument, DocumentTooLarge, UnsupportedFormat
+from .terms import Statement
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 
@@ -118,7 +119,7 @@ def to_oxigraph(graph: Graph) -> list[ox.Triple]:
         raise BadDocument(f"invalid IRI or language tag: {exc}") from None
 
 
-def to_rdflib(triples: Iterable[ox.Triple]) -> Graph:
+def to_rdflib(triples: Iterable[Statement]) -> Graph:
     """An rdflib graph of pyoxigraph triples (what patches and the reference validator work on)."""
     graph: Graph = Graph()
     blank: dict[str, BNode] = {}

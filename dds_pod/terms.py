@@ -9,6 +9,11 @@ import pyoxigraph as ox
 XSD_DATE_TIME = ox.NamedNode("http://www.w3.org/2001/XMLSchema#dateTime")
 XSD_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
 
+# A statement about a resource: a triple, or a quad already in the named graph that will hold the resource (what
+# the parse of a batch gives). Making a pyoxigraph triple or quad costs more than the rest of storing it, so a
+# write keeps what it was given and a store makes quads only of triples.
+Statement = ox.Triple | ox.Quad
+
 
 def named(term) -> ox.NamedNode:
     """A pyoxigraph IRI from an rdflib term or a string (vocabulary constants are rdflib terms)."""

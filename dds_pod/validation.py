@@ -29,7 +29,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from . import conformance, rdfio, standard
-from .terms import named
+from .terms import Statement, named
 from .vocab import DCTERMS, DDS, RDF, SH
 
 SEVERITIES = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
@@ -195,7 +195,7 @@ class Validator:
             results.append(_untyped_document())
         return Report(results)
 
-    def validate_triples(self, triples: Sequence[ox.Triple], *, require_type: bool = True,
+    def validate_triples(self, triples: Sequence[Statement], *, require_type: bool = True,
                          warnings: bool = True) -> Report:
         """:meth:`validate` for pyoxigraph triples, cheaply: the compiled screen clears the documents
         about which pyshacl would report nothing, and only the others go through pyshacl, whose report
@@ -212,8 +212,8 @@ class Validator:
         """Whether some node of the graph has a class the shapes check."""
         return any(cls in self.shapes_by_class for cls in data.objects(None, RDF.type))
 
-    def fill_server_managed(self, triples: Sequence[ox.Triple], platform: str,
-                            stamp: ox.Literal) -> list[ox.Triple]:
+    def fill_server_managed(self, triples: Sequence[Statement], platform: str,
+                            stamp: ox.Literal) -> list[Statement]:
         """Set what a pod sets on publication: the source platform and the storage dates.
 
         Values sent by the client for these properties are replaced, never trusted; ``created`` is

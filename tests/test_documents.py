@@ -247,7 +247,7 @@ def test_documents_parsed_together_give_each_the_triples_it_gives_alone():
     relative = {"@context": DDS_CONTEXT_IRI, "id": "", "type": "Proposal", "title": {"fr": "x"},
                 "author": "../people/a", "location": {"id": "#place", "type": "Place", "name": "Quai"}}
     documents += [(relative, "https://pod.example/a/proposals/1"), (relative, "https://pod.example/b/proposals/2")]
-    together = jsonld.dds_batch_triples(documents)
+    together = jsonld.dds_batch_quads(documents)
     compared = 0
     for (document, base), triples in zip(documents, together, strict=True):
         try:
@@ -265,7 +265,7 @@ def test_documents_parsed_together_give_each_the_triples_it_gives_alone():
 def test_blank_node_labels_parsed_together_stay_in_their_document():
     documents = [({**BULK, "id": f"https://pod.example/b/p{i}", "location": {"id": "_:place", "type": "Place"}},
                   f"https://pod.example/b/p{i}") for i in range(2)]
-    first, second = jsonld.dds_batch_triples(documents)
+    first, second = jsonld.dds_batch_quads(documents)
     blanks = [{t.object for t in triples if t.predicate.value.endswith("#location")} for triples in (first, second)]
     assert all(len(b) == 1 for b in blanks) and blanks[0].isdisjoint(blanks[1])
 
@@ -275,10 +275,10 @@ def test_what_cannot_be_parsed_together_is_left_to_be_read_alone():
     nested_graph = ({**BULK, "id": "https://pod.example/b/g", "related": {"@graph": [{"name": "x"}]}},
                     "https://pod.example/b/g")
     bad_language = ({**BULK, "id": "https://pod.example/b/l", "summary": {"fr_FR": "x"}}, "https://pod.example/b/l")
-    results = jsonld.dds_batch_triples([good[0], nested_graph, bad_language, good[1]])
+    results = jsonld.dds_batch_quads([good[0], nested_graph, bad_language, good[1]])
     assert results[1] is None and results[2] is None
     assert results[0] is not None and results[3] is not None
-    assert jsonld.dds_batch_triples([good[0], good[0]]) == [None, None], "one base twice: each read alone"
+    assert jsonld.dds_batch_quads([good[0], good[0]]) == [None, None], "one base twice: each read alone"
 
 
 def test_a_batch_with_a_bad_document_is_explained_as_when_read_alone():

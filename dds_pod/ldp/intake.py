@@ -21,6 +21,7 @@ from rdflib import Graph, Literal, URIRef
 
 from .. import jsonld, rdfio, standard
 from ..errors import BadDocument, UnsupportedFormat
+from ..terms import Statement
 from ..vocab import DDS, DDS_CONTEXT_IRI, RDF, XSD
 
 SIB = "https://cdn.startinblox.com/owl#"
@@ -60,16 +61,17 @@ class Intake:
         fast = self._fast_triples(document, base)
         return fast if fast is not None else rdfio.to_oxigraph(self.read_json(document, base, language))
 
-    def read_json_batch(self, documents: Sequence[tuple[Any, str]], language: str) -> list[list[ox.Triple]]:
+    def read_json_batch(self, documents: Sequence[tuple[Any, str]], language: str) -> list[list[Statement]]:
         """:meth:`read_json_triples` of many documents (each with its base IRI): those in the DDS context
-        are parsed together, the others (and those the joint parse leaves out) one by one."""
+        are parsed together (as quads in the graph named by their base), the others (and those the joint
+        parse leaves out) one by one."""
         fast = [i for i, (document, _) in enumerate(documents)
                 if isinstance(document, dict) and self._is_dds_context(document.get("@context"))]
-        read: list[list[ox.Triple] | None] = [None] * len(documents)
-        for i, triples in zip(fast, jsonld.dds_batch_triples([documents[i] for i in fast]), strict=True):
-            read[i] = triples
-        return [triples if triples is not None else self.read_json_triples(document, base, language)
-                for triples, (document, base) in zip(read, documents, strict=True)]
+        read: list[list[Statement] | None] = [None] * len(documents)
+        for i, quads in zip(fast, jsonld.dds_batch_quads([documents[i] for i in fast]), strict=True):
+            read[i] = quads
+        return [statements if statements is not None else self.read_json_triples(document, base, language)
+                for statements, (document, base) in zip(read, documents, strict=True)]
 
     def _fast_triples(self, document: Any, base: str) -> list[ox.Triple] | None:
         """A document in the DDS context (what importers and most publishers send) read by oxigraph's

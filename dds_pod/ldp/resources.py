@@ -28,7 +28,7 @@ from ..config import PodConfig
 from ..errors import BadDocument, Conflict, DDSError, Gone, MethodNotAllowed, NotFound, PreconditionFailed
 from ..rdfio import to_oxigraph
 from ..store import Change, Store
-from ..terms import date_time, named, utc_now
+from ..terms import Statement, date_time, named, utc_now
 from ..validation import Report, Validator
 from ..vocab import AS, DCTERMS, DDS, LDP, RDF
 
@@ -138,7 +138,7 @@ class BatchOutcome:
 class _Checked:
     """A batch document ready to store, and the state of the resource it was checked against."""
 
-    triples: list[ox.Triple] | None  # None: refused
+    triples: list[Statement] | None  # None: refused
     previous: Resource | None
     seen_version: str | None  # of whatever the IRI held (a tombstone too)
 
@@ -259,7 +259,7 @@ class Pod:
             return self._write(iri, to_oxigraph(transform(previous.triples)), credential=credential,
                                previous=previous)
 
-    def write_batch(self, documents: Sequence[tuple[str, list[ox.Triple]]], deletions: Sequence[str], *,
+    def write_batch(self, documents: Sequence[tuple[str, list[Statement]]], deletions: Sequence[str], *,
                     credential: str, atomic: bool = False) -> BatchOutcome:
         """Create or replace many resources and delete others in ONE transaction (bulk imports).
 
@@ -310,7 +310,7 @@ class Pod:
             raise BadDocument(f"{iri} is not a resource of this pod", field="@id")
         self._check_path(iri)
 
-    def _check_document(self, iri: str, triples: list[ox.Triple], credential: str, now: str,
+    def _check_document(self, iri: str, triples: list[Statement], credential: str, now: str,
                         outcome: BatchOutcome) -> _Checked:
         """A batch document prepared against the stored state and screened (refused: reported, no triples)."""
         seen_version = self._version(iri)  # before the state: a write in between shows as a newer version
@@ -322,7 +322,7 @@ class Pod:
             outcome.rejected[iri] = report
         return _Checked(ready if report.conforms else None, previous, seen_version)
 
-    def _stage_write(self, change: Change, iri: str, triples: list[ox.Triple], previous: Resource | None,
+    def _stage_write(self, change: Change, iri: str, triples: list[Statement], previous: Resource | None,
                      now: str, stored: bool) -> str:
         """Add a resource's new state to a change: its graph, versions (its own and its container's), an event.
         ``stored``: whether the IRI holds anything yet (a resource or a tombstone)."""
@@ -423,8 +423,8 @@ class Pod:
             version = self._version(iri) or version
         return Written(Resource(iri, triples, version), report, created=previous is None)
 
-    def _prepare(self, iri: str, triples: list[ox.Triple], previous: Resource | None,
-                 default_type: URIRef | None, credential: str, now: str) -> list[ox.Triple]:
+    def _prepare(self, iri: str, triples: list[Statement], previous: Resource | None,
+                 default_type: URIRef | None, credential: str, now: str) -> list[Statement]:
         """The triples to store: the client's triples about this resource, plus what the server manages."""
         subject = ox.NamedNode(iri)
         triples = name_root(triples, subject)
@@ -451,7 +451,7 @@ class Pod:
         kept.append(ox.Triple(subject, PUBLISHED_WITH, credential_iri))
         return list(dict.fromkeys(kept))
 
-    def _check_subjects(self, triples: list[ox.Triple], iri: str) -> None:
+    def _check_subjects(self, triples: list[Statement], iri: str) -> None:
         for subject in {t.subject for t in triples}:
             if isinstance(subject, ox.BlankNode) or subject.value == iri or subject.value.startswith(iri + "#"):
                 continue
@@ -540,7 +540,7 @@ def _clean_slug(slug: str) -> str:
     return cleaned or uuid.uuid4().hex[:12]
 
 
-def name_root(triples: list[ox.Triple], subject: ox.NamedNode) -> list[ox.Triple]:
+def name_root(triples: list[Statement], subject: ox.NamedNode) -> list[Statement]:
     """Give the resource's IRI to the document's one top-level blank node (a POST without "@id")."""
     if any(t.subject == subject for t in triples):
         return triples
@@ -554,7 +554,7 @@ def name_root(triples: list[ox.Triple], subject: ox.NamedNode) -> list[ox.Triple
     return _rename(triples, roots.pop(), subject)
 
 
-def _same_content(stored: Sequence[ox.Triple], triples: Sequence[ox.Triple]) -> bool:
+def _same_content(stored: Sequence[Statement], triples: Sequence[Statement]) -> bool:
     """Whether a write would change nothing but the volatile triples. Literals are compared as written
     first, and by value only if that differs (the store may keep another form of the same date)."""
     old = [t for t in stored if t.predicate not in VOLATILE_OX]
@@ -563,7 +563,7 @@ def _same_content(stored: Sequence[ox.Triple], triples: Sequence[ox.Triple]) -> 
         new, by_value=True)
 
 
-def _rename(triples: list[ox.Triple], old: ox.NamedNode | ox.BlankNode, new: ox.NamedNode) -> list[ox.Triple]:
+def _rename(triples: list[Statement], old: ox.NamedNode | ox.BlankNode, new: ox.NamedNode) -> list[Statement]:
     """The triples with ``old`` (and, for an IRI, its ``#fragments``) renamed to ``new``."""
     def renamed(term):
         if term == old:

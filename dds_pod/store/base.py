@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
+from ..terms import Statement
+
 
 @dataclass
 class Change:
@@ -31,18 +33,19 @@ class Change:
     values: dict[tuple, ox.Quad] = field(default_factory=dict)
     new_graphs: set[str] = field(default_factory=set)  # graphs this change creates
 
-    def replace_graph(self, graph: str, triples: Iterable[ox.Triple]) -> None:
+    def replace_graph(self, graph: str, statements: Iterable[Statement]) -> None:
         self.drop_graphs.add(graph)
-        self._add_triples(graph, triples)
+        self._add_statements(graph, statements)
 
-    def add_graph(self, graph: str, triples: Iterable[ox.Triple]) -> None:
+    def add_graph(self, graph: str, statements: Iterable[Statement]) -> None:
         """Add a graph known not to exist yet: unlike :meth:`replace_graph`, nothing to drop first."""
         self.new_graphs.add(graph)
-        self._add_triples(graph, triples)
+        self._add_statements(graph, statements)
 
-    def _add_triples(self, graph: str, triples: Iterable[ox.Triple]) -> None:
+    def _add_statements(self, graph: str, statements: Iterable[Statement]) -> None:
         name = ox.NamedNode(graph)
-        self.add.extend(ox.Quad(t.subject, t.predicate, t.object, name) for t in triples)
+        self.add.extend(s if isinstance(s, ox.Quad) and s.graph_name == name
+                        else ox.Quad(s.subject, s.predicate, s.object, name) for s in statements)
 
     @property
     def insert_only(self) -> bool:
