@@ -275,7 +275,7 @@ def check_pod_store(store, pod, written: int) -> None:
 
     feed = pod.feed.url
     events = next(iter(store.query(f"""SELECT (COUNT(DISTINCT ?e) AS ?n) (MAX(?s) AS ?max) WHERE {{ GRAPH <{feed}> {{
-        ?e <https://w3id.org/dds/ns#sequence> ?s }} }}""")))
+        ?e a ?kind BIND(<http://www.w3.org/2001/XMLSchema#integer>(STRAFTER(STR(?e), "#")) AS ?s) }} }}""")))
     several = list(store.query(f"""SELECT ?s ?p (COUNT(?o) AS ?n) WHERE {{ GRAPH <{META_GRAPH}> {{ ?s ?p ?o }} }}
         GROUP BY ?s ?p HAVING (COUNT(?o) > 1) LIMIT 3"""))
     problems = []

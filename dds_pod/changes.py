@@ -1,7 +1,9 @@
 """A pod's change feed: an append-only Linked Data Event Stream of Create/Update/Delete events.
 
 Every write adds one event to the pod's feed graph in the same transaction as the write
-itself, with a sequence number one above the previous event's. Readers (the federation, any LDES client)
+itself, with a sequence number one above the previous event's. The number is the event IRI's
+fragment (``{pod}changes/#N``); its ``dds:sequence`` triple is added when the feed is read, not stored
+(one index entry fewer per write). Readers (the federation, any LDES client)
 page through it with ``?since=N`` and get only what changed after N.
 """
 
@@ -59,7 +61,7 @@ class ChangeFeed:
 
     def _exists(self, sequence: int) -> bool:
         event = ox.NamedNode(f"{self.url}#{sequence}")
-        return next(iter(self.store.quads(event, SEQUENCE, None, self.url)), None) is not None
+        return next(iter(self.store.quads(event, TYPE, None, self.url)), None) is not None
 
     def record(self, change: Change, kind: str, iri: str, time: str, former_type: str | None = None) -> int:
         """Add the event of a write to ``change``; call under the pod's write lock."""
@@ -70,7 +72,6 @@ class ChangeFeed:
             (event, TYPE, KIND_TERMS[kind]),
             (event, OBJECT, ox.NamedNode(iri)),
             (event, PUBLISHED, date_time(time)),
-            (event, SEQUENCE, integer(sequence)),
         ]
         if former_type:
             triples.append((event, FORMER_TYPE, ox.NamedNode(former_type)))
@@ -87,9 +88,13 @@ class ChangeFeed:
         no scan of the feed, however long it is."""
         names = {term.value: kind for kind, term in KIND_TERMS.items()}
         found = []
+        graph = ox.NamedNode(self.url)
         for sequence in range(max(since, 0) + 1, min(self.last_sequence(), since + limit) + 1):
-            quads = list(self.store.quads(ox.NamedNode(f"{self.url}#{sequence}"), None, None, self.url))
+            subject = ox.NamedNode(f"{self.url}#{sequence}")
+            quads = list(self.store.quads(subject, None, None, self.url))
             values = {q.predicate: q.object for q in quads}
+            if SEQUENCE not in values:  # stored by earlier versions only
+                quads.append(ox.Quad(subject, SEQUENCE, integer(sequence), graph))
             event = Event(sequence, names[values[TYPE].value], values[OBJECT].value, values[PUBLISHED].value)
             found.append((event, quads))
         return found

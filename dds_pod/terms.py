@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 
 import pyoxigraph as ox
 
@@ -15,8 +16,10 @@ XSD_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
 Statement = ox.Triple | ox.Quad
 
 
+@lru_cache(maxsize=4096)
 def named(term) -> ox.NamedNode:
-    """A pyoxigraph IRI from an rdflib term or a string (vocabulary constants are rdflib terms)."""
+    """A pyoxigraph IRI from an rdflib term or a string (vocabulary constants are rdflib terms). Cached: making
+    a pyoxigraph term costs a microsecond or two, and the same few vocabulary terms are asked for all the time."""
     return ox.NamedNode(str(term))
 
 
@@ -25,6 +28,7 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+@lru_cache(maxsize=256)
 def date_time(text: str) -> ox.Literal:
     """An xsd:dateTime literal (``text`` as :func:`utc_now` gives it)."""
     return ox.Literal(text, datatype=XSD_DATE_TIME)

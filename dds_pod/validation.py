@@ -212,12 +212,13 @@ class Validator:
         """Whether some node of the graph has a class the shapes check."""
         return any(cls in self.shapes_by_class for cls in data.objects(None, RDF.type))
 
-    def fill_server_managed(self, triples: Sequence[Statement], platform: str,
-                            stamp: ox.Literal) -> list[Statement]:
+    def fill_server_managed(self, triples: Sequence[Statement], platform: str, stamp: ox.Literal,
+                            graph: ox.NamedNode | None = None) -> list[Statement]:
         """Set what a pod sets on publication: the source platform and the storage dates.
 
         Values sent by the client for these properties are replaced, never trusted; ``created`` is
-        kept when present (a pod puts the stored creation date there before calling this).
+        kept when present (a pod puts the stored creation date there before calling this). What is
+        added are triples, or quads of ``graph``.
         """
         managed = {t.subject for t in triples if t.predicate == RDF_TYPE and t.object in self._managed_types}
         if not managed:
@@ -225,11 +226,10 @@ class Validator:
         replaced = (SOURCE_PLATFORM, MODIFIED)
         kept = [t for t in triples if not (t.subject in managed and t.predicate in replaced)]
         dated = {t.subject for t in kept if t.predicate == CREATED}
+        source = named(platform)
         for node in managed:
-            kept.append(ox.Triple(node, SOURCE_PLATFORM, ox.NamedNode(platform)))
-            kept.append(ox.Triple(node, MODIFIED, stamp))
-            if node not in dated:
-                kept.append(ox.Triple(node, CREATED, stamp))
+            values = [(SOURCE_PLATFORM, source), (MODIFIED, stamp)] + ([] if node in dated else [(CREATED, stamp)])
+            kept += [ox.Triple(node, p, o) if graph is None else ox.Quad(node, p, o, graph) for p, o in values]
         return kept
 
     def _applicable_shapes(self, data: Graph) -> list[str]:

@@ -14,6 +14,7 @@ from dds_pod.changes import META_GRAPH, ChangeFeed
 from dds_pod.config import from_dict
 from dds_pod.errors import Conflict
 from dds_pod.ldp.resources import VERSION, Preconditions
+from dds_pod.store import Change
 from dds_pod.store.oxigraph import BULK_MIN_QUADS
 
 BASE = "http://127.0.0.1:8000/b/"
@@ -181,3 +182,21 @@ def _bulk_load_then_change(config, people: list[str]) -> tuple[int, str]:
 
 def _names(pod, iri: str) -> set[str]:
     return {t.object.value for t in pod.get(iri).triples if t.predicate.value.endswith("#name")}
+
+
+def test_feed_events_carry_their_sequence_once_whether_stored_or_not(node):
+    pod = node.pods["b"]
+    docs = [{"@context": CONTEXT, "id": f"{BASE}people/p{i}", "type": "Person", "name": "P"} for i in range(2)]
+    pod.write_batch(_read(node, docs), [], credential="t")
+    last = pod.feed.last_sequence()
+    event = ox.NamedNode(f"{pod.feed.url}#{last}")
+    sequence = ox.NamedNode("https://w3id.org/dds/ns#sequence")
+    assert not list(node.store.quads(event, sequence, None, pod.feed.url)), "derived from the IRI, not stored"
+    older = ox.Quad(event, sequence, ox.Literal(str(last), datatype=ox.NamedNode(
+        "http://www.w3.org/2001/XMLSchema#integer")), ox.NamedNode(pod.feed.url))
+    node.store.commit(Change(add=[older]))  # as a store written by an earlier version holds it
+    triples, _ = pod.feed.page(last - 2, 10)
+    for number in (last - 1, last):
+        values = [t.object.value for t in triples
+                  if t.subject == ox.NamedNode(f"{pod.feed.url}#{number}") and t.predicate == sequence]
+        assert values == [str(number)]

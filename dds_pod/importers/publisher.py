@@ -19,7 +19,7 @@ import requests
 
 from .common import Batch
 
-BATCH_SIZE = 1000  # documents per request: larger batches are fewer, larger files for the store to ingest
+BATCH_SIZE = 2000  # documents per request: larger batches are fewer, larger files for the store to ingest
 BATCH_BYTES = 4 * 1024 * 1024  # per request body, under a node's default limit (max_body_bytes, 5 MiB)
 IN_FLIGHT = 2
 

@@ -17,6 +17,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from urllib.parse import unquote
 
 import pyoxigraph as ox
@@ -443,12 +444,13 @@ class Pod:
             kept.append(ox.Triple(subject, TYPE, named(default_type)))
         if previous is not None and previous.is_container != iri.endswith("/"):
             raise Conflict("a PUT cannot change a container into a resource or the reverse")
+        # What the server adds is made as quads of the resource's graph, which the store then takes as they are.
         stamp = date_time(now)
-        kept.append(ox.Triple(subject, CREATED, _created(previous) or stamp))
-        kept.append(ox.Triple(subject, MODIFIED, stamp))
-        kept = self.validator.fill_server_managed(kept, self.config.platform, stamp)
-        credential_iri = ox.NamedNode(f"{self.url}#credential-{self._credential_number(credential)}")
-        kept.append(ox.Triple(subject, PUBLISHED_WITH, credential_iri))
+        kept.append(ox.Quad(subject, CREATED, _created(previous) or stamp, subject))
+        kept = self.validator.fill_server_managed(kept, self.config.platform, stamp, graph=subject)
+        if not any(t.subject == subject and t.predicate == MODIFIED for t in kept):  # not a managed type
+            kept.append(ox.Quad(subject, MODIFIED, stamp, subject))
+        kept.append(ox.Quad(subject, PUBLISHED_WITH, self._credential_iri(credential), subject))
         return list(dict.fromkeys(kept))
 
     def _check_subjects(self, triples: list[Statement], iri: str) -> None:
@@ -468,6 +470,9 @@ class Pod:
             if self._free(iri):
                 return iri
         raise Conflict(f"no free name for the slug {slug!r}")
+
+    def _credential_iri(self, credential: str) -> ox.NamedNode:
+        return _credential_iri(self.url, self._credential_number(credential))
 
     def _credential_number(self, credential: str) -> int:
         """Which of the pod's configured tokens wrote (1, 2, ...): it names the credential without any trace
@@ -610,6 +615,11 @@ def _type_of(resource: Resource) -> str | None:
                    if t.subject == resource.subject and t.predicate == named(RDF.type))
     dds_types = [t for t in types if t.startswith(str(DDS))]
     return (dds_types or types or [None])[0]
+
+
+@lru_cache(maxsize=256)
+def _credential_iri(pod_url: str, number: int) -> ox.NamedNode:
+    return ox.NamedNode(f"{pod_url}#credential-{number}")
 
 
 def _version_quad(iri: str, version: str) -> ox.Quad:
