@@ -422,7 +422,8 @@ class Pod:
         self.store.commit(change)
         if iri.endswith("/"):  # a container's version joins the pod's last event (see _version)
             version = self._version(iri) or version
-        return Written(Resource(iri, triples, version), report, created=previous is None)
+        return Written(Resource(iri, [t.triple if isinstance(t, ox.Quad) else t for t in triples], version), report,
+                       created=previous is None)
 
     def _prepare(self, iri: str, triples: list[Statement], previous: Resource | None,
                  default_type: URIRef | None, credential: str, now: str) -> list[Statement]:
