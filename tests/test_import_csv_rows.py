@@ -15,6 +15,7 @@ from dds_pod.importers import consul_csv, decidim_csv
 from dds_pod.importers.common import Settings
 from dds_pod.importers.pseudonyms import Pseudonymiser
 from dds_pod.importers.rows import RowError, RowProblem, is_junk, read_table, redact, text_html, timestamp
+from dds_pod.importers.sanitize import plain_text
 from dds_pod.rdfio import to_oxigraph, to_rdflib
 from dds_pod.terms import date_time, utc_now
 
@@ -336,3 +337,13 @@ def test_text_html_keeps_paragraphs_and_drops_active_content():
     assert text_html("<p>x</p>\n<p>y</p>") == "<p>x</p>\n<p>y</p>"
     assert text_html('<a href="javascript:alert(1)" onclick="x">l</a><img src=x onerror=alert(1)>') == (
         '<a rel="noopener noreferrer nofollow">l</a>')
+
+
+@pytest.mark.parametrize("html, text", [
+    ("<p>a \t b   c</p><p> d </p>", "a b c\nd"),
+    ("one two<br>three&amp;four", "one two\nthree&four"),
+    ("x\ry\x0bz", "x\ny\nz"),
+    ("<ul><li>  first</li><li>second\t</li></ul>", "first\nsecond"),
+])
+def test_plain_text_has_one_space_between_words_and_one_line_per_block(html, text):
+    assert plain_text(html) == text

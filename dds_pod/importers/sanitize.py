@@ -29,6 +29,8 @@ def clean_html(text: str | None) -> str:
 
 def plain_text(safe_html: str) -> str:
     """The text of sanitised HTML: tags dropped, entities decoded, one line per block."""
-    text = _SPACES.sub(" ", html.unescape(_TAGS.sub("", _BLOCKS.sub("\n", safe_html))))
+    text = html.unescape(_TAGS.sub("", _BLOCKS.sub("\n", safe_html)))
+    if "  " in text or "\t" in text:  # a search for the pattern alone costs more than most texts' whole cleaning
+        text = _SPACES.sub(" ", text)
     lines = (line.strip() for line in text.splitlines())
     return "\n".join(line for line in lines if line)
