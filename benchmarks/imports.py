@@ -20,12 +20,15 @@
    overhead); then the same 1000 documents again, which the pod finds unchanged. ``--growth-rows N`` also
    imports a file of N rows in process and prints each step's time every 5 batches (how they grow).
 
+5. With ``--command``, runs ``dds-pod import consul-csv FILE`` itself (a process of its own, as a user would)
+   into another fresh server, and times it from start to exit.
+
 A contribution is a proposal (a CSV row); the batch also holds one agent document per distinct author.
 
 The server runs with its background harvest of its own pods pushed out (``federation.interval_s = 86400``),
 so that the figures are those of the import alone; ``--background-sync`` keeps the default 60 s.
 
-    .venv/bin/python -m benchmarks.imports [--rows 100000] [--publish-rows N] [--growth-rows N]
+    .venv/bin/python -m benchmarks.imports [--rows 100000] [--publish-rows N] [--growth-rows N] [--command]
                                            [--skip-profile] [--skip-http] [--background-sync]
 """
 
@@ -43,6 +46,7 @@ import platform
 import pstats
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -231,14 +235,19 @@ class Publishing:
     batch_kinds: list[str] = field(default_factory=list)  # the type of each batch's first document
 
 
-def publish(batch: Batch, proposals: int, directory: Path, port: int, background_sync: bool = False) -> Publishing:
+def fresh_server(directory: Path, port: int, background_sync: bool) -> ServerProcess:
+    """A ``dds-pod serve`` on a fresh on-disk store under ``directory``, not started."""
     directory.mkdir(parents=True, exist_ok=True)
-    data_dir = directory / "data"
-    config = write_config(directory, port, data_dir=data_dir, max_body_bytes=64 * 1024 * 1024)
+    config = write_config(directory, port, data_dir=directory / "data", max_body_bytes=64 * 1024 * 1024)
     if not background_sync:
         # The node's background harvest of its own pods (every 60 s) is pushed beyond the run: see the module doc.
         config.write_text(config.read_text(encoding="utf-8") + "[federation]\ninterval_s = 86400\n", encoding="utf-8")
-    server = ServerProcess(config, port, directory / "server.log")
+    return ServerProcess(config, port, directory / "server.log")
+
+
+def publish(batch: Batch, proposals: int, directory: Path, port: int, background_sync: bool = False) -> Publishing:
+    data_dir = directory / "data"
+    server = fresh_server(directory, port, background_sync)
     try:
         start(server)
         publisher = Publisher(f"{server.url}{POD}/", TOKENS[POD])
@@ -439,10 +448,40 @@ def _renamed(document: dict, prefix: str) -> dict:
     return {**document, "id": f"{head}/{prefix}{tail}", "identifier": f"{prefix}{document['identifier']}"}
 
 
+# ------------------------------------------------------------------------------------------ stage (c): the command
+
+
+@dataclass
+class Command:
+    wall_s: float
+    summary: str  # the command's "created ..., rejected ..." line
+
+
+def run_command(path: Path, directory: Path, port: int, background_sync: bool) -> Command:
+    """``dds-pod import consul-csv FILE`` run as a user would, timed from the process's start to its exit (the
+    interpreter's start-up and imports, reading, publishing), into a fresh server."""
+    server = fresh_server(directory, port, background_sync)
+    try:
+        start(server)
+        command = [sys.executable, "-m", "dds_pod.cli", "import", "consul-csv", str(path), "--pod",
+                   f"{server.url}{POD}/", "--token", TOKENS[POD], "--platform", PLATFORM]
+        started = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "DDS_PSEUDONYM_KEY": KEY},
+                              check=False)
+        wall = time.perf_counter() - started
+    finally:
+        server.stop()
+    summary = next((line for line in done.stdout.splitlines() if line.startswith("created ")), "")
+    if done.returncode != 0 or not summary:
+        raise RuntimeError(f"the import command failed ({done.returncode}): {done.stderr[-2000:]}")
+    return Command(wall, summary)
+
+
 # ------------------------------------------------------------------------------------------ report
 
 
-def print_table(reading: Reading, publishing: Publishing | None, published_rows: int) -> None:
+def print_table(reading: Reading, publishing: Publishing | None, published_rows: int,
+                command: Command | None = None) -> None:
     header = f"| {'stage':<56} | {'contrib.':>8} | {'docs':>7} | {'wall s':>7} | {'contrib./s':>10} " \
              f"| {'docs/s':>7} | {'target':>10} |"
     print(header)
@@ -467,6 +506,9 @@ def print_table(reading: Reading, publishing: Publishing | None, published_rows:
              publishing.wall_s * scale)
     line("end to end: (a) + (b)" + (" extrapolated" if scale != 1 else ""), reading.rows,
          reading.documents, reading.read_s + publishing.wall_s * scale)
+    if command is not None:
+        line("(c) command `dds-pod import consul-csv`, start to exit", reading.rows, reading.documents,
+             command.wall_s)
 
 
 def print_publishing(publishing: Publishing) -> None:
@@ -556,6 +598,8 @@ def main() -> None:
     parser.add_argument("--skip-profile", action="store_true")
     parser.add_argument("--growth-rows", type=int, default=0,
                         help="also import a file of N rows in process, printing each step's time every 5 batches")
+    parser.add_argument("--command", action="store_true",
+                        help="also time `dds-pod import consul-csv` on the whole file, into a fresh server")
     parser.add_argument("--background-sync", action="store_true",
                         help="keep the node's background harvest of its own pods (every 60 s) during the import")
     args = parser.parse_args()
@@ -590,6 +634,7 @@ def main() -> None:
                             f"linearly")
             batch, _ = subset(reading, published_rows) if published_rows < args.rows else (reading.batch, 0)
             publishing = publish(batch, published_rows, Path(tmp) / "run", port, args.background_sync)
+        command = run_command(path, Path(tmp) / "command", port, args.background_sync) if args.command else None
         profiled = [] if args.skip_profile else profile(path, Path(tmp))
         if args.growth_rows:
             print()  # the growth table is printed as it goes, before the summary
@@ -609,7 +654,9 @@ def main() -> None:
     if note:
         print(f"NOTE: {note}")
     print()
-    print_table(reading, publishing, published_rows)
+    print_table(reading, publishing, published_rows, command)
+    if command is not None:
+        print(f"(c) the command's summary: {command.summary}")
     print()
     print(f"(a) CPU {reading.cpu_s:.1f} s; CSV parsing {reading.csv_s:.1f} s of {reading.read_s:.1f} s")
     if publishing is not None:
