@@ -10,7 +10,8 @@
 3. Starts a fresh ``dds-pod serve`` (one gunicorn gthread worker, on-disk oxigraph store under a temporary
    ``data_dir``) and times ``Publisher(pod, token).publish(batch)``: batches of 1000 documents posted to
    ``{pod}batch`` (two requests in flight; each batch screened against the shapes and committed in one
-   transaction). The server's CPU is utime + stime of its process group from ``/proc`` (as
+   transaction), then times GETs of 300 random resources just after the import and 30 s later (while the store
+   merges the files it ingested). The server's CPU is utime + stime of its process group from ``/proc`` (as
    ``benchmarks.pods``), the client's is this process's. Unless ``--publish-rows`` is given, a 2 000-row pilot
    on its own server first projects the full run linearly; above 10 minutes only the first 20 000 proposals
    (and their authors) are published and (b) is extrapolated. Batches slow down somewhat as the store grows,
@@ -77,6 +78,7 @@ TARGET_PER_S = 2_000  # contributions per second, end to end
 BUDGET_S = 600  # above this projected publishing time, publish fewer rows and extrapolate
 FALLBACK_ROWS = 20_000
 ROUNDS = 3  # timed requests per kind in the profile
+SETTLE_S = 30  # after the import, before reads are timed again
 
 # ------------------------------------------------------------------------------------------ synthetic data
 
@@ -233,6 +235,7 @@ class Publishing:
     store_bytes: int
     batch_s: list[float] = field(default_factory=list)
     batch_kinds: list[str] = field(default_factory=list)  # the type of each batch's first document
+    reads: dict[str, list[float]] = field(default_factory=dict)  # GET latencies after the import, by moment
 
 
 def fresh_server(directory: Path, port: int, background_sync: bool) -> ServerProcess:
@@ -245,7 +248,8 @@ def fresh_server(directory: Path, port: int, background_sync: bool) -> ServerPro
     return ServerProcess(config, port, directory / "server.log")
 
 
-def publish(batch: Batch, proposals: int, directory: Path, port: int, background_sync: bool = False) -> Publishing:
+def publish(batch: Batch, proposals: int, directory: Path, port: int, background_sync: bool = False,
+            reads: bool = True) -> Publishing:
     data_dir = directory / "data"
     server = fresh_server(directory, port, background_sync)
     try:
@@ -257,6 +261,11 @@ def publish(batch: Batch, proposals: int, directory: Path, port: int, background
         summary = publisher.publish(batch, progress=lambda _: marks.append(time.perf_counter()))
         wall = marks[-1] - marks[0]
         server_cpu, client_cpu = group_cpu_seconds(pgid) - server_before, time.process_time() - client_before
+        latencies = {}
+        if reads:
+            latencies["just after"] = read_latencies(list(batch.documents))
+            time.sleep(SETTLE_S)
+            latencies[f"{SETTLE_S} s later"] = read_latencies(list(batch.documents))
     except Exception:
         print(server.log()[-3000:], file=sys.stderr)
         raise
@@ -270,7 +279,21 @@ def publish(batch: Batch, proposals: int, directory: Path, port: int, background
     documents = list(batch.documents.values())
     kinds = [json.loads(chunk[0])["type"] for chunk in chunked(documents)]
     return Publishing(len(batch.documents), proposals, wall, server_cpu, client_cpu, summary.created,
-                      len(summary.rejected), size, steps, kinds)
+                      len(summary.rejected), size, steps, kinds, latencies)
+
+
+def read_latencies(iris: list[str], count: int = 300) -> list[float]:
+    """Seconds for a GET (JSON-LD) of ``count`` resources picked at random among ``iris``, one after the other:
+    what a reader of the pod sees while the store is still merging the files the import ingested."""
+    session, picked = requests.Session(), random.Random(7).sample(iris, min(count, len(iris)))
+    seconds = []
+    for iri in picked:
+        started = time.perf_counter()
+        response = session.get(iri, headers={"Accept": "application/ld+json"}, timeout=60)
+        seconds.append(time.perf_counter() - started)
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {iri}: {response.status_code}")
+    return seconds
 
 
 def start(server: ServerProcess, timeout: float = 60) -> None:
@@ -524,6 +547,10 @@ def print_publishing(publishing: Publishing) -> None:
         parts = [times[len(times) * i // 10:len(times) * (i + 1) // 10] for i in range(10)]
         tenths = ", ".join(f"{statistics.median(part):.2f}" for part in parts if part)
         print(f"  {kind} batches ({len(times)}), median s per batch in each tenth of them, in order: {tenths}")
+    for moment, seconds in p.reads.items():
+        ordered = sorted(seconds)
+        print(f"GET of {len(seconds)} random resources {moment}: median {statistics.median(seconds) * 1000:.1f} ms, "
+              f"95th percentile {ordered[int(len(ordered) * 0.95)] * 1000:.1f} ms, max {ordered[-1] * 1000:.1f} ms")
 
 
 def growth(path: Path, directory: Path, every: int) -> None:
@@ -623,7 +650,7 @@ def main() -> None:
                 # A pilot of 2 000 proposals into a fresh server projects the full run.
                 pilot_batch, _ = subset(reading, 2_000)
                 pilot = publish(pilot_batch, 2_000, Path(tmp) / "pilot", port,  # the IRIs name this port
-                                args.background_sync)
+                                args.background_sync, reads=False)
                 projected = pilot.wall_s * args.rows / 2_000
                 print(f"pilot: 2000 rows published in {pilot.wall_s:.1f} s, {args.rows} rows projected to "
                       f"{projected:.0f} s", file=sys.stderr)
