@@ -1,7 +1,7 @@
 """Publishing imported documents into a pod over HTTP, where the pod's validation applies.
 
 Documents go in batches to the pod's ``batch`` endpoint: one request and one transaction per
-thousand documents at most (and 4 MiB). Two requests are kept in flight, so that the pod never waits for the
+2 000 documents at most (and 4 MiB). Two requests are kept in flight, so that the pod never waits for the
 client to encode and send the next batch. The pod leaves a document identical to what it holds alone, which
 makes an import idempotent: running it twice creates nothing new.
 """

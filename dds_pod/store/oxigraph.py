@@ -18,8 +18,11 @@ from .base import Change, Store
 # From this many quads, a change that only adds is bulk-loaded: written as sorted files that RocksDB ingests at
 # once (one atomic ingestion: all of the files or none) instead of through a transaction's write-ahead log
 # and memtable: 2.5x faster for a batch of 500 proposals, and its cost does not grow with the store. Below,
-# the few files per index each ingestion adds cost more than the transaction (benchmarks/RESULTS.md).
+# the few files per index each ingestion adds cost more than the transaction (benchmarks/RESULTS.md). Above
+# BULK_MAX_QUADS, a transaction again: oxigraph's loader cuts its input into chunks of a million quads, and one
+# chunk is what makes one ingestion.
 BULK_MIN_QUADS = 2_000
+BULK_MAX_QUADS = 500_000
 
 
 class OxigraphStore(Store):
@@ -41,7 +44,7 @@ class OxigraphStore(Store):
     def commit(self, change: Change) -> None:
         if change.insert_only:
             insertions = change.insertions()
-            if len(insertions) >= BULK_MIN_QUADS:
+            if BULK_MIN_QUADS <= len(insertions) <= BULK_MAX_QUADS:
                 self._store.bulk_extend(insertions)
             else:  # one transaction too, without rendering and parsing SPARQL: ~40% faster
                 self._store.extend(insertions)
