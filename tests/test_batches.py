@@ -15,7 +15,7 @@ from dds_pod.config import from_dict
 from dds_pod.errors import Conflict
 from dds_pod.ldp.resources import VERSION, Preconditions
 from dds_pod.store import Change
-from dds_pod.store.oxigraph import BULK_MIN_QUADS
+from dds_pod.store.oxigraph import BULK_MIN_QUADS, OxigraphStore
 
 BASE = "http://127.0.0.1:8000/b/"
 CONTEXT = "https://w3id.org/dds/context.jsonld"
@@ -200,3 +200,32 @@ def test_feed_events_carry_their_sequence_once_whether_stored_or_not(node):
         values = [t.object.value for t in triples
                   if t.subject == ox.NamedNode(f"{pod.feed.url}#{number}") and t.predicate == sequence]
         assert values == [str(number)]
+
+
+def test_files_of_a_bulk_load_a_crash_interrupted_are_removed_when_the_store_opens(tmp_path):
+    store = OxigraphStore(tmp_path)
+    quad = ox.Quad(ox.NamedNode(f"{BASE}a"), ox.NamedNode(f"{BASE}p"), ox.Literal("v"), ox.NamedNode(f"{BASE}a"))
+    store.commit(Change(add=[quad]))
+    store.close()
+    del store
+    gc.collect()
+    leftover = tmp_path / "bulk-12345678901234567890.sst"  # as oxigraph's loader names the files it writes
+    leftover.write_bytes(b"\0" * 4096)
+    store = OxigraphStore(tmp_path)
+    assert not leftover.exists()
+    assert list(store.quads(graph=f"{BASE}a")) == [quad], "what the store holds is untouched"
+
+
+def test_a_batch_names_the_first_bad_document_in_its_order():
+    app = create_app(from_dict({"base_url": "http://127.0.0.1:8000/",
+                                "pods": {"b": {"platform": "https://p.example", "token": "t"}}}))
+    bad_language = {"@context": CONTEXT, "id": f"{BASE}proposals/x", "type": "Proposal",
+                    "title": {"fr": {"@value": "x"}}}
+    no_id = {"@context": CONTEXT, "type": "Proposal"}
+    try:
+        for put, expected in (([bad_language, no_id], "invalid JSON-LD"), ([no_id, bad_language], "needs its")):
+            response = app.test_client().post("/b/batch", json={"put": put, "delete": []},
+                                              headers={"Authorization": "Bearer t"})
+            assert response.status_code == 400 and expected in response.get_json()["detail"], response.get_json()
+    finally:
+        app.extensions["dds.node"].close()

@@ -1,13 +1,15 @@
 """Publishing imported documents into a pod over HTTP, where the pod's validation applies.
 
 Documents go in batches to the pod's ``batch`` endpoint: one request and one transaction per
-2 000 documents at most (and 4 MiB). Two requests are kept in flight, so that the pod never waits for the
-client to encode and send the next batch. The pod leaves a document identical to what it holds alone, which
-makes an import idempotent: running it twice creates nothing new.
+2 000 documents at most (and 4 MiB), then the deletions within the same limits. Two requests are kept in
+flight, so that the pod never waits for the client to encode and send the next batch. The pod leaves a
+document identical to what it holds alone, which makes an import idempotent: running it twice creates
+nothing new.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from collections import deque
@@ -44,36 +46,43 @@ class Summary:
 
 class Publisher:
     def __init__(self, pod_url: str, token: str, timeout: float = 300, atomic: bool = False,
-                 in_flight: int = IN_FLIGHT) -> None:
+                 in_flight: int = IN_FLIGHT, max_bytes: int = BATCH_BYTES) -> None:
         self.endpoint = f"{pod_url}batch"
         self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         self.timeout = timeout
         self.atomic = atomic
         self.in_flight = max(1, in_flight)
+        self.max_bytes = max_bytes  # per request: below the pod's max_body_bytes
         self._local = threading.local()  # a requests session per sending thread
 
     def publish(self, batch: Batch, progress: Callable[[int], None] | None = None) -> Summary:
+        """Send the documents, then the deletions (after every document, each request within the budget)."""
         summary = Summary()
         total, done = len(batch.documents), 0
-        chunks = chunked(batch.documents.values())
+        parts = itertools.chain(
+            ((chunk, []) for chunk in chunked(batch.documents.values(), budget=self.max_bytes)),
+            (([], chunk) for chunk in _chunks(_encoded(batch.deletions), budget=self.max_bytes)))
+        first = next(parts, ([], []))  # nothing to send still sends one request: the pod checks the token
         with ThreadPoolExecutor(self.in_flight, thread_name_prefix="publish") as pool:
             sent: deque[Future] = deque()
-            chunk = next(chunks, [])
-            while True:
-                following = next(chunks, None)  # encoded while the pod works on what was sent
-                last = following is None
-                sent.append(pool.submit(self._send, chunk, batch.deletions if last else []))
-                while len(sent) >= self.in_flight or (sent and last):
-                    done += self._count(sent.popleft().result(), summary)
-                    if progress:
-                        progress(min(total, done))
-                if following is None:
-                    return summary
-                chunk = following
 
-    def _send(self, documents: list[bytes], deletions: list[str]) -> dict:
-        tail = json.dumps({"delete": deletions, "atomic": self.atomic})[1:]
-        body = b'{"put": [' + b", ".join(documents) + b"], " + tail.encode("utf-8")
+            def collect() -> None:
+                nonlocal done
+                done += self._count(sent.popleft().result(), summary)
+                if progress:
+                    progress(min(total, done))
+
+            for documents, deletions in itertools.chain([first], parts):  # the next is encoded meanwhile
+                sent.append(pool.submit(self._send, documents, deletions))
+                while len(sent) >= self.in_flight:
+                    collect()
+            while sent:
+                collect()
+        return summary
+
+    def _send(self, documents: list[bytes], deletions: list[bytes]) -> dict:
+        body = b'{"put": [%s], "delete": [%s], "atomic": %s}' % (
+            b", ".join(documents), b", ".join(deletions), b"true" if self.atomic else b"false")
         session = getattr(self._local, "session", None)
         if session is None:
             session = self._local.session = requests.Session()
@@ -101,11 +110,18 @@ class Publisher:
 def chunked(documents: Iterable[dict], size: int = BATCH_SIZE, budget: int = BATCH_BYTES) -> Iterator[list[bytes]]:
     """The documents encoded as JSON, in chunks of at most ``size`` documents and ``budget`` bytes (a document
     larger than the budget goes alone, for the pod to judge)."""
+    return _chunks(_encoded(documents), size, budget)
+
+
+def _encoded(values: Iterable) -> Iterator[bytes]:
+    return (json.dumps(value, ensure_ascii=False).encode("utf-8") for value in values)
+
+
+def _chunks(values: Iterable[bytes], size: int = BATCH_SIZE, budget: int = BATCH_BYTES) -> Iterator[list[bytes]]:
     envelope = 64  # '{"put": [', '], "delete": [], "atomic": false}'
     chunk: list[bytes] = []
     used = envelope
-    for document in documents:
-        encoded = json.dumps(document, ensure_ascii=False).encode("utf-8")
+    for encoded in values:
         if chunk and (len(chunk) == size or used + len(encoded) > budget):
             yield chunk
             chunk, used = [], envelope

@@ -30,6 +30,8 @@ class OxigraphStore(Store):
         if path is not None:
             path.mkdir(parents=True, exist_ok=True)
         self._store = ox.Store(str(path)) if path is not None else ox.Store()
+        if path is not None:
+            _remove_unfinished_loads(path)
 
     def triples(self, graph: str) -> list[ox.Triple]:
         return [q.triple for q in self._store.quads_for_pattern(None, None, None, ox.NamedNode(graph))]
@@ -64,6 +66,14 @@ class OxigraphStore(Store):
 
     def close(self) -> None:
         self._store.flush()
+
+
+def _remove_unfinished_loads(path: Path) -> None:
+    """Delete the sorted files of a bulk load a crash interrupted: RocksDB renames the files it ingests, so
+    those still named as the loader wrote them were never part of the store. Called once the store is open,
+    so under its lock: no load of this store is running anywhere."""
+    for leftover in path.glob("bulk-*.sst"):
+        leftover.unlink(missing_ok=True)
 
 
 def _update_request(change: Change) -> str:

@@ -38,6 +38,7 @@ def batch(pod_name: str) -> Response:
     named = []
     for document in _list(body, "put"):
         if not isinstance(document, dict) or not isinstance(document.get("id", document.get("@id")), str):
+            node.intake.read_json_batch(named, pod.config.language)  # an earlier document's error comes first
             raise BadDocument("each document of \"put\" needs its \"id\"", field="put")
         named.append((document, document.get("id", document.get("@id"))))
     triples = node.intake.read_json_batch(named, pod.config.language)

@@ -1,0 +1,34 @@
+"""The publisher against a real pod whose request limit is small: documents and deletions stay within it."""
+
+from __future__ import annotations
+
+import requests
+
+from dds_pod.importers.common import Batch
+from dds_pod.importers.publisher import Publisher
+
+from .server import TOKENS, ServerProcess, free_port, write_config
+
+CONTEXT = "https://w3id.org/dds/context.jsonld"
+LIMIT = 200_000  # the pod's max_body_bytes
+
+
+def test_documents_then_many_deletions_go_in_requests_within_the_pods_limit(tmp_path):
+    port = free_port()
+    server = ServerProcess(write_config(tmp_path, port, max_body_bytes=LIMIT), port, tmp_path / "server.log").start()
+    try:
+        pod = f"{server.url}bordeaux/"
+        publisher = Publisher(pod, TOKENS["bordeaux"], max_bytes=LIMIT - 10_000)
+        documents = {f"{pod}proposals/p{i}": {
+            "@context": CONTEXT, "id": f"{pod}proposals/p{i}", "type": "Proposal", "title": {"fr": f"Proposition {i}"},
+            "content": {"fr": "x" * 1500}, "published": "2025-03-04T09:12:00Z"} for i in range(300)}
+        assert publisher.publish(Batch(documents)).created == 300  # about 500 kB: several requests
+        gone = [f"{pod}proposals/p{i}" for i in range(100)]
+        never = [f"{pod}proposals/never-{i:05d}" for i in range(6000)]  # about 300 kB of IRIs on their own
+        summary = publisher.publish(Batch({}, gone + never))
+        assert summary.deleted == 100 and not summary.rejected
+        assert requests.get(gone[0], timeout=10).status_code == 410
+        assert requests.get(f"{pod}proposals/p100", timeout=10).status_code == 200
+        assert "413" not in server.log()
+    finally:
+        server.stop()
