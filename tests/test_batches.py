@@ -229,3 +229,13 @@ def test_a_batch_names_the_first_bad_document_in_its_order():
             assert response.status_code == 400 and expected in response.get_json()["detail"], response.get_json()
     finally:
         app.extensions["dds.node"].close()
+
+
+def test_a_dry_run_reports_what_would_be_refused_and_stores_nothing(node):
+    pod = node.pods["b"]
+    good = {"@context": CONTEXT, "id": f"{BASE}people/dry", "type": "Person", "name": "Dry"}
+    untitled = {"@context": CONTEXT, "id": f"{BASE}proposals/dry", "type": "Proposal"}
+    before = pod.feed.last_sequence()
+    outcome = pod.write_batch(_read(node, [good, untitled]), [], credential="t", dry_run=True)
+    assert list(outcome.rejected) == [untitled["id"]] and not outcome.created
+    assert pod.version(good["id"]) is None and pod.feed.last_sequence() == before

@@ -9,7 +9,6 @@ nothing new.
 
 from __future__ import annotations
 
-import itertools
 import json
 import threading
 from collections import deque
@@ -56,15 +55,26 @@ class Publisher:
         self._local = threading.local()  # a requests session per sending thread
 
     def publish(self, batch: Batch, progress: Callable[[int], None] | None = None) -> Summary:
-        """Send the documents, then the deletions (after every document, each request within the budget)."""
+        """Send the documents, then the deletions (after every document, each request within the budget).
+
+        ``atomic`` (all or nothing): every request is first sent as a dry run, which stores nothing, and
+        nothing is written if the pod would refuse any document."""
+        if self.atomic:
+            checked = self._publish(Batch(batch.documents), None, dry_run=True)
+            if checked.rejected:
+                return checked
+        return self._publish(batch, progress, dry_run=False)
+
+    def _publish(self, batch: Batch, progress: Callable[[int], None] | None, dry_run: bool) -> Summary:
         summary = Summary()
         total, done = len(batch.documents), 0
-        parts = itertools.chain(
+        phases = (  # the deletions wait until every document is written: a deletion always comes last
             ((chunk, []) for chunk in chunked(batch.documents.values(), budget=self.max_bytes)),
-            (([], chunk) for chunk in _chunks(_encoded(batch.deletions), budget=self.max_bytes)))
-        first = next(parts, ([], []))  # nothing to send still sends one request: the pod checks the token
+            (([], chunk) for chunk in _chunks(_encoded(batch.deletions), budget=self.max_bytes)),
+        )
         with ThreadPoolExecutor(self.in_flight, thread_name_prefix="publish") as pool:
             sent: deque[Future] = deque()
+            count = 0
 
             def collect() -> None:
                 nonlocal done
@@ -72,17 +82,22 @@ class Publisher:
                 if progress:
                     progress(min(total, done))
 
-            for documents, deletions in itertools.chain([first], parts):  # the next is encoded meanwhile
-                sent.append(pool.submit(self._send, documents, deletions))
-                while len(sent) >= self.in_flight:
+            for phase in phases:
+                for documents, deletions in phase:  # the next request is encoded while the pod works
+                    sent.append(pool.submit(self._send, documents, deletions, dry_run))
+                    count += 1
+                    while len(sent) >= self.in_flight:
+                        collect()
+                while sent:
                     collect()
-            while sent:
+            if count == 0:  # nothing to send still sends one request: the pod checks the token
+                sent.append(pool.submit(self._send, [], [], dry_run))
                 collect()
         return summary
 
-    def _send(self, documents: list[bytes], deletions: list[bytes]) -> dict:
-        body = b'{"put": [%s], "delete": [%s], "atomic": %s}' % (
-            b", ".join(documents), b", ".join(deletions), b"true" if self.atomic else b"false")
+    def _send(self, documents: list[bytes], deletions: list[bytes], dry_run: bool = False) -> dict:
+        body = b'{"put": [%s], "delete": [%s], "atomic": %s, "dry_run": %s}' % (
+            b", ".join(documents), b", ".join(deletions), _json(self.atomic), _json(dry_run))
         session = getattr(self._local, "session", None)
         if session is None:
             session = self._local.session = requests.Session()
@@ -113,12 +128,16 @@ def chunked(documents: Iterable[dict], size: int = BATCH_SIZE, budget: int = BAT
     return _chunks(_encoded(documents), size, budget)
 
 
+def _json(flag: bool) -> bytes:
+    return b"true" if flag else b"false"
+
+
 def _encoded(values: Iterable) -> Iterator[bytes]:
     return (json.dumps(value, ensure_ascii=False).encode("utf-8") for value in values)
 
 
 def _chunks(values: Iterable[bytes], size: int = BATCH_SIZE, budget: int = BATCH_BYTES) -> Iterator[list[bytes]]:
-    envelope = 64  # '{"put": [', '], "delete": [], "atomic": false}'
+    envelope = 80  # '{"put": [', '], "delete": [], "atomic": false, "dry_run": false}'
     chunk: list[bytes] = []
     used = envelope
     for encoded in values:

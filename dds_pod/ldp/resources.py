@@ -261,14 +261,15 @@ class Pod:
                                previous=previous)
 
     def write_batch(self, documents: Sequence[tuple[str, list[Statement]]], deletions: Sequence[str], *,
-                    credential: str, atomic: bool = False) -> BatchOutcome:
+                    credential: str, atomic: bool = False, dry_run: bool = False) -> BatchOutcome:
         """Create or replace many resources and delete others in ONE transaction (bulk imports).
 
         Documents are prepared and checked before the pod's lock is taken, against the state they
         would replace, so other writers of the pod wait for a batch's commit only; under the lock, a
         document whose resource changed meanwhile is prepared and checked again. A document identical
         to what is stored is left alone (no new version, no event). Non-conforming documents are
-        rejected and reported; the others are written, unless ``atomic``.
+        rejected and reported; the others are written, unless ``atomic``. A ``dry_run`` only checks the
+        documents: its outcome lists the rejected ones, and nothing is stored.
         """
         outcome, now = BatchOutcome(), utc_now()
         iris = [iri for iri, _ in documents]
@@ -280,6 +281,8 @@ class Pod:
         checked = [self._check_document(iri, triples, credential, now, outcome) for iri, triples in documents]
         if atomic and outcome.rejected:
             raise BatchRejected(outcome)
+        if dry_run:
+            return outcome
         with self._lock:
             change = Change()
             for (iri, triples), ready in zip(documents, checked, strict=True):

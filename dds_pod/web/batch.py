@@ -4,7 +4,8 @@ The body is ``{"put": [JSON-LD documents, each with its "id" in the pod], "delet
 "atomic": false}``. Each document is screened against the shapes, and all of it committed in one transaction;
 the answer counts what was created, updated, left unchanged and deleted, and gives the
 validation messages of each rejected document (with ``"atomic": true``, any rejection stores
-nothing and answers 422).
+nothing and answers 422). With ``"dry_run": true`` the documents are only checked: nothing is stored,
+and the answer lists the rejected ones (an import in several requests checks them all before writing any).
 """
 
 from __future__ import annotations
@@ -44,11 +45,14 @@ def batch(pod_name: str) -> Response:
     triples = node.intake.read_json_batch(named, pod.config.language)
     documents = [(iri, read) for (_, iri), read in zip(named, triples, strict=True)]
     deletions = [iri for iri in _list(body, "delete") if isinstance(iri, str)]
+    dry_run = bool(body.get("dry_run"))
     try:
-        outcome = pod.write_batch(documents, deletions, credential=credential, atomic=bool(body.get("atomic")))
+        outcome = pod.write_batch(documents, deletions, credential=credential, atomic=bool(body.get("atomic")),
+                                  dry_run=dry_run)
     except BatchRejected as rejected:
         return _answer(rejected.outcome, 422)
-    _announce(node, pod.url, documents, outcome)
+    if not dry_run:
+        _announce(node, pod.url, documents, outcome)
     return _answer(outcome, 200)
 
 

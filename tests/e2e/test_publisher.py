@@ -32,3 +32,26 @@ def test_documents_then_many_deletions_go_in_requests_within_the_pods_limit(tmp_
         assert "413" not in server.log()
     finally:
         server.stop()
+
+
+def test_an_atomic_import_in_several_requests_writes_nothing_when_its_last_document_is_refused(tmp_path):
+    port = free_port()
+    server = ServerProcess(write_config(tmp_path, port, max_body_bytes=LIMIT), port, tmp_path / "server.log").start()
+    try:
+        pod = f"{server.url}bordeaux/"
+        publisher = Publisher(pod, TOKENS["bordeaux"], atomic=True, max_bytes=LIMIT - 10_000)
+        documents = {f"{pod}proposals/s{i}": {
+            "@context": CONTEXT, "id": f"{pod}proposals/s{i}", "type": "Proposal", "title": {"fr": f"Proposition {i}"},
+            "content": {"fr": "x" * 1500}, "published": "2025-03-04T09:12:00Z"} for i in range(300)}
+        kept = f"{pod}proposals/s299"
+        assert Publisher(pod, TOKENS["bordeaux"]).publish(Batch({kept: documents[kept]})).created == 1
+        untitled = f"{pod}proposals/untitled"  # neither a title nor a content: the shapes refuse it
+        refused = {**documents, untitled: {"@context": CONTEXT, "id": untitled, "type": "Proposal"}}
+        summary = publisher.publish(Batch(refused, [kept]))
+        assert list(summary.rejected) == [untitled] and summary.created == 0 and summary.deleted == 0
+        assert requests.get(f"{pod}proposals/s0", timeout=10).status_code == 404, "the first requests wrote nothing"
+        assert requests.get(kept, timeout=10).status_code == 200, "nor did the deletion run"
+        done = publisher.publish(Batch(documents, [kept]))
+        assert (done.created, done.unchanged, done.deleted) == (299, 1, 1)
+    finally:
+        server.stop()
