@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import socket
 import threading
 
+import pyoxigraph as ox
 import pytest
 from rdflib import Literal
 
 from dds_pod import jsonld, rdfio
-from dds_pod.canonical import content_hash
+from dds_pod.canonical import _canonical, content_hash
 from dds_pod.errors import BadDocument, DocumentTooLarge, ForbiddenContext, UnsupportedFormat
 from dds_pod.ldp.intake import Intake
 from dds_pod.vocab import AS, DCTERMS, DDS, DDS_CONTEXT_IRI, RDF
@@ -287,3 +289,15 @@ def test_a_batch_with_a_bad_document_is_explained_as_when_read_alone():
     with pytest.raises(BadDocument) as error:
         intake.read_json_batch([(BULK, BULK["id"]), (bad, bad["id"])], "fr")
     assert "invalid JSON-LD (invalid language map value)" in error.value.message
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("valid/*.jsonld")), ids=lambda p: p.stem)
+def test_the_content_hash_is_that_of_the_rdfc_canonical_form(path):
+    triples = jsonld.dds_triples(json.loads(path.read_text(encoding="utf-8")), "https://pod.example/b/doc")
+    for by_value in (False, True):
+        dataset = ox.Dataset(ox.Quad(t.subject, t.predicate, _canonical(t.object) if by_value else t.object)
+                             for t in triples)
+        dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+        lines = "\n".join(sorted(f"{q.subject} {q.predicate} {q.object} ." for q in dataset))
+        assert content_hash(triples, by_value) == "sha256:" + hashlib.sha256(lines.encode("utf-8")).hexdigest()
+        assert content_hash(triples + triples[:2], by_value) == content_hash(triples, by_value), "a set of triples"
