@@ -18,8 +18,9 @@ def content_hash(triples: Iterable[Statement], by_value: bool = False) -> str:
     store's canonical ``2025-04-03T10:02:11+02:00`` count as the same date.
     """
     statements = [(t.subject, t.predicate, _canonical(t.object) if by_value else t.object) for t in triples]
-    if not any(isinstance(s, ox.BlankNode) or isinstance(o, ox.BlankNode) for s, _, o in statements):
-        # Without blank nodes the sorted lines are canonical already (what RDFC-1.0 would give, much cheaper).
+    if all(isinstance(s, ox.NamedNode) and isinstance(o, ox.NamedNode | ox.Literal) for s, _, o in statements):
+        # Without blank nodes (nor triple terms, which may hold some) the sorted lines are canonical already:
+        # what RDFC-1.0 would give, much cheaper.
         return _digest({f"{s} {p} {o} ." for s, p, o in statements})
     dataset = ox.Dataset(ox.Quad(s, p, o) for s, p, o in statements)
     blank = {q.subject for q in dataset if isinstance(q.subject, ox.BlankNode)}

@@ -217,7 +217,7 @@ def _publish(args: argparse.Namespace, settings, batch) -> int:
         return EXIT_UNREADABLE
     for line in summary.lines():
         print(line)
-    if summary.rejected and publisher.atomic:
+    if summary.rejected and publisher.atomic and not (summary.created or summary.updated or summary.deleted):
         print(f"dds-pod: the pod refuses {len(summary.rejected)} document(s); nothing was written (--strict)",
               file=sys.stderr)
     return EXIT_INVALID if summary.rejected else EXIT_OK

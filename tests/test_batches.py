@@ -239,3 +239,30 @@ def test_a_dry_run_reports_what_would_be_refused_and_stores_nothing(node):
     outcome = pod.write_batch(_read(node, [good, untitled]), [], credential="t", dry_run=True)
     assert list(outcome.rejected) == [untitled["id"]] and not outcome.created
     assert pod.version(good["id"]) is None and pod.feed.last_sequence() == before
+
+
+def test_a_dry_run_refuses_a_name_clash_and_a_deletion_the_pod_refuses_and_stores_nothing(node):
+    pod = node.pods["b"]
+    folder = {"@context": CONTEXT, "id": f"{BASE}proposals/clash/", "title": "A folder"}
+    pod.replace(folder["id"], node.intake.read_json_triples(folder, folder["id"], "fr"),
+                preconditions=Preconditions(), credential="t")
+    clash = {"@context": CONTEXT, "id": f"{BASE}proposals/clash", "type": "Person", "name": "C"}
+    fresh = {"@context": CONTEXT, "id": f"{BASE}people/fresh", "type": "Person", "name": "F"}
+    before = pod.feed.last_sequence()
+    with pytest.raises(Conflict):
+        pod.write_batch(_read(node, [fresh, clash]), [], credential="t", dry_run=True)
+    with pytest.raises(Conflict):  # the root container is never empty
+        pod.write_batch(_read(node, [fresh]), [f"{BASE}proposals/"], credential="t", dry_run=True)
+    assert pod.version(fresh["id"]) is None and pod.feed.last_sequence() == before
+
+
+def test_batch_flags_must_be_booleans():
+    app = create_app(from_dict({"base_url": "http://127.0.0.1:8000/",
+                                "pods": {"b": {"platform": "https://p.example", "token": "t"}}}))
+    try:
+        for key in ("dry_run", "atomic"):
+            response = app.test_client().post("/b/batch", json={"put": [], key: "false"},
+                                              headers={"Authorization": "Bearer t"})
+            assert response.status_code == 400 and key in response.get_data(as_text=True)
+    finally:
+        app.extensions["dds.node"].close()

@@ -301,3 +301,13 @@ def test_the_content_hash_is_that_of_the_rdfc_canonical_form(path):
         lines = "\n".join(sorted(f"{q.subject} {q.predicate} {q.object} ." for q in dataset))
         assert content_hash(triples, by_value) == "sha256:" + hashlib.sha256(lines.encode("utf-8")).hexdigest()
         assert content_hash(triples + triples[:2], by_value) == content_hash(triples, by_value), "a set of triples"
+
+
+def test_the_content_hash_of_a_blank_node_inside_a_triple_term_does_not_depend_on_its_label():
+    resource, says = ox.NamedNode("https://pod.example/b/r"), ox.NamedNode("https://example.org/says")
+    name = ox.NamedNode("https://example.org/name")
+
+    def statements(label: str) -> list[ox.Triple]:
+        return [ox.Triple(resource, says, ox.Triple(ox.BlankNode(label), name, ox.Literal("v")))]
+
+    assert content_hash(statements("a1")) == content_hash(statements("b2"))

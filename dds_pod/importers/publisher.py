@@ -58,9 +58,13 @@ class Publisher:
         """Send the documents, then the deletions (after every document, each request within the budget).
 
         ``atomic`` (all or nothing): every request is first sent as a dry run, which stores nothing, and
-        nothing is written if the pod would refuse any document."""
+        nothing is written if the pod would refuse any document (rejected in the summary) or deletion
+        (PublishError). Deletions are checked against the pod as it is before the import: one that the
+        import's own documents make impossible (a container they fill), or a pod another writer changes
+        between the two passes, can still refuse a later request once earlier ones are written; the
+        summary's counts then say what was."""
         if self.atomic:
-            checked = self._publish(Batch(batch.documents), None, dry_run=True)
+            checked = self._publish(batch, None, dry_run=True)
             if checked.rejected:
                 return checked
         return self._publish(batch, progress, dry_run=False)

@@ -268,8 +268,9 @@ class Pod:
         would replace, so other writers of the pod wait for a batch's commit only; under the lock, a
         document whose resource changed meanwhile is prepared and checked again. A document identical
         to what is stored is left alone (no new version, no event). Non-conforming documents are
-        rejected and reported; the others are written, unless ``atomic``. A ``dry_run`` only checks the
-        documents: its outcome lists the rejected ones, and nothing is stored.
+        rejected and reported; the others are written, unless ``atomic``. A ``dry_run`` only checks: its
+        outcome lists the rejected documents, a name clash or a deletion the pod refuses raises as it would,
+        and nothing is stored.
         """
         outcome, now = BatchOutcome(), utc_now()
         iris = [iri for iri, _ in documents]
@@ -282,6 +283,7 @@ class Pod:
         if atomic and outcome.rejected:
             raise BatchRejected(outcome)
         if dry_run:
+            self._check_without_writing(iris, checked, deletions)
             return outcome
         with self._lock:
             change = Change()
@@ -308,6 +310,17 @@ class Pod:
                     outcome.deleted.append(iri)
             self.store.commit(change)
         return outcome
+
+    def _check_without_writing(self, iris: Sequence[str], checked: Sequence[_Checked],
+                               deletions: Sequence[str]) -> None:
+        """What a batch checks under the lock, for a dry run: name clashes and the deletions."""
+        for iri, ready in zip(iris, checked, strict=True):
+            if ready.triples is not None and ready.seen_version is None:
+                self._check_no_twin(iri)
+        for iri in dict.fromkeys(deletions):
+            previous = self._current(iri)
+            if previous is not None:
+                self._check_deletable(previous)
 
     def _check_batch_member(self, iri: str) -> None:
         if not iri.startswith(self.url) or iri.endswith("/"):

@@ -45,9 +45,9 @@ def batch(pod_name: str) -> Response:
     triples = node.intake.read_json_batch(named, pod.config.language)
     documents = [(iri, read) for (_, iri), read in zip(named, triples, strict=True)]
     deletions = [iri for iri in _list(body, "delete") if isinstance(iri, str)]
-    dry_run = bool(body.get("dry_run"))
+    dry_run = _flag(body, "dry_run")
     try:
-        outcome = pod.write_batch(documents, deletions, credential=credential, atomic=bool(body.get("atomic")),
+        outcome = pod.write_batch(documents, deletions, credential=credential, atomic=_flag(body, "atomic"),
                                   dry_run=dry_run)
     except BatchRejected as rejected:
         return _answer(rejected.outcome, 422)
@@ -62,6 +62,13 @@ def _announce(node: Node, pod_url: str, documents: list, outcome: BatchOutcome) 
     for iri, triples in documents:
         if iri in created or iri in updated:
             node.outbox.enqueue(pod_url, iri, notifications.answered_in(triples, iri), iri in created)
+
+
+def _flag(body: dict, key: str) -> bool:
+    value = body.get(key, False)
+    if not isinstance(value, bool):
+        raise BadDocument(f"\"{key}\" must be true or false", field=key)
+    return value
 
 
 def _list(body: dict, key: str) -> list:

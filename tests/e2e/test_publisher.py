@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 import requests
 
 from dds_pod.importers.common import Batch
-from dds_pod.importers.publisher import Publisher
+from dds_pod.importers.publisher import Publisher, PublishError
 
 from .server import TOKENS, ServerProcess, free_port, write_config
 
@@ -53,5 +54,21 @@ def test_an_atomic_import_in_several_requests_writes_nothing_when_its_last_docum
         assert requests.get(kept, timeout=10).status_code == 200, "nor did the deletion run"
         done = publisher.publish(Batch(documents, [kept]))
         assert (done.created, done.unchanged, done.deleted) == (299, 1, 1)
+    finally:
+        server.stop()
+
+
+def test_an_atomic_import_whose_deletion_the_pod_refuses_writes_nothing(tmp_path):
+    port = free_port()
+    server = ServerProcess(write_config(tmp_path, port), port, tmp_path / "server.log").start()
+    try:
+        pod = f"{server.url}bordeaux/"
+        first, second = ({"@context": CONTEXT, "id": f"{pod}proposals/{name}", "type": "Proposal",
+                          "title": {"fr": name}, "published": "2025-03-04T09:12:00Z"} for name in ("m", "n"))
+        assert Publisher(pod, TOKENS["bordeaux"]).publish(Batch({first["id"]: first})).created == 1
+        with pytest.raises(PublishError, match="proposals/ is not empty"):
+            Publisher(pod, TOKENS["bordeaux"], atomic=True).publish(Batch({second["id"]: second},
+                                                                          [f"{pod}proposals/"]))
+        assert requests.get(second["id"], timeout=10).status_code == 404
     finally:
         server.stop()
