@@ -13,6 +13,7 @@ from .errors import DDSError
 from .importers import consul_csv, decidim_csv, decidim_dataspace
 from .importers.common import Settings
 from .importers.pseudonyms import Pseudonymiser
+from .importers.publisher import BATCH_SIZE
 from .ldp.resources import Pod, Preconditions
 from .node import Node
 from .vocab import AS, DDS, RDF
@@ -92,9 +93,10 @@ def seed_source(node: Node, pod_name: str, kind: str, path: Path, pseudonym_key:
         batch, _problems = reader(sorted(path.glob("*.csv")), settings)
     written = 0
     documents = list(batch.documents.items())
-    for start in range(0, len(documents), 500):
-        chunk = [(iri, node.intake.read_json_triples(doc, iri, pod.config.language))
-                 for iri, doc in documents[start:start + 500]]
-        outcome = pod.write_batch(chunk, [], credential=pod.config.tokens[0])
+    for start in range(0, len(documents), BATCH_SIZE):  # as the importers publish them, in process
+        part = documents[start:start + BATCH_SIZE]
+        read = node.intake.read_json_batch([(doc, iri) for iri, doc in part], pod.config.language)
+        outcome = pod.write_batch([(iri, triples) for (iri, _), triples in zip(part, read, strict=True)], [],
+                                  credential=pod.config.tokens[0])
         written += len(outcome.created) + len(outcome.updated)
     return written

@@ -100,8 +100,8 @@ class Publisher:
         return summary
 
     def _send(self, documents: list[bytes], deletions: list[bytes], dry_run: bool = False) -> dict:
-        body = b'{"put": [%s], "delete": [%s], "atomic": %s, "dry_run": %s}' % (
-            b", ".join(documents), b", ".join(deletions), _json(self.atomic), _json(dry_run))
+        flags = json.dumps({"atomic": self.atomic, "dry_run": dry_run})[1:].encode()
+        body = b'{"put": [%s], "delete": [%s], %s' % (b", ".join(documents), b", ".join(deletions), flags)
         session = getattr(self._local, "session", None)
         if session is None:
             session = self._local.session = requests.Session()
@@ -130,10 +130,6 @@ def chunked(documents: Iterable[dict], size: int = BATCH_SIZE, budget: int = BAT
     """The documents encoded as JSON, in chunks of at most ``size`` documents and ``budget`` bytes (a document
     larger than the budget goes alone, for the pod to judge)."""
     return _chunks(_encoded(documents), size, budget)
-
-
-def _json(flag: bool) -> bytes:
-    return b"true" if flag else b"false"
 
 
 def _encoded(values: Iterable) -> Iterator[bytes]:

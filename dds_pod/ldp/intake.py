@@ -65,8 +65,7 @@ class Intake:
         """:meth:`read_json_triples` of many documents (each with its base IRI): those in the DDS context
         are parsed together (as quads in the graph named by their base), the others (and those the joint
         parse leaves out) one by one."""
-        fast = [i for i, (document, _) in enumerate(documents)
-                if isinstance(document, dict) and self._is_dds_context(document.get("@context"))]
+        fast = [i for i, (document, _) in enumerate(documents) if self._in_dds_context(document)]
         read: list[list[Statement] | None] = [None] * len(documents)
         for i, quads in zip(fast, jsonld.dds_batch_quads([documents[i] for i in fast]), strict=True):
             read[i] = quads
@@ -76,12 +75,15 @@ class Intake:
     def _fast_triples(self, document: Any, base: str) -> list[ox.Triple] | None:
         """A document in the DDS context (what importers and most publishers send) read by oxigraph's
         parser; None for the others, and for those it refuses: pyld reads them or names the problem."""
-        if isinstance(document, dict) and self._is_dds_context(document.get("@context")):
+        if self._in_dds_context(document):
             try:
                 return jsonld.dds_triples(document, base)
             except BadDocument:
                 return None
         return None
+
+    def _in_dds_context(self, document: Any) -> bool:
+        return isinstance(document, dict) and self._is_dds_context(document.get("@context"))
 
     def _is_dds_context(self, context: Any) -> bool:
         return context in (DDS_CONTEXT_IRI, self.context_url)

@@ -165,7 +165,11 @@ class Pod:
     # ----------------------------------------------------------------- reading
 
     def get(self, iri: str) -> Resource:
-        version = self._version(iri)  # before the triples: a write in between leaves an older ETag, never a newer
+        return self._read(iri, self._version(iri))
+
+    def _read(self, iri: str, version: str | None) -> Resource:
+        """The resource, given its version read before its triples (a write in between leaves an older ETag,
+        never a newer)."""
         triples = self.store.triples(iri)
         if not triples:
             raise NotFound(f"no resource at {iri}")
@@ -268,9 +272,9 @@ class Pod:
         would replace, so other writers of the pod wait for a batch's commit only; under the lock, a
         document whose resource changed meanwhile is prepared and checked again. A document identical
         to what is stored is left alone (no new version, no event). Non-conforming documents are
-        rejected and reported; the others are written, unless ``atomic``. A ``dry_run`` only checks: its
-        outcome lists the rejected documents, a name clash or a deletion the pod refuses raises as it would,
-        and nothing is stored.
+        rejected and reported; the others are written, unless ``atomic``. A ``dry_run`` goes through all of
+        it but the commit: its outcome lists the rejected documents, a name clash or a deletion the pod
+        refuses raises as it would, and nothing is stored.
         """
         outcome, now = BatchOutcome(), utc_now()
         iris = [iri for iri, _ in documents]
@@ -282,9 +286,6 @@ class Pod:
         checked = [self._check_document(iri, triples, credential, now, outcome) for iri, triples in documents]
         if atomic and outcome.rejected:
             raise BatchRejected(outcome)
-        if dry_run:
-            self._check_without_writing(iris, checked, deletions)
-            return outcome
         with self._lock:
             change = Change()
             for (iri, triples), ready in zip(documents, checked, strict=True):
@@ -308,19 +309,10 @@ class Pod:
                     self._check_deletable(previous)
                     self._stage_delete(change, previous, now)
                     outcome.deleted.append(iri)
+            if dry_run:  # staged as it would be written, so every check ran: only the refusals are told
+                return BatchOutcome(rejected=outcome.rejected)
             self.store.commit(change)
         return outcome
-
-    def _check_without_writing(self, iris: Sequence[str], checked: Sequence[_Checked],
-                               deletions: Sequence[str]) -> None:
-        """What a batch checks under the lock, for a dry run: name clashes and the deletions."""
-        for iri, ready in zip(iris, checked, strict=True):
-            if ready.triples is not None and ready.seen_version is None:
-                self._check_no_twin(iri)
-        for iri in dict.fromkeys(deletions):
-            previous = self._current(iri)
-            if previous is not None:
-                self._check_deletable(previous)
 
     def _check_batch_member(self, iri: str) -> None:
         if not iri.startswith(self.url) or iri.endswith("/"):
@@ -331,7 +323,7 @@ class Pod:
                         outcome: BatchOutcome) -> _Checked:
         """A batch document prepared against the stored state and screened (refused: reported, no triples)."""
         seen_version = self._version(iri)  # before the state: a write in between shows as a newer version
-        previous = self._current(iri) if seen_version is not None else None  # every stored IRI has a version
+        previous = self._current(iri, seen_version) if seen_version is not None else None  # stored IRIs have one
         outcome.rejected.pop(iri, None)
         ready = self._prepare(iri, triples, previous, None, credential, now)
         report = self.validator.validate_triples(ready, warnings=False)
@@ -346,7 +338,7 @@ class Pod:
         version = ox.Literal(_new_version())
         if not stored:
             change.add_graph(iri, triples)
-            change.add.append(_version_quad(iri, version.value))
+            change.add.append(_version_quad(iri, version))
         else:
             change.replace_graph(iri, triples)
             change.set_value(META_GRAPH, ox.NamedNode(iri), VERSION, version)
@@ -409,9 +401,10 @@ class Pod:
 
     # ----------------------------------------------------------------- internals
 
-    def _current(self, iri: str) -> Resource | None:
+    def _current(self, iri: str, version: str | None = None) -> Resource | None:
+        """The live resource, or None (nothing, or a tombstone); ``version``: already read."""
         try:
-            return self.get(iri)
+            return self._read(iri, version) if version is not None else self.get(iri)
         except (NotFound, Gone):
             return None
 
@@ -542,7 +535,7 @@ class Pod:
             ox.Triple(subject, named(DCTERMS.created), stamp),
             ox.Triple(subject, named(DCTERMS.modified), stamp),
         ])
-        change.add.append(_version_quad(iri, _new_version()))
+        change.add.append(_version_quad(iri, ox.Literal(_new_version())))
 
 
 def check_path_segments(path: str) -> None:
@@ -639,9 +632,9 @@ def _credential_iri(pod_url: str, number: int) -> ox.NamedNode:
     return ox.NamedNode(f"{pod_url}#credential-{number}")
 
 
-def _version_quad(iri: str, version: str) -> ox.Quad:
+def _version_quad(iri: str, version: ox.Literal) -> ox.Quad:
     """The version of a resource that has none yet (set_value replaces an existing one)."""
-    return ox.Quad(ox.NamedNode(iri), VERSION, ox.Literal(version), ox.NamedNode(META_GRAPH))
+    return ox.Quad(ox.NamedNode(iri), VERSION, version, ox.NamedNode(META_GRAPH))
 
 
 def _containment(container: str, member: str) -> ox.Quad:

@@ -17,7 +17,7 @@ from .base import Change, Store
 
 # From this many quads, a change that only adds is bulk-loaded: written as sorted files that RocksDB ingests at
 # once (one atomic ingestion: all of the files or none) instead of through a transaction's write-ahead log
-# and memtable: 2.5x faster for a batch of 500 proposals, and its cost does not grow with the store. Below,
+# and memtable: 2.4x faster for a batch of 500 proposals, and its cost does not grow with the store. Below,
 # the few files per index each ingestion adds cost more than the transaction (benchmarks/RESULTS.md). Above
 # BULK_MAX_QUADS, a transaction again: oxigraph's loader cuts its input into chunks of a million quads, and one
 # chunk is what makes one ingestion.
@@ -27,11 +27,12 @@ BULK_MAX_QUADS = 500_000
 
 class OxigraphStore(Store):
     def __init__(self, path: Path | None = None) -> None:
-        if path is not None:
-            path.mkdir(parents=True, exist_ok=True)
-        self._store = ox.Store(str(path)) if path is not None else ox.Store()
-        if path is not None:
-            _remove_unfinished_loads(path)
+        if path is None:
+            self._store = ox.Store()
+            return
+        path.mkdir(parents=True, exist_ok=True)
+        self._store = ox.Store(str(path))
+        _remove_unfinished_loads(path)
 
     def triples(self, graph: str) -> list[ox.Triple]:
         return [q.triple for q in self._store.quads_for_pattern(None, None, None, ox.NamedNode(graph))]
