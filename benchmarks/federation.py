@@ -51,7 +51,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.pods import group_cpu_seconds, machine  # noqa: E402
-from tests.e2e.server import ServerProcess, free_port  # noqa: E402
+from dds_pod.testing import ServerProcess, free_port  # noqa: E402
 
 CACHE = ROOT / "var" / "bench" / "federation"
 DATA_VERSION = 1  # bump when the generated data changes: the cached stores are then rebuilt

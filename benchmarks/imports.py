@@ -67,7 +67,7 @@ from dds_pod.importers import consul_csv, rows  # noqa: E402
 from dds_pod.importers.common import Batch, Settings  # noqa: E402
 from dds_pod.importers.pseudonyms import Pseudonymiser  # noqa: E402
 from dds_pod.importers.publisher import BATCH_SIZE, Publisher, chunked  # noqa: E402
-from tests.e2e.server import TOKENS, ServerProcess, free_port, write_config  # noqa: E402
+from dds_pod.testing import TOKENS, ServerProcess, free_port, write_config  # noqa: E402
 
 CACHE = ROOT / "var" / "bench" / "imports"
 DATA_VERSION = 1  # bump when the generator changes: cached files are then rewritten

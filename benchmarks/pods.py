@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.e2e.server import TOKENS, ServerProcess, free_port, write_config  # noqa: E402
+from dds_pod.testing import TOKENS, ServerProcess, free_port, write_config  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "valid" / "proposal-piste-cyclable-victor-hugo.jsonld"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")

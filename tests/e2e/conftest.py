@@ -8,8 +8,9 @@ from collections.abc import Iterator
 import pytest
 import requests
 
+from dds_pod.testing import TOKENS, ServerProcess, free_port, write_config
+
 from ..conftest import EXAMPLES
-from .server import TOKENS, ServerProcess, free_port, write_config
 
 
 @pytest.fixture(scope="session")

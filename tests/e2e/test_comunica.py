@@ -19,8 +19,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from dds_pod.testing import ServerProcess, free_port, write_config
+
 from .conftest import example, post
-from .server import ServerProcess, free_port, write_config
 
 JS = Path(__file__).parent / "js"
 SCRIPT = JS / "query.mjs"

@@ -7,8 +7,9 @@ import threading
 
 import requests
 
+from dds_pod.testing import ServerProcess, free_port, write_config
+
 from .conftest import JSONLD, auth, example, post
-from .server import ServerProcess, free_port, write_config
 
 
 def test_acknowledged_write_survives_kill_9(tmp_path):

@@ -13,9 +13,10 @@ import pytest
 import requests
 from rdflib import Graph, Literal, Namespace, URIRef
 
+from dds_pod.testing import TOKENS, Loopback, QuietHandler, ServerProcess, free_port
+
 from ..conftest import REPO
 from .conftest import auth, example, post
-from .server import TOKENS, Loopback, QuietHandler, ServerProcess, free_port
 
 DDS = Namespace("https://w3id.org/dds/ns#")
 PROV = Namespace("http://www.w3.org/ns/prov#")

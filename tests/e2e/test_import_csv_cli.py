@@ -7,8 +7,9 @@ import sys
 
 import requests
 
+from dds_pod.testing import TOKENS
+
 from ..conftest import REPO, SHARED
-from .server import TOKENS
 
 REAL = SHARED / "data" / "real"
 KEY = {"DDS_PSEUDONYM_KEY": "csv-import-test-key-0123456789", "PATH": "/usr/bin"}

@@ -12,8 +12,9 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+from dds_pod.testing import TOKENS, Loopback, QuietHandler, free_port
+
 from ..conftest import REPO, SHARED
-from .server import TOKENS, Loopback, QuietHandler, free_port
 
 FIXTURES = SHARED / "fixtures" / "decidim-dataspace"
 KEY = "a-test-pseudonymisation-key-of-some-length"
@@ -156,7 +157,7 @@ def _comparable(item: dict) -> dict:
 
 @pytest.fixture
 def federating_node(tmp_path):
-    from .server import ServerProcess
+    from dds_pod.testing import ServerProcess
 
     port = free_port()
     config = tmp_path / "node.toml"

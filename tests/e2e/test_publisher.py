@@ -7,8 +7,7 @@ import requests
 
 from dds_pod.importers.common import Batch
 from dds_pod.importers.publisher import Publisher, PublishError
-
-from .server import TOKENS, ServerProcess, free_port, write_config
+from dds_pod.testing import TOKENS, ServerProcess, free_port, write_config
 
 CONTEXT = "https://w3id.org/dds/context.jsonld"
 LIMIT = 200_000  # the pod's max_body_bytes

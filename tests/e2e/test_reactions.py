@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 import requests
 
+from dds_pod.testing import TOKENS, ServerProcess, free_port
+
 from .conftest import JSONLD, example, post
-from .server import TOKENS, ServerProcess, free_port
 
 PLATFORMS = {"bordeaux": "https://participation.bordeaux-metropole.example", "paris": "https://decidim.paris.example"}
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"

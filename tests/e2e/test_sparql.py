@@ -14,7 +14,7 @@ import pytest
 import requests
 from SPARQLWrapper import JSON, POST, SPARQLWrapper
 
-from .server import ServerProcess, free_port, write_config
+from dds_pod.testing import ServerProcess, free_port, write_config
 
 EX = "http://example.org/test/"
 ONE, TWO, FILLER = f"{EX}graph/one", f"{EX}graph/two", f"{EX}graph/filler"

@@ -20,8 +20,9 @@ import requests
 from rdflib import RDFS, Graph, Namespace, URIRef
 from rdflib.collection import Collection
 
+from dds_pod.testing import ServerProcess
+
 from ..conftest import SHARED
-from .server import ServerProcess
 from .test_sparql import start_with_merged_graph
 
 PROTOCOL = SHARED / "w3c" / "sparql11" / "protocol"

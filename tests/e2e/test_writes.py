@@ -6,8 +6,9 @@ import json
 
 import requests
 
+from dds_pod.testing import TOKENS
+
 from .conftest import JSONLD, auth, example, post
-from .server import TOKENS
 
 
 def test_invalid_document_is_422_with_report_and_field_errors(base):

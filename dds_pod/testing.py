@@ -1,4 +1,5 @@
-"""Starting real ``dds-pod serve`` processes on loopback ports for end-to-end tests."""
+"""Real ``dds-pod serve`` processes on loopback ports, for the end-to-end tests and the benchmarks (as ``flask.testing``
+serves Flask's tests): a configuration writer, a process that starts, stops and is killed, a loopback HTTP server."""
 
 from __future__ import annotations
 
