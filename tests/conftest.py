@@ -10,7 +10,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
-SHARED = REPO.parent / "shared"
+DATA = REPO / "data"
 
 
 def run_cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:

@@ -8,10 +8,10 @@ from rdflib import Graph, Namespace, URIRef
 from dds_pod.app import create_app
 from dds_pod.config import ConfigError, from_dict
 
-from .conftest import SHARED
+from .conftest import DATA
 
 DCAT = Namespace("http://www.w3.org/ns/dcat#")
-RECORDS = SHARED / "data" / "real" / "madrid_dcat"
+RECORDS = DATA / "real" / "madrid_dcat"
 
 
 def _config(records):

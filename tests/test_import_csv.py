@@ -20,9 +20,9 @@ from dds_pod.importers.pseudonyms import Pseudonymiser
 from dds_pod.rdfio import to_oxigraph, to_rdflib
 from dds_pod.terms import date_time, utc_now
 
-from .conftest import SHARED
+from .conftest import DATA
 
-REAL = SHARED / "data" / "real"
+REAL = DATA / "real"
 BARCELONA = REAL / "decidim_barcelona_open_data"
 PROJECTS = BARCELONA / "www.decidim.barcelona-open-data-projects.csv"
 RESULT_COMMENTS = BARCELONA / "www.decidim.barcelona-open-data-result_comments.csv"

@@ -36,8 +36,8 @@ SIB_HEADERS = {"Accept": "application/ld+json", "Content-Type": "application/ld+
 @pytest.fixture(scope="module")
 def chromium() -> str:
     if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
-        message = (f"{CHROMIUM} is missing: install Debian's chromium "
-                   "(apt-get install chromium; .ci/run does it in CI)")
+        message = (f"{CHROMIUM} is missing: install Debian's chromium with `apt-get install chromium` "
+                   "(`make test` does it when run as root with apt-get)")
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)

@@ -2,7 +2,7 @@
 
 ``tests/e2e/js/query.mjs`` runs one SELECT query with Comunica (``@comunica/query-sparql``, pinned with
 its lock file in ``tests/e2e/js``) and prints SPARQL JSON results. Install it with
-``npm ci --prefix tests/e2e/js`` (``.ci/run`` does it in CI). The container and resource are read with
+``npm ci --prefix tests/e2e/js`` (``make test`` does it when npm is present). The container and resource are read with
 Comunica's default settings, as any RDF document.
 """
 
@@ -36,10 +36,11 @@ Title = tuple[str, str, str | None]  # (proposal IRI, title, language)
 def node_js() -> str:
     node = shutil.which("node")
     if node is None:
-        message = "node is missing: install Node.js 20 or later, then run `npm ci --prefix tests/e2e/js`"
+        message = ("node is missing: install Node.js 20 or later with npm (apt-get install nodejs npm), then run "
+                   "`npm ci --prefix tests/e2e/js` (`make test` runs it when npm is present)")
     elif not (JS / "node_modules" / "@comunica" / "query-sparql").is_dir():
         message = (f"Comunica is not installed in {JS / 'node_modules'}: run `npm ci --prefix tests/e2e/js` "
-                   "(.ci/run does it in CI)")
+                   "(`make test` runs it when npm is present)")
     else:
         return node
     if os.environ.get("CI"):

@@ -9,9 +9,9 @@ import requests
 
 from dds_pod.testing import TOKENS
 
-from ..conftest import REPO, SHARED
+from ..conftest import DATA, REPO
 
-REAL = SHARED / "data" / "real"
+REAL = DATA / "real"
 KEY = {"DDS_PSEUDONYM_KEY": "csv-import-test-key-0123456789", "PATH": "/usr/bin"}
 
 

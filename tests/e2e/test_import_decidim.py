@@ -14,9 +14,9 @@ import requests
 
 from dds_pod.testing import TOKENS, Loopback, QuietHandler, free_port
 
-from ..conftest import REPO, SHARED
+from ..conftest import DATA, REPO
 
-FIXTURES = SHARED / "fixtures" / "decidim-dataspace"
+FIXTURES = DATA / "decidim-dataspace"
 KEY = "a-test-pseudonymisation-key-of-some-length"
 
 

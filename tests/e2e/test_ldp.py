@@ -1,4 +1,5 @@
-"""The LDP 1.0 / Solid checklist (shared/reference/ldp-checklist.md, items 1-11) over HTTP."""
+"""What LDP 1.0 and the Solid Protocol ask of a pod, checked over HTTP in eleven numbered behaviours: type links,
+GET/HEAD/OPTIONS, ETags, PUT, POST, Turtle, Accept-Post/Patch, DELETE, content negotiation, Solid rules, paging."""
 
 from __future__ import annotations
 

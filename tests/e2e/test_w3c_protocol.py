@@ -22,10 +22,10 @@ from rdflib.collection import Collection
 
 from dds_pod.testing import ServerProcess
 
-from ..conftest import SHARED
+from ..conftest import DATA
 from .test_sparql import start_with_merged_graph
 
-PROTOCOL = SHARED / "w3c" / "sparql11" / "protocol"
+PROTOCOL = DATA / "w3c" / "sparql11" / "protocol"
 MANIFEST = PROTOCOL / "manifest.ttl"
 MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 HT = Namespace("http://www.w3.org/2011/http#")
