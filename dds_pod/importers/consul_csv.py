@@ -25,7 +25,7 @@ Mapping choices:
   thread keeps it. A comment whose proposal is not imported has nothing to answer and is reported.
 * The scrape kept some comments without their text (they still have votes and replies): they are
   imported with an empty content rather than dropped, so their thread stays whole.
-* Authors are pseudonymous (see :class:`~.rows.Agents`): the scrape has only account numbers, and an
+* Authors are pseudonymous (see :class:`~.agents.Agents`): the scrape has only account numbers, and an
   account number leads to the person's public profile. An account that Consul marks as an association
   (``isAssociation``, or a ``Colectivo`` comment) is an ``Organization``, still pseudonymous since the
   scrape has no name for it and the number would identify it.
@@ -38,30 +38,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..vocab import DDS_CONTEXT_IRI
+from .agents import Agents
+from .cells import count, timestamp
+from .cells import language as language_tag
 from .common import Batch, Settings, slug
-from .rows import (
-    MAX_SUMMARY,
-    MAX_TITLE,
-    Agents,
-    Claims,
-    Row,
-    RowError,
-    RowProblem,
-    Table,
-    contents,
-    count,
-    is_junk,
-    limit,
-    map_replies,
-    map_rows,
-    one_line,
-    sort_tables,
-    text_html,
-    timestamp,
-)
-from .rows import (
-    language as language_tag,
-)
+from .references import Claims, map_replies
+from .rows import Row, RowError, RowProblem, Table, map_rows, sort_tables
+from .texts import MAX_SUMMARY, MAX_TITLE, contents, is_junk, limit, one_line, text_html
 
 MADRID = "https://decide.madrid.es"
 PROPOSAL_COLUMNS = ("id", "code", "title", "date", "status")

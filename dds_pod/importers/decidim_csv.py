@@ -24,7 +24,7 @@ Mapping choices:
   comment's IRI. When that parent is not among the imported comments (moderated, or in another export),
   the reply answers the thread's root (``root_commentable_url``) instead: still in the right thread, only
   one level shallower. Other comments answer the root, a result whose IRI is its URL on the platform.
-* Authors are pseudonymous people (see :class:`~.rows.Agents`), and their display name, when a body
+* Authors are pseudonymous people (see :class:`~.agents.Agents`), and their display name, when a body
   contains it (a signature), is replaced there by the pseudonym; user groups are organisations and
   keep their published names. A comment without any author id stays without author.
 """
@@ -37,34 +37,12 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from ..vocab import DDS_CONTEXT_IRI
+from .agents import Agents
+from .cells import amount, count, language, locale_columns, timestamp, url, urls
 from .common import Batch, Settings, slug
-from .rows import (
-    MAX_IDENTIFIER,
-    MAX_NAME,
-    MAX_TITLE,
-    Agents,
-    Claims,
-    Row,
-    RowError,
-    RowProblem,
-    Table,
-    amount,
-    contents,
-    count,
-    is_junk,
-    language,
-    limit,
-    locale_columns,
-    map_replies,
-    map_rows,
-    one_line,
-    redact,
-    sort_tables,
-    text_html,
-    timestamp,
-    url,
-    urls,
-)
+from .references import Claims, map_replies
+from .rows import Row, RowError, RowProblem, Table, map_rows, sort_tables
+from .texts import MAX_IDENTIFIER, MAX_NAME, MAX_TITLE, contents, is_junk, limit, one_line, redact, text_html
 
 PROJECT_COLUMNS = ("id", "budget_amount", "participatory_space/id", "created_at")
 COMMENT_COLUMNS = ("id", "body", "root_commentable_url", "commentable_type", "created_at")
