@@ -43,7 +43,7 @@ comunica:
 # tests/e2e/test_browser.py: Debian's headless Chromium, installed only as root with apt-get.
 chromium:
 	@if [ ! -x $(CHROMIUM) ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; fi
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check dds_pod tests benchmarks
