@@ -16,7 +16,6 @@ from flask import Blueprint, Response, current_app, request
 
 from .. import jsonld, rdfio
 from ..errors import BadDocument, NotFound, UnsupportedFormat
-from ..federation import notifications
 from ..ldp.resources import BatchOutcome, BatchRejected
 from ..node import Node
 from .auth import authorize
@@ -45,23 +44,12 @@ def batch(pod_name: str) -> Response:
     triples = node.intake.read_json_batch(named, pod.config.language)
     documents = [(iri, read) for (_, iri), read in zip(named, triples, strict=True)]
     deletions = [iri for iri in _list(body, "delete") if isinstance(iri, str)]
-    dry_run = _flag(body, "dry_run")
     try:
         outcome = pod.write_batch(documents, deletions, credential=credential, atomic=_flag(body, "atomic"),
-                                  dry_run=dry_run)
+                                  dry_run=_flag(body, "dry_run"))
     except BatchRejected as rejected:
         return _answer(rejected.outcome, 422)
-    if not dry_run:
-        _announce(node, pod.url, documents, outcome)
     return _answer(outcome, 200)
-
-
-def _announce(node: Node, pod_url: str, documents: list, outcome: BatchOutcome) -> None:
-    """Queue notifications to the member pods whose resources the written documents answer."""
-    created, updated = set(outcome.created), set(outcome.updated)
-    for iri, triples in documents:
-        if iri in created or iri in updated:
-            node.outbox.enqueue(pod_url, iri, notifications.answered_in(triples, iri), iri in created)
 
 
 def _flag(body: dict, key: str) -> bool:
