@@ -41,6 +41,8 @@ CONTAINS = ox.NamedNode(str(LDP.contains))
 METHODS_CONTAINER = "GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE"
 METHODS_RESOURCE = "GET, HEAD, OPTIONS, PUT, PATCH, DELETE"
 METHODS_MISSING = "OPTIONS, PUT"
+CONTAINER_PAGE_MAX = 10000
+FEED_PAGE_MAX = 1000  # events per change-feed page: a larger limit gets this many and the link to the rest
 
 
 def _node() -> Node:
@@ -166,14 +168,13 @@ def _change_feed(pod: Pod) -> Response:
         response.headers["Allow"] = "GET, HEAD, OPTIONS"
         return response
     since = int_arg("since", 0, minimum=0)
-    limit = int_arg("limit", _node().config.page_size, minimum=1)
+    limit = min(int_arg("limit", _node().config.page_size, minimum=1), FEED_PAGE_MAX)
     triples, next_since = pod.feed.page(since, limit)
     chosen = conneg.choose(request, html=False)
     stream = ox.NamedNode(pod.feed.url)
     if chosen == conneg.JSON_LD:
         subjects = sorted({t.subject for t in triples if isinstance(t.subject, ox.NamedNode)}, key=lambda s: s.value)
-        response = _json({"@context": _node().context_url,
-                          "@graph": [representation.node_object(triples, s) for s in subjects]})
+        response = _json({"@context": _node().context_url, "@graph": representation.node_objects(triples, subjects)})
     else:
         response = _render(triples, stream, chosen, None)
     if next_since is not None:
@@ -309,7 +310,7 @@ def _page_query() -> str:
 
 
 def _paging(pod: Pod) -> tuple[int, int, Search | None]:
-    limit = min(int_arg("limit", _node().config.page_size, minimum=1), 10000)
+    limit = min(int_arg("limit", _node().config.page_size, minimum=1), CONTAINER_PAGE_MAX)
     offset = int_arg("offset", 0, minimum=0)
     terms = request.args.get("search-terms")
     if terms is None:
