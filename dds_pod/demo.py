@@ -92,11 +92,9 @@ def seed_source(node: Node, pod_name: str, kind: str, path: Path, pseudonym_key:
         reader = decidim_csv.read if kind == "decidim-csv" else consul_csv.read
         batch, _problems = reader(sorted(path.glob("*.csv")), settings)
     written = 0
-    documents = list(batch.documents.items())
+    documents = list(batch.documents.values())
     for start in range(0, len(documents), BATCH_SIZE):  # as the importers publish them, in process
-        part = documents[start:start + BATCH_SIZE]
-        read = node.intake.read_json_batch([(doc, iri) for iri, doc in part], pod.config.language)
-        outcome = pod.write_batch([(iri, triples) for (iri, _), triples in zip(part, read, strict=True)], [],
-                                  credential=pod.config.tokens[0])
+        body = json.dumps({"put": documents[start:start + BATCH_SIZE]}).encode("utf-8")
+        outcome = pod.batch(Body(body, "application/json"), credential=pod.config.tokens[0])
         written += len(outcome.created) + len(outcome.updated)
     return written

@@ -42,6 +42,7 @@ from ..terms import Statement, date_time, named, utc_now
 from ..validation import Report, Validator
 from ..vocab import AS, DCTERMS, DDS, LDP, RDF
 from . import merge, reactions
+from .batches import read_batch
 from .hooks import NoHook, StagedWrite, WriteHook
 from .intake import Body, Intake
 from .naming import name_root, rename
@@ -316,6 +317,12 @@ class Pod:
             return lambda triples: merge.merge_patch(triples, merged, ox.NamedNode(iri))
         raise UnsupportedFormat(f"PATCH accepts {', '.join(PATCH_MEDIA_TYPES)}, not "
                                 f"{media_type or '(no Content-Type)'!r}")
+
+    def batch(self, body: Body, *, credential: str) -> BatchOutcome:
+        """``POST {pod}batch``: read the batch body (see :mod:`.batches`), then :meth:`write_batch` it."""
+        batch = read_batch(self.intake, body, body.language or self.config.language)
+        return self.write_batch(batch.documents, batch.deletions, credential=credential, atomic=batch.atomic,
+                                dry_run=batch.dry_run)
 
     def write_batch(self, documents: Sequence[tuple[str, list[Statement]]], deletions: Sequence[str], *,
                     credential: str, atomic: bool = False, dry_run: bool = False) -> BatchOutcome:
