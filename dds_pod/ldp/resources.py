@@ -3,7 +3,9 @@
 A pod is a tree of resources under ``{base_url}{name}/``. Each resource is one named graph of
 the store; containers end with ``/`` and list their members with ``ldp:contains``. Every write
 is validated before anything is stored, then committed as one atomic change that also bumps
-versions (the ETags) and appends an event to the pod's change feed.
+versions (the ETags), appends an event to the pod's change feed and holds whatever the pod's write
+hook stages (the notifications the write owes other pods). Each write is one call: the pod reads
+the request body itself, against the IRI the resource gets.
 """
 
 from __future__ import annotations
