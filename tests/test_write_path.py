@@ -103,3 +103,17 @@ def test_a_batch_commits_its_notifications_with_it_and_a_dry_run_queues_none(nod
     assert pod.write_batch(documents, [], credential="t").created == [f"{BASE}comments/batch"]
     assert len(store.changes) == before + 1 and OUTBOX_GRAPH in _graphs(store.changes[-1])
     assert [p.object for p in node.outbox.pending()] == [f"{BASE}comments/batch"]
+
+
+def test_a_view_changes_its_version_with_reactions_and_a_write_may_be_conditional_on_it(node):
+    pod = node.pods["b"]
+    proposal = f"{BASE}proposals/x"
+    document = json.loads((EXAMPLES / "valid" / "proposal-community-garden.jsonld").read_text(encoding="utf-8"))
+    body = Body(json.dumps(dict(document, id=proposal)).encode(), "application/ld+json")
+    pod.put(proposal, body, preconditions=Preconditions(), credential="t")
+    alone = pod.view(proposal)
+    pod.post(f"{BASE}comments/", _reply(proposal), slug="r", as_container=False, credential="t")
+    seen = pod.view(proposal)
+    assert seen.version != alone.version and seen.version.startswith(pod.get(proposal).version + "+")
+    assert ox.NamedNode(f"{BASE}comments/r") in {t.object for t in seen.triples}
+    pod.put(proposal, body, preconditions=Preconditions(if_match=(seen.version,)), credential="t")
