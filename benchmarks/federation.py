@@ -234,6 +234,7 @@ def fill_pod(layout: Layout, index: int, data_dir: str) -> dict:
     """Write one pod's documents into an on-disk store through ``Pod.write_batch`` (run in its own process)."""
 
     from dds_pod.config import from_dict
+    from dds_pod.ldp.intake import Body
     from dds_pod.ldp.resources import BatchRejected
     from dds_pod.node import Node
 
@@ -247,8 +248,7 @@ def fill_pod(layout: Layout, index: int, data_dir: str) -> dict:
     parse_s = write_s = 0.0
     try:
         # The one container the documents need that a new pod lacks, created first (see fill_batch).
-        pod.create(pod.url, [], proposed_iri=f"{pod.url}topics/", slug="topics", as_container=True,
-                   credential=spec.token)
+        pod.post(pod.url, Body(b"", "text/turtle"), slug="topics", as_container=True, credential=spec.token)
         for start in range(0, len(docs), layout.fill_batch):
             moment = time.perf_counter()
             batch = [(doc["id"], node.intake.read_json_triples(doc, doc["id"], "fr"))

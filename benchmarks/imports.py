@@ -336,7 +336,7 @@ STEPS = (
     ("unchanged detection (_same_content, hashing)", "dds_pod.ldp.resources", None, "_same_content"),
     ("staging (Pod._stage_write: quads, feed)", "dds_pod.ldp.resources", "Pod", "_stage_write"),
     ("commit (OxigraphStore.commit)", "dds_pod.store.oxigraph", "OxigraphStore", "commit"),
-    ("notifications (batch._announce)", "dds_pod.web.batch", None, "_announce"),
+    ("notifications (Outbox.stage)", "dds_pod.federation.outbox", "Outbox", "stage"),
 )
 # The columns of the growth table, one per step above ("" leaves a step out).
 SHORT_NAMES = ("", "JSON-LD", "look-ups", "prepare", "shapes", "", "staging", "commit", "")

@@ -14,6 +14,7 @@ from .importers import consul_csv, decidim_csv, decidim_dataspace
 from .importers.common import Settings
 from .importers.pseudonyms import Pseudonymiser
 from .importers.publisher import BATCH_SIZE
+from .ldp.intake import Body
 from .ldp.resources import Pod, Preconditions
 from .node import Node
 from .vocab import AS, DDS, RDF
@@ -22,6 +23,7 @@ from .vocab import AS, DDS, RDF
 CONTAINER_FOR = {DDS.Support: "reactions/", AS.Like: "reactions/", AS.Dislike: "reactions/",
                  DDS.Comment: "comments/", DDS.Meeting: "meetings/", DDS.Result: "results/",
                  DDS.Decision: "results/"}
+JSON_LD = "application/ld+json"
 
 
 def seed(node: Node, pod_name: str, directory: Path) -> list[str]:
@@ -35,19 +37,18 @@ def seed(node: Node, pod_name: str, directory: Path) -> list[str]:
     credential = pod.config.tokens[0]
     written = []
     for path in sorted(directory.glob("*.jsonld")):
-        document = json.loads(path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
+        document = json.loads(data.decode("utf-8"))
         triples = node.intake.read_json_triples(document, f"{pod.url}examples/{path.stem}", pod.config.language)
         target = _target(pod, triples)
         if target is None:
             continue
-        try:
+        try:  # as a client would: one level below the pod, as the documents' relative IRIs expect
             if target.endswith("/"):
-                proposed = pod.propose_member_iri(target, path.stem, as_container=False)
-                triples = node.intake.read_json_triples(document, proposed, pod.config.language)
-                result = pod.create(target, triples, proposed_iri=proposed, slug=path.stem, as_container=False,
-                                    credential=credential)
+                result = pod.post(target, Body(data, JSON_LD), slug=path.stem, as_container=False,
+                                  credential=credential)
             else:
-                result = pod.replace(target, triples, preconditions=Preconditions(), credential=credential)
+                result = pod.put(target, Body(data, JSON_LD), preconditions=Preconditions(), credential=credential)
         except DDSError as error:
             raise DDSError(f"{path}: {error.message}") from error
         written.append(result.resource.iri)
@@ -67,7 +68,6 @@ def _target(pod: Pod, triples: list[ox.Triple]) -> str | None:
         if str(cls) in types:
             return pod.url + container
     return None
-
 
 
 SEED_KINDS = ("jsonld", "decidim-dataspace", "decidim-csv", "consul-csv")
@@ -92,11 +92,9 @@ def seed_source(node: Node, pod_name: str, kind: str, path: Path, pseudonym_key:
         reader = decidim_csv.read if kind == "decidim-csv" else consul_csv.read
         batch, _problems = reader(sorted(path.glob("*.csv")), settings)
     written = 0
-    documents = list(batch.documents.items())
+    documents = list(batch.documents.values())
     for start in range(0, len(documents), BATCH_SIZE):  # as the importers publish them, in process
-        part = documents[start:start + BATCH_SIZE]
-        read = node.intake.read_json_batch([(doc, iri) for iri, doc in part], pod.config.language)
-        outcome = pod.write_batch([(iri, triples) for (iri, _), triples in zip(part, read, strict=True)], [],
-                                  credential=pod.config.tokens[0])
+        body = json.dumps({"put": documents[start:start + BATCH_SIZE]}).encode("utf-8")
+        outcome = pod.batch(Body(body, "application/json"), credential=pod.config.tokens[0])
         written += len(outcome.created) + len(outcome.updated)
     return written

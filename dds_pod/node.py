@@ -13,7 +13,9 @@ from typing import Protocol
 
 from .config import Config
 from .federation.graphs import MergedGraphs
-from .federation.notifications import Inbox, Outbox
+from .federation.inbox import Inbox
+from .federation.members import member_fetcher, member_pods
+from .federation.outbox import Outbox
 from .ldp.intake import Intake
 from .ldp.resources import Pod
 from .store import Store, open_store
@@ -38,13 +40,16 @@ class Node:
         self.context_url = f"{config.base_url}ns/context.jsonld"
         self.shapes_url = f"{config.base_url}shapes"
         self.intake = Intake(self.context_url, config.max_body_bytes)
-        self.pods = {name: Pod(pod, config.base_url, self.store, self.validator)
+        self.outbox = Outbox(self.store, member_fetcher(config, config.federation.max_response_bytes,
+                                                        "dds-pod notifications"), config.federation.retry_base_s)
+        self.pods = {name: Pod(pod, config.base_url, self.store, self.validator, self.intake, hook=self.outbox)
                      for name, pod in config.pods.items()}
         self._background: list[BackgroundTask] = []
         for pod in self.pods.values():
             pod.initialize()
-        self.inbox = Inbox(config, self.validator, self.intake.loader)
-        self.outbox = Outbox(self.store, config)
+        self.inbox = Inbox(member_pods(config), self.validator, self.intake.loader,
+                           member_fetcher(config, config.max_body_bytes, "dds-pod notifications"),
+                           config.max_body_bytes)
         self.add_background(self.outbox)
 
     def add_background(self, task: BackgroundTask) -> None:

@@ -13,6 +13,7 @@ from dds_pod.app import create_app
 from dds_pod.changes import META_GRAPH, ChangeFeed
 from dds_pod.config import from_dict
 from dds_pod.errors import Conflict
+from dds_pod.ldp.intake import Body
 from dds_pod.ldp.resources import VERSION, Preconditions
 from dds_pod.store import Change
 from dds_pod.store.oxigraph import BULK_MIN_QUADS, OxigraphStore
@@ -93,11 +94,10 @@ def test_a_batch_cannot_create_a_resource_and_a_container_of_the_same_name(node)
 def test_a_container_written_by_put_answers_the_etag_a_get_gives(node):
     pod = node.pods["b"]
     container = f"{BASE}proposals/"
-    title = [ox.Triple(ox.NamedNode(container), ox.NamedNode("http://purl.org/dc/terms/title"),
-                       ox.Literal("Propositions", language="fr"))]
-    written = pod.replace(container, title, preconditions=Preconditions(), credential="t")
+    title = Body(b'<> <http://purl.org/dc/terms/title> "Propositions"@fr .', "text/turtle")
+    written = pod.put(container, title, preconditions=Preconditions(), credential="t")
     assert written.resource.version == pod.get(container).version
-    pod.replace(container, title, preconditions=Preconditions(if_match=(written.resource.version,)), credential="t")
+    pod.put(container, title, preconditions=Preconditions(if_match=(written.resource.version,)), credential="t")
 
 
 def test_a_document_changed_while_its_batch_was_checked_is_checked_again(node):
@@ -244,8 +244,8 @@ def test_a_dry_run_reports_what_would_be_refused_and_stores_nothing(node):
 def test_a_dry_run_refuses_a_name_clash_and_a_deletion_the_pod_refuses_and_stores_nothing(node):
     pod = node.pods["b"]
     folder = {"@context": CONTEXT, "id": f"{BASE}proposals/clash/", "title": "A folder"}
-    pod.replace(folder["id"], node.intake.read_json_triples(folder, folder["id"], "fr"),
-                preconditions=Preconditions(), credential="t")
+    pod.put(folder["id"], Body(json.dumps(folder).encode(), "application/ld+json"), preconditions=Preconditions(),
+            credential="t")
     clash = {"@context": CONTEXT, "id": f"{BASE}proposals/clash", "type": "Person", "name": "C"}
     fresh = {"@context": CONTEXT, "id": f"{BASE}people/fresh", "type": "Person", "name": "F"}
     before = pod.feed.last_sequence()

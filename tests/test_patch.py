@@ -6,6 +6,7 @@ import pyoxigraph as ox
 import pytest
 
 from dds_pod.errors import BadDocument, Conflict
+from dds_pod.ldp.merge import MergePatch, merge_patch
 from dds_pod.ldp.patch import FORBIDDEN_KEYWORDS, apply_n3_patch, apply_sparql_update
 
 # rdflib's N3 parser uses a deprecated Dataset attribute internally; that is rdflib's business, not these tests'.
@@ -253,3 +254,26 @@ def test_n3_leaves_the_input_alone():
     state = list(STATE)
     apply_n3_patch(state, n3_patch(f"solid:deletes {{ <> dc:creator <{CREATOR.object.value}> }}"), RESOURCE)
     assert state == STATE
+
+
+# Merge patch
+
+AS = "https://www.w3.org/ns/activitystreams#"
+
+
+def test_merge_patch_replaces_named_fields_keeps_other_languages_and_drops_orphaned_blank_nodes():
+    place, title = ox.BlankNode(), ox.NamedNode(DC + "title")
+    location, latitude = ox.NamedNode(AS + "location"), ox.NamedNode(AS + "latitude")
+    english = triple(RESOURCE, "title", ox.Literal("Benches", language="en"))
+    current = [TITLE, english, CREATOR, ox.Triple(ox.NamedNode(RESOURCE), location, place),
+               ox.Triple(place, latitude, ox.Literal("44.8"))]
+    patch = MergePatch([ox.Triple(ox.NamedNode(RESOURCE), title, ox.Literal("Des bancs", language="fr"))],
+                       removed=frozenset({location}), removed_languages=frozenset())
+    result = merge_patch(current, patch, ox.NamedNode(RESOURCE))
+    assert set(result) == {english, CREATOR, triple(RESOURCE, "title", ox.Literal("Des bancs", language="fr"))}
+
+
+def test_merge_patch_removes_one_language_of_a_map():
+    english = triple(RESOURCE, "title", ox.Literal("Benches", language="en"))
+    patch = MergePatch([], removed=frozenset(), removed_languages=frozenset({(ox.NamedNode(DC + "title"), "en")}))
+    assert merge_patch([TITLE, english, CREATOR], patch, ox.NamedNode(RESOURCE)) == [TITLE, CREATOR]

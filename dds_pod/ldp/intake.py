@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urljoin
@@ -28,6 +29,16 @@ SIB = "https://cdn.startinblox.com/owl#"
 MAX_KEYS = 300  # each key of a foreign context is checked by expanding it: bounded work per document
 
 
+@dataclass(frozen=True)
+class Body:
+    """A request body as a pod reads it: bytes, media type and the language of its plain text (``None``:
+    the pod's language)."""
+
+    data: bytes
+    media_type: str | None
+    language: str | None = None
+
+
 class Intake:
     """Parses bodies for one node: knows the node's own context URL and the size limit."""
 
@@ -35,6 +46,14 @@ class Intake:
         self.context_url = context_url
         self.loader = jsonld.ContextLoader({context_url: standard.context_document()})
         self.max_bytes = max_bytes
+
+    def read_body(self, body: Body, base: str, language: str) -> list[ox.Triple]:
+        """A write's body as triples; an empty body is no triples, but even it must say what it is."""
+        if not body.media_type:
+            raise UnsupportedFormat("a write needs a Content-Type (application/ld+json, text/turtle, ...)")
+        if not body.data.strip():
+            return []
+        return self.read(body.data, body.media_type, base, body.language or language)
 
     def read(self, data: bytes, media_type: str | None, base: str, language: str) -> list[ox.Triple]:
         """Parse a body to triples of DDS terms, with relative IRIs resolved against ``base``."""

@@ -2,50 +2,123 @@
 
 Only the properties the patch names change: each replaces all values of that property, except
 language maps, where a patch in one language leaves the other languages alone, as a JSON merge
-patch of ``{"title": {"en": ...}}`` would.
+patch of ``{"title": {"en": ...}}`` would. A ``null`` removes: ``{"summary": null}`` every value of
+the field, ``{"title": {"en": null}}`` only the English one. JSON-LD itself drops nulls, so they are
+read from the JSON before the rest becomes RDF.
 """
 
 from __future__ import annotations
 
-from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.term import Node
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
 
-from ..rdfio import to_oxigraph, to_rdflib
+import pyoxigraph as ox
+
+from .. import jsonld, rdfio, standard
+from ..errors import BadDocument
 from ..terms import named
-from .intake import language_mapped
-from .resources import name_root
+from .intake import Intake, language_mapped
+from .naming import name_root
+
+MEDIA_TYPES = ("application/ld+json", "application/merge-patch+json", "application/json")
 
 
-def merge_patch(current: Graph, patch: Graph, subject: URIRef, removed: set[URIRef]) -> Graph:
-    """The state after applying ``patch`` (already parsed against the resource IRI) to ``current``."""
-    patch = to_rdflib(name_root(to_oxigraph(patch), named(subject)))
-    result = Graph()
-    result += current
-    for predicate in removed:
-        _drop_values(result, subject, predicate, language=None)
-    for node in {s for s in patch.subjects() if not isinstance(s, BNode)}:
-        for predicate in set(patch.predicates(node)):
-            languages = {o.language for o in patch.objects(node, predicate) if isinstance(o, Literal)}
-            if predicate in language_mapped() and None not in languages:
-                for language in languages:
-                    _drop_values(result, node, predicate, language=language)
+@dataclass(frozen=True)
+class MergePatch:
+    """A parsed merge patch: the triples it sets, the fields it removes, and the (field, language) pairs
+    it removes from language maps."""
+
+    triples: list[ox.Triple]
+    removed: frozenset[ox.NamedNode]
+    removed_languages: frozenset[tuple[ox.NamedNode, str]]
+
+
+def read_merge_patch(intake: Intake, data: bytes, iri: str, language: str) -> MergePatch:
+    """Parse a merge patch against the resource's IRI; its nulls name what to remove."""
+    rdfio.check_size(len(data), intake.max_bytes)
+    document = jsonld.loads(rdfio.decode(data))
+    if not isinstance(document, dict):
+        raise BadDocument("a merge patch is a JSON object")
+    if "@context" not in document:
+        document = {"@context": intake.context_url, **document}
+    removed, removed_languages = set(), set()
+    fields = _fields()
+    for key, value in list(document.items()):
+        if value is None:
+            removed.add(_field(fields, key))
+            del document[key]
+        elif isinstance(value, dict) and None in value.values() and _field(fields, key) in _language_mapped():
+            predicate = fields[key]
+            removed_languages.update((predicate, tag) for tag, text in value.items() if text is None)
+            kept = {tag: text for tag, text in value.items() if text is not None}
+            if kept:
+                document[key] = kept
             else:
-                _drop_values(result, node, predicate, language=None)
-    result += patch
-    return result
+                del document[key]
+    triples = intake.read_json_triples(document, iri, language)
+    return MergePatch(triples, frozenset(removed), frozenset(removed_languages))
 
 
-def _drop_values(graph: Graph, subject: Node, predicate: URIRef, language: str | None) -> None:
-    for value in list(graph.objects(subject, predicate)):
-        if language is not None and (not isinstance(value, Literal) or value.language != language):
+def merge_patch(current: Sequence[ox.Triple], patch: MergePatch, subject: ox.NamedNode) -> list[ox.Triple]:
+    """The state after applying ``patch`` (parsed against the resource IRI) to ``current``."""
+    patched = name_root(patch.triples, subject)
+    result = dict.fromkeys(current)
+    for predicate in patch.removed:
+        _drop_values(result, subject, predicate)
+    for predicate, tag in patch.removed_languages:
+        _drop_values(result, subject, predicate, tag)
+    named_subjects = {t.subject for t in patched if isinstance(t.subject, ox.NamedNode)}
+    for node in named_subjects:
+        values: dict[ox.NamedNode, set[str | None]] = {}
+        for triple in patched:
+            if triple.subject == node:
+                tag = triple.object.language if isinstance(triple.object, ox.Literal) else None
+                values.setdefault(triple.predicate, set()).add(tag)
+        for predicate, tags in values.items():
+            if predicate in _language_mapped() and None not in tags:
+                for tag in tags:
+                    _drop_values(result, node, predicate, tag)
+            else:
+                _drop_values(result, node, predicate)
+    result.update(dict.fromkeys(patched))
+    return list(result)
+
+
+def _field(fields: dict[str, ox.NamedNode], key: str) -> ox.NamedNode:
+    if key not in fields:
+        raise BadDocument(f"cannot remove {key!r}: it is not a DDS field", field=key)
+    return fields[key]
+
+
+@lru_cache(maxsize=1)
+def _fields() -> dict[str, ox.NamedNode]:
+    return {key: named(iri) for iri, key in standard.term_names().items()}
+
+
+@lru_cache(maxsize=1)
+def _language_mapped() -> frozenset[ox.NamedNode]:
+    return frozenset(named(iri) for iri in language_mapped())
+
+
+def _drop_values(triples: dict[ox.Triple, None], subject: ox.NamedNode | ox.BlankNode, predicate: ox.NamedNode,
+                 language: str | None = None) -> None:
+    """Remove the values of (subject, predicate), only those in ``language`` if given, with the blank
+    nodes only they referred to."""
+    dropped = [t for t in triples if t.subject == subject and t.predicate == predicate and (
+        language is None or (isinstance(t.object, ox.Literal) and t.object.language == language))]
+    for triple in dropped:
+        del triples[triple]
+    _drop_orphans(triples, (t.object for t in dropped if isinstance(t.object, ox.BlankNode)))
+
+
+def _drop_orphans(triples: dict[ox.Triple, None], nodes: Iterable[ox.BlankNode]) -> None:
+    pending = list(nodes)
+    while pending:
+        node = pending.pop()
+        if any(t.object == node for t in triples):
             continue
-        graph.remove((subject, predicate, value))
-        if isinstance(value, BNode) and (None, None, value) not in graph:
-            _drop_tree(graph, value)
-
-
-def _drop_tree(graph: Graph, node: BNode) -> None:
-    for _, predicate, value in list(graph.triples((node, None, None))):
-        graph.remove((node, predicate, value))
-        if isinstance(value, BNode) and (None, None, value) not in graph:
-            _drop_tree(graph, value)
+        owned = [t for t in triples if t.subject == node]
+        for triple in owned:
+            del triples[triple]
+        pending.extend(t.object for t in owned if isinstance(t.object, ox.BlankNode))

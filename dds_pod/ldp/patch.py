@@ -49,8 +49,9 @@ _SPARQL_TOKEN = re.compile(
     re.DOTALL,
 )
 
-Pattern = tuple[Node, Node, Node]
+N3Pattern = tuple[Node, Node, Node]  # as rdflib's N3 parser reads it
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
+Pattern = tuple[Term | ox.Variable, Term | ox.Variable, Term | ox.Variable]
 
 
 def apply_sparql_update(triples: Sequence[ox.Triple], update: str, resource_iri: str) -> list[ox.Triple]:
@@ -70,12 +71,11 @@ def apply_n3_patch(triples: Sequence[ox.Triple], patch: str, resource_iri: str) 
     """Apply a Solid N3 Patch (media type text/n3) to the resource's triples."""
     where, inserts, deletes = _read_n3_patch(patch, resource_iri)
     binding = _single_binding(triples, where)
-    blank_nodes: dict[BNode, ox.BlankNode] = {}
-    removed = {_instantiate(p, binding, blank_nodes) for p in deletes}
+    removed = {_instantiate(p, binding) for p in deletes}
     absent = removed.difference(triples)
     if absent:
         raise Conflict(f"cannot delete triples the resource does not contain: {_describe(absent)}")
-    added = [_instantiate(p, binding, blank_nodes) for p in inserts]
+    added = [_instantiate(p, binding) for p in inserts]
     kept = [t for t in triples if t not in removed]
     return _checked_result(triples, kept + added, resource_iri)
 
@@ -131,7 +131,10 @@ def _check_subject(subject: ox.NamedNode | ox.BlankNode, resource_iri: str) -> N
 
 
 def _read_n3_patch(patch: str, resource_iri: str) -> tuple[list[Pattern], list[Pattern], list[Pattern]]:
-    """The where, inserts and deletes patterns of the single solid:InsertDeletePatch, checked as the protocol asks."""
+    """The where, inserts and deletes patterns of the single solid:InsertDeletePatch, checked as the protocol asks.
+
+    rdflib's N3 parser reads the patch; its terms become pyoxigraph terms here, once: variables renamed (N3 allows
+    names SPARQL does not), blank nodes fresh for this patch so they never merge with stored data."""
     graph = Graph()
     try:
         graph.parse(data=patch, format="n3", publicID=resource_iri)
@@ -151,10 +154,13 @@ def _read_n3_patch(patch: str, resource_iri: str) -> tuple[list[Pattern], list[P
         if unbound:
             names = ", ".join(sorted(f"?{v}" for v in unbound))
             raise BadDocument(f"solid:{name} uses variables that solid:where does not bind: {names}")
-    return where, inserts, deletes
+    named_variables = sorted(bound | _variables(inserts) | _variables(deletes))
+    variables = {v: ox.Variable(f"v{i}") for i, v in enumerate(named_variables)}
+    blank_nodes: dict[BNode, ox.BlankNode] = {}
+    return tuple([_ox_pattern(p, variables, blank_nodes) for p in patterns] for patterns in (where, inserts, deletes))
 
 
-def _formula(graph: Graph, patch: Node, name: str) -> list[Pattern]:
+def _formula(graph: Graph, patch: Node, name: str) -> list[N3Pattern]:
     values = list(graph.objects(patch, SOLID[name]))
     if len(values) > 1:
         raise BadDocument(f"an N3 Patch may have at most one solid:{name}")
@@ -168,7 +174,7 @@ def _formula(graph: Graph, patch: Node, name: str) -> list[Pattern]:
     return patterns
 
 
-def _check_pattern(pattern: Pattern, name: str) -> None:
+def _check_pattern(pattern: N3Pattern, name: str) -> None:
     """Refuse what cannot become an RDF triple whatever the binding: literal subjects, nested formulae..."""
     subject, predicate, obj = pattern
     if not (
@@ -180,39 +186,30 @@ def _check_pattern(pattern: Pattern, name: str) -> None:
         raise BadDocument(f"solid:{name} holds something that is not a triple pattern: {shown}")
 
 
-def _variables(patterns: Iterable[Pattern]) -> set[Variable]:
+def _variables(patterns: Iterable[N3Pattern]) -> set[Variable]:
     return {term for pattern in patterns for term in pattern if isinstance(term, Variable)}
 
 
-def _single_binding(triples: Sequence[ox.Triple], where: list[Pattern]) -> dict[Variable, Term]:
+def _single_binding(triples: Sequence[ox.Triple], where: list[Pattern]) -> dict[ox.Variable, Term]:
     """The one solution of the where patterns: a patch that matches nothing or is ambiguous must not guess.
 
     The query stops at two solutions: that is enough to refuse, and a careless pattern cannot enumerate a product.
     """
     if not where:
         return {}
-    names = {v: f"v{i}" for i, v in enumerate(sorted(_variables(where)))}
-    body = " ".join(" ".join(_sparql_term(term, names) for term in pattern) + " ." for pattern in where)
+    body = " ".join(f"{s} {p} {o} ." for s, p, o in where)
     store = ox.Store()
     store.extend(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples)
     solutions = list(store.query(f"SELECT * WHERE {{ {body} }} LIMIT 2"))
     if len(solutions) != 1:
         count = "2 or more" if solutions else "0"
         raise Conflict(f"the where clause matched {count} times, it must match exactly once")
-    return {variable: solutions[0][name] for variable, name in names.items()}
+    variables = {term for pattern in where for term in pattern if isinstance(term, ox.Variable)}
+    return {variable: solutions[0][variable] for variable in variables}
 
 
-def _sparql_term(term: Node, names: Mapping[Variable, str]) -> str:
-    """SPARQL syntax for a where term; variables are renamed because N3 allows names SPARQL does not."""
-    if isinstance(term, Variable):
-        return f"?{names[term]}"
-    return str(_ox_term(term, {}))
-
-
-def _instantiate(
-    pattern: Pattern, binding: Mapping[Variable, Term], blank_nodes: dict[BNode, ox.BlankNode]
-) -> ox.Triple:
-    terms = [binding[t] if isinstance(t, Variable) else _ox_term(t, blank_nodes) for t in pattern]
+def _instantiate(pattern: Pattern, binding: Mapping[ox.Variable, Term]) -> ox.Triple:
+    terms = [binding[t] if isinstance(t, ox.Variable) else t for t in pattern]
     try:
         return ox.Triple(*terms)
     except TypeError:
@@ -220,8 +217,13 @@ def _instantiate(
         raise Conflict(f"the patch does not apply: {' '.join(map(str, terms))} is not an RDF triple") from None
 
 
+def _ox_pattern(pattern: N3Pattern, variables: Mapping[Variable, ox.Variable],
+                blank_nodes: dict[BNode, ox.BlankNode]) -> Pattern:
+    return tuple(variables[t] if isinstance(t, Variable) else _ox_term(t, blank_nodes) for t in pattern)
+
+
 def _ox_term(term: URIRef | BNode | Literal, blank_nodes: dict[BNode, ox.BlankNode]) -> Term:
-    """The pyoxigraph term for an rdflib one; blank nodes are fresh for each patch so they never merge with data."""
+    """The pyoxigraph term for an rdflib one."""
     if isinstance(term, URIRef):
         try:
             return ox.NamedNode(str(term))

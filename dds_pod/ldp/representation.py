@@ -15,7 +15,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import cache, lru_cache
 from typing import Any, NamedTuple
 
@@ -333,7 +333,18 @@ def node_object(triples: Sequence[ox.Triple], subject: ox.NamedNode | ox.BlankNo
     Blank nodes reachable from `subject` are embedded (or put in "@included"); triples about other IRIs
     are ignored. Raises ValueError for an IRI the context would misread (see `_absolute`).
     """
-    compactor = _Compactor(_Graph(triples), subject)
+    return _node_object(_Graph(triples), subject)
+
+
+def node_objects(triples: Sequence[ox.Triple], subjects: Iterable[ox.NamedNode | ox.BlankNode]) -> list[dict]:
+    """The node object of each subject, as :func:`node_object` writes it, with the triples indexed once:
+    linear in ``len(triples)`` however many subjects they describe (a page of a change feed)."""
+    graph = _Graph(triples)
+    return [_node_object(graph, subject) for subject in subjects]
+
+
+def _node_object(graph: _Graph, subject: ox.NamedNode | ox.BlankNode) -> dict:
+    compactor = _Compactor(graph, subject)
     node_id = _absolute(subject.value) if type(subject) is ox.NamedNode else _blank_id(subject)
     node = {"@id": node_id, **compactor.body(subject)}
     included = []

@@ -3,7 +3,9 @@
 A pod is a tree of resources under ``{base_url}{name}/``. Each resource is one named graph of
 the store; containers end with ``/`` and list their members with ``ldp:contains``. Every write
 is validated before anything is stored, then committed as one atomic change that also bumps
-versions (the ETags) and appends an event to the pod's change feed.
+versions (the ETags), appends an event to the pod's change feed and holds whatever the pod's write
+hook stages (the notifications the write owes other pods). Each write is one call: the pod reads
+the request body itself, against the IRI the resource gets.
 """
 
 from __future__ import annotations
@@ -21,17 +23,34 @@ from functools import lru_cache
 from urllib.parse import unquote
 
 import pyoxigraph as ox
-from rdflib import Graph, URIRef
+from rdflib import URIRef
 
+from .. import rdfio
 from ..canonical import content_hash
 from ..changes import INTERNAL, META_GRAPH, ChangeFeed
 from ..config import PodConfig
-from ..errors import BadDocument, Conflict, DDSError, Gone, MethodNotAllowed, NotFound, PreconditionFailed
-from ..rdfio import to_oxigraph
+from ..errors import (
+    BadDocument,
+    Conflict,
+    DDSError,
+    Gone,
+    MethodNotAllowed,
+    NotFound,
+    PreconditionFailed,
+    UnsupportedFormat,
+)
 from ..store import Change, Store
 from ..terms import Statement, date_time, named, utc_now
 from ..validation import Report, Validator
 from ..vocab import AS, DCTERMS, DDS, LDP, RDF
+from . import merge, reactions
+from .batches import read_batch
+from .hooks import NoHook, StagedWrite, WriteHook
+from .intake import Body, Intake
+from .naming import name_root, rename
+from .patch import apply_n3_patch, apply_sparql_update
+
+PATCH_MEDIA_TYPES = ("application/sparql-update", "text/n3", *merge.MEDIA_TYPES)
 
 VERSION = ox.NamedNode(INTERNAL + "version")
 SERVER_MANAGED = (DDS.sourcePlatform, DCTERMS.created, DCTERMS.modified, DDS.publishedWith)
@@ -111,12 +130,19 @@ class Preconditions:
     if_none_match: tuple[str, ...] | str | None = None
 
     def check(self, current: str | None) -> None:
-        if self.if_match is not None and (current is None or (self.if_match != "*" and current not in self.if_match)):
+        if self.if_match is not None and (current is None or (self.if_match != "*" and current not in _stored(
+                self.if_match))):
             raise PreconditionFailed("If-Match does not match the current version of the resource")
         if self.if_none_match is not None and current is not None and (
-            self.if_none_match == "*" or current in self.if_none_match
+            self.if_none_match == "*" or current in _stored(self.if_none_match)
         ):
             raise PreconditionFailed("If-None-Match: the resource exists in that version")
+
+
+def _stored(versions: tuple[str, ...]) -> set[str]:
+    """The stored versions of versions as :meth:`Pod.view` gives them (``{version}+{reactions}``): reactions
+    are not part of a resource's state, so a write conditional on the resource is not on them."""
+    return {version.split("+", 1)[0] for version in versions}
 
 
 @dataclass(frozen=True)
@@ -154,11 +180,14 @@ class Written:
 class Pod:
     """One platform's pod: its resources, its credentials' fingerprints and its change feed."""
 
-    def __init__(self, config: PodConfig, base_url: str, store: Store, validator: Validator) -> None:
+    def __init__(self, config: PodConfig, base_url: str, store: Store, validator: Validator, intake: Intake,
+                 hook: WriteHook | None = None) -> None:
         self.config = config
         self.url = config.url(base_url)
         self.store = store
         self.validator = validator
+        self.intake = intake
+        self.hook = hook or NoHook()
         self.feed = ChangeFeed(store, self.url)
         self._lock = threading.Lock()
 
@@ -176,6 +205,18 @@ class Pod:
         if ox.Triple(ox.NamedNode(iri), named(RDF.type), named(AS.Tombstone)) in triples:
             raise Gone(f"{iri} was deleted")
         return Resource(iri, triples, version or "0")
+
+    def view(self, iri: str) -> Resource:
+        """The resource as readers see it: a single resource also shows its replies (``as:replies``) and its
+        reactions counted per platform (``dds:reactionCounts``), and its version then changes with them."""
+        resource = self.get(iri)
+        if resource.is_container:
+            return resource
+        found = reactions.find(self.store, self.url, iri)
+        if not found:
+            return resource
+        return Resource(iri, [*resource.triples, *reactions.triples(iri, found)],
+                        f"{resource.version}+{reactions.digest(found)}")
 
     def version(self, iri: str) -> str | None:
         return self._version(iri)
@@ -225,25 +266,25 @@ class Pod:
                 change.add.append(_containment(self.url, self.url + path))
             self.store.commit(change)
 
-    def propose_member_iri(self, container: str, slug: str | None, as_container: bool) -> str:
-        """The IRI a POST would create now; the body is parsed against it so that "<>" names it."""
-        return self._new_member_iri(container, slug, as_container)
-
-    def create(self, container: str, triples: list[ox.Triple], *, proposed_iri: str, slug: str | None,
-               as_container: bool, credential: str) -> Written:
-        """POST: add a member to a container under the proposed IRI, or a fresh one if it was taken meanwhile."""
+    def post(self, container: str, body: Body, *, slug: str | None, as_container: bool,
+             credential: str) -> Written:
+        """POST: add a member to a container. The body is read against the IRI the member would get now, so that
+        "<>" names it; if another writer takes that IRI meanwhile, the member gets a fresh one."""
+        self.require_container(container)
+        proposed = self._new_member_iri(container, slug, as_container)
+        triples = self.intake.read_body(body, proposed, self.config.language)
         with self._lock:
             self.require_container(container)
-            iri = proposed_iri
-            if not (proposed_iri.startswith(container) and self._free(proposed_iri)):
+            iri = proposed
+            if not self._free(proposed):
                 iri = self._new_member_iri(container, slug, as_container)
-                triples = _rename(triples, ox.NamedNode(proposed_iri), ox.NamedNode(iri))
+                triples = rename(triples, ox.NamedNode(proposed), ox.NamedNode(iri))
             return self._write(iri, triples, credential=credential, previous=None,
                                default_type=DEFAULT_CONTAINERS.get(container[len(self.url):]))
 
-    def replace(self, iri: str, triples: list[ox.Triple], *, preconditions: Preconditions,
-                credential: str) -> Written:
+    def put(self, iri: str, body: Body, *, preconditions: Preconditions, credential: str) -> Written:
         """PUT: replace a resource's state (server-managed triples excepted), or create it."""
+        triples = self.intake.read_body(body, iri, self.config.language)
         self._check_path(iri)
         with self._lock:
             previous = self._current(iri)
@@ -252,17 +293,38 @@ class Pod:
                 self._check_no_twin(iri)
             return self._write(iri, triples, credential=credential, previous=previous)
 
-    def patch(self, iri: str, transform: Callable[[list[ox.Triple]], Graph], *, preconditions: Preconditions,
-              credential: str) -> Written:
-        """PATCH: compute the new state from the current one, then write it like a PUT."""
+    def patch(self, iri: str, body: Body, *, preconditions: Preconditions, credential: str) -> Written:
+        """PATCH: compute the new state from the current one (SPARQL Update, N3 Patch or merge patch), then
+        write it like a PUT."""
+        transform = self._patcher(iri, body)
         self._check_path(iri)
         with self._lock:
             previous = self._current(iri)
             if previous is None:
                 raise NotFound(f"no resource at {iri}")
             preconditions.check(previous.version)
-            return self._write(iri, to_oxigraph(transform(previous.triples)), credential=credential,
-                               previous=previous)
+            return self._write(iri, transform(previous.triples), credential=credential, previous=previous)
+
+    def _patcher(self, iri: str, body: Body) -> Callable[[list[ox.Triple]], list[ox.Triple]]:
+        """The new state as a function of the current one, from a patch body (read before the lock is taken)."""
+        media_type = (body.media_type or "").split(";")[0].strip().lower()
+        if media_type == "application/sparql-update":
+            update = rdfio.decode(body.data)
+            return lambda triples: apply_sparql_update(triples, update, iri)
+        if media_type == "text/n3":
+            patch = rdfio.decode(body.data)
+            return lambda triples: apply_n3_patch(triples, patch, iri)
+        if media_type in merge.MEDIA_TYPES:
+            merged = merge.read_merge_patch(self.intake, body.data, iri, body.language or self.config.language)
+            return lambda triples: merge.merge_patch(triples, merged, ox.NamedNode(iri))
+        raise UnsupportedFormat(f"PATCH accepts {', '.join(PATCH_MEDIA_TYPES)}, not "
+                                f"{media_type or '(no Content-Type)'!r}")
+
+    def batch(self, body: Body, *, credential: str) -> BatchOutcome:
+        """``POST {pod}batch``: read the batch body (see :mod:`.batches`), then :meth:`write_batch` it."""
+        batch = read_batch(self.intake, body, body.language or self.config.language)
+        return self.write_batch(batch.documents, batch.deletions, credential=credential, atomic=batch.atomic,
+                                dry_run=batch.dry_run)
 
     def write_batch(self, documents: Sequence[tuple[str, list[Statement]]], deletions: Sequence[str], *,
                     credential: str, atomic: bool = False, dry_run: bool = False) -> BatchOutcome:
@@ -311,7 +373,7 @@ class Pod:
                     outcome.deleted.append(iri)
             if dry_run:  # staged as it would be written, so every check ran: only the refusals are told
                 return BatchOutcome(rejected=outcome.rejected)
-            self.store.commit(change)
+            self._commit(change)
         return outcome
 
     def _check_batch_member(self, iri: str) -> None:
@@ -345,6 +407,7 @@ class Pod:
         if previous is None:
             self._add_to_parents(change, iri, now, event=True)
         self.feed.record(change, "update" if previous else "create", iri, now)
+        self.hook.stage(change, StagedWrite(self.url, iri, triples, created=previous is None))
         return version.value
 
     def delete(self, iri: str, *, preconditions: Preconditions) -> None:
@@ -356,7 +419,7 @@ class Pod:
             self._check_deletable(previous)
             change = Change()
             self._stage_delete(change, previous, utc_now())
-            self.store.commit(change)
+            self._commit(change)
 
     def _check_deletable(self, resource: Resource) -> None:
         """Only the pod's own resources, never its root, a server-managed path or a non-empty container."""
@@ -428,11 +491,19 @@ class Pod:
         change = Change()
         stored = previous is not None or self.store.has_graph(iri)  # a tombstone, when nothing is current
         version = self._stage_write(change, iri, triples, previous, now, stored)
-        self.store.commit(change)
+        self._commit(change)
         if iri.endswith("/"):  # a container's version joins the pod's last event (see _version)
             version = self._version(iri) or version
+        else:  # as a reader will see it, with the resource's reactions
+            found = reactions.find(self.store, self.url, iri)
+            version = f"{version}+{reactions.digest(found)}" if found else version
         return Written(Resource(iri, [t.triple if isinstance(t, ox.Quad) else t for t in triples], version), report,
                        created=previous is None)
+
+    def _commit(self, change: Change) -> None:
+        """Store one write whole: the resource, containment, versions, event and what the hook staged."""
+        self.store.commit(change)
+        self.hook.committed()
 
     def _prepare(self, iri: str, triples: list[Statement], previous: Resource | None,
                  default_type: URIRef | None, credential: str, now: str) -> list[Statement]:
@@ -555,20 +626,6 @@ def _clean_slug(slug: str) -> str:
     return cleaned or uuid.uuid4().hex[:12]
 
 
-def name_root(triples: list[Statement], subject: ox.NamedNode) -> list[Statement]:
-    """Give the resource's IRI to the document's one top-level blank node (a POST without "@id")."""
-    if any(t.subject == subject for t in triples):
-        return triples
-    referenced = {t.object for t in triples}
-    roots = {t.subject for t in triples if isinstance(t.subject, ox.BlankNode) and t.subject not in referenced}
-    if len(roots) > 1:
-        raise BadDocument("the document has several top-level nodes; give the resource's node \"@id\": \"\"",
-                          field="@id")
-    if not roots:
-        return triples
-    return _rename(triples, roots.pop(), subject)
-
-
 def _same_content(stored: Sequence[Statement], triples: Sequence[Statement]) -> bool:
     """Whether a write would change nothing but the volatile triples. Literals are compared as written
     first, and by value only if that differs (the store may keep another form of the same date)."""
@@ -576,19 +633,6 @@ def _same_content(stored: Sequence[Statement], triples: Sequence[Statement]) -> 
     new = [t for t in triples if t.predicate not in VOLATILE_OX]
     return content_hash(old) == content_hash(new) or content_hash(old, by_value=True) == content_hash(
         new, by_value=True)
-
-
-def _rename(triples: list[Statement], old: ox.NamedNode | ox.BlankNode, new: ox.NamedNode) -> list[Statement]:
-    """The triples with ``old`` (and, for an IRI, its ``#fragments``) renamed to ``new``."""
-    def renamed(term):
-        if term == old:
-            return new
-        if isinstance(old, ox.NamedNode) and isinstance(term, ox.NamedNode) and term.value.startswith(
-                old.value + "#"):
-            return ox.NamedNode(new.value + term.value[len(old.value):])
-        return term
-
-    return [ox.Triple(renamed(t.subject), t.predicate, renamed(t.object)) for t in triples]
 
 
 def _check_container_types(types: set) -> None:

@@ -13,17 +13,13 @@ from urllib.parse import quote, urlencode
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request
-from rdflib import Graph, URIRef
 
-from .. import jsonld, rdfio, standard
-from ..errors import BadDocument, NotFound, UnsupportedFormat
-from ..federation import notifications, reactions
+from .. import standard
+from ..errors import BadDocument, NotFound
 from ..ldp import representation
-from ..ldp.merge import merge_patch
-from ..ldp.patch import apply_n3_patch, apply_sparql_update
+from ..ldp.intake import Body
 from ..ldp.resources import Pod, Preconditions, Resource, Search, Written, check_path_segments
 from ..node import Node
-from ..rdfio import to_rdflib
 from ..vocab import LDP
 from . import conneg
 from .auth import authorize
@@ -45,6 +41,8 @@ CONTAINS = ox.NamedNode(str(LDP.contains))
 METHODS_CONTAINER = "GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE"
 METHODS_RESOURCE = "GET, HEAD, OPTIONS, PUT, PATCH, DELETE"
 METHODS_MISSING = "OPTIONS, PUT"
+CONTAINER_PAGE_MAX = 10000
+FEED_PAGE_MAX = 1000  # events per change-feed page: a larger limit gets this many and the link to the rest
 
 
 def _node() -> Node:
@@ -74,18 +72,17 @@ def resource(pod_name: str, path: str) -> Response:
 # ------------------------------------------------------------------- reading
 
 def _get(pod: Pod, iri: str) -> Response:
-    resource = pod.get(iri)
+    resource = pod.view(iri)
     chosen = conneg.choose(request)
     minimal = resource.is_container and _prefers_minimal()
     query = _page_query() if resource.is_container else ""
-    found = [] if resource.is_container else reactions.find(pod.store, pod.url, resource.iri)
-    etag = _etag(resource.version, chosen.tag + ("-min" if minimal else "") + _reactions_tag(found), query)
+    etag = _etag(resource.version, chosen.tag + ("-min" if minimal else ""), query)
     if _matches(request.headers.get("If-None-Match"), etag):
         response = Response(status=304)
     elif resource.is_container:
         response = _container_response(pod, resource, chosen, minimal)
     else:
-        response = _resource_response(resource, chosen, found)
+        response = _resource_response(resource, chosen)
     response.headers["ETag"] = etag
     _describe(response, pod, resource.iri, exists=True)
     if minimal:
@@ -115,23 +112,13 @@ def _container_response(pod: Pod, container: Resource, chosen: conneg.Representa
     return response
 
 
-def _resource_response(resource: Resource, chosen: conneg.Representation,
-                       found: list[reactions.Reaction]) -> Response:
-    """One resource, with links to its replies and the counts of its reactions per platform."""
-    if not found:
-        return _render(resource.triples, resource.subject, chosen, _node_object(resource))
-    triples = [*resource.triples, *reactions.triples(resource.iri, found)]
-    build = lambda: representation.node_object(triples, resource.subject)  # noqa: E731
-    node = _cache().get(resource.iri, f"{resource.version}+{reactions.digest(found)}", build)[0]
+def _resource_response(resource: Resource, chosen: conneg.Representation) -> Response:
+    """One resource, with the links to its replies and the counts of its reactions the pod's view adds."""
+    node = _node_object(resource)
     # Always arrays, so that a client reads one reply like several (the same JSON-LD either way).
     lists = {key: node[key] if isinstance(node[key], list) else [node[key]]
              for key in ("replies", "reactionCounts") if key in node}
-    return _render(triples, resource.subject, chosen, {**node, **lists})
-
-
-def _reactions_tag(found: list[reactions.Reaction]) -> str:
-    """The ETag part that changes with the reactions (nothing when there are none)."""
-    return f"+{reactions.digest(found)}" if found else ""
+    return _render(resource.triples, resource.subject, chosen, {**node, **lists} if lists else node)
 
 
 def _member_json(pod: Pod, iri: str, version: str) -> str:
@@ -181,14 +168,13 @@ def _change_feed(pod: Pod) -> Response:
         response.headers["Allow"] = "GET, HEAD, OPTIONS"
         return response
     since = int_arg("since", 0, minimum=0)
-    limit = int_arg("limit", _node().config.page_size, minimum=1)
+    limit = min(int_arg("limit", _node().config.page_size, minimum=1), FEED_PAGE_MAX)
     triples, next_since = pod.feed.page(since, limit)
     chosen = conneg.choose(request, html=False)
     stream = ox.NamedNode(pod.feed.url)
     if chosen == conneg.JSON_LD:
         subjects = sorted({t.subject for t in triples if isinstance(t.subject, ox.NamedNode)}, key=lambda s: s.value)
-        response = _json({"@context": _node().context_url,
-                          "@graph": [representation.node_object(triples, s) for s in subjects]})
+        response = _json({"@context": _node().context_url, "@graph": representation.node_objects(triples, subjects)})
     else:
         response = _render(triples, stream, chosen, None)
     if next_since is not None:
@@ -209,41 +195,20 @@ def _post(pod: Pod, iri: str) -> Response:
         response = Response(status=405)
         _describe(response, pod, iri, exists=True)
         return response
-    pod.require_container(iri)
-    slug, as_container = request.headers.get("Slug"), _link_says_container()
-    proposed = pod.propose_member_iri(iri, slug, as_container)
-    triples = _read_body(pod, base=proposed)
-    written = pod.create(iri, triples, proposed_iri=proposed, slug=slug, as_container=as_container,
-                         credential=credential)
-    _announce(pod, written)
+    written = pod.post(iri, _body(), slug=request.headers.get("Slug"), as_container=_link_says_container(),
+                       credential=credential)
     return _written_response(pod, written)
 
 
 def _put(pod: Pod, iri: str) -> Response:
     credential = authorize(_node(), pod)
-    triples = _read_body(pod, base=iri)
-    written = pod.replace(iri, triples, preconditions=_preconditions(), credential=credential)
-    _announce(pod, written)
+    written = pod.put(iri, _body(), preconditions=_preconditions(), credential=credential)
     return _written_response(pod, written)
 
 
 def _patch(pod: Pod, iri: str) -> Response:
     credential = authorize(_node(), pod)
-    media_type = (request.mimetype or "").lower()
-    body = request.get_data()
-    if media_type == "application/sparql-update":
-        text = _text(body)
-        transform = lambda triples: to_rdflib(apply_sparql_update(triples, text, iri))  # noqa: E731
-    elif media_type == "text/n3":
-        text = _text(body)
-        transform = lambda triples: to_rdflib(apply_n3_patch(triples, text, iri))  # noqa: E731
-    elif media_type in ("application/ld+json", "application/merge-patch+json", "application/json"):
-        patch_graph, removed = _read_merge_patch(pod, body, iri)
-        transform = lambda triples: merge_patch(to_rdflib(triples), patch_graph, URIRef(iri), removed)  # noqa: E731
-    else:
-        raise UnsupportedFormat(f"PATCH accepts {conneg.ACCEPT_PATCH}, not {media_type or '(no Content-Type)'!r}")
-    written = pod.patch(iri, transform, preconditions=_preconditions(), credential=credential)
-    _announce(pod, written)
+    written = pod.patch(iri, _body(), preconditions=_preconditions(), credential=credential)
     return _written_response(pod, written)
 
 
@@ -258,12 +223,6 @@ def _options(pod: Pod, iri: str) -> Response:
     exists = pod.version(iri) is not None
     _describe(response, pod, iri, exists=exists)
     return response
-
-
-def _announce(pod: Pod, written: Written) -> None:
-    """Queue notifications to the pods whose resources this write answers (delivered in the background)."""
-    resource = written.resource
-    _node().outbox.enqueue(pod.url, resource.iri, notifications.answered_by(resource), written.created)
 
 
 def _receive_notification(pod: Pod) -> Response:
@@ -287,8 +246,7 @@ def _written_response(pod: Pod, written: Written) -> Response:
         response.headers["Location"] = resource.iri
     else:
         response = Response(status=204)
-    found = [] if resource.is_container else reactions.find(pod.store, pod.url, resource.iri)
-    response.headers["ETag"] = _etag(resource.version, conneg.JSON_LD.tag + _reactions_tag(found), "")
+    response.headers["ETag"] = _etag(resource.version, conneg.JSON_LD.tag, "")
     for warning in written.report.warnings:
         text = f"{warning.field}: {warning.message('en')}"
         response.headers.add("DDS-Validation-Warning", text.encode("ascii", "replace").decode())
@@ -298,42 +256,10 @@ def _written_response(pod: Pod, written: Written) -> Response:
 
 # ------------------------------------------------------------------- request parsing
 
-def _read_body(pod: Pod, base: str) -> list[ox.Triple]:
-    data = request.get_data()
-    if not request.content_type:
-        raise UnsupportedFormat("a write needs a Content-Type (application/ld+json, text/turtle, ...)")
-    if not data.strip():
-        return []
-    return _node().intake.read(data, request.content_type, base, _content_language(pod))
-
-
-def _read_merge_patch(pod: Pod, body: bytes, iri: str) -> tuple[Graph, set[URIRef]]:
-    """The patch graph and the properties a ``null`` asks to remove (JSON-LD itself drops nulls)."""
-    rdfio.check_size(len(body), _node().config.max_body_bytes)
-    document = jsonld.loads(rdfio.decode(body))
-    if not isinstance(document, dict):
-        raise BadDocument("a merge patch is a JSON object")
-    if "@context" not in document:
-        document = {"@context": _node().context_url, **document}
-    removed: set[URIRef] = set()
-    by_key = {key: iri for iri, key in standard.term_names().items()}
-    for key, value in list(document.items()):
-        if value is None:
-            if key not in by_key:
-                raise BadDocument(f"cannot remove {key!r}: it is not a DDS field", field=key)
-            removed.add(by_key[key])
-            del document[key]
-    graph = _node().intake.read_json(document, iri, _content_language(pod))
-    return graph, removed
-
-
-def _text(body: bytes) -> str:
-    return rdfio.decode(body)
-
-
-def _content_language(pod: Pod) -> str:
-    header = request.headers.get("Content-Language", "").split(",")[0].strip()
-    return header or request.accept_languages.best or pod.config.language
+def _body() -> Body:
+    """The request's body as the pod reads it; plain text is in the request's language, if it gives one."""
+    language = request.headers.get("Content-Language", "").split(",")[0].strip() or request.accept_languages.best
+    return Body(request.get_data(), request.content_type, language or None)
 
 
 def _link_says_container() -> bool:
@@ -384,7 +310,7 @@ def _page_query() -> str:
 
 
 def _paging(pod: Pod) -> tuple[int, int, Search | None]:
-    limit = min(int_arg("limit", _node().config.page_size, minimum=1), 10000)
+    limit = min(int_arg("limit", _node().config.page_size, minimum=1), CONTAINER_PAGE_MAX)
     offset = int_arg("offset", 0, minimum=0)
     terms = request.args.get("search-terms")
     if terms is None:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import threading
+import time
+from typing import ClassVar
 
 import requests
 
-from dds_pod.testing import ServerProcess, free_port, write_config
+from dds_pod.federation.outbox import OUTBOX_GRAPH
+from dds_pod.store.oxigraph import OxigraphStore
+from dds_pod.testing import Loopback, QuietHandler, ServerProcess, free_port, write_config
 
 from .conftest import JSONLD, auth, example, post
 
@@ -71,3 +75,76 @@ def test_concurrent_posts_get_distinct_names(base):
         thread.join()
     assert [r.status_code for r in responses] == [201] * 6
     assert len({r.headers["Location"] for r in responses}) == 6
+
+
+class _RemotePod(QuietHandler):
+    """A member pod on another node: down (503) until ``accepting`` is set, then an LDP resource with an inbox
+    that records every notification it is sent."""
+
+    accepting: ClassVar[threading.Event] = threading.Event()
+    received: ClassVar[list[dict]] = []
+
+    def do_HEAD(self) -> None:
+        if not self._up():
+            return
+        self.send_response(200)
+        self.send_header("Link", '</remote/inbox/>; rel="http://www.w3.org/ns/ldp#inbox"')
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def do_GET(self) -> None:
+        if self._up():
+            self._answer(404)
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if not self._up():
+            return
+        if self.path != "/remote/inbox/":
+            self._answer(404)
+            return
+        type(self).received.append(json.loads(body))
+        self._answer(201)
+
+    def _up(self) -> bool:
+        if not self.accepting.is_set():
+            self._answer(503)
+        return self.accepting.is_set()
+
+    def _answer(self, status: int) -> None:
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def test_a_notification_queued_with_a_reply_survives_kill_9_and_arrives_once(tmp_path):
+    """The reply and its notification are one commit: killed right after the 201, while the member is down,
+    the node still owes the notification after its restart, delivers it once, and then owes nothing."""
+    remote = Loopback(_RemotePod)
+    port, store = free_port(), tmp_path / "store"
+    config = write_config(tmp_path, port, data_dir=store)
+    with config.open("a", encoding="utf-8") as toml:
+        toml.write(f'[federation]\nmembers = ["{remote.url}remote/"]\ninterval_s = 3600\nretry_base_s = 0.05\n')
+    target = f"{remote.url}remote/proposals/p1"
+    server = ServerProcess(config, port, tmp_path / "server.log").start()
+    try:
+        reply = post(server.url, "comments/", dict(example("comment-on-proposal"), inReplyTo=target))
+        assert reply.status_code == 201, reply.text
+        server.kill()  # the member has refused every attempt so far: nothing can have been delivered
+        assert _RemotePod.received == []
+        _RemotePod.accepting.set()
+        server = ServerProcess(config, port, tmp_path / "server.log").start()
+        deadline = time.monotonic() + 20
+        while not _RemotePod.received and time.monotonic() < deadline:
+            time.sleep(0.05)
+        server.stop()  # a clean stop: the outbox can be read, and it owes nothing more
+        assert [(n["type"], n["object"], n["target"]) for n in _RemotePod.received] == [
+            ("Create", reply.headers["Location"], target)]
+        left = OxigraphStore(store)
+        try:
+            assert list(left.quads(graph=OUTBOX_GRAPH)) == []
+        finally:
+            left.close()
+    finally:
+        server.stop()
+        remote.close()

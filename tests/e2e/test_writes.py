@@ -115,6 +115,29 @@ def test_merge_patch_changes_only_given_fields(base):
     assert "statusDate" not in after and after["supportCount"] == 212
 
 
+def test_merge_patch_null_in_a_language_map_removes_only_that_language(base):
+    location = post(base, "proposals/", example("proposal-piste-cyclable-victor-hugo")).headers["Location"]
+    headers = {**auth(), "Content-Type": "application/merge-patch+json"}
+    added = {"title": {"en": "A protected cycle lane"}}
+    assert requests.patch(location, data=json.dumps(added), headers=headers, timeout=5).status_code == 204
+    removed = {"title": {"en": None}, "content": {"fr": "Nouveau texte", "en": None}}
+    response = requests.patch(location, data=json.dumps(removed), headers=headers, timeout=5)
+    assert response.status_code == 204, response.text
+    after = requests.get(location, timeout=5).json()
+    assert after["title"] == {"fr": "Une piste cyclable protégée cours Victor-Hugo"}
+    assert after["content"] == {"fr": "Nouveau texte"}
+
+
+def test_merge_patch_removing_an_unknown_field_is_400_naming_it_and_changes_nothing(base):
+    location = post(base, "proposals/", example("proposal-piste-cyclable-victor-hugo")).headers["Location"]
+    before = requests.get(location, timeout=5)
+    response = requests.patch(location, data=json.dumps({"titel": None, "supportCount": 1}),
+                              headers={**auth(), "Content-Type": "application/merge-patch+json"}, timeout=5)
+    assert response.status_code == 400 and response.json()["field"] == "titel"
+    after = requests.get(location, timeout=5)
+    assert after.headers["ETag"] == before.headers["ETag"] and after.json() == before.json()
+
+
 def test_startinblox_form_post_is_mapped_to_dds_terms(base):
     form = {"@context": {"@vocab": "https://cdn.startinblox.com/owl#", "ldp": "http://www.w3.org/ns/ldp#"},
             "title": "Plus de bancs", "content": "Sur la place.", "published": "2025-06-01T10:00:00Z"}

@@ -7,8 +7,9 @@ their pods sent to the inbox: each accepted one is indexed in the node's graph `
 (reaction, kind, platform, target), keyed by the reaction's IRI, so a repeated or updated
 notification replaces its entry instead of counting twice.
 
-A single-resource GET adds what is found as ``as:replies`` links and one ``dds:reactionCounts``
-node per platform; the digest of that list goes into the ETag, so caches see a new reaction.
+A pod's view of a single resource (:meth:`Pod.view`) adds what is found as ``as:replies`` links and one
+``dds:reactionCounts`` node per platform; the digest of that list goes into its version (the ETag), so
+caches see a new reaction.
 """
 
 from __future__ import annotations
