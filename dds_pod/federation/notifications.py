@@ -40,7 +40,7 @@ from ..terms import date_time, integer, named, utc_now
 from ..validation import Validator
 from ..vocab import ACTIVITYSTREAMS_CONTEXT_IRI, AS, DCTERMS, DDS, RDF
 from . import reactions
-from .fetch import Fetched, Fetcher, FetchError
+from .fetch import AddressPolicy, Fetched, Fetcher, FetchError
 from .reactions import Reaction
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ def member_pods(config: Config) -> tuple[str, ...]:
 
 def _fetcher(config: Config, max_bytes: int) -> Fetcher:
     return Fetcher(member_pods(config), timeout_s=config.federation.fetch_timeout_s, max_bytes=max_bytes,
-                   user_agent="dds-pod notifications")
+                   user_agent="dds-pod notifications", policy=AddressPolicy.of(config))
 
 
 # ------------------------------------------------------------------------------------------ outbox
