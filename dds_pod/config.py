@@ -107,7 +107,7 @@ def from_dict(raw: dict[str, Any], relative_to: Path = Path()) -> Config:
 def _origins(raw: Any) -> frozenset[str]:
     """Origins as browsers send them: scheme, host and port only, e.g. ``https://app.example:8443``."""
     origin = re.compile(r"^https?://[^/?#\s]+$")
-    if not isinstance(raw, list) or not all(isinstance(o, str) and origin.match(o.rstrip("/")) for o in raw):
+    if not isinstance(raw, list) or not all(isinstance(o, str) and origin.match(o.rstrip("/").lower()) for o in raw):
         raise ConfigError("cors_origins must be a list of origins such as \"https://app.example\" "
                           "(scheme and host, no path; never \"null\" or \"*\")")
     return frozenset(o.rstrip("/").lower() for o in raw)
