@@ -241,7 +241,7 @@ def soak(node: Node, clients: int, seconds: float) -> int:
 
 # ------------------------------------------------------------------------------------------ attacks
 
-def slow_clients(node: Node, stop: threading.Event) -> Tally:
+def slow_clients(node: Node, stop: threading.Event) -> tuple[Tally, list[threading.Thread]]:
     """Sockets that send a GET's headers one byte a second, and reconnect when the server hangs up."""
     parts = urlsplit(node.base)
     request = (f"GET {urlsplit(node.resources[0]).path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
@@ -260,12 +260,10 @@ def slow_clients(node: Node, stop: threading.Event) -> Tally:
             except OSError as exc:
                 tally.record(started, type(exc).__name__)  # the server hung up: a defence, counted
 
-    for _ in range(SLOW_CLIENTS):
-        threading.Thread(target=client, daemon=True).start()
-    return tally
+    return tally, _started([threading.Thread(target=client, daemon=True) for _ in range(SLOW_CLIENTS)])
 
 
-def inbox_flood(node: Node, stop: threading.Event) -> Tally:
+def inbox_flood(node: Node, stop: threading.Event) -> tuple[Tally, list[threading.Thread]]:
     notice = json.dumps({"@context": "https://www.w3.org/ns/activitystreams", "type": "Create",
                          "actor": f"{node.base}paris/", "object": node.comment, "target": node.resources[0]})
     tally = Tally()
@@ -275,11 +273,10 @@ def inbox_flood(node: Node, stop: threading.Event) -> Tally:
                                 headers={"Content-Type": "application/ld+json"})
         return None if response.status_code in (200, 201) else f"HTTP {response.status_code}"
 
-    threading.Thread(target=run_clients, args=(FLOOD_CLIENTS, 1e9, action, tally, stop), daemon=True).start()
-    return tally
+    return tally, _started([threading.Thread(target=run_clients, args=(FLOOD_CLIENTS, 1e9, action, tally, stop))])
 
 
-def sparql_storm(node: Node, stop: threading.Event) -> Tally:
+def sparql_storm(node: Node, stop: threading.Event) -> tuple[Tally, list[threading.Thread]]:
     tally = Tally()
 
     def action(session: requests.Session, rng: random.Random) -> str | None:
@@ -287,8 +284,25 @@ def sparql_storm(node: Node, stop: threading.Event) -> Tally:
                                 headers=SPARQL_JSON, timeout=60)
         return expect(response, 200)
 
-    threading.Thread(target=run_clients, args=(STORM_CLIENTS, 1e9, action, tally, stop), daemon=True).start()
-    return tally
+    return tally, _started([threading.Thread(target=run_clients, args=(STORM_CLIENTS, 1e9, action, tally, stop))])
+
+
+def _started(threads: list[threading.Thread]) -> list[threading.Thread]:
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+def recovery_s(node: Node, limit: float = 120.0) -> float:
+    """Seconds until a plain GET is answered again within its timeout (the attack's after-effect)."""
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        try:
+            if requests.get(node.resources[0], headers=JSON_LD, timeout=GET_TIMEOUT_S).status_code == 200:
+                break
+        except requests.RequestException:
+            pass
+    return time.monotonic() - started
 
 
 def plain_gets(node: Node, seconds: float) -> Tally:
@@ -307,18 +321,20 @@ def attacks(node: Node, seconds: float) -> int:
                          ("SPARQL storm", sparql_storm)):
         baseline = plain_gets(node, seconds)
         stop = threading.Event()
-        attacker = attack(node, stop)
+        attacker, threads = attack(node, stop)
         time.sleep(min(5.0, seconds / 4))  # let the attack take hold
         under = plain_gets(node, seconds)
         stop.set()
+        for thread in threads:  # the attackers' last requests end (or time out) before anything else runs
+            thread.join(90)
         print(f"  {name}")
         print(f"    baseline     {baseline.line(seconds)}")
         print(f"    under attack {under.line(seconds)}")
         print(f"    attacker     {len(attacker.latencies)} answered, {attacker.error_count} refused or failed "
               f"({', '.join(f'{k}: {v}' for k, v in attacker.errors.most_common(3)) or 'none'})")
-        print(f"    server RSS {server_rss_mb(node.pgid):.0f} MB, alive: {node.server.alive}")
+        print(f"    server RSS {server_rss_mb(node.pgid):.0f} MB, alive: {node.server.alive}, plain GETs answered "
+              f"again {recovery_s(node):.1f} s after the attack stopped")
         errors += baseline.error_count
-        time.sleep(GET_TIMEOUT_S / 2)  # the attack's last requests drain before the next baseline
     return errors
 
 
