@@ -82,10 +82,8 @@ class AddressPolicy:
         embedded = _embedded_ipv4(address)
         if any(a in network for a in (address, embedded) if a is not None for network in self.allow_networks):
             return None
-        for candidate in (embedded, address):
-            if candidate is not None and (kind := _non_public_kind(candidate)):
-                return f"{address} is not public ({kind})"
-        return None
+        kind = _non_public_kind(embedded or address)  # a mapped address is only a spelling of the IPv4 one
+        return f"{address} is not public: {kind}" if kind else None
 
 
 def _embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
@@ -103,7 +101,7 @@ def _non_public_kind(address: IPAddress) -> str | None:
     checks = (("unspecified", address.is_unspecified), ("loopback", address.is_loopback),
               ("link-local", address.is_link_local), ("multicast", address.is_multicast),
               ("shared (carrier-grade NAT)", address in SHARED_ADDRESS_SPACE), ("private", address.is_private),
-              ("reserved", address.is_reserved), ("non-public", not address.is_global))
+              ("reserved", address.is_reserved), ("not globally routable", not address.is_global))
     return next((kind for kind, matches in checks if matches), None)
 
 
@@ -204,7 +202,7 @@ def _connect_checked(host: str, port: int, timeout: float | None, policy: Addres
     if last_error is not None:
         raise last_error
     raise _Refused(f"{host} resolves only to refused addresses ({'; '.join(dict.fromkeys(refusals))}); "
-                               "add its network to federation.allow_networks to allow it")
+                   "add its network to federation.allow_networks to allow it")
 
 
 class _CheckedAdapter(HTTPAdapter):

@@ -199,11 +199,11 @@ def test_members_resolving_to_loopback_are_refused_without_the_allow_list(server
     for member in servers["disguised"]:
         status, message = statuses[member]
         assert status == "failed", (member, message)
-        assert "refused" in message and "not public (loopback)" in message, (member, message)
+        assert "refused" in message and "is not public: loopback" in message, (member, message)
         assert "federation.allow_networks" in message, message
     # The member on 127.0.0.1 itself is refused too: the node reaches only public addresses by default.
     status, message = statuses[servers["plain"]]
-    assert status == "failed" and "127.0.0.1 is not public (loopback)" in message, message
+    assert status == "failed" and "127.0.0.1 is not public: loopback" in message, message
     assert servers["canary"].connections == 0, "a refused address was connected to"
     # Its own pods, on the same loopback base URL, are always harvested.
     own = f"{strict}bordeaux/"
