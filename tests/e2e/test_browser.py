@@ -1,8 +1,9 @@
 """CORS and the JSON-LD context in a real browser (headless Chromium), as Startin'blox uses them.
 
-A page on another origin reads the ``bordeaux`` pod's ``proposals/`` container with the request
-Startin'blox sends (credentials included, headers that force a CORS preflight), resolves the body's
-``@context`` URL, renders the embedded members and reads the exposed ``ETag`` and ``Link`` headers.
+A page on another origin, listed in the node's ``cors_origins``, reads the ``bordeaux`` pod's ``proposals/``
+container with the request Startin'blox sends (credentials included, headers that force a CORS preflight),
+resolves the body's ``@context`` URL, renders the embedded members and reads the exposed ``ETag`` and ``Link``
+headers.
 The same page also reads a URL on a third origin that answers without CORS headers: the browser must
 refuse it, which shows that the success above is owed to the pod's CORS headers, not to a lax browser.
 """

@@ -19,6 +19,7 @@ from rdflib import Graph, URIRef
 
 from dds_pod.testing import TOKENS, Loopback, QuietHandler, ServerProcess, free_port
 
+from .conftest import JSONLD, auth, example
 from .test_federation import BrokenMember
 
 DDS = "https://w3id.org/dds/ns#"
@@ -209,6 +210,21 @@ def test_members_resolving_to_loopback_are_refused_without_the_allow_list(server
     own = f"{strict}bordeaux/"
     assert _statuses(strict, [own])[own][0] == "ok"
     assert servers["strict"].alive
+
+
+def test_the_node_reads_its_own_pods_over_http_without_the_allow_list(servers):
+    """An inbox notification makes the node download the reaction from its pod: its own base URL, on loopback."""
+    pod = f"{servers['strict'].url}bordeaux/"
+    write = {**JSONLD, **auth()}
+    proposal = requests.post(f"{pod}proposals/", data=json.dumps(example("proposal-community-garden")),
+                             headers=write, timeout=10).headers["Location"]
+    comment = requests.post(f"{pod}comments/", data=json.dumps({**example("comment-on-proposal"),
+                                                                 "inReplyTo": proposal}),
+                            headers=write, timeout=10).headers["Location"]
+    notice = {"@context": "https://www.w3.org/ns/activitystreams", "type": "Create", "actor": pod,
+              "object": comment, "target": proposal}
+    response = requests.post(f"{pod}inbox/", data=json.dumps(notice), headers=JSONLD, timeout=10)
+    assert response.status_code == 201, response.text
 
 
 def test_an_invalid_allow_list_is_refused_at_start(tmp_path):
