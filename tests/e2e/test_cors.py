@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 from collections.abc import Iterator
 
 import pytest
@@ -10,6 +13,7 @@ import requests
 from dds_pod.testing import ServerProcess, free_port, write_config
 
 from .conftest import JSONLD, auth, example
+from .test_browser import CHROMIUM, StaticOrigin, element_text
 
 TRUSTED = "https://app.bordeaux-metropole.example"
 PREFLIGHT = {"Access-Control-Request-Method": "PUT",
@@ -82,3 +86,38 @@ def test_an_invalid_cors_origins_setting_is_refused_at_start(tmp_path):
     config = write_config(tmp_path, port, cors_origins=["null"])
     with pytest.raises(RuntimeError, match="cors_origins must be a list of origins"):
         ServerProcess(config, port, tmp_path / "server.log").start()
+
+
+UNLISTED_PAGE = """<!doctype html><html><body><p id="with"></p><p id="without"></p><p id="done"></p><script>
+const CONTAINER = __CONTAINER__;
+const out = (id, text) => { document.getElementById(id).textContent = text; };
+async function attempt(id, credentials) {
+  try {
+    const response = await fetch(CONTAINER, {credentials, headers: {'Accept': 'application/ld+json'}});
+    out(id, 'read ' + response.status);
+  } catch (error) {
+    out(id, 'blocked ' + error.name);
+  }
+}
+attempt('with', 'include').then(() => attempt('without', 'omit')).finally(() => out('done', 'done'));
+</script></body></html>
+"""
+
+
+def test_a_browser_on_an_unlisted_origin_reads_only_without_credentials(node, tmp_path):
+    """In Chromium: the same read is refused with ``credentials: 'include'`` and allowed without."""
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"{CHROMIUM} is missing")
+    (tmp_path / "index.html").write_text(
+        UNLISTED_PAGE.replace("__CONTAINER__", json.dumps(f"{node}bordeaux/proposals/")), encoding="utf-8")
+    with StaticOrigin(tmp_path) as page:
+        result = subprocess.run(
+            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             "--disable-dev-shm-usage", f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=10000",
+             "--dump-dom", f"{page.url}index.html"],
+            capture_output=True, text=True, timeout=60, check=False)
+    dom = result.stdout
+    assert result.returncode == 0 and element_text(dom, "done") == "done", result.stderr
+    assert element_text(dom, "with") == "blocked TypeError", dom
+    assert element_text(dom, "without") == "read 200", dom
