@@ -232,6 +232,13 @@ def origin(url: str) -> tuple[str, str]:
     return parts.scheme.lower(), parts.netloc.lower()
 
 
+def _under(url: str, prefix: str) -> bool:
+    """``url`` lies under ``prefix`` once dot segments are considered: ``/paris/../admin`` is not under ``/paris/``."""
+    parts = urlsplit(url)
+    return (parts.scheme in ("http", "https") and not _has_dot_segments(parts.path)
+            and origin(url) == origin(prefix) and parts.path.startswith(urlsplit(prefix).path))
+
+
 class Fetcher:
     def __init__(self, allowed_prefixes: Iterable[str], timeout_s: float = 10.0,
                  max_bytes: int = 50 * 1024 * 1024, user_agent: str = "dds-pod federation",
@@ -248,13 +255,8 @@ class Fetcher:
         self.session.mount("https://", adapter)
 
     def member_of(self, url: str) -> str | None:
-        """The member URL ``url`` lies under, once dot segments are considered (``/paris/../admin`` is not)."""
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or _has_dot_segments(parts.path):
-            return None
-        under = [prefix for prefix in self.allowed_prefixes
-                 if origin(url) == origin(prefix) and parts.path.startswith(urlsplit(prefix).path)]
-        return max(under, key=len, default=None)
+        """The member URL ``url`` lies under (the longest, when members nest), or None."""
+        return max((prefix for prefix in self.allowed_prefixes if _under(url, prefix)), key=len, default=None)
 
     def allowed(self, url: str) -> bool:
         return self.member_of(url) is not None
@@ -278,7 +280,7 @@ class Fetcher:
             if not location:
                 raise FetchError(f"{current} redirects without a Location")
             target = urljoin(current, location)
-            if self.member_of(target) != member:
+            if not _under(target, member):
                 raise FetchError(f"{current} redirects outside the member's URL {member} ({target}); not followed")
             current = target
             if answer.status == 303:
