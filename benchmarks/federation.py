@@ -751,7 +751,7 @@ def fed_config(layout: Layout, directory: Path, port: int, data_dir: Path) -> Pa
     members = [layout.pod_url(i) for i in range(len(PODS))]
     lines = [f'base_url = "http://127.0.0.1:{port}/"', f'data_dir = "{data_dir}"', "[federation]",
              f"members = {json.dumps(members)}", "interval_s = 3600", "query_timeout_s = 120",
-             "fetch_timeout_s = 60"]
+             "fetch_timeout_s = 60", 'allow_networks = ["127.0.0.0/8"]']
     path = directory / "federation.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

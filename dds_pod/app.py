@@ -31,5 +31,5 @@ def create_app(config: Config, store: Store | None = None) -> Flask:
     app.register_blueprint(sparql.bp)
     app.register_blueprint(ldp.bp)
     problems.register(app, constrained_by=node.shapes_url)
-    cors.register(app)
+    cors.register(app, trusted_origins=config.cors_origins)
     return app

@@ -5,6 +5,7 @@ The keys shown in the README are a contract: later versions add keys, never rena
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -45,6 +46,8 @@ class FederationConfig:
     fetch_timeout_s: float = 10.0
     max_response_bytes: int = 50 * 1024 * 1024
     retry_base_s: float = 1.0  # first retry delay of a notification; doubles up to a minute
+    # Networks members may resolve to besides public addresses (private deployments, tests on loopback).
+    allow_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,8 @@ class Config:
     federation: FederationConfig = field(default_factory=FederationConfig)
     # DCAT records describing members' datasets (pod URL -> RDF/XML or Turtle files), shown in the catalogue.
     catalog_records: dict[str, tuple[Path, ...]] = field(default_factory=dict)
+    # Browser origins trusted with credentials (cookies, Authorization); any other origin only reads.
+    cors_origins: frozenset[str] = frozenset()
     extra: dict[str, Any] = field(default_factory=dict)
 
     def pod_url(self, name: str) -> str:
@@ -83,7 +88,8 @@ def from_dict(raw: dict[str, Any], relative_to: Path = Path()) -> Config:
         base_url += "/"
     data_dir = raw.get("data_dir")
     pods = {name: _pod(name, value) for name, value in (raw.get("pods") or {}).items()}
-    known = {"base_url", "data_dir", "pods", "store", "page_size", "max_body_bytes", "federation", "catalog"}
+    known = {"base_url", "data_dir", "pods", "store", "page_size", "max_body_bytes", "federation", "catalog",
+             "cors_origins"}
     return Config(
         base_url=base_url,
         pods=pods,
@@ -93,8 +99,18 @@ def from_dict(raw: dict[str, Any], relative_to: Path = Path()) -> Config:
         max_body_bytes=_positive_int(raw, "max_body_bytes", 5 * 1024 * 1024),
         federation=_federation(raw.get("federation") or {}),
         catalog_records=_records((raw.get("catalog") or {}).get("records") or {}, relative_to),
+        cors_origins=_origins(raw.get("cors_origins", [])),
         extra={k: v for k, v in raw.items() if k not in known},
     )
+
+
+def _origins(raw: Any) -> frozenset[str]:
+    """Origins as browsers send them: scheme, host and port only, e.g. ``https://app.example:8443``."""
+    origin = re.compile(r"^https?://[^/?#\s]+$")
+    if not isinstance(raw, list) or not all(isinstance(o, str) and origin.match(o.rstrip("/").lower()) for o in raw):
+        raise ConfigError("cors_origins must be a list of origins such as \"https://app.example\" "
+                          "(scheme and host, no path; never \"null\" or \"*\")")
+    return frozenset(o.rstrip("/").lower() for o in raw)
 
 
 def _federation(raw: dict[str, Any]) -> FederationConfig:
@@ -112,7 +128,18 @@ def _federation(raw: dict[str, Any]) -> FederationConfig:
         fetch_timeout_s=_positive_number(raw, "fetch_timeout_s", defaults.fetch_timeout_s),
         max_response_bytes=_positive_int(raw, "max_response_bytes", defaults.max_response_bytes),
         retry_base_s=_positive_number(raw, "retry_base_s", defaults.retry_base_s),
+        allow_networks=_networks(raw.get("allow_networks", [])),
     )
+
+
+def _networks(raw: Any) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    problem = "federation.allow_networks must be a list of networks such as \"10.0.0.0/8\" or \"127.0.0.1\""
+    if not isinstance(raw, list) or not all(isinstance(n, str) for n in raw):
+        raise ConfigError(problem)
+    try:
+        return tuple(ipaddress.ip_network(n.strip()) for n in raw)
+    except ValueError as exc:
+        raise ConfigError(f"{problem}: {exc}") from None
 
 
 def _records(raw: dict[str, Any], relative_to: Path) -> dict[str, tuple[Path, ...]]:

@@ -3,6 +3,7 @@ serves Flask's tests): a configuration writer, a process that starts, stops and 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -45,12 +46,15 @@ class Loopback:
 
 
 def write_config(directory: Path, port: int, data_dir: Path | None = None, page_size: int = 100,
-                 max_body_bytes: int | None = None) -> Path:
+                 max_body_bytes: int | None = None, cors_origins: list[str] | None = None) -> Path:
+    """A node with the bordeaux and paris pods; ``cors_origins`` are the browser origins trusted with credentials."""
     lines = [f'base_url = "http://127.0.0.1:{port}/"', f"page_size = {page_size}"]
     if data_dir is not None:
         lines.append(f'data_dir = "{data_dir}"')
     if max_body_bytes is not None:
         lines.append(f"max_body_bytes = {max_body_bytes}")
+    if cors_origins is not None:
+        lines.append(f"cors_origins = {json.dumps(cors_origins)}")
     lines += [
         "[pods.bordeaux]", 'title = "Bordeaux Métropole (Decidim)"',
         'platform = "https://participation.bordeaux-metropole.example"', f'token = "{TOKENS["bordeaux"]}"',

@@ -26,7 +26,7 @@ from ..store import Change
 from ..terms import date_time, integer, named, utc_now
 from ..vocab import DCAT, DCTERMS, DDS, PROV, RDF
 from .alignment import Aligner, default_aligner
-from .fetch import Fetcher, FetchError
+from .fetch import AddressPolicy, Fetcher, FetchError
 from .sources import NOT_MODIFIED, Harvested, HttpSource, LocalSource, Source
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,8 @@ class Harvester:
         self.aligner = aligner or default_aligner()
         remote = [m for m in node.config.federation.members if m not in {p.url for p in node.pods.values()}]
         fed = node.config.federation
-        self.fetcher = Fetcher(remote, timeout_s=fed.fetch_timeout_s, max_bytes=fed.max_response_bytes)
+        self.fetcher = Fetcher(remote, timeout_s=fed.fetch_timeout_s, max_bytes=fed.max_response_bytes,
+                               policy=AddressPolicy.of(node.config))
         self.sources: dict[str, Source] = {pod.url: LocalSource(pod) for pod in node.pods.values()}
         self.sources.update({url: HttpSource(url, self.fetcher) for url in remote})
         self._lock = threading.Lock()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..config import Config
-from .fetch import Fetcher
+from .fetch import AddressPolicy, Fetcher
 
 
 def member_pods(config: Config) -> tuple[str, ...]:
@@ -15,4 +15,4 @@ def member_pods(config: Config) -> tuple[str, ...]:
 def member_fetcher(config: Config, max_bytes: int, user_agent: str) -> Fetcher:
     """A fetcher for the member pods, with the federation's time limit and the given size limit."""
     return Fetcher(member_pods(config), timeout_s=config.federation.fetch_timeout_s, max_bytes=max_bytes,
-                   user_agent=user_agent)
+                   user_agent=user_agent, policy=AddressPolicy.of(config))

@@ -1,10 +1,17 @@
-"""CORS as browsers with credentials need it (Startin'blox sends ``credentials: 'include'``).
+"""CORS: any origin reads the public pods; only the configured origins may send credentials.
 
-The Origin is echoed (a ``*`` is refused by browsers when credentials are sent), and the
-headers clients must read, ``Location`` first, are exposed by name.
+A browser attaches cookies or HTTP authentication to a cross-origin request only when the answer
+echoes its Origin with ``Access-Control-Allow-Credentials: true``. Echoing every Origin that way
+would let any page, ``null`` ones (sandboxed frames, files) included, act with a visitor's ambient
+credentials; so only the origins in ``cors_origins`` get it. Every other origin gets ``*`` without
+credentials: public reads work from anywhere (a Startin'blox app whose requests include credentials
+must be listed), and writes still need the pod's bearer token, which a page has to set itself.
+The headers clients must read, ``Location`` first, are exposed by name.
 """
 
 from __future__ import annotations
+
+from collections.abc import Set
 
 from flask import Flask, Response, request
 
@@ -15,15 +22,20 @@ EXPOSE_HEADERS = ("Location, ETag, Link, Accept-Post, Accept-Patch, Allow, Conte
                   "DDS-Validation-Warning, Vary")
 
 
-def register(app: Flask) -> None:
+def register(app: Flask, trusted_origins: Set[str] = frozenset()) -> None:
+    """``trusted_origins`` are lower-case ``scheme://host[:port]`` origins allowed to send credentials."""
+
     @app.after_request
     def _cors(response: Response) -> Response:
         origin = request.headers.get("Origin")
         response.vary.add("Origin")
         if not origin:
             return response
-        response.headers["Access-Control-Allow-Origin"] = origin
-        response.headers["Access-Control-Allow-Credentials"] = "true"
+        if origin.lower() in trusted_origins:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Access-Control-Allow-Credentials"] = "true"
+        else:
+            response.headers["Access-Control-Allow-Origin"] = "*"
         response.headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
         if request.method == "OPTIONS" and request.headers.get("Access-Control-Request-Method"):
             response.headers["Access-Control-Allow-Methods"] = ALLOW_METHODS

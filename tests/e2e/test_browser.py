@@ -1,8 +1,9 @@
 """CORS and the JSON-LD context in a real browser (headless Chromium), as Startin'blox uses them.
 
-A page on another origin reads the ``bordeaux`` pod's ``proposals/`` container with the request
-Startin'blox sends (credentials included, headers that force a CORS preflight), resolves the body's
-``@context`` URL, renders the embedded members and reads the exposed ``ETag`` and ``Link`` headers.
+A page on another origin, listed in the node's ``cors_origins``, reads the ``bordeaux`` pod's ``proposals/``
+container with the request Startin'blox sends (credentials included, headers that force a CORS preflight),
+resolves the body's ``@context`` URL, renders the embedded members and reads the exposed ``ETag`` and ``Link``
+headers.
 The same page also reads a URL on a third origin that answers without CORS headers: the browser must
 refuse it, which shows that the success above is owed to the pod's CORS headers, not to a lax browser.
 """
@@ -24,6 +25,8 @@ from pathlib import Path
 
 import pytest
 import requests
+
+from dds_pod.testing import ServerProcess, free_port, write_config
 
 from .conftest import example, post
 
@@ -159,7 +162,18 @@ def origins(tmp_path) -> Iterator[tuple[StaticOrigin, StaticOrigin]]:
         yield page, plain
 
 
-def test_cross_origin_page_reads_container_in_chromium(chromium, base, origins, tmp_path):
+@pytest.fixture
+def trusting(tmp_path, origins) -> Iterator[str]:
+    """A node that lists the page's origin in ``cors_origins``: only such origins may send credentials."""
+    port = free_port()
+    config = write_config(tmp_path, port, cors_origins=[origins[0].url.rstrip("/")])
+    server = ServerProcess(config, port, tmp_path / "trusting.log").start()
+    yield server.url
+    server.stop()
+
+
+def test_cross_origin_page_reads_container_in_chromium(chromium, trusting, origins, tmp_path):
+    base = trusting
     page_origin, plain_origin = origins
     suffix = uuid.uuid4().hex[:8]
     created = {}
@@ -220,14 +234,13 @@ def _url_requests(netlog: Path) -> list[tuple[str, str]]:
             if isinstance(event.get("params"), dict) and {"method", "url"} <= event["params"].keys()]
 
 
-def test_preflight_echoes_origin_with_credentials(base):
-    origin = "http://127.0.0.1:9"
+def test_preflight_from_an_unlisted_origin_allows_reads_without_credentials(base):
     response = requests.options(f"{base}bordeaux/proposals/", timeout=5, headers={
-        "Origin": origin, "Access-Control-Request-Method": "GET",
+        "Origin": "http://127.0.0.1:9", "Access-Control-Request-Method": "GET",
         "Access-Control-Request-Headers": "accept, cache-control, content-type"})
     assert response.status_code in (200, 204)
-    assert response.headers["Access-Control-Allow-Origin"] == origin
-    assert response.headers["Access-Control-Allow-Credentials"] == "true"
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Access-Control-Allow-Credentials" not in response.headers
     assert "get" in _names(response.headers["Access-Control-Allow-Methods"])
     assert {"accept", "cache-control", "content-type"} <= _names(response.headers["Access-Control-Allow-Headers"])
     assert {"location", "etag", "link"} <= _names(response.headers["Access-Control-Expose-Headers"])

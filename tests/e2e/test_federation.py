@@ -33,7 +33,7 @@ def _config(directory: Path, port: int, pods: str, members: list[str], data_dir:
         lines += ["[pods.paris]", 'title = "Paris"', 'platform = "https://decidim.paris.example"',
                   f'token = "{TOKENS["paris"]}"']
     lines += ["[federation]", f"members = {json.dumps(members)}", "interval_s = 0.5", "fetch_timeout_s = 2",
-              "max_response_bytes = 2000000"]
+              "max_response_bytes = 2000000", 'allow_networks = ["127.0.0.0/8"]']
     path = directory / f"node-{port}.toml"
     path.write_text("\n".join(lines) + "\n")
     return path

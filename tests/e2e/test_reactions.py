@@ -47,7 +47,7 @@ def _config(directory: Path, port: int, pod: str, member: str) -> Path:
         f'base_url = "http://127.0.0.1:{port}/"', f'data_dir = "{directory / f"store-{pod}"}"',
         f"[pods.{pod}]", f'title = "{pod}"', f'platform = "{PLATFORMS[pod]}"', f'token = "{TOKENS[pod]}"',
         "[federation]", f"members = {json.dumps([member])}", "interval_s = 3600", "fetch_timeout_s = 3",
-        "retry_base_s = 0.05",
+        "retry_base_s = 0.05", 'allow_networks = ["127.0.0.0/8"]',
     ]
     path = directory / f"{pod}.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
