@@ -4,17 +4,20 @@ An unmodified Decidim with the module, pointed at a DDS node, then shows the pro
 federated platform (other Decidims, Consul imports, any DDS pod), each with its source link.
 What the format cannot carry is left out: a contribution deleted on its platform is not served,
 and a withdrawn proposal's earlier answer state is not kept (DDS keeps one status).
+
+The resources the module's objects are made of are read from the merged graph once per version
+of it (a harvest that changes something makes a new version), not on every request.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 
 import pyoxigraph as ox
 
-from ..node import Node
+from ..federation.merged import MergedGraph
 from ..vocab import AS, DCTERMS, DDS, RDF
 
 STATE_OF = {"accepted": "accepted", "rejected": "rejected", "evaluating": "evaluating"}
@@ -47,19 +50,46 @@ class _Resource:
         return {t.value for t in self.values.get(str(RDF.type), [])}
 
 
-class DataspaceAPI:
-    """Builds the module's objects from the merged store, for one request's locale."""
+class _Snapshot:
+    """The resources of one version of the merged graph, with the replies to each, indexed once."""
 
-    def __init__(self, node: Node, locale: str = "en") -> None:
-        self.node = node
-        self.locale = locale
-        self.resources = {iri: self._load(iri) for iri in self._typed(DDS.Proposal, DDS.Comment,
-                                                                      DDS.ParticipatorySpace, *AGENT_TYPES)}
+    def __init__(self, merged: MergedGraph) -> None:
+        self.version = merged.version  # read first: a write while reading makes the snapshot outdated, not wrong
+        typed = merged.typed(*(str(c) for c in (DDS.Proposal, DDS.Comment, DDS.ParticipatorySpace, *AGENT_TYPES)))
+        self.resources = {iri: _Resource(iri, merged.description(iri)) for iri in typed}
         self.replies: dict[str, list[str]] = {}
-        for resource in self._of(DDS.Comment):
+        for resource in self.resources.values():
             parent = resource.first(AS.inReplyTo)
-            if parent:
+            if parent and str(DDS.Comment) in resource.types():
                 self.replies.setdefault(parent, []).append(resource.iri)
+        self.by_reference: dict[tuple[str, str], _Resource] = {}
+        for resource in self.resources.values():
+            self.by_reference.setdefault((_kind(resource), _reference(resource)), resource)
+
+
+class DecidimAPI:
+    """The module's API over the merged graph; requests share the snapshot of its current version."""
+
+    def __init__(self, merged: MergedGraph) -> None:
+        self.merged = merged
+        self._snapshot: _Snapshot | None = None
+        self._lock = threading.Lock()
+
+    def in_locale(self, locale: str = "en") -> DataspaceAPI:
+        with self._lock:
+            if self._snapshot is None or self._snapshot.version != self.merged.version:
+                self._snapshot = _Snapshot(self.merged)
+            return DataspaceAPI(self._snapshot, locale)
+
+
+class DataspaceAPI:
+    """Builds the module's objects from one snapshot of the merged graph, for one request's locale."""
+
+    def __init__(self, snapshot: _Snapshot, locale: str = "en") -> None:
+        self.locale = locale
+        self.resources = snapshot.resources
+        self.replies = snapshot.replies
+        self.by_reference = snapshot.by_reference
 
     # ------------------------------------------------------------------ routes
 
@@ -80,10 +110,7 @@ class DataspaceAPI:
         return [self.author(a) for a in sorted(agents, key=lambda a: self._reference(a))]
 
     def find(self, kind: str, reference: str) -> _Resource | None:
-        for resource in self.resources.values():
-            if self._reference(resource) == reference and self._kind(resource) == kind:
-                return resource
-        return None
+        return self.by_reference.get((kind, reference))
 
     # ------------------------------------------------------------------ objects
 
@@ -164,15 +191,7 @@ class DataspaceAPI:
         return self._reference(self.resources[iri]) if iri in self.resources else iri
 
     def _reference(self, resource: _Resource) -> str:
-        return resource.first(DCTERMS.identifier) or resource.iri
-
-    def _kind(self, resource: _Resource) -> str:
-        types = resource.types()
-        if str(DDS.ParticipatorySpace) in types:
-            return "container"
-        if types & {str(DDS.Proposal), str(DDS.Comment)}:
-            return "contribution"
-        return "author"
+        return _reference(resource)
 
     def _order(self, resource: _Resource) -> tuple[str, str]:
         return (resource.first(AS.published) or "", self._reference(resource))
@@ -180,18 +199,18 @@ class DataspaceAPI:
     def _of(self, cls) -> list[_Resource]:
         return [r for r in self.resources.values() if str(cls) in r.types()]
 
-    def _typed(self, *classes) -> Iterable[str]:
-        values = " ".join(f"<{c}>" for c in classes)
-        query = f"SELECT DISTINCT ?r WHERE {{ VALUES ?type {{ {values} }} ?r a ?type . FILTER(isIRI(?r)) }}"
-        return [row["r"].value for row in self.node.merged.query(query)]
 
-    def _load(self, iri: str) -> _Resource:
-        values: dict[str, list] = {}
-        for graph in (iri, self.node.graphs.inferred(iri)):
-            for triple in self.node.merged.triples(graph):
-                if triple.subject == ox.NamedNode(iri):
-                    values.setdefault(triple.predicate.value, []).append(triple.object)
-        return _Resource(iri, values)
+def _reference(resource: _Resource) -> str:
+    return resource.first(DCTERMS.identifier) or resource.iri
+
+
+def _kind(resource: _Resource) -> str:
+    types = resource.types()
+    if str(DDS.ParticipatorySpace) in types:
+        return "container"
+    if types & {str(DDS.Proposal), str(DDS.Comment)}:
+        return "contribution"
+    return "author"
 
 
 def _local(iri: str | None) -> str | None:
