@@ -122,7 +122,7 @@ class MergedGraph:
     def influences(self, outcome: str) -> list[Influence]:
         """The contributions that influenced a result or decision (``outcome`` an absolute IRI)."""
         found: dict[str, dict[str, str | None]] = {}
-        for row in self.store.query(TRACE_QUERY.replace("OUTCOME", outcome)):
+        for row in self.store.query(TRACE_QUERY.replace("<OUTCOME>", _ref(outcome))):
             entry = found.setdefault(row["contribution"].value, {})
             for key in ("role", "platform", "status", "title"):
                 if row[key] is not None and entry.get(key) is None:
@@ -148,13 +148,14 @@ class MergedGraph:
 
     def harvested_from(self, member: str) -> set[str]:
         query = f"""SELECT ?resource WHERE {{ GRAPH <{self.graphs.provenance}> {{
-                      ?record <{PROV.hadPrimarySource}> <{member}> ; <{PROV.wasDerivedFrom}> ?resource }} }}"""
+                      ?record <{PROV.hadPrimarySource}> {_ref(member)} ; <{PROV.wasDerivedFrom}> ?resource }} }}"""
         return {row["resource"].value for row in self.store.query(query)}
 
     def platform_seen_from(self, member: str) -> str | None:
         """The platform named by any resource harvested from a member."""
         query = f"""SELECT ?platform WHERE {{ GRAPH <{self.graphs.provenance}> {{
-                      ?record <{PROV.hadPrimarySource}> <{member}> ; <{DDS.sourcePlatform}> ?platform }} }} LIMIT 1"""
+                      ?record <{PROV.hadPrimarySource}> {_ref(member)} ; <{DDS.sourcePlatform}> ?platform }} }}
+                    LIMIT 1"""
         for row in self.store.query(query):
             return row["platform"].value
         return None
@@ -171,16 +172,21 @@ class MergedGraph:
         return None
 
 
+def _ref(iri: str) -> str:
+    """An IRI as a SPARQL term; one that is not an IRI raises ValueError rather than reaching the query text."""
+    return str(ox.NamedNode(iri))
+
+
 def _where(view: ViewQuery) -> str:
     parts = [f"?r a <{view.cls}> ."]
     if view.platform:
-        parts.append(f"?r <{DDS.sourcePlatform}> <{view.platform}> .")
+        parts.append(f"?r <{DDS.sourcePlatform}> {_ref(view.platform)} .")
     if view.space:
-        parts.append(f"?r <{DCTERMS.isPartOf}> <{view.space}> .")
+        parts.append(f"?r <{DCTERMS.isPartOf}> {_ref(view.space)} .")
     if view.status:
         parts.append(f"?r <{DDS.status}> <{DDS[view.status]}> .")
     if view.topic:
-        topic = f"<{view.topic}>"
+        topic = _ref(view.topic)
         match = f"<{SKOS.exactMatch}>"
         parts.append(f"?r <{DCTERMS.subject}> ?topic . FILTER(?topic = {topic} || "
                      f"EXISTS {{ ?topic {match} {topic} }} || EXISTS {{ {topic} {match} ?topic }})")
