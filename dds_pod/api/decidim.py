@@ -107,7 +107,7 @@ class DataspaceAPI:
 
     def authors(self) -> list[dict]:
         agents = [r for r in self.resources.values() if r.types() & {str(t) for t in AGENT_TYPES}]
-        return [self.author(a) for a in sorted(agents, key=lambda a: self._reference(a))]
+        return [self.author(a) for a in sorted(agents, key=_reference)]
 
     def find(self, kind: str, reference: str) -> _Resource | None:
         return self.by_reference.get((kind, reference))
@@ -116,7 +116,7 @@ class DataspaceAPI:
 
     def container(self, space: _Resource) -> dict:
         return {
-            "reference": self._reference(space),
+            "reference": _reference(space),
             "source": space.first(AS.url) or space.iri,
             "name": space.text(DCTERMS.title, self.locale),
             "description": space.text(AS.content, self.locale),
@@ -130,7 +130,7 @@ class DataspaceAPI:
         comment = str(DDS.Comment) in resource.types()
         authors = [self._author_reference(a) for a in resource.all(AS.attributedTo)]
         item = {
-            "reference": self._reference(resource),
+            "reference": _reference(resource),
             "source": resource.first(AS.url) or resource.iri,
             "container": self._space_reference(resource),
             "locale": resource.first(DCTERMS.language) or self.locale,
@@ -147,16 +147,16 @@ class DataspaceAPI:
         return item
 
     def author(self, agent: _Resource) -> dict:
-        return {"reference": self._reference(agent), "name": agent.first(AS.name), "source": agent.first(AS.url)}
+        return {"reference": _reference(agent), "name": agent.first(AS.name), "source": agent.first(AS.url)}
 
     # ------------------------------------------------------------------ helpers
 
     def _children(self, resource: _Resource, comment: bool, full: bool) -> list | None:
         if comment:
             direct = [self.resources[c] for c in self.replies.get(resource.iri, []) if c in self.resources]
-            return [self._reference(c) for c in sorted(direct, key=self._order)] or None
+            return [_reference(c) for c in sorted(direct, key=self._order)] or None
         thread = self._thread(resource.iri)
-        return [self.contribution(c) for c in thread] if full else [self._reference(c) for c in thread]
+        return [self.contribution(c) for c in thread] if full else [_reference(c) for c in thread]
 
     def _thread(self, iri: str) -> list[_Resource]:
         found, stack = [], list(self.replies.get(iri, []))
@@ -181,20 +181,17 @@ class DataspaceAPI:
 
     def _parent_reference(self, resource: _Resource) -> str | None:
         parent = resource.first(AS.inReplyTo)
-        return self._reference(self.resources[parent]) if parent in self.resources else parent
+        return _reference(self.resources[parent]) if parent in self.resources else parent
 
     def _space_reference(self, resource: _Resource) -> str | None:
         space = resource.first(DCTERMS.isPartOf)
-        return self._reference(self.resources[space]) if space in self.resources else space
+        return _reference(self.resources[space]) if space in self.resources else space
 
     def _author_reference(self, iri: str) -> str:
-        return self._reference(self.resources[iri]) if iri in self.resources else iri
-
-    def _reference(self, resource: _Resource) -> str:
-        return _reference(resource)
+        return _reference(self.resources[iri]) if iri in self.resources else iri
 
     def _order(self, resource: _Resource) -> tuple[str, str]:
-        return (resource.first(AS.published) or "", self._reference(resource))
+        return (resource.first(AS.published) or "", _reference(resource))
 
     def _of(self, cls) -> list[_Resource]:
         return [r for r in self.resources.values() if str(cls) in r.types()]
