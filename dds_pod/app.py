@@ -5,8 +5,6 @@ from __future__ import annotations
 from flask import Flask
 
 from .config import Config
-from .federation.catalog import load_records
-from .federation.harvester import BackgroundSync, Harvester
 from .node import Node
 from .store import Store
 from .web import batch, cors, decidim, federation, ldp, problems, sparql, standard
@@ -20,10 +18,7 @@ def create_app(config: Config, store: Store | None = None) -> Flask:
     node = Node(config, store=store)
     app.extensions["dds.node"] = node
     app.extensions["dds.cache"] = NodeCache()
-    load_records(node)
-    harvester = Harvester(node)
-    app.extensions["dds.harvester"] = harvester
-    node.add_background(BackgroundSync(harvester, config.federation.interval_s))
+    node.catalog.load_records()
     app.register_blueprint(standard.bp)
     app.register_blueprint(federation.bp)
     app.register_blueprint(decidim.bp)

@@ -128,7 +128,6 @@ def run_serve(args: argparse.Namespace) -> int:
 
 def run_harvest(args: argparse.Namespace) -> int:
     from .config import ConfigError, load
-    from .federation.harvester import Harvester
     from .node import Node
 
     try:
@@ -137,7 +136,7 @@ def run_harvest(args: argparse.Namespace) -> int:
         print(f"dds-pod: {exc.message}", file=sys.stderr)
         return EXIT_UNREADABLE
     try:
-        harvester = Harvester(node)
+        harvester = node.harvester
         with _progress(len(harvester.sources)) as bar:
             reports = harvester.sync_all(progress=bar.update_member)
     finally:

@@ -1,7 +1,9 @@
-"""A DDS node: the configuration, the stores, the validator and the pods built from them.
+"""A DDS node, the composition root: the stores, the validator, the pods and the services built from them.
 
 ``store`` holds the node's own pods; ``merged`` holds the federation's merged graph (every
-member's resources, this node's pods included, with provenance).
+member's resources, this node's pods included, with provenance), read through ``merged_graph``.
+The harvester, the merged views, the catalogue and the Decidim API each get only the parts they
+use; the node owns their background tasks. Nothing below this module imports it.
 
 Built once by the application factory; the HTTP layer reaches the domain only through it.
 """
@@ -11,11 +13,17 @@ from __future__ import annotations
 import hmac
 from typing import Protocol
 
+from .api.decidim import DecidimAPI
 from .config import Config
-from .federation.graphs import MergedGraphs
+from .federation.catalog import Catalog
+from .federation.fetch import AddressPolicy
+from .federation.harvester import BackgroundSync, Harvester
 from .federation.inbox import Inbox
 from .federation.members import member_fetcher, member_pods
+from .federation.merged import MergedGraph, MergedGraphs
 from .federation.outbox import Outbox
+from .federation.sources import member_sources
+from .federation.views import MergedViews
 from .ldp.intake import Intake
 from .ldp.resources import Pod
 from .store import Store, open_store
@@ -35,7 +43,7 @@ class Node:
         self.store = store or open_store(config.store, config.data_dir)
         self.merged = merged_store or open_store(
             config.store, config.data_dir / "federation" if config.data_dir else None)
-        self.graphs = MergedGraphs(config.base_url)
+        self.merged_graph = MergedGraph(self.merged, MergedGraphs(config.base_url))
         self.validator = validator or default_validator()
         self.context_url = f"{config.base_url}ns/context.jsonld"
         self.shapes_url = f"{config.base_url}shapes"
@@ -51,6 +59,19 @@ class Node:
                            member_fetcher(config, config.max_body_bytes, "dds-pod notifications"),
                            config.max_body_bytes)
         self.add_background(self.outbox)
+        self._build_federation()
+
+    def _build_federation(self) -> None:
+        """The services over the merged graph, each given what it reads and writes."""
+        federation, pods = self.config.federation, list(self.pods.values())
+        sources = member_sources(pods, federation.members, federation.fetch_timeout_s,
+                                 federation.max_response_bytes, AddressPolicy.of(self.config))
+        self.harvester = Harvester(self.merged_graph, self.validator, sources)
+        self.add_background(BackgroundSync(self.harvester, federation.interval_s))
+        self.views = MergedViews(self.merged_graph)
+        self.catalog = Catalog(self.merged_graph, [pod.url for pod in pods] + list(federation.members),
+                               self.config.catalog_records)
+        self.decidim = DecidimAPI(self.merged_graph)
 
     def add_background(self, task: BackgroundTask) -> None:
         """Register a task (harvesting, notification delivery) run by a server, not by the CLI or tests."""

@@ -6,12 +6,16 @@ IRI: IRIs are never rewritten), its inferred graph and its provenance record in 
 change, so a repeated or interrupted sync never duplicates anything. Resources from other nodes
 are validated with the same shapes first; a non-conforming one is kept out and reported in the
 member's status. A member that fails (down, slow, garbage, too large) keeps its last good data
-and its failure shows in the catalogue, without stopping the other members.
+and its failure shows in the catalogue, without stopping the other members. A member whose feed
+skips sequence numbers has lost events: its containers are walked again, as on a first sync, and
+its status says so (``partial``, with the gap in ``dds:syncMessage``).
+
+The harvester writes the merged store through the read model (:class:`MergedGraph`), which also
+answers the few reads it needs (stored hashes and ETags, the last sequence applied).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 from collections.abc import Callable, Iterable
@@ -21,13 +25,14 @@ import pyoxigraph as ox
 
 from ..canonical import content_hash
 from ..changes import Event
-from ..node import Node
 from ..store import Change
 from ..terms import date_time, integer, named, utc_now
+from ..validation import Validator
 from ..vocab import DCAT, DCTERMS, DDS, PROV, RDF
 from .alignment import Aligner, default_aligner
-from .fetch import AddressPolicy, Fetcher, FetchError
-from .sources import NOT_MODIFIED, Harvested, HttpSource, LocalSource, Source
+from .fetch import FetchError
+from .merged import MergedGraph
+from .sources import NOT_MODIFIED, FeedGap, Harvested, Source
 
 log = logging.getLogger(__name__)
 BATCH = 200
@@ -42,43 +47,37 @@ class SyncReport:
     deleted: int = 0
     unchanged: int = 0
     rejected: dict[str, str] = field(default_factory=dict)
+    gap: str | None = None
     error: str | None = None
 
     def summary(self) -> str:
         text = (f"{self.member}: {self.status} ({self.mode}) — {self.updated} updated, {self.deleted} deleted, "
                 f"{self.unchanged} unchanged, {len(self.rejected)} rejected")
-        return text + (f"; error: {self.error}" if self.error else "")
+        return text + "".join(f"; {label}: {value}" for label, value in (("gap", self.gap), ("error", self.error))
+                              if value)
 
 
 class Harvester:
     """Syncs every member of a node's federation into its merged store."""
 
-    def __init__(self, node: Node, aligner: Aligner | None = None) -> None:
-        self.node = node
-        self.store = node.merged
-        self.graphs = node.graphs
+    def __init__(self, merged: MergedGraph, validator: Validator, sources: dict[str, Source],
+                 aligner: Aligner | None = None) -> None:
+        self.merged = merged
+        self.graphs = merged.graphs
+        self.validator = validator
+        self.sources = sources
         self.aligner = aligner or default_aligner()
-        remote = [m for m in node.config.federation.members if m not in {p.url for p in node.pods.values()}]
-        fed = node.config.federation
-        self.fetcher = Fetcher(remote, timeout_s=fed.fetch_timeout_s, max_bytes=fed.max_response_bytes,
-                               policy=AddressPolicy.of(node.config))
-        self.sources: dict[str, Source] = {pod.url: LocalSource(pod) for pod in node.pods.values()}
-        self.sources.update({url: HttpSource(url, self.fetcher) for url in remote})
         self._lock = threading.Lock()
 
     def sync_all(self, progress: Callable[[str, int], None] | None = None) -> list[SyncReport]:
         with self._lock:
             return [self._sync(url, source, progress) for url, source in self.sources.items()]
 
-    def sync(self, member: str) -> SyncReport:
-        with self._lock:
-            return self._sync(member, self.sources[member], None)
-
     # ------------------------------------------------------------------ one member
 
     def _sync(self, url: str, source: Source, progress: Callable[[str, int], None] | None) -> SyncReport:
         report = SyncReport(url)
-        last = self.last_sequence(url)
+        last = self.merged.last_sequence(url)
         try:
             head = source.head()
             if last is None or head is None or head < last:
@@ -87,7 +86,7 @@ class Harvester:
                 report.mode = "full"
                 self._apply_all(source, source.walk(), report, progress, final_sequence=head)
             else:
-                self._apply_events(source, last, report, progress)
+                self._apply_events_or_walk(source, last, head, report, progress)
             title = source.title()
         except FetchError as exc:
             report.status, report.error, title = "failed", str(exc), None
@@ -95,7 +94,7 @@ class Harvester:
         except Exception as exc:  # a member answering something unforeseen must not stop the others
             report.status, report.error, title = "failed", f"{type(exc).__name__}: {exc}", None
             log.exception("harvest of %s failed", url)
-        if report.status == "ok" and report.rejected:
+        if report.status == "ok" and (report.rejected or report.gap):
             report.status = "partial"
         self._record_status(url, report, title)
         return report
@@ -111,21 +110,26 @@ class Harvester:
             seen.add(harvested.iri)
             self._apply(source, harvested, change, report)
             if count % BATCH == 0:
-                self.store.commit(change)
+                self.merged.commit(change)
                 change = Change()
                 if progress:
                     progress(source.url, count)
-        for gone in self._harvested_from(source.url) - seen:
+        for gone in self.merged.harvested_from(source.url) - seen:
             self._remove(gone, change)
             report.deleted += 1
         if final_sequence is not None:
             self._set_sequence(change, source.url, final_sequence)
-        self.store.commit(change)
+        self.merged.commit(change)
 
-    def _harvested_from(self, member: str) -> set[str]:
-        query = f"""SELECT ?resource WHERE {{ GRAPH <{self.graphs.provenance}> {{
-                      ?record <{PROV.hadPrimarySource}> <{member}> ; <{PROV.wasDerivedFrom}> ?resource }} }}"""
-        return {row["resource"].value for row in self.store.query(query)}
+    def _apply_events_or_walk(self, source: Source, since: int, head: int, report: SyncReport, progress) -> None:
+        """Follow the feed; if it skips sequence numbers, what the lost events changed is unknown, so walk the
+        member again (from the head read before the walk: events after it are applied next time)."""
+        try:
+            self._apply_events(source, since, report, progress)
+        except FeedGap as gap:
+            log.warning("change feed of %s: %s; walking its containers again", source.url, gap)
+            report.mode, report.gap = "full", f"{gap}: the containers were walked again"
+            self._apply_all(source, source.walk(), report, progress, final_sequence=head)
 
     def _apply_events(self, source: Source, since: int, report: SyncReport, progress) -> None:
         """Apply the feed in batches; within a batch only a resource's last event counts, so a resource
@@ -145,7 +149,9 @@ class Harvester:
         change = Change()
         last = {event.iri: event for event in events}
         for event in last.values():
-            harvested = None if event.kind == "delete" else source.fetch(event.iri, self._stored_etag(event.iri))
+            harvested = None
+            if event.kind != "delete":
+                harvested = source.fetch(event.iri, self.merged.stored_etag(event.iri))
             if harvested is NOT_MODIFIED:
                 report.unchanged += 1
             elif harvested is None:
@@ -154,11 +160,11 @@ class Harvester:
             else:
                 self._apply(source, harvested, change, report)
         self._set_sequence(change, source.url, max(event.sequence for event in events))
-        self.store.commit(change)
+        self.merged.commit(change)
 
     def _apply(self, source: Source, harvested: Harvested, change: Change, report: SyncReport) -> None:
         digest = content_hash(harvested.triples)
-        if self._stored_hash(harvested.iri) == digest:
+        if self.merged.stored_hash(harvested.iri) == digest:
             report.unchanged += 1
             return
         inferred = self.aligner.infer(harvested.triples)
@@ -174,22 +180,19 @@ class Harvester:
         report.updated += 1
 
     def _validation_problem(self, harvested: Harvested, inferred: list[ox.Triple]) -> str | None:
-        report = self.node.validator.validate_triples([*harvested.triples, *inferred], warnings=False)
+        report = self.validator.validate_triples([*harvested.triples, *inferred], warnings=False)
         if report.conforms:
             return None
         return "; ".join(f"{r.field}: {r.message('en')}" for r in report.results if r.blocking)
 
     def _remove(self, iri: str, change: Change) -> None:
         change.drop_graphs.update((iri, self.graphs.inferred(iri)))
-        change.clear_subjects.append((self._record(iri), self.graphs.provenance))
+        change.clear_subjects.append((self.graphs.record(iri), self.graphs.provenance))
 
     # ------------------------------------------------------------------ provenance and status
 
-    def _record(self, iri: str) -> ox.NamedNode:
-        return ox.NamedNode(f"{self.graphs.provenance}#{hashlib.sha1(iri.encode()).hexdigest()}")
-
     def _write_provenance(self, change: Change, source: Source, harvested: Harvested, digest: str) -> None:
-        record = self._record(harvested.iri)
+        record = self.graphs.record(harvested.iri)
         graph = ox.NamedNode(self.graphs.provenance)
         change.clear_subjects.append((record, self.graphs.provenance))
         platform = next((t.object for t in harvested.triples if t.predicate.value == str(DDS.sourcePlatform)), None)
@@ -206,35 +209,19 @@ class Harvester:
             values.append((named(DDS.etag), ox.Literal(harvested.etag)))
         change.add.extend(ox.Quad(record, p, o, graph) for p, o in values)
 
-    def _stored_hash(self, iri: str) -> str | None:
-        return self._stored(iri, DDS.contentHash)
-
-    def _stored_etag(self, iri: str) -> str | None:
-        return self._stored(iri, DDS.etag)
-
-    def _stored(self, iri: str, predicate) -> str | None:
-        for quad in self.store.quads(self._record(iri), named(predicate), None, self.graphs.provenance):
-            return quad.object.value
-        return None
-
-    def last_sequence(self, member: str) -> int | None:
-        for quad in self.store.quads(ox.NamedNode(member), named(DDS.lastSequence), None, self.graphs.members):
-            return int(quad.object.value)
-        return None
-
     def _set_sequence(self, change: Change, member: str, sequence: int) -> None:
         change.set_value(self.graphs.members, ox.NamedNode(member), named(DDS.lastSequence),
                          integer(sequence))
 
     def _record_status(self, member: str, report: SyncReport, title: str | None) -> None:
-        subject, graph = ox.NamedNode(member), self.graphs.members
+        subject, graph = ox.NamedNode(member), ox.NamedNode(self.graphs.members)
         change = Change()
         keep = {str(DDS.lastSequence)}
         if report.status == "failed":  # the last good title and sync time stay visible
             keep |= {str(DCTERMS.title), str(DDS.lastSync)}
-        for quad in self.store.quads(subject, None, None, graph):
-            if quad.predicate.value not in keep:
-                change.remove.append(quad)
+        for triple in self.merged.member_statements(member):
+            if triple.predicate.value not in keep:
+                change.remove.append(ox.Quad(triple.subject, triple.predicate, triple.object, graph))
         values = [
             (named(RDF.type), named(DCAT.DataService)),
             (named(RDF.type), named(DDS.Pod)),
@@ -245,25 +232,14 @@ class Harvester:
             values.append((named(DDS.lastSync), date_time(utc_now())))
         if title and report.status != "failed":
             values.append((named(DCTERMS.title), ox.Literal(title)))
-        if report.error:
-            values.append((named(DDS.syncMessage), ox.Literal(report.error)))
+        values += [(named(DDS.syncMessage), ox.Literal(text)) for text in (report.error, report.gap) if text]
         values += [(named(DDS.syncMessage), ox.Literal(f"{iri} kept out: {why}"))
                    for iri, why in report.rejected.items()]
-        platform = self._platform_of(member)
+        platform = self.sources[member].platform or self.merged.platform_seen_from(member)
         if platform:
             values.append((named(DDS.sourcePlatform), ox.NamedNode(platform)))
-        change.add.extend(ox.Quad(subject, p, o, ox.NamedNode(graph)) for p, o in values)
-        self.store.commit(change)
-
-    def _platform_of(self, member: str) -> str | None:
-        for pod in self.node.pods.values():
-            if pod.url == member:
-                return pod.config.platform
-        query = f"""SELECT ?platform WHERE {{ GRAPH <{self.graphs.provenance}> {{
-                      ?record <{PROV.hadPrimarySource}> <{member}> ; <{DDS.sourcePlatform}> ?platform }} }} LIMIT 1"""
-        for row in self.store.query(query):
-            return row["platform"].value
-        return None
+        change.add.extend(ox.Quad(subject, p, o, graph) for p, o in values)
+        self.merged.commit(change)
 
 
 class BackgroundSync:

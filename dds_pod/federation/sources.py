@@ -2,12 +2,13 @@
 
 Both kinds answer the same three questions: every resource now (a first sync walks the
 containers), the events after a sequence number (later syncs read the change feed), and one
-resource's current state.
+resource's current state. A feed whose sequence numbers jump has lost events: reading it raises
+:class:`FeedGap`, so that the harvester walks the member again instead of leaving stale copies.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -18,7 +19,7 @@ from ..changes import Event
 from ..errors import Gone, NotFound
 from ..ldp.resources import Pod
 from ..vocab import AS, DCTERMS, DDS, LDP
-from .fetch import Fetcher, FetchError
+from .fetch import AddressPolicy, Fetcher, FetchError
 
 CONTAINS = ox.NamedNode(str(LDP.contains))
 # What a pod adds when it serves a resource (its replies and reaction counts) is not the resource's
@@ -38,6 +39,7 @@ class Harvested:
 
 class Source(Protocol):
     url: str
+    platform: str | None  # the platform the member speaks for, when known without reading its data
 
     def title(self) -> str | None: ...
 
@@ -57,6 +59,36 @@ class NotModifiedType:
 NOT_MODIFIED = NotModifiedType()
 
 
+class FeedGap(Exception):
+    """A member's change feed skipped sequence numbers: the events in between are lost to the reader."""
+
+    def __init__(self, member: str, expected: int, found: int) -> None:
+        super().__init__(f"the change feed jumped from {expected - 1} to {found}")
+        self.member, self.expected, self.found = member, expected, found
+
+
+def member_sources(pods: Iterable[Pod], members: Iterable[str], timeout_s: float,
+                   max_bytes: int, policy: AddressPolicy) -> dict[str, Source]:
+    """A source per member: this node's pods read in process, every other member over HTTP."""
+    sources: dict[str, Source] = {pod.url: LocalSource(pod) for pod in pods}
+    remote = [member for member in members if member not in sources]
+    fetcher = Fetcher(remote, timeout_s=timeout_s, max_bytes=max_bytes, policy=policy)
+    sources.update({url: HttpSource(url, fetcher) for url in remote})
+    return sources
+
+
+def contiguous(member: str, events: Iterable[Event], since: int) -> Iterator[Event]:
+    """The events after ``since`` in order; a repeated one is skipped, a missing one raises :class:`FeedGap`."""
+    expected = since + 1
+    for event in events:
+        if event.sequence < expected:
+            continue
+        if event.sequence > expected:
+            raise FeedGap(member, expected, event.sequence)
+        expected += 1
+        yield event
+
+
 class LocalSource:
     """One of this node's own pods, read directly (its writes were validated already)."""
 
@@ -65,6 +97,7 @@ class LocalSource:
     def __init__(self, pod: Pod) -> None:
         self.pod = pod
         self.url = pod.url
+        self.platform = pod.config.platform
 
     def title(self) -> str | None:
         return self.pod.config.title
@@ -87,6 +120,9 @@ class LocalSource:
                     yield found
 
     def events(self, since: int) -> Iterator[Event]:
+        yield from contiguous(self.url, self._pages(since), since)
+
+    def _pages(self, since: int) -> Iterator[Event]:
         while batch := self.pod.feed.events(since, 500):
             yield from batch
             since = batch[-1].sequence
@@ -105,6 +141,7 @@ class HttpSource:
     """A remote pod, read over HTTP through the member-only :class:`Fetcher`."""
 
     trusted = False
+    platform = None
 
     def __init__(self, url: str, fetcher: Fetcher, page_size: int = 500) -> None:
         self.url = url
@@ -154,13 +191,17 @@ class HttpSource:
                 page_url = page.links.get("next")
 
     def events(self, since: int) -> Iterator[Event]:
-        """The feed's events after ``since``, about the pod's own resources only, in order."""
+        """The feed's events after ``since``, about the pod's own resources only, in order (the numbering is
+        checked before other pods' events are left out, so leaving them out is no gap)."""
+        return (e for e in contiguous(self.url, self._pages(since), since) if self.owns(e.iri))
+
+    def _pages(self, since: int) -> Iterator[Event]:
         page_url: str | None = f"{self.url}changes/?since={since}&limit={self.page_size}"
         seen_pages: set[str] = set()
         while page_url and page_url not in seen_pages and len(seen_pages) < MAX_PAGES:
             seen_pages.add(page_url)
             page = self.fetcher.get(page_url, TURTLE)
-            yield from (e for e in _events(self._graph(page)) if e.sequence > since and self.owns(e.iri))
+            yield from _events(self._graph(page))
             page_url = page.links.get("next")
 
     def owns(self, iri: str) -> bool:

@@ -8,15 +8,14 @@ and publication dates.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 import pyoxigraph as ox
 
 from ..errors import BadDocument
-from ..node import Node
-from ..vocab import AS, DCTERMS, DDS, SKOS
+from ..vocab import AS, DDS
+from .merged import Influence, MergedGraph, ViewQuery
 
 KINDS = {
     "proposals": DDS.Proposal,
@@ -62,48 +61,27 @@ class Filters:
             until=_date(args.get("to"), "to"),
         )
 
-
-def page(node: Node, kind: str, filters: Filters, limit: int, offset: int) -> tuple[list[str], int]:
-    """IRIs of one page of the merged view, and the number of matching resources."""
-    where = _where(KINDS[kind], filters)
-    count = next(iter(node.merged.query(f"SELECT (COUNT(DISTINCT ?r) AS ?n) WHERE {{ {where} }}")))["n"]
-    rows = node.merged.query(
-        f"""SELECT DISTINCT ?r ?published WHERE {{ {where} OPTIONAL {{ ?r <{AS.published}> ?published }} }}
-            ORDER BY DESC(?published) ?r LIMIT {int(limit)} OFFSET {int(offset)}""")
-    return [row["r"].value for row in rows], int(count.value)
+    def view(self, cls) -> ViewQuery:
+        return ViewQuery(str(cls), **asdict(self))
 
 
-def member_triples(node: Node, iri: str) -> list[ox.Triple]:
-    return node.merged.triples(iri)
+class MergedViews:
+    """The merged containers and the trace of outcomes, read through the merged graph's read model."""
 
+    def __init__(self, merged: MergedGraph) -> None:
+        self.merged = merged
 
-def _where(cls, filters: Filters) -> str:
-    parts = [f"?r a <{cls}> ."]
-    if filters.platform:
-        parts.append(f"?r <{DDS.sourcePlatform}> <{filters.platform}> .")
-    if filters.space:
-        parts.append(f"?r <{DCTERMS.isPartOf}> <{filters.space}> .")
-    if filters.status:
-        parts.append(f"?r <{DDS.status}> <{DDS[filters.status]}> .")
-    if filters.topic:
-        topic = f"<{filters.topic}>"
-        match = f"<{SKOS.exactMatch}>"
-        parts.append(f"?r <{DCTERMS.subject}> ?topic . FILTER(?topic = {topic} || "
-                     f"EXISTS {{ ?topic {match} {topic} }} || EXISTS {{ {topic} {match} ?topic }})")
-    if filters.text:
-        words = " && ".join(f"CONTAINS(LCASE(STR(?text)), LCASE({json.dumps(w)}))" for w in filters.text.split())
-        parts.append(f"FILTER EXISTS {{ ?r <{DCTERMS.title}>|<{AS.content}>|<{AS.summary}> ?text FILTER({words}) }}")
-    if filters.bbox:
-        west, south, east, north = filters.bbox
-        parts.append(f"?r <{AS.location}> ?place . ?place <{AS.latitude}> ?lat ; <{AS.longitude}> ?lon . "
-                     f"FILTER(?lat >= {south} && ?lat <= {north} && ?lon >= {west} && ?lon <= {east})")
-    if filters.since or filters.until:
-        parts.append(f"?r <{AS.published}> ?date .")
-        if filters.since:
-            parts.append(f'FILTER(?date >= "{filters.since}"^^<http://www.w3.org/2001/XMLSchema#dateTime>)')
-        if filters.until:
-            parts.append(f'FILTER(?date <= "{filters.until}"^^<http://www.w3.org/2001/XMLSchema#dateTime>)')
-    return " ".join(parts)
+    def page(self, kind: str, filters: Filters, limit: int, offset: int) -> tuple[list[str], int]:
+        """IRIs of one page of the merged view, and the number of matching resources."""
+        return self.merged.view_page(filters.view(KINDS[kind]), limit, offset)
+
+    def member_triples(self, iri: str) -> list[ox.Triple]:
+        return self.merged.resource_triples(iri)
+
+    def trace(self, outcome: str) -> list[Influence]:
+        """Which contributions, from which platforms, influenced a result or decision, in what role, and their
+        status."""
+        return self.merged.influences(_iri(outcome, "of") or "")
 
 
 def _iri(value: str | None, name: str) -> str | None:
@@ -136,34 +114,3 @@ def _date(value: str | None, name: str) -> str | None:
     if parsed.tzinfo is None:
         raise BadDocument(f"{name} needs a time zone, e.g. 2025-03-01T00:00:00Z", field=name)
     return parsed.isoformat()
-
-
-TRACE_QUERY = """
-PREFIX prov: <http://www.w3.org/ns/prov#>
-PREFIX dds: <https://w3id.org/dds/ns#>
-PREFIX dcterms: <http://purl.org/dc/terms/>
-SELECT DISTINCT ?contribution ?role ?platform ?status ?title WHERE {
-  { <OUTCOME> prov:qualifiedInfluence ?influence . ?influence prov:influencer ?contribution .
-    OPTIONAL { ?influence prov:hadRole ?role } }
-  UNION
-  { <OUTCOME> prov:wasDerivedFrom ?contribution .
-    FILTER NOT EXISTS { <OUTCOME> prov:qualifiedInfluence/prov:influencer ?contribution } }
-  OPTIONAL { ?contribution dds:sourcePlatform ?platform }
-  OPTIONAL { ?contribution dds:status ?status }
-  OPTIONAL { ?contribution dcterms:title ?title }
-} ORDER BY ?contribution
-"""
-
-
-def trace(node: Node, outcome: str) -> list[dict[str, str | None]]:
-    """Which contributions, from which platforms, influenced a result or decision, in what role, and their status."""
-    rows = node.merged.query(TRACE_QUERY.replace("OUTCOME", _iri(outcome, "of") or ""))
-    found: dict[str, dict[str, str | None]] = {}
-    for row in rows:
-        entry = found.setdefault(row["contribution"].value, {"contribution": row["contribution"].value,
-                                                              "role": None, "platform": None, "status": None,
-                                                              "title": None})
-        for key in ("role", "platform", "status", "title"):
-            if row[key] is not None and entry[key] is None:
-                entry[key] = row[key].value
-    return list(found.values())

@@ -6,14 +6,14 @@ import json
 
 from flask import Blueprint, Response, current_app, request
 
+from ..api.decidim import DataspaceAPI
 from ..errors import NotFound
-from ..importers.decidim_api import DataspaceAPI
 
 bp = Blueprint("decidim", __name__, url_prefix="/api/v1/data")
 
 
 def _api() -> DataspaceAPI:
-    return DataspaceAPI(current_app.extensions["dds.node"], request.args.get("preferred_locale", "en"))
+    return current_app.extensions["dds.node"].decidim.in_locale(request.args.get("preferred_locale", "en"))
 
 
 def _with_comments() -> bool:

@@ -9,8 +9,8 @@ from flask import Blueprint, Response, current_app, request
 
 from ..errors import NotFound
 from ..federation import views
-from ..federation.catalog import catalog_triples
 from ..ldp import representation
+from ..node import Node
 from ..vocab import DCTERMS, DDS, LDP, RDF
 from . import conneg
 from .paging import int_arg, paging_links
@@ -18,17 +18,21 @@ from .paging import int_arg, paging_links
 bp = Blueprint("federation", __name__)
 
 
+def _node() -> Node:
+    return current_app.extensions["dds.node"]
+
+
 @bp.route("/catalog", methods=["GET", "HEAD"])
 def catalog() -> Response:
-    node = current_app.extensions["dds.node"]
-    triples = catalog_triples(node)
+    node = _node()
+    triples = node.catalog.triples()
     chosen = conneg.choose(request)
     if chosen == conneg.JSON_LD:
         subjects = sorted({t.subject for t in triples if isinstance(t.subject, ox.NamedNode)}, key=lambda s: s.value)
         body = {"@context": node.context_url, "@graph": [representation.node_object(triples, s) for s in subjects]}
         response = Response(json.dumps(body, ensure_ascii=False), mimetype="application/ld+json")
     else:
-        response = _serialize(triples, ox.NamedNode(node.graphs.catalog), chosen)
+        response = _serialize(triples, ox.NamedNode(node.catalog.iri), chosen)
     response.vary.add("Accept")
     return response
 
@@ -38,10 +42,10 @@ def merged_view(kind: str) -> Response:
     """A read-only LDP container over every member, shaped like a pod's containers (Startin'blox reads it)."""
     if kind not in views.KINDS:
         raise NotFound(f"no merged view {kind!r}; there are: {', '.join(views.KINDS)}")
-    node = current_app.extensions["dds.node"]
+    node = _node()
     limit = min(int_arg("limit", node.config.page_size, minimum=1), 10000)
     offset = int_arg("offset", 0, minimum=0)
-    members, total = views.page(node, kind, views.Filters.from_args(request.args), limit, offset)
+    members, total = node.views.page(kind, views.Filters.from_args(request.args), limit, offset)
     iri = f"{node.config.base_url}federation/{kind}/"
     subject = ox.NamedNode(iri)
     own = [
@@ -52,14 +56,14 @@ def merged_view(kind: str) -> Response:
     chosen = conneg.choose(request)
     if chosen == conneg.JSON_LD:
         document = representation.document(representation.node_object(own, subject), node.context_url)
-        document["ldp:contains"] = [representation.node_object(views.member_triples(node, m), ox.NamedNode(m))
+        document["ldp:contains"] = [representation.node_object(node.views.member_triples(m), ox.NamedNode(m))
                                     for m in members]
         response = Response(json.dumps(document, ensure_ascii=False), mimetype="application/ld+json")
     else:
         triples = list(own)
         for member in members:
             triples.append(ox.Triple(subject, ox.NamedNode(str(LDP.contains)), ox.NamedNode(member)))
-            triples.extend(views.member_triples(node, member))
+            triples.extend(node.views.member_triples(member))
         response = _serialize(triples, subject, chosen)
     paging_links(response, iri, limit, offset, total)
     response.headers.add("Link", '<http://www.w3.org/ns/ldp#BasicContainer>; rel="type"')
@@ -71,13 +75,13 @@ def merged_view(kind: str) -> Response:
 @bp.route("/federation/trace", methods=["GET", "HEAD"])
 def trace() -> Response:
     """``?of=<result or decision IRI>``: the contributions that influenced it, their platform, role and status."""
-    node = current_app.extensions["dds.node"]
+    node = _node()
     outcome = request.args.get("of", "")
     influences = [
-        {"influencer": {"@id": row["contribution"], "platform": row["platform"],
-                        "status": _vocab_name(row["status"]), "title": row["title"]},
-         "role": _vocab_name(row["role"])}
-        for row in views.trace(node, outcome)
+        {"influencer": {"@id": found.contribution, "platform": found.platform,
+                        "status": _vocab_name(found.status), "title": found.title},
+         "role": _vocab_name(found.role)}
+        for found in node.views.trace(outcome)
     ]
     for influence in influences:
         influence["influencer"] = {k: v for k, v in influence["influencer"].items() if v is not None}

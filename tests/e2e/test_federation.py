@@ -65,6 +65,7 @@ class BrokenMember:
     def __init__(self) -> None:
         self.seen: list[str] = []
         self.witness = Witness()
+        self.gappy_rounds = 0
         member = self
 
         class Handler(QuietHandler):
@@ -111,6 +112,36 @@ class BrokenMember:
         handler.send_header("Content-Type", "text/turtle")
         handler.end_headers()
         handler.wfile.write(body.encode())
+
+    def _gappy(self, handler) -> None:
+        """A member whose change feed always skips the next number: each sync (one probe of the feed's head)
+        finds the head two further, with only the last event listed; its motion changes in the lost events."""
+        path, _, query = handler.path.partition("?")
+        if path == "/gappy/changes/" and query.startswith("since=0&"):
+            self.gappy_rounds += 1
+        head = 2 * self.gappy_rounds
+        bodies = {
+            "/gappy/": """@prefix ldp: <http://www.w3.org/ns/ldp#> .
+                </gappy/> a ldp:BasicContainer ; <http://purl.org/dc/terms/title> "Gappy" ;
+                ldp:contains </gappy/motion> .""",
+            "/gappy/motion": f"""@prefix schema: <http://schema.org/> .
+                @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+                <> a <http://www.w3.org/ns/opengov#Motion> ; schema:headline "Version {self.gappy_rounds}"@fr ;
+                   schema:datePublished "2025-04-01T10:00:00Z"^^xsd:dateTime ;
+                   <https://w3id.org/dds/ns#sourcePlatform> <https://gappy.example> .""",
+            "/gappy/changes/": f"""@prefix dds: <https://w3id.org/dds/ns#> .
+                @prefix as: <https://www.w3.org/ns/activitystreams#> .
+                </gappy/changes/> dds:lastSequence {head} .
+                </gappy/changes/#{head}> a as:Update ; dds:sequence {head} ; as:object </gappy/other> ;
+                    as:published "2025-04-01T10:00:00Z" .""",
+        }
+        if path not in bodies:
+            self._missing(handler)
+            return
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/turtle")
+        handler.end_headers()
+        handler.wfile.write(bodies[path].encode())
 
     @staticmethod
     def _garbage(handler) -> None:
@@ -176,16 +207,16 @@ def nodes(tmp_path_factory):
     faults = [broken.url(f) for f in ("down", "garbage", "slow", "huge", "loop", "elsewhere")]
     dots = broken.url("dots")
     faults[0] = f"http://127.0.0.1:{free_port()}/down/"  # nothing listens there
+    members = [pod_a, pod_b, broken.url("plain"), broken.url("gappy"), dots, *faults]
     servers = {
         "a": ServerProcess(_config(directory, ports["a"], "bordeaux", [pod_b]), ports["a"], directory / "a.log"),
         "b": ServerProcess(_config(directory, ports["b"], "paris", [pod_a]), ports["b"], directory / "b.log"),
-        "fed": ServerProcess(_config(directory, ports["fed"], "", [pod_a, pod_b, broken.url("plain"), dots, *faults]),
-                             ports["fed"],
-                             directory / "fed.log"),
+        "fed": ServerProcess(_config(directory, ports["fed"], "", members), ports["fed"], directory / "fed.log"),
     }
     for server in servers.values():
         server.start()
-    yield {"urls": urls, "pods": {"a": pod_a, "b": pod_b, "plain": broken.url("plain")}, "faults": faults,
+    yield {"urls": urls, "pods": {"a": pod_a, "b": pod_b, "plain": broken.url("plain"), "gappy": broken.url("gappy")},
+           "faults": faults,
            "broken": broken, "servers": servers, "directory": directory}
     for server in servers.values():
         server.stop()
@@ -370,3 +401,23 @@ def test_plain_vocabularies_are_aligned_and_invalid_resources_reported(nodes):
     assert catalog.value(URIRef(plain), DDS.syncStatus) == Literal("partial")
     messages = [str(m) for m in catalog.objects(URIRef(plain), DDS.syncMessage)]
     assert any("incomplete-1" in m and "published" in m for m in messages), messages
+
+
+def test_a_feed_that_skips_numbers_is_walked_again_and_reported(nodes):
+    """The motion changes only in the events a member's feed lost: the federation notices the jump, walks the
+    member's containers again and says so in its status, instead of keeping a stale copy under status ok."""
+    fed, gappy = nodes["urls"]["fed"], nodes["pods"]["gappy"]
+    motion = f"{gappy}motion"
+
+    def reported() -> list[str] | None:
+        catalog = _catalog(fed)
+        messages = [str(m) for m in catalog.objects(URIRef(gappy), DDS.syncMessage)]
+        partial = catalog.value(URIRef(gappy), DDS.syncStatus) == Literal("partial")
+        return messages if partial and any("jumped" in m for m in messages) else None
+
+    messages = _until(reported)
+    assert any("walked again" in m for m in messages), messages
+    rows = _sparql(fed, f"SELECT ?h WHERE {{ GRAPH <{motion}> {{ <{motion}> <http://schema.org/headline> ?h }} }}")
+    versions = [int(row["h"]["value"].removeprefix("Version ")) for row in rows]
+    assert len(versions) == 1 and versions[0] >= 2, "the walk brought the version changed in the lost events"
+    assert nodes["servers"]["fed"].alive

@@ -15,6 +15,7 @@ import requests
 from dds_pod.testing import TOKENS, Loopback, QuietHandler, free_port
 
 from ..conftest import DATA, REPO
+from .conftest import auth, example, post
 
 FIXTURES = DATA / "decidim-dataspace"
 KEY = "a-test-pseudonymisation-key-of-some-length"
@@ -211,3 +212,38 @@ def _assert_same(expected, served, where: str) -> None:
             assert got[reference] == item, f"{where}: {reference}"
         return
     assert served == _comparable(expected), where
+
+
+def _until(check, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while not (value := check()):
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.3)
+    return value
+
+
+def test_served_api_follows_each_harvest(federating_node):
+    """The answers come from a snapshot of the merged graph's current version: a proposal created, changed and
+    deleted in a pod is served, served changed and no longer served after the harvests that follow."""
+    node = federating_node.url
+    document = dict(example("proposal-piste-cyclable-victor-hugo"), identifier="BXM-PROP-2025-9-001")
+    proposal = post(node, "proposals/", document, slug="snapshot-velo").headers["Location"]
+    route = f"{node}api/v1/data/contributions/BXM-PROP-2025-9-001?preferred_locale=fr"
+
+    served = _until(lambda: (answer := requests.get(route, timeout=5)).status_code == 200 and answer.json())
+    assert served["title"] == "Une piste cyclable protégée cours Victor-Hugo" and served["source"].endswith("/101")
+    listed = requests.get(f"{node}api/v1/data/contributions", timeout=5).json()
+    assert "BXM-PROP-2025-9-001" in {item["reference"] for item in listed}
+
+    requests.patch(proposal, data=json.dumps({"title": {"fr": "Une piste cyclable, version deux"}}),
+                   headers={**auth(), "Content-Type": "application/merge-patch+json"}, timeout=5).raise_for_status()
+    _until(lambda: requests.get(route, timeout=5).json()["title"] == "Une piste cyclable, version deux")
+
+    requests.delete(proposal, headers=auth(), timeout=5).raise_for_status()
+    gone = _until(lambda: (answer := requests.get(route, timeout=5)).status_code == 404 and answer.headers)
+    assert gone["Content-Type"] == "application/problem+json"
+    assert "BXM-PROP-2025-9-001" in requests.get(route, timeout=5).json()["detail"]
+    listed = requests.get(f"{node}api/v1/data/contributions", timeout=5).json()
+    assert "BXM-PROP-2025-9-001" not in {item["reference"] for item in listed}
+    assert federating_node.alive

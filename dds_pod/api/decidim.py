@@ -4,17 +4,20 @@ An unmodified Decidim with the module, pointed at a DDS node, then shows the pro
 federated platform (other Decidims, Consul imports, any DDS pod), each with its source link.
 What the format cannot carry is left out: a contribution deleted on its platform is not served,
 and a withdrawn proposal's earlier answer state is not kept (DDS keeps one status).
+
+The resources the module's objects are made of are read from the merged graph once per version
+of it (a harvest that changes something makes a new version), not on every request.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 
 import pyoxigraph as ox
 
-from ..node import Node
+from ..federation.merged import MergedGraph
 from ..vocab import AS, DCTERMS, DDS, RDF
 
 STATE_OF = {"accepted": "accepted", "rejected": "rejected", "evaluating": "evaluating"}
@@ -47,19 +50,46 @@ class _Resource:
         return {t.value for t in self.values.get(str(RDF.type), [])}
 
 
-class DataspaceAPI:
-    """Builds the module's objects from the merged store, for one request's locale."""
+class _Snapshot:
+    """The resources of one version of the merged graph, with the replies to each, indexed once."""
 
-    def __init__(self, node: Node, locale: str = "en") -> None:
-        self.node = node
-        self.locale = locale
-        self.resources = {iri: self._load(iri) for iri in self._typed(DDS.Proposal, DDS.Comment,
-                                                                      DDS.ParticipatorySpace, *AGENT_TYPES)}
+    def __init__(self, merged: MergedGraph) -> None:
+        self.version = merged.version  # read first: a write while reading makes the snapshot outdated, not wrong
+        typed = merged.typed(*(str(c) for c in (DDS.Proposal, DDS.Comment, DDS.ParticipatorySpace, *AGENT_TYPES)))
+        self.resources = {iri: _Resource(iri, merged.description(iri)) for iri in typed}
         self.replies: dict[str, list[str]] = {}
-        for resource in self._of(DDS.Comment):
+        for resource in self.resources.values():
             parent = resource.first(AS.inReplyTo)
-            if parent:
+            if parent and str(DDS.Comment) in resource.types():
                 self.replies.setdefault(parent, []).append(resource.iri)
+        self.by_reference: dict[tuple[str, str], _Resource] = {}
+        for resource in self.resources.values():
+            self.by_reference.setdefault((_kind(resource), _reference(resource)), resource)
+
+
+class DecidimAPI:
+    """The module's API over the merged graph; requests share the snapshot of its current version."""
+
+    def __init__(self, merged: MergedGraph) -> None:
+        self.merged = merged
+        self._snapshot: _Snapshot | None = None
+        self._lock = threading.Lock()
+
+    def in_locale(self, locale: str = "en") -> DataspaceAPI:
+        with self._lock:
+            if self._snapshot is None or self._snapshot.version != self.merged.version:
+                self._snapshot = _Snapshot(self.merged)
+            return DataspaceAPI(self._snapshot, locale)
+
+
+class DataspaceAPI:
+    """Builds the module's objects from one snapshot of the merged graph, for one request's locale."""
+
+    def __init__(self, snapshot: _Snapshot, locale: str = "en") -> None:
+        self.locale = locale
+        self.resources = snapshot.resources
+        self.replies = snapshot.replies
+        self.by_reference = snapshot.by_reference
 
     # ------------------------------------------------------------------ routes
 
@@ -77,19 +107,16 @@ class DataspaceAPI:
 
     def authors(self) -> list[dict]:
         agents = [r for r in self.resources.values() if r.types() & {str(t) for t in AGENT_TYPES}]
-        return [self.author(a) for a in sorted(agents, key=lambda a: self._reference(a))]
+        return [self.author(a) for a in sorted(agents, key=_reference)]
 
     def find(self, kind: str, reference: str) -> _Resource | None:
-        for resource in self.resources.values():
-            if self._reference(resource) == reference and self._kind(resource) == kind:
-                return resource
-        return None
+        return self.by_reference.get((kind, reference))
 
     # ------------------------------------------------------------------ objects
 
     def container(self, space: _Resource) -> dict:
         return {
-            "reference": self._reference(space),
+            "reference": _reference(space),
             "source": space.first(AS.url) or space.iri,
             "name": space.text(DCTERMS.title, self.locale),
             "description": space.text(AS.content, self.locale),
@@ -103,7 +130,7 @@ class DataspaceAPI:
         comment = str(DDS.Comment) in resource.types()
         authors = [self._author_reference(a) for a in resource.all(AS.attributedTo)]
         item = {
-            "reference": self._reference(resource),
+            "reference": _reference(resource),
             "source": resource.first(AS.url) or resource.iri,
             "container": self._space_reference(resource),
             "locale": resource.first(DCTERMS.language) or self.locale,
@@ -120,16 +147,16 @@ class DataspaceAPI:
         return item
 
     def author(self, agent: _Resource) -> dict:
-        return {"reference": self._reference(agent), "name": agent.first(AS.name), "source": agent.first(AS.url)}
+        return {"reference": _reference(agent), "name": agent.first(AS.name), "source": agent.first(AS.url)}
 
     # ------------------------------------------------------------------ helpers
 
     def _children(self, resource: _Resource, comment: bool, full: bool) -> list | None:
         if comment:
             direct = [self.resources[c] for c in self.replies.get(resource.iri, []) if c in self.resources]
-            return [self._reference(c) for c in sorted(direct, key=self._order)] or None
+            return [_reference(c) for c in sorted(direct, key=self._order)] or None
         thread = self._thread(resource.iri)
-        return [self.contribution(c) for c in thread] if full else [self._reference(c) for c in thread]
+        return [self.contribution(c) for c in thread] if full else [_reference(c) for c in thread]
 
     def _thread(self, iri: str) -> list[_Resource]:
         found, stack = [], list(self.replies.get(iri, []))
@@ -154,44 +181,33 @@ class DataspaceAPI:
 
     def _parent_reference(self, resource: _Resource) -> str | None:
         parent = resource.first(AS.inReplyTo)
-        return self._reference(self.resources[parent]) if parent in self.resources else parent
+        return _reference(self.resources[parent]) if parent in self.resources else parent
 
     def _space_reference(self, resource: _Resource) -> str | None:
         space = resource.first(DCTERMS.isPartOf)
-        return self._reference(self.resources[space]) if space in self.resources else space
+        return _reference(self.resources[space]) if space in self.resources else space
 
     def _author_reference(self, iri: str) -> str:
-        return self._reference(self.resources[iri]) if iri in self.resources else iri
-
-    def _reference(self, resource: _Resource) -> str:
-        return resource.first(DCTERMS.identifier) or resource.iri
-
-    def _kind(self, resource: _Resource) -> str:
-        types = resource.types()
-        if str(DDS.ParticipatorySpace) in types:
-            return "container"
-        if types & {str(DDS.Proposal), str(DDS.Comment)}:
-            return "contribution"
-        return "author"
+        return _reference(self.resources[iri]) if iri in self.resources else iri
 
     def _order(self, resource: _Resource) -> tuple[str, str]:
-        return (resource.first(AS.published) or "", self._reference(resource))
+        return (resource.first(AS.published) or "", _reference(resource))
 
     def _of(self, cls) -> list[_Resource]:
         return [r for r in self.resources.values() if str(cls) in r.types()]
 
-    def _typed(self, *classes) -> Iterable[str]:
-        values = " ".join(f"<{c}>" for c in classes)
-        query = f"SELECT DISTINCT ?r WHERE {{ VALUES ?type {{ {values} }} ?r a ?type . FILTER(isIRI(?r)) }}"
-        return [row["r"].value for row in self.node.merged.query(query)]
 
-    def _load(self, iri: str) -> _Resource:
-        values: dict[str, list] = {}
-        for graph in (iri, self.node.graphs.inferred(iri)):
-            for triple in self.node.merged.triples(graph):
-                if triple.subject == ox.NamedNode(iri):
-                    values.setdefault(triple.predicate.value, []).append(triple.object)
-        return _Resource(iri, values)
+def _reference(resource: _Resource) -> str:
+    return resource.first(DCTERMS.identifier) or resource.iri
+
+
+def _kind(resource: _Resource) -> str:
+    types = resource.types()
+    if str(DDS.ParticipatorySpace) in types:
+        return "container"
+    if types & {str(DDS.Proposal), str(DDS.Comment)}:
+        return "contribution"
+    return "author"
 
 
 def _local(iri: str | None) -> str | None:
