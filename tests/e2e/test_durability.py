@@ -124,7 +124,8 @@ def test_a_notification_queued_with_a_reply_survives_kill_9_and_arrives_once(tmp
     port, store = free_port(), tmp_path / "store"
     config = write_config(tmp_path, port, data_dir=store)
     with config.open("a", encoding="utf-8") as toml:
-        toml.write(f'[federation]\nmembers = ["{remote.url}remote/"]\ninterval_s = 3600\nretry_base_s = 0.05\nallow_networks = ["127.0.0.0/8"]\n')
+        toml.write(f'[federation]\nmembers = ["{remote.url}remote/"]\ninterval_s = 3600\nretry_base_s = 0.05\n'
+                   'allow_networks = ["127.0.0.0/8"]\n')
     target = f"{remote.url}remote/proposals/p1"
     server = ServerProcess(config, port, tmp_path / "server.log").start()
     try:
