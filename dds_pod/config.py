@@ -172,7 +172,7 @@ def _table(raw: dict[str, Any], key: str, prefix: str = "") -> dict[str, Any]:
 def _refuse_unknown(prefix: str, raw: dict[str, Any], known: set[str] | frozenset[str]) -> None:
     unknown = sorted(set(raw) - set(known))
     if unknown:
-        raise ConfigError(f"unknown setting {prefix}{unknown[0]!r}; known: {', '.join(sorted(known))}",
+        raise ConfigError(f"unknown setting {prefix + unknown[0]!r}; known: {', '.join(sorted(known))}",
                           field=f"{prefix}{unknown[0]}")
 
 

@@ -45,7 +45,10 @@ class ProblemErrorTask(ErrorTask):
     def execute(self) -> None:
         error = self.request.error
         self.status = f"{error.code} {error.reason}"
-        body = problem_body(error.code, error.reason, error.body, "headers" if error.code == 431 else "body")
+        detail = error.body
+        if error.code == 413:  # worded as the application words it
+            detail = f"the body is over the limit of {self.channel.server.adj.max_request_body_size} bytes"
+        body = problem_body(error.code, error.reason, detail, "headers" if error.code == 431 else "body")
         self.response_headers.append(("Content-Type", "application/problem+json"))
         self.set_close_on_finish()
         self.content_length = len(body)
