@@ -31,6 +31,9 @@ from .errors import ConfigError
 from .lifecycle import ServingNode
 from .supervisor import EXIT_FATAL, Supervisor
 
+LINGER_S = 2.0  # how long a closing connection drops what its client still sends
+LINGER_READ_BYTES, LINGER_MAX_BYTES = 65536, 8 * 1024 * 1024
+
 
 def problem_body(status: int, title: str, detail: str, field: str | None = None) -> bytes:
     document = {"type": "about:blank", "title": title, "status": status, "detail": detail}
@@ -56,12 +59,51 @@ class ProblemErrorTask(ErrorTask):
 
 
 class DeadlineChannel(HTTPChannel):
-    """A connection whose request being read must arrive by a deadline (its headers, then its body)."""
+    """A connection whose request being read must arrive by a deadline (its headers, then its body).
+
+    When the server ends a connection, it closes its sending side first and reads (and drops) what the client is
+    still sending, for a moment, before closing the socket: closed on unread data, the socket would answer with a
+    reset, which can destroy the error response (a 413 to a large upload) before the client reads it.
+    """
 
     error_task_class = ProblemErrorTask
     _timed = None  # the request the times below are about
     request_started = 0.0
     headers_received: float | None = None
+    lingering_since: float | None = None
+    dropped = 0
+
+    def handle_close(self) -> None:
+        if self.lingering_since is None and self.connected and self.socket is not None:
+            try:
+                self.socket.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+            else:
+                self.lingering_since, self.will_close = time.monotonic(), False
+                return
+        super().handle_close()
+
+    def readable(self) -> bool:
+        return self.lingering_since is not None or super().readable()
+
+    def writable(self) -> bool:
+        return self.lingering_since is None and bool(super().writable())
+
+    def handle_read(self) -> None:
+        if self.lingering_since is None:
+            super().handle_read()
+            return
+        try:
+            data = self.socket.recv(LINGER_READ_BYTES)
+        except OSError:
+            data = b""
+        self.dropped += len(data)
+        if not data or self.dropped > LINGER_MAX_BYTES:
+            super().handle_close()
+
+    def linger_over(self, now: float) -> bool:
+        return self.lingering_since is not None and now - self.lingering_since > LINGER_S
 
     def received(self, data: bytes) -> bool:
         accepted = super().received(data)
@@ -89,7 +131,7 @@ class DeadlineChannel(HTTPChannel):
         with contextlib.suppress(OSError):  # a few hundred bytes: the socket's buffer takes them, or the client is gone
             self.socket.send(head.encode() + body, socket.MSG_DONTWAIT)
         self.request = None
-        self.handle_close()
+        self.handle_close()  # the client is silent: lingering ends at its first read, or at LINGER_S
 
 
 class DeadlineServer(TcpWSGIServer):
@@ -108,6 +150,9 @@ class DeadlineServer(TcpWSGIServer):
         super().maintenance(now)
         clock = time.monotonic()
         for channel in list(self.active_channels.values()):
+            if channel.linger_over(clock):
+                HTTPChannel.handle_close(channel)
+                continue
             late = channel.overdue(clock, self.limits)
             if late:
                 channel.time_out(*late)
