@@ -8,6 +8,7 @@ configuration the node refuses): starting it again would fail again, so the supe
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
@@ -53,8 +54,9 @@ class Supervisor:
     def _stop(self, signum: int, frame) -> None:
         self._stopping.set()
         child = self._child
-        if child is not None and child.pid is not None and child.exitcode is None:
-            os.kill(child.pid, signal.SIGTERM)
+        if child is not None and child.pid is not None:
+            with contextlib.suppress(ProcessLookupError):  # not reaped here: join() does that
+                os.kill(child.pid, signal.SIGTERM)
 
     def _wait_for_child(self) -> None:
         child = self._child
