@@ -205,4 +205,8 @@ def _seed(serving: ServingNode, seeds: list[tuple[str, str, Path]]) -> None:
 
 
 def _exit(signum: int, frame) -> None:
+    """The first SIGTERM or SIGINT ends serving; later ones (a process group signalled, then the supervisor
+    forwarding) must not interrupt the closing of the stores."""
+    for ignored in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(ignored, signal.SIG_IGN)
     sys.exit(0)

@@ -38,8 +38,8 @@ class Supervisor:
             started = time.monotonic()
             self._child = multiprocessing.get_context("fork").Process(target=self._target, name="dds-pod-node")
             self._child.start()
-            self._child.join()
-            code = self._child.exitcode
+            code = self._wait(self._child)
+            self._child = None
             if self._stopping.is_set():
                 break
             if code == EXIT_FATAL:
@@ -48,24 +48,28 @@ class Supervisor:
             print(f"dds-pod: the serving process exited ({_describe(code)}); starting it again in {delay:g} s",
                   file=sys.stderr)
             self._stopping.wait(delay)
-        self._wait_for_child()
         return 0
+
+    def _wait(self, child: multiprocessing.process.BaseProcess) -> int | None:
+        """The child's exit code; once a stop is asked, it has GRACE_S to exit before it is killed."""
+        stop_asked: float | None = None
+        while child.exitcode is None:
+            child.join(0.5)
+            if self._stopping.is_set() and child.exitcode is None:
+                if stop_asked is None:  # the signal may have come before the child had a pid
+                    stop_asked = time.monotonic()
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(child.pid, signal.SIGTERM)
+                if time.monotonic() - stop_asked > GRACE_S:
+                    child.kill()
+        return child.exitcode
 
     def _stop(self, signum: int, frame) -> None:
         self._stopping.set()
         child = self._child
         if child is not None and child.pid is not None:
-            with contextlib.suppress(ProcessLookupError):  # not reaped here: join() does that
+            with contextlib.suppress(ProcessLookupError):  # not reaped here: _wait does that
                 os.kill(child.pid, signal.SIGTERM)
-
-    def _wait_for_child(self) -> None:
-        child = self._child
-        if child is None:
-            return
-        child.join(GRACE_S)
-        if child.exitcode is None:
-            child.kill()
-            child.join()
 
 
 def _describe(code: int | None) -> str:
