@@ -140,9 +140,12 @@ class DeadlineServer(TcpWSGIServer):
     def __init__(self, app, sock: socket.socket, limits: ServerConfig, threads: int, max_body_bytes: int) -> None:
         self.limits = limits
         adjustments = Adjustments(
-            threads=threads, connection_limit=limits.connection_limit, channel_timeout=int(limits.idle_timeout_s),
-            cleanup_interval=1, max_request_header_size=limits.max_header_bytes,
-            max_request_body_size=max_body_bytes, asyncore_use_poll=True, backlog=1024, ident="dds-pod")
+            threads=threads, connection_limit=limits.connection_limit,
+            channel_timeout=max(1, round(limits.idle_timeout_s)),
+            cleanup_interval=1,  # deadlines are checked every second
+            max_request_header_size=limits.max_header_bytes, max_request_body_size=max_body_bytes,
+            asyncore_use_poll=True,  # select() would fail beyond 1024 descriptors
+            backlog=1024, ident="dds-pod")
         sockinfo = (sock.family, sock.type, sock.proto, sock.getsockname())
         super().__init__(app, _sock=sock, adj=adjustments, bind_socket=False, sockinfo=sockinfo)
 
