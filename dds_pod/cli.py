@@ -44,7 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", required=True, help="the node's TOML configuration")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--threads", type=int, default=8)
+    serve.add_argument("--threads", type=int, help="request threads (default: [server] threads, 8)")
     serve.add_argument("--seed", action="append", default=[], metavar="POD=[KIND:]PATH",
                        help="fill an empty POD at start-up from PATH: JSON-LD files (the default), or with KIND "
                             "decidim-dataspace (a folder of the module's JSON answers), decidim-csv or consul-csv")
@@ -223,16 +223,18 @@ def _publish(args: argparse.Namespace, settings, batch) -> int:
 
 
 def _import_settings(args: argparse.Namespace, default_platform: str):
-    import os
-
+    from .config import ConfigError, pseudonym_key
     from .importers.common import Settings
     from .importers.pseudonyms import Pseudonymiser
 
     pod = args.pod if args.pod.endswith("/") else args.pod + "/"
     pseudonymiser = None
     if args.authors == "pseudonyms":
-        key = os.environ.get("DDS_PSEUDONYM_KEY", "")
-        if len(key) < 16:
+        try:
+            key = pseudonym_key()  # an import command has no configuration file: the environment only
+        except ConfigError:
+            key = None
+        if key is None:
             print("dds-pod: set DDS_PSEUDONYM_KEY (16 characters or more) to pseudonymise authors, "
                   "or pass --authors=names", file=sys.stderr)
             return None

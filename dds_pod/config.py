@@ -1,6 +1,7 @@
-"""The node's configuration, read from a TOML file.
+"""The node's configuration, read from a TOML file into typed settings.
 
-The keys shown in the README are a contract: later versions add keys, never rename these.
+The keys shown in the README are a contract: later versions add keys, never rename these. A key the node does
+not know is refused with its name: a misspelt setting would otherwise be silently replaced by its default.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import DDSError
+from .errors import ConfigError
+from .store import StoreContext, StoreSettings, read_settings
 
 POD_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+PSEUDONYM_KEY_ENV = "DDS_PSEUDONYM_KEY"
+MIN_PSEUDONYM_KEY = 16
 
-
-class ConfigError(DDSError):
-    title = "Configuration error"
+__all__ = ["Config", "ConfigError", "FederationConfig", "ImportConfig", "PodConfig", "ServerConfig", "load"]
 
 
 @dataclass(frozen=True)
@@ -51,11 +53,31 @@ class FederationConfig:
 
 
 @dataclass(frozen=True)
+class ImportConfig:
+    """The ``[import]`` table. ``pseudonym_key`` is resolved once, by :func:`pseudonym_key`."""
+
+    pseudonym_key: str | None = None
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """The ``[server]`` table: how ``dds-pod serve`` holds its connections. A request is read whole before a
+    thread is given to it, so these limits bound what a slow or silent client can hold."""
+
+    threads: int = 8
+    connection_limit: int = 512  # open connections; beyond, new ones wait in the listen backlog
+    header_timeout_s: float = 10.0  # from a request's first byte to the end of its headers, else 408
+    body_timeout_s: float = 60.0  # from the end of the headers to the end of the body, else 408
+    idle_timeout_s: float = 60.0  # a kept-alive connection without a request is closed after this
+    max_header_bytes: int = 64 * 1024  # larger request headers get 431
+
+
+@dataclass(frozen=True)
 class Config:
     base_url: str
     pods: dict[str, PodConfig]
     data_dir: Path | None = None
-    store: str = "oxigraph"
+    store: StoreSettings = field(default_factory=StoreSettings)
     page_size: int = 100
     max_body_bytes: int = 5 * 1024 * 1024
     federation: FederationConfig = field(default_factory=FederationConfig)
@@ -63,7 +85,8 @@ class Config:
     catalog_records: dict[str, tuple[Path, ...]] = field(default_factory=dict)
     # Browser origins trusted with credentials (cookies, Authorization); any other origin only reads.
     cors_origins: frozenset[str] = frozenset()
-    extra: dict[str, Any] = field(default_factory=dict)
+    import_settings: ImportConfig = field(default_factory=ImportConfig)
+    server: ServerConfig = field(default_factory=ServerConfig)
 
     def pod_url(self, name: str) -> str:
         return self.pods[name].url(self.base_url)
@@ -86,21 +109,21 @@ def from_dict(raw: dict[str, Any], relative_to: Path = Path()) -> Config:
         raise ConfigError("base_url must be an http(s) URL, e.g. \"http://127.0.0.1:8000/\"")
     if not base_url.endswith("/"):
         base_url += "/"
-    data_dir = raw.get("data_dir")
-    pods = {name: _pod(name, value) for name, value in (raw.get("pods") or {}).items()}
-    known = {"base_url", "data_dir", "pods", "store", "page_size", "max_body_bytes", "federation", "catalog",
-             "cors_origins"}
+    _refuse_unknown("", raw, TOP_LEVEL_KEYS)
+    data_dir = (relative_to / raw["data_dir"]) if raw.get("data_dir") else None
+    pods = {name: _pod(name, value) for name, value in _table(raw, "pods").items()}
     return Config(
         base_url=base_url,
         pods=pods,
-        data_dir=(relative_to / data_dir) if data_dir else None,
-        store=str(raw.get("store", "oxigraph")),
+        data_dir=data_dir,
+        store=read_settings(raw.get("store", "oxigraph"), StoreContext(data_dir, relative_to)),
         page_size=_positive_int(raw, "page_size", 100),
         max_body_bytes=_positive_int(raw, "max_body_bytes", 5 * 1024 * 1024),
-        federation=_federation(raw.get("federation") or {}),
-        catalog_records=_records((raw.get("catalog") or {}).get("records") or {}, relative_to),
+        federation=_federation(_table(raw, "federation")),
+        catalog_records=_records(_catalog(raw), relative_to),
+        import_settings=_import(_table(raw, "import")),
+        server=_server(_table(raw, "server")),
         cors_origins=_origins(raw.get("cors_origins", [])),
-        extra={k: v for k, v in raw.items() if k not in known},
     )
 
 
@@ -113,7 +136,63 @@ def _origins(raw: Any) -> frozenset[str]:
     return frozenset(o.rstrip("/").lower() for o in raw)
 
 
+TOP_LEVEL_KEYS = frozenset({"base_url", "data_dir", "pods", "store", "page_size", "max_body_bytes", "federation",
+                            "catalog", "import", "server", "cors_origins"})
+
+
+def pseudonym_key(import_table: dict[str, Any] | None = None) -> str | None:
+    """The one rule for the pseudonymisation key: the environment's ``DDS_PSEUDONYM_KEY`` when set (a
+    deployment keeps its secret out of files), else ``[import] pseudonym_key``; ``None`` when neither is."""
+    table = import_table or {}
+    key = os.environ.get(PSEUDONYM_KEY_ENV) or table.get("pseudonym_key")
+    if key is None:
+        return None
+    where = PSEUDONYM_KEY_ENV if os.environ.get(PSEUDONYM_KEY_ENV) else "import.pseudonym_key"
+    if not isinstance(key, str) or len(key) < MIN_PSEUDONYM_KEY:
+        raise ConfigError(f"{where} must be a string of {MIN_PSEUDONYM_KEY} characters or more", field=where)
+    return key
+
+
+def _import(raw: dict[str, Any]) -> ImportConfig:
+    _refuse_unknown("import.", raw, {"pseudonym_key"})
+    return ImportConfig(pseudonym_key=pseudonym_key(raw))
+
+
+def _server(raw: dict[str, Any]) -> ServerConfig:
+    defaults = ServerConfig()
+    _refuse_unknown("server.", raw, set(vars(defaults)))
+    return ServerConfig(
+        threads=_positive_int(raw, "threads", defaults.threads, "server."),
+        connection_limit=_positive_int(raw, "connection_limit", defaults.connection_limit, "server."),
+        header_timeout_s=_positive_number(raw, "header_timeout_s", defaults.header_timeout_s, "server."),
+        body_timeout_s=_positive_number(raw, "body_timeout_s", defaults.body_timeout_s, "server."),
+        idle_timeout_s=_positive_number(raw, "idle_timeout_s", defaults.idle_timeout_s, "server."),
+        max_header_bytes=_positive_int(raw, "max_header_bytes", defaults.max_header_bytes, "server."),
+    )
+
+
+def _catalog(raw: dict[str, Any]) -> dict[str, Any]:
+    catalog = _table(raw, "catalog")
+    _refuse_unknown("catalog.", catalog, {"records"})
+    return _table(catalog, "records", "catalog.")
+
+
+def _table(raw: dict[str, Any], key: str, prefix: str = "") -> dict[str, Any]:
+    value = raw.get(key) or {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{prefix}{key} must be a table ([{prefix}{key}])", field=f"{prefix}{key}")
+    return value
+
+
+def _refuse_unknown(prefix: str, raw: dict[str, Any], known: set[str] | frozenset[str]) -> None:
+    unknown = sorted(set(raw) - set(known))
+    if unknown:
+        raise ConfigError(f"unknown setting {prefix + unknown[0]!r}; known: {', '.join(sorted(known))}",
+                          field=f"{prefix}{unknown[0]}")
+
+
 def _federation(raw: dict[str, Any]) -> FederationConfig:
+    _refuse_unknown("federation.", raw, set(vars(FederationConfig())))
     members = raw.get("members", [])
     if not isinstance(members, list) or not all(isinstance(m, str) and re.match(r"^https?://[^/]+/", m)
                                                 for m in members):
@@ -123,10 +202,10 @@ def _federation(raw: dict[str, Any]) -> FederationConfig:
         members=tuple(m if m.endswith("/") else m + "/" for m in members),
         interval_s=_positive_number(raw, "interval_s", defaults.interval_s),
         query_timeout_s=_positive_number(raw, "query_timeout_s", defaults.query_timeout_s),
-        max_results=_positive_int(raw, "max_results", defaults.max_results),
-        query_memory_mb=_positive_int(raw, "query_memory_mb", defaults.query_memory_mb),
+        max_results=_positive_int(raw, "max_results", defaults.max_results, "federation."),
+        query_memory_mb=_positive_int(raw, "query_memory_mb", defaults.query_memory_mb, "federation."),
         fetch_timeout_s=_positive_number(raw, "fetch_timeout_s", defaults.fetch_timeout_s),
-        max_response_bytes=_positive_int(raw, "max_response_bytes", defaults.max_response_bytes),
+        max_response_bytes=_positive_int(raw, "max_response_bytes", defaults.max_response_bytes, "federation."),
         retry_base_s=_positive_number(raw, "retry_base_s", defaults.retry_base_s),
         allow_networks=_networks(raw.get("allow_networks", [])),
     )
@@ -155,10 +234,10 @@ def _records(raw: dict[str, Any], relative_to: Path) -> dict[str, tuple[Path, ..
     return records
 
 
-def _positive_number(raw: dict[str, Any], key: str, default: float) -> float:
+def _positive_number(raw: dict[str, Any], key: str, default: float, prefix: str = "federation.") -> float:
     value = raw.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise ConfigError(f"federation.{key} must be a positive number")
+        raise ConfigError(f"{prefix}{key} must be a positive number", field=f"{prefix}{key}")
     return float(value)
 
 
@@ -169,6 +248,7 @@ def _pod(name: str, raw: dict[str, Any]) -> PodConfig:
     platform = raw.get("platform")
     if not isinstance(platform, str) or not platform.startswith(("http://", "https://")):
         raise ConfigError(f"pods.{name}.platform must be the platform's http(s) IRI")
+    _refuse_unknown(f"pods.{name}.", raw, {"title", "platform", "token", "token_env", "language"})
     return PodConfig(
         name=name,
         title=str(raw.get("title", name)),
@@ -192,10 +272,10 @@ def _tokens(name: str, raw: dict[str, Any]) -> tuple[str, ...]:
     return tuple(tokens)
 
 
-def _positive_int(raw: dict[str, Any], key: str, default: int) -> int:
+def _positive_int(raw: dict[str, Any], key: str, default: int, prefix: str = "") -> int:
     value = raw.get(key, default)
-    if not isinstance(value, int) or value <= 0:
-        raise ConfigError(f"{key} must be a positive integer")
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(f"{prefix}{key} must be a positive integer", field=f"{prefix}{key}")
     return value
 
 

@@ -97,6 +97,7 @@ class PreconditionFailed(DDSError):
     title = "Precondition failed"
 
 
-class PreconditionRequired(DDSError):
-    status = 428
-    title = "Precondition required"
+class ConfigError(DDSError):
+    """A node's configuration that cannot be used: the message names the key."""
+
+    title = "Configuration error"

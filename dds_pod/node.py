@@ -40,9 +40,8 @@ class Node:
     def __init__(self, config: Config, store: Store | None = None, validator: Validator | None = None,
                  merged_store: Store | None = None) -> None:
         self.config = config
-        self.store = store or open_store(config.store, config.data_dir)
-        self.merged = merged_store or open_store(
-            config.store, config.data_dir / "federation" if config.data_dir else None)
+        self.store = store or open_store(config.store)
+        self.merged = merged_store or open_store(config.store, part="federation")
         self.merged_graph = MergedGraph(self.merged, MergedGraphs(config.base_url))
         self.validator = validator or default_validator()
         self.context_url = f"{config.base_url}ns/context.jsonld"

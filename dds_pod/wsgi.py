@@ -1,14 +1,13 @@
 """WSGI entry for gunicorn: ``DDS_CONFIG=node.toml gunicorn 'dds_pod.wsgi:app'``.
 
 Run one worker process (the embedded store belongs to one process) with threads:
-``gunicorn -w 1 --threads 8 'dds_pod.wsgi:app'``.
+``gunicorn -w 1 --threads 8 'dds_pod.wsgi:app'``. The worker runs the node's background tasks (harvest,
+notification delivery) as ``dds-pod serve`` does, and stops them when it exits.
 """
 
-import gc
 import os
 
-from .app import create_app
 from .config import load
+from .lifecycle import wsgi_application
 
-app = create_app(load(os.environ["DDS_CONFIG"]))
-gc.freeze()  # start-up objects live as long as the process: spare the garbage collector's full passes
+app = wsgi_application(load(os.environ["DDS_CONFIG"]))

@@ -7,12 +7,14 @@ ingestion of sorted files): a crash leaves either all of a change or none of it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 
-from . import register
+from ..errors import ConfigError
+from . import StoreContext, refuse_unknown_options, register
 from .base import Change, Store
 
 # From this many quads, a change that only adds is bulk-loaded: written as sorted files that RocksDB ingests at
@@ -99,4 +101,19 @@ def _quad(quad: ox.Quad) -> str:
     return f"GRAPH {quad.graph_name} {{ {quad.subject} {quad.predicate} {quad.object} }}"
 
 
-register("oxigraph", OxigraphStore)
+def _read_options(raw: Mapping[str, Any], context: StoreContext) -> dict[str, Any]:
+    """``path``: the RocksDB folder, relative to the configuration's; by default ``data_dir``, and without
+    either the store lives in memory."""
+    refuse_unknown_options("oxigraph", raw, {"path"})
+    path = raw.get("path")
+    if path is not None and (not isinstance(path, str) or not path):
+        raise ConfigError("store.path must be a folder's path", field="store.path")
+    return {"path": context.relative_to / path if path else context.data_dir}
+
+
+def _open(options: Mapping[str, Any], part: str) -> OxigraphStore:
+    path = options["path"]
+    return OxigraphStore(path / part if path is not None and part else path)
+
+
+register("oxigraph", _read_options, _open)

@@ -19,9 +19,6 @@ from ..vocab import OWL, RDF, RDFS
 
 bp = Blueprint("standard", __name__)
 
-RDF_TYPES = {"text/turtle": "turtle", "application/ld+json": "json-ld", "application/n-triples": "nt",
-             "application/rdf+xml": "xml"}
-
 
 @bp.route("/ns/context.jsonld", methods=["GET", "HEAD"])
 def context() -> Response:

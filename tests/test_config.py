@@ -1,0 +1,139 @@
+"""The configuration's typed settings: the [store] table and its registry, [import], [server], unknown keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dds_pod.config import ConfigError, from_dict, load
+from dds_pod.node import Node
+from dds_pod.store import StoreSettings, open_store, read_settings, refuse_unknown_options, register
+from dds_pod.store.oxigraph import OxigraphStore
+
+BASE = {"base_url": "http://127.0.0.1:8000/", "pods": {"p": {"platform": "https://p.example", "token": "t"}}}
+
+
+def _config(tmp_path: Path | None = None, **keys):
+    return from_dict({**BASE, **keys}, relative_to=tmp_path or Path())
+
+
+def test_store_as_a_plain_name_keeps_its_meaning(tmp_path):
+    assert _config(store="oxigraph").store == StoreSettings("oxigraph", {"path": None})
+    on_disk = _config(tmp_path, store="oxigraph", data_dir="var")
+    assert on_disk.store == StoreSettings("oxigraph", {"path": tmp_path / "var"})
+    assert _config().store == StoreSettings("oxigraph", {"path": None}), "the default backend, in memory"
+
+
+def test_store_table_names_the_backend_and_its_options(tmp_path):
+    config = _config(tmp_path, data_dir="var", store={"backend": "oxigraph", "path": "elsewhere"})
+    assert config.store == StoreSettings("oxigraph", {"path": tmp_path / "elsewhere"})
+    assert _config(tmp_path, data_dir="var", store={"backend": "oxigraph"}).store.options["path"] == tmp_path / "var"
+    node = Node(config)
+    try:
+        assert (tmp_path / "elsewhere").is_dir() and (tmp_path / "elsewhere" / "federation").is_dir()
+        assert not (tmp_path / "var").exists()
+    finally:
+        node.close()
+
+
+@pytest.mark.parametrize("store", ["rdf4j", {"backend": "rdf4j"}, {"backend": 3}])
+def test_an_unknown_backend_is_named(store):
+    with pytest.raises(ConfigError) as raised:
+        _config(store=store)
+    assert raised.value.field == "store.backend"
+    assert "unknown store backend" in raised.value.message and "oxigraph" in raised.value.message
+
+
+def test_an_unknown_or_bad_option_is_named():
+    with pytest.raises(ConfigError) as raised:
+        _config(store={"backend": "oxigraph", "pth": "var"})
+    assert raised.value.field == "store.pth" and raised.value.message.endswith("known: backend, path")
+    with pytest.raises(ConfigError) as raised:
+        _config(store={"path": 3})
+    assert raised.value.field == "store.path"
+    with pytest.raises(ConfigError) as raised:
+        _config(store=["oxigraph"])
+    assert raised.value.field == "store"
+
+
+def test_a_registered_backend_is_opened_by_every_caller_without_change():
+    opened: list[tuple[dict, str]] = []
+
+    def read_options(raw, context):
+        refuse_unknown_options("recording", raw, {"endpoint"})
+        return {"endpoint": raw.get("endpoint", "http://sparql.example/")}
+
+    def open_recording(options, part):
+        opened.append((dict(options), part))
+        return OxigraphStore()
+
+    register("recording", read_options, open_recording)
+    settings = read_settings({"backend": "recording", "endpoint": "http://127.0.0.1:7878/"}, context=None)
+    assert isinstance(open_store(settings, part="federation"), OxigraphStore)
+    node = Node(_config(store={"backend": "recording"}))
+    node.close()
+    default = {"endpoint": "http://sparql.example/"}
+    assert opened == [({"endpoint": "http://127.0.0.1:7878/"}, "federation"), (default, ""), (default, "federation")]
+    with pytest.raises(ConfigError, match=r"store\.user"):
+        _config(store={"backend": "recording", "user": "x"})
+
+
+@pytest.mark.parametrize(("keys", "field"), [
+    ({"page_sise": 10}, "page_sise"),
+    ({"federation": {"interval": 5}}, "federation.interval"),
+    ({"server": {"thread": 4}}, "server.thread"),
+    ({"import": {"pseudonym": "x" * 20}}, "import.pseudonym"),
+    ({"catalog": {"record": {}}}, "catalog.record"),
+    ({"pods": {"p": {"platform": "https://p.example", "token": "t", "langage": "fr"}}}, "pods.p.langage"),
+])
+def test_an_unknown_key_is_refused_by_name(keys, field):
+    with pytest.raises(ConfigError) as raised:
+        _config(**keys)
+    assert raised.value.field == field
+    assert raised.value.message.startswith(f"unknown setting {field!r}")
+
+
+def test_the_pseudonym_key_comes_from_the_environment_first(monkeypatch):
+    monkeypatch.delenv("DDS_PSEUDONYM_KEY", raising=False)
+    assert _config().import_settings.pseudonym_key is None
+    from_file = _config(**{"import": {"pseudonym_key": "file-key-0123456789"}})
+    assert from_file.import_settings.pseudonym_key == "file-key-0123456789"
+    monkeypatch.setenv("DDS_PSEUDONYM_KEY", "environment-key-0123456789")
+    both = _config(**{"import": {"pseudonym_key": "file-key-0123456789"}})
+    assert both.import_settings.pseudonym_key == "environment-key-0123456789"
+    assert _config().import_settings.pseudonym_key == "environment-key-0123456789"
+
+
+def test_a_short_pseudonym_key_is_refused_where_it_comes_from(monkeypatch):
+    monkeypatch.delenv("DDS_PSEUDONYM_KEY", raising=False)
+    with pytest.raises(ConfigError) as raised:
+        _config(**{"import": {"pseudonym_key": "short"}})
+    assert raised.value.field == "import.pseudonym_key"
+    monkeypatch.setenv("DDS_PSEUDONYM_KEY", "short")
+    with pytest.raises(ConfigError) as raised:
+        _config()
+    assert raised.value.field == "DDS_PSEUDONYM_KEY"
+
+
+def test_server_limits_have_defaults_and_are_checked():
+    server = _config(server={"threads": 4, "header_timeout_s": 2.5}).server
+    assert (server.threads, server.header_timeout_s, server.body_timeout_s) == (4, 2.5, 60.0)
+    for bad in ({"threads": 0}, {"body_timeout_s": "soon"}, {"connection_limit": True}):
+        with pytest.raises(ConfigError) as raised:
+            _config(server=bad)
+        assert raised.value.field == f"server.{next(iter(bad))}"
+    with pytest.raises(ConfigError) as raised:
+        _config(server="fast")
+    assert raised.value.field == "server"
+
+
+def test_a_file_is_read_relative_to_its_folder(tmp_path):
+    path = tmp_path / "node.toml"
+    path.write_text('base_url = "http://127.0.0.1:8000"\n[store]\nbackend = "oxigraph"\npath = "db"\n'
+                    '[pods.p]\nplatform = "https://p.example"\ntoken = "t"\n', encoding="utf-8")
+    config = load(path)
+    assert config.base_url == "http://127.0.0.1:8000/" and config.store.options["path"] == tmp_path / "db"
+    path.write_text('base_url = "http://127.0.0.1:8000/"\nstorre = "oxigraph"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="storre"):
+        load(path)
