@@ -63,6 +63,7 @@ def _config(directory: Path, port: int, member: str) -> Path:
         "[pods.bordeaux]", 'platform = "https://participation.bordeaux-metropole.example"',
         f'token = "{TOKENS["bordeaux"]}"',
         "[federation]", f"members = {json.dumps([member])}", "interval_s = 3600", "fetch_timeout_s = 5",
+        'allow_networks = ["127.0.0.0/8"]',
     ]) + "\n", encoding="utf-8")
     return path
 
