@@ -232,10 +232,10 @@ def _patch(pod: Pod, iri: str) -> Response:
     media_type = (request.mimetype or "").lower()
     body = request.get_data()
     if media_type == "application/sparql-update":
-        text = _text(body)
+        text = rdfio.decode_bounded(body, "SPARQL update")
         transform = lambda triples: to_rdflib(apply_sparql_update(triples, text, iri))  # noqa: E731
     elif media_type == "text/n3":
-        text = _text(body)
+        text = rdfio.decode_bounded(body, "N3 Patch")
         transform = lambda triples: to_rdflib(apply_n3_patch(triples, text, iri))  # noqa: E731
     elif media_type in ("application/ld+json", "application/merge-patch+json", "application/json"):
         patch_graph, removed = _read_merge_patch(pod, body, iri)
@@ -325,10 +325,6 @@ def _read_merge_patch(pod: Pod, body: bytes, iri: str) -> tuple[Graph, set[URIRe
             del document[key]
     graph = _node().intake.read_json(document, iri, _content_language(pod))
     return graph, removed
-
-
-def _text(body: bytes) -> str:
-    return rdfio.decode(body)
 
 
 def _content_language(pod: Pod) -> str:

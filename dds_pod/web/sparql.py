@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, request
 from werkzeug.datastructures import CombinedMultiDict, MultiDict
 
+from .. import bounds
 from ..errors import BadDocument, Forbidden, UnsupportedFormat
 from ..federation.query import Accept, Answer, Dataset, InvalidRequest, Limits, QueryService
 from ..node import Node
@@ -44,6 +45,7 @@ def endpoint() -> Response:
         return _respond(_service().describe(_accept()))
     if len(queries) != 1:
         raise InvalidRequest(f"a request carries exactly one query; this one has {len(queries)}")
+    bounds.check_text_nesting(queries[0], "SPARQL query")
     return _respond(_service().run(queries[0], _dataset(parameters), _accept()))
 
 
