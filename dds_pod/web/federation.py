@@ -12,7 +12,7 @@ from ..federation import views
 from ..federation.catalog import catalog_triples
 from ..ldp import representation
 from ..vocab import DCTERMS, DDS, LDP, RDF
-from . import conneg
+from . import conneg, params
 from .paging import int_arg, paging_links
 
 bp = Blueprint("federation", __name__)
@@ -41,6 +41,7 @@ def merged_view(kind: str) -> Response:
     node = current_app.extensions["dds.node"]
     limit = min(int_arg("limit", node.config.page_size, minimum=1), 10000)
     offset = int_arg("offset", 0, minimum=0)
+    params.check_iri_args("platform", "topic", "space")
     members, total = views.page(node, kind, views.Filters.from_args(request.args), limit, offset)
     iri = f"{node.config.base_url}federation/{kind}/"
     subject = ox.NamedNode(iri)
@@ -72,7 +73,7 @@ def merged_view(kind: str) -> Response:
 def trace() -> Response:
     """``?of=<result or decision IRI>``: the contributions that influenced it, their platform, role and status."""
     node = current_app.extensions["dds.node"]
-    outcome = request.args.get("of", "")
+    outcome = params.iri_arg("of") or ""
     influences = [
         {"influencer": {"@id": row["contribution"], "platform": row["platform"],
                         "status": _vocab_name(row["status"]), "title": row["title"]},

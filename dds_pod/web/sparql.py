@@ -14,6 +14,7 @@ from .. import bounds
 from ..errors import BadDocument, Forbidden, UnsupportedFormat
 from ..federation.query import Accept, Answer, Dataset, InvalidRequest, Limits, QueryService
 from ..node import Node
+from . import params
 from .problems import problem
 
 bp = Blueprint("sparql", __name__)
@@ -85,8 +86,8 @@ def _require_utf8() -> None:
 
 
 def _dataset(parameters: MultiDict) -> Dataset:
-    return Dataset(default_graphs=tuple(parameters.getlist("default-graph-uri")),
-                   named_graphs=tuple(parameters.getlist("named-graph-uri")))
+    return Dataset(default_graphs=tuple(params.iri_list(parameters, "default-graph-uri")),
+                   named_graphs=tuple(params.iri_list(parameters, "named-graph-uri")))
 
 
 def _accept() -> Accept:
