@@ -25,7 +25,7 @@ from pyld.documentloader.frozen import BUNDLED_CONTEXTS, FrozenDocumentLoader
 from rdflib import BNode, Graph, Literal, URIRef
 
 from .errors import BadDocument, ForbiddenContext
-from .standard import context_document
+from .standard import context_document, term_names
 from .vocab import DDS_CONTEXT_IRI, RDF, XSD
 
 MAX_DEPTH = 64
@@ -79,7 +79,9 @@ def to_graph(document: Any, base: str | None = None, loader: ContextLoader | Non
     if base:
         options["base"] = base
     try:
-        dataset = jsonld.to_rdf(document, options)
+        expanded = jsonld.expand(document, options)
+        check_iris(expanded)
+        dataset = jsonld.to_rdf(expanded, options)
     except jsonld.JsonLdError as exc:
         raise _explain(exc, loader or _default_loader) from None
     except RecursionError:
@@ -96,6 +98,39 @@ def to_graph(document: Any, base: str | None = None, loader: ContextLoader | Non
                 )
             )
     return graph
+
+
+def check_iris(expanded: list) -> None:
+    """Refuse an expanded document with an invalid IRI (a space, a control character, ``<>"{}|^`\\``...) as an
+    ``@id``, a type, a datatype or a property: pyld passes them through, and RDF would drop or store them."""
+    names = _property_names()
+    stack: list[tuple[Any, str]] = [(item, "@id") for item in expanded]
+    while stack:
+        item, field = stack.pop()
+        if isinstance(item, list):
+            stack.extend((child, field) for child in item)
+        elif isinstance(item, dict):
+            for key, value in item.items():
+                if key in ("@id", "@type"):
+                    for text in value if isinstance(value, list) else [value]:
+                        _check_iri(text, field if key == "@id" or "@value" in item else "type")
+                elif not key.startswith("@"):
+                    name = names.get(key, key)
+                    _check_iri(key, name)
+                    stack.append((value, name))
+                elif key in ("@graph", "@list", "@set", "@reverse", "@included"):
+                    stack.append((value, field))
+
+
+@lru_cache(maxsize=1)
+def _property_names() -> dict[str, str]:
+    return {str(iri): name for iri, name in term_names().items()}
+
+
+def _check_iri(text: Any, field: str) -> None:
+    if isinstance(text, str) and not text.startswith("_:") and not _is_iri(text):
+        raise BadDocument(f"{field}: {text!r} is not a valid IRI (RFC 3987: no spaces, control characters or "
+                          "any of <>\"{}|^`\\)", field=field)
 
 
 def _term(node: dict, blank_nodes: dict[str, BNode]) -> URIRef | BNode | Literal:
@@ -224,6 +259,8 @@ def _survey(document: dict, base: str) -> _Survey:
                     _check_languages({value: None})
                 elif key in _IRI_VALUED:
                     _check_iris(value, base, context)
+                elif key in ("type", "@type"):
+                    _check_types(value, context)
             names.update(item)
             stack.extend(item.values())
         elif isinstance(item, list):
@@ -244,6 +281,9 @@ def _check_languages(language_map: dict) -> None:
         raise BadDocument("a language tag the reference parser must judge")
 
 
+_NOT_IN_IRIS = re.compile(r'[\x00-\x20<>"{}|^`\\]')
+
+
 def _check_iris(value: Any, base: str, context: dict) -> None:
     for text in value if isinstance(value, list) else [value]:
         if not isinstance(text, str):
@@ -252,10 +292,18 @@ def _check_iris(value: Any, base: str, context: dict) -> None:
             raise BadDocument("an IRI value that is also a term")
         if _is_iri(text):  # absolute and valid: the parser keeps it as it is (the usual case, and cheap)
             continue
+        if _NOT_IN_IRIS.search(text):  # urljoin drops tabs and line ends where pyld keeps them
+            raise BadDocument("an IRI the reference parser must judge")
         try:
             ox.NamedNode(urljoin(base, text))
         except ValueError:
             raise BadDocument("an IRI the reference parser must judge") from None
+
+
+def _check_types(value: Any, context: dict) -> None:
+    for text in value if isinstance(value, list) else [value]:
+        if isinstance(text, str) and text not in context and not _is_iri(text):
+            raise BadDocument("a type the reference parser must judge")
 
 
 def _is_iri(text: str) -> bool:
