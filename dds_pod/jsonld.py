@@ -128,9 +128,13 @@ def _property_names() -> dict[str, str]:
 
 
 def _check_iri(text: Any, field: str) -> None:
-    if isinstance(text, str) and not text.startswith("_:") and not _is_iri(text):
-        raise BadDocument(f"{field}: {text!r} is not a valid IRI (RFC 3987: no spaces, control characters or "
-                          "any of <>\"{}|^`\\)", field=field)
+    if not isinstance(text, str) or text.startswith("_:"):
+        return
+    try:
+        ox.NamedNode(text)
+    except ValueError as exc:
+        raise BadDocument(f"{field}: invalid IRI {text!r} ({exc}; RFC 3987 allows no spaces, control characters "
+                          "or any of <>\"{}|^`\\)", field=field) from None
 
 
 def _term(node: dict, blank_nodes: dict[str, BNode]) -> URIRef | BNode | Literal:

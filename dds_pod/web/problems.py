@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from http import HTTPStatus
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
@@ -25,6 +26,9 @@ REPORT_CONTEXT = {
     "dds": "https://w3id.org/dds/ns#",
     "xsd": "http://www.w3.org/2001/XMLSchema#",
 }
+
+
+_BARE_DETAILS = {405: "this resource does not accept this method; the Allow header lists those it accepts"}
 
 
 def problem(status: int, title: str, detail: str, **extra) -> Response:
@@ -83,7 +87,22 @@ def register(app: Flask, constrained_by: str) -> None:
         detail = error.description or error.name
         if error.code == 413:
             detail = f"the body is over the limit of {app.config['MAX_CONTENT_LENGTH']} bytes"
-        return problem(error.code or 500, error.name, detail)
+        response = problem(error.code or 500, error.name, detail)
+        for name, value in error.get_headers():
+            if name.lower() not in ("content-type", "content-length"):
+                response.headers[name] = value
+        return response
+
+    @app.after_request
+    def _bare_errors(response: Response) -> Response:
+        """An error answered without a body (a 405 that only lists ``Allow``) still gets its problem document."""
+        if response.status_code < 400 or response.is_streamed or response.get_data():
+            return response
+        status = response.status_code
+        body = problem(status, HTTPStatus(status).phrase, _BARE_DETAILS.get(status, HTTPStatus(status).description))
+        response.set_data(body.get_data())
+        response.mimetype = body.mimetype
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
