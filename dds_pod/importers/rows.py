@@ -28,7 +28,7 @@ from typing import Any
 
 from ..vocab import DDS_CONTEXT_IRI
 from .common import Settings, slug
-from .sanitize import clean_html, plain_text
+from ..sanitize import clean_html, plain_text
 
 # The validator's length limits: a longer value would make the whole document fail later, at the pod.
 MAX_TITLE = 500
