@@ -21,11 +21,15 @@ from rdflib import Graph, Literal, URIRef
 
 from .. import jsonld, rdfio, standard
 from ..errors import BadDocument, UnsupportedFormat
+from ..sanitize import clean_html
 from ..terms import Statement
-from ..vocab import DDS, DDS_CONTEXT_IRI, RDF, XSD
+from ..vocab import AS, DDS, DDS_CONTEXT_IRI, RDF, XSD
 
 SIB = "https://cdn.startinblox.com/owl#"
 MAX_KEYS = 300  # each key of a foreign context is checked by expanding it: bounded work per document
+# Properties whose text is HTML, as the importers write it: sanitised on every write, whoever writes.
+HTML_PROPERTIES = frozenset((AS.content, AS.summary, DDS.officialAnswer))
+_HTML_IRIS = frozenset(str(iri) for iri in HTML_PROPERTIES)
 
 
 class Intake:
@@ -42,11 +46,15 @@ class Intake:
             raise UnsupportedFormat("a request with a body needs a Content-Type")
         fmt = rdfio.format_for_media_type(media_type)
         if fmt.oxigraph is not None:
-            return rdfio.parse_triples(data, fmt, base=base, max_bytes=self.max_bytes)
+            return sanitized(rdfio.parse_triples(data, fmt, base=base, max_bytes=self.max_bytes))
         rdfio.check_size(len(data), self.max_bytes)
         return self.read_json_triples(jsonld.loads(rdfio.decode(data)), base, language)
 
     def read_json(self, document: Any, base: str, language: str) -> Graph:
+        """A JSON-LD document as an rdflib graph of DDS terms, its HTML sanitised."""
+        return sanitized_graph(self._read_json(document, base, language))
+
+    def _read_json(self, document: Any, base: str, language: str) -> Graph:
         contexts = _contexts(document)
         foreign = any(not self._is_dds_context(c) for c in contexts)
         if foreign:
@@ -59,7 +67,7 @@ class Intake:
     def read_json_triples(self, document: Any, base: str, language: str) -> list[ox.Triple]:
         """Like :meth:`read_json`, as pyoxigraph triples."""
         fast = self._fast_triples(document, base)
-        return fast if fast is not None else rdfio.to_oxigraph(self.read_json(document, base, language))
+        return sanitized(fast) if fast is not None else rdfio.to_oxigraph(self.read_json(document, base, language))
 
     def read_json_batch(self, documents: Sequence[tuple[Any, str]], language: str) -> list[list[Statement]]:
         """:meth:`read_json_triples` of many documents (each with its base IRI): those in the DDS context
@@ -68,7 +76,7 @@ class Intake:
         fast = [i for i, (document, _) in enumerate(documents) if self._in_dds_context(document)]
         read: list[list[Statement] | None] = [None] * len(documents)
         for i, quads in zip(fast, jsonld.dds_batch_quads([documents[i] for i in fast]), strict=True):
-            read[i] = quads
+            read[i] = None if quads is None else sanitized(quads)
         return [statements if statements is not None else self.read_json_triples(document, base, language)
                 for statements, (document, base) in zip(read, documents, strict=True)]
 
@@ -87,6 +95,31 @@ class Intake:
 
     def _is_dds_context(self, context: Any) -> bool:
         return context in (DDS_CONTEXT_IRI, self.context_url)
+
+
+def sanitized(statements: list[Statement]) -> list[Statement]:
+    """The statements with their HTML values passed through the safelist (a text without a tag is left as it is)."""
+    return [_sanitized(s) if s.predicate.value in _HTML_IRIS and isinstance(s.object, ox.Literal)
+            and "<" in s.object.value else s for s in statements]
+
+
+def _sanitized(statement: Statement) -> Statement:
+    text = statement.object
+    clean = ox.Literal(clean_html(text.value), language=text.language) if text.language else ox.Literal(
+        clean_html(text.value), datatype=text.datatype)
+    if isinstance(statement, ox.Quad):
+        return ox.Quad(statement.subject, statement.predicate, clean, statement.graph_name)
+    return ox.Triple(statement.subject, statement.predicate, clean)
+
+
+def sanitized_graph(graph: Graph) -> Graph:
+    """:func:`sanitized` for an rdflib graph (what merge patches and the other patches produce), in place."""
+    for subject, predicate, value in list(graph.triples((None, None, None))):
+        if predicate in HTML_PROPERTIES and isinstance(value, Literal) and "<" in value:
+            graph.remove((subject, predicate, value))
+            graph.add((subject, predicate, Literal(clean_html(str(value)), lang=value.language,
+                                                   datatype=value.datatype)))
+    return graph
 
 
 def _contexts(document: Any) -> list[Any]:

@@ -19,6 +19,7 @@ from .. import jsonld, rdfio, standard
 from ..errors import BadDocument, NotFound, UnsupportedFormat
 from ..federation import notifications, reactions
 from ..ldp import representation
+from ..ldp.intake import sanitized_graph
 from ..ldp.merge import merge_patch
 from ..ldp.patch import apply_n3_patch, apply_sparql_update
 from ..ldp.resources import Pod, Preconditions, Resource, Search, Written, check_path_segments
@@ -233,10 +234,10 @@ def _patch(pod: Pod, iri: str) -> Response:
     body = request.get_data()
     if media_type == "application/sparql-update":
         text = rdfio.decode_bounded(body, "SPARQL update")
-        transform = lambda triples: to_rdflib(apply_sparql_update(triples, text, iri))  # noqa: E731
+        transform = lambda triples: sanitized_graph(to_rdflib(apply_sparql_update(triples, text, iri)))  # noqa: E731
     elif media_type == "text/n3":
         text = rdfio.decode_bounded(body, "N3 Patch")
-        transform = lambda triples: to_rdflib(apply_n3_patch(triples, text, iri))  # noqa: E731
+        transform = lambda triples: sanitized_graph(to_rdflib(apply_n3_patch(triples, text, iri)))  # noqa: E731
     elif media_type in ("application/ld+json", "application/merge-patch+json", "application/json"):
         patch_graph, removed = _read_merge_patch(pod, body, iri)
         transform = lambda triples: merge_patch(to_rdflib(triples), patch_graph, URIRef(iri), removed)  # noqa: E731
