@@ -26,9 +26,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from ..sanitize import clean_html, plain_text
 from ..vocab import DDS_CONTEXT_IRI
 from .common import Settings, slug
-from ..sanitize import clean_html, plain_text
 
 # The validator's length limits: a longer value would make the whole document fail later, at the pod.
 MAX_TITLE = 500
