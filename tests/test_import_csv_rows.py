@@ -15,8 +15,8 @@ from dds_pod.importers import consul_csv, decidim_csv
 from dds_pod.importers.common import Settings
 from dds_pod.importers.pseudonyms import Pseudonymiser
 from dds_pod.importers.rows import RowError, RowProblem, is_junk, read_table, redact, text_html, timestamp
-from dds_pod.sanitize import plain_text
 from dds_pod.rdfio import to_oxigraph, to_rdflib
+from dds_pod.sanitize import plain_text
 from dds_pod.terms import date_time, utc_now
 
 POD = "http://127.0.0.1:8000/test/"

@@ -12,7 +12,7 @@ from ..federation import views
 from ..federation.catalog import catalog_triples
 from ..ldp import representation
 from ..vocab import DCTERMS, DDS, LDP, RDF
-from . import conneg, params
+from . import conneg, html, params
 from .paging import int_arg, paging_links
 
 bp = Blueprint("federation", __name__)
@@ -92,7 +92,7 @@ def _vocab_name(iri: str | None) -> str | None:
 
 def _serialize(triples: list[ox.Triple], subject: ox.NamedNode, chosen: conneg.Representation) -> Response:
     if chosen == conneg.HTML:
-        return Response(representation.html_page(triples, subject, subject.value), mimetype="text/html")
+        return html.response(html.resource_page(triples, subject, subject.value))
     if chosen == conneg.JSON_LD_EXPANDED:
         return Response(json.dumps(representation.expanded(triples)), mimetype="application/ld+json")
     return Response(ox.serialize(triples, format=chosen.oxigraph), mimetype=chosen.media_type)

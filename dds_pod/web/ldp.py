@@ -26,7 +26,7 @@ from ..ldp.resources import Pod, Preconditions, Resource, Search, Written, check
 from ..node import Node
 from ..rdfio import to_rdflib
 from ..vocab import LDP
-from . import conneg
+from . import conneg, html
 from .auth import authorize
 from .cache import NodeCache
 from .paging import int_arg, paging_links
@@ -169,7 +169,7 @@ def _render(triples: list[ox.Triple], subject: ox.NamedNode, chosen: conneg.Repr
 def _html(triples: list[ox.Triple], subject: ox.NamedNode) -> Response:
     title = next((t.object.value for t in triples if t.subject == subject
                   and t.predicate.value == "http://purl.org/dc/terms/title"), subject.value)
-    return Response(representation.html_page(triples, subject, title), mimetype="text/html")
+    return html.response(html.resource_page(triples, subject, title))
 
 
 def _json(document) -> Response:
