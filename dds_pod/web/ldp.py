@@ -26,7 +26,7 @@ from ..ldp.resources import Pod, Preconditions, Resource, Search, Written, check
 from ..node import Node
 from ..rdfio import to_rdflib
 from ..vocab import LDP
-from . import conneg, html
+from . import conneg, html, params
 from .auth import authorize
 from .cache import NodeCache
 from .paging import int_arg, paging_links
@@ -211,7 +211,7 @@ def _post(pod: Pod, iri: str) -> Response:
         _describe(response, pod, iri, exists=True)
         return response
     pod.require_container(iri)
-    slug, as_container = request.headers.get("Slug"), _link_says_container()
+    slug, as_container = params.text_header("Slug"), _link_says_container()
     proposed = pod.propose_member_iri(iri, slug, as_container)
     triples = _read_body(pod, base=proposed)
     written = pod.create(iri, triples, proposed_iri=proposed, slug=slug, as_container=as_container,

@@ -23,10 +23,14 @@ def check_iri(value: str, field: str) -> str:
 
 
 def check_text(value: str, field: str) -> str:
-    """``value`` if it holds no control character (they have no place in a name or a reference)."""
-    if any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in value):
+    """``value`` if it holds no control character (they have no place in a name, a path or a reference)."""
+    if has_control_character(value):
         raise BadDocument(f"{field} contains a control character: {value!r}", field=field)
     return value
+
+
+def has_control_character(value: str) -> bool:
+    return any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in value)
 
 
 def iri_arg(name: str) -> str | None:
@@ -44,6 +48,12 @@ def check_iri_args(*names: str) -> None:
 def iri_list(parameters: MultiDict, name: str) -> list[str]:
     """Every value of ``name`` in the query string or a form, each a checked IRI."""
     return [check_iri(value, name) for value in parameters.getlist(name)]
+
+
+def text_header(name: str) -> str | None:
+    """The request header ``name`` (a ``Slug``), refused if it holds a control character."""
+    value = request.headers.get(name)
+    return None if value is None else check_text(value, name)
 
 
 def text_arg(name: str, default: str | None = None) -> str | None:

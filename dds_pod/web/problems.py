@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 from ..errors import DDSError
 from ..ldp.resources import ValidationFailed
 from ..validation import Report
+from .params import has_control_character
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,8 @@ def register(app: Flask, constrained_by: str) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
+        if error.code == 404 and has_control_character(request.path):  # no route matches a line break
+            return problem(400, "Bad document", f"path {request.path!r} contains a control character", field="path")
         detail = error.description or error.name
         if error.code == 413:
             detail = f"the body is over the limit of {app.config['MAX_CONTENT_LENGTH']} bytes"

@@ -336,3 +336,115 @@ def test_remote_contexts_are_never_fetched_however_they_are_reached(base, snapsh
               "target": snapshot}
     response = requests.post(f"{base}bordeaux/inbox/", data=json.dumps(notice), headers=JSONLD, timeout=10)
     assert _refused(response, 400)["field"] == "@context"
+
+
+# --------------------------------------------------------------------------- IRIs checked where they enter
+
+BAD_IRIS = ["http://x.example/a\tb", "http://x.example/a\nb", "http://x.example/a b", "http://x.example/<a>",
+            'http://x.example/"a"', "http://x.example/{a}", "http://x.example/a|b", "http://x.example/a^b",
+            "http://x.example/a`b", "http://x.example/a\\b"]
+
+
+@pytest.mark.parametrize("value", BAD_IRIS)
+@pytest.mark.parametrize("route, name", [("federation/proposals/", "platform"), ("federation/proposals/", "topic"),
+                                         ("federation/comments/", "space"), ("federation/trace", "of"),
+                                         ("sparql", "default-graph-uri"), ("sparql", "named-graph-uri")])
+def test_invalid_iris_in_query_parameters_are_400_naming_them(base, snapshot, route, name, value):
+    params = {name: value, **({"query": "ASK {}"} if route == "sparql" else {})}
+    response = requests.get(base + route, params=params, headers={"Accept": "application/ld+json"}, timeout=10)
+    problem = _refused(response, 400)
+    assert problem["field"] == name
+
+
+def test_control_characters_in_decidim_references_are_400(base, snapshot):
+    response = requests.get(f"{base}api/v1/data/contributions", params={"container": "a\tb"}, timeout=10)
+    assert _refused(response, 400)["field"] == "container"
+    response = requests.get(f"{base}api/v1/data/contributions/a%09b", timeout=10)
+    assert _refused(response, 400)["field"] == "reference"
+
+
+@pytest.mark.parametrize("path", ["/bordeaux/proposals/a%09b", "/bordeaux/proposals/a%0Ab", "/bordeaux/a%0D/"])
+def test_control_characters_in_paths_are_400(base, snapshot, path):
+    status, content_type, body = _raw(base, "GET", path)
+    assert status == 400 and content_type.startswith("application/problem+json")
+    assert json.loads(body)["field"] == "path"
+    status, _, _ = _raw(base, "PUT", path, b"<> a <https://w3id.org/dds/ns#Proposal> .",
+                        {**auth(), "Content-Type": "text/turtle"})
+    assert status == 400
+
+
+@pytest.mark.parametrize("slug", ["a\tb", "proposal\t\tone"])
+def test_control_characters_in_a_slug_are_400(base, snapshot, slug):
+    status, _, body = _raw(base, "POST", "/bordeaux/proposals/", json.dumps(example("proposal-community-garden"))
+                           .encode(), {**auth(), **JSONLD, "Slug": slug})
+    assert status == 400, body
+    assert json.loads(body)["field"] == "Slug"
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"inReplyTo": "http://x.example/a b"}, "inReplyTo"),
+    ({"topic": [{"id": "http://x.example/a\tb"}]}, "topic"),
+    ({"url": "http://x.example/a\nb"}, "url"),
+    ({"id": "x y"}, "@id"),
+    ({"type": ["Proposal", "http://x.example/a b"]}, "type"),
+    ({"location": {"id": "#a b", "type": "Place", "name": "x"}}, "location"),
+], ids=["reply", "topic", "url", "id", "type", "fragment"])
+def test_invalid_iris_in_bodies_are_400_naming_the_field_and_nothing_is_stored(base, snapshot, change, field):
+    document = {**example("proposal-community-garden"), **change}
+    response = post(base, "proposals/", document, slug="bad-iri")
+    assert _refused(response, 400, "invalid IRI")["field"] == field
+    assert requests.get(f"{base}bordeaux/proposals/bad-iri", timeout=5).status_code == 404
+
+
+def test_invalid_iris_in_other_syntaxes_are_400(base, snapshot):
+    for body in (b"<> <http://x.example/p> <http://x.example/a b> .", b"<> <http://x.example/p> <a\tb> ."):
+        response = requests.post(f"{base}bordeaux/proposals/", data=body,
+                                 headers={"Content-Type": TURTLE, **auth()}, timeout=10)
+        _refused(response, 400, "Invalid IRI")
+    response = requests.patch(snapshot, data=json.dumps({"inReplyTo": "http://x.example/a b"}),
+                              headers={"Content-Type": "application/merge-patch+json", **auth()}, timeout=10)
+    assert _refused(response, 400, "invalid IRI")["field"] == "inReplyTo"
+
+
+# --------------------------------------------------------------------------- every error is a problem document
+
+@pytest.mark.parametrize("method, path, body, headers, status", [
+    ("GET", "api/v1/data/nowhere/at/all", b"", {}, 404),
+    ("GET", "federation/nothing/", b"", {}, 404),
+    ("PUT", "sparql", b"x", {}, 405),
+    ("GET", "bordeaux/proposals/", b"", {"Accept": "image/png"}, 406),
+    ("POST", "bordeaux/proposals/", b"x", {"Content-Type": "image/png", **auth()}, 415),
+    ("POST", "bordeaux/batch", b"{", {"Content-Type": "application/json", **auth()}, 400),
+    ("POST", "sparql", b"query=%ff", {"Content-Type": "application/x-www-form-urlencoded"}, 400),
+    ("POST", "bordeaux/proposals/", b"{}", JSONLD, 401),
+    ("POST", "bordeaux/proposals/", b"{}", {**JSONLD, **auth("paris")}, 403),
+], ids=["404-routing", "404-view", "405-routing", "406", "415", "400-json", "400-form", "401", "403"])
+def test_every_error_is_a_problem_document(base, snapshot, method, path, body, headers, status):
+    response = requests.request(method, base + path, data=body, headers=headers, timeout=10)
+    _refused(response, status)
+
+
+def test_a_bare_405_on_a_resource_is_a_problem_document_with_allow(base, snapshot):
+    response = requests.post(snapshot, data=b"{}", headers={**JSONLD, **auth()}, timeout=10)
+    problem = _refused(response, 405, "Allow")
+    assert problem["title"] == "Method Not Allowed"
+    assert "PUT" in response.headers["Allow"]
+    response = requests.delete(f"{base}bordeaux/changes/", headers=auth(), timeout=10)
+    _refused(response, 405)
+    assert response.headers["Allow"] == "GET, HEAD, OPTIONS"
+
+
+def test_a_405_from_routing_keeps_its_allow_header(base, snapshot):
+    response = requests.delete(f"{base}sparql", timeout=10)
+    _refused(response, 405)
+    assert "GET" in response.headers["Allow"] and "POST" in response.headers["Allow"]
+
+
+def test_a_body_over_the_limit_is_a_problem_document_on_every_route(base, snapshot):
+    body = b"x" * (6 * 1024 * 1024)
+    for path in ("bordeaux/batch", "bordeaux/inbox/", "sparql"):
+        headers = {"Content-Type": "application/json", **auth()} if "batch" in path else JSONLD
+        if path == "sparql":
+            headers = {"Content-Type": "application/sparql-query"}
+        response = requests.post(base + path, data=body, headers=headers, timeout=30)
+        _refused(response, 413, "limit")
