@@ -23,17 +23,22 @@ PARSE_SECONDS = 10.0
 T = TypeVar("T")
 
 # The lexical spans of Turtle, TriG, N-Triples, N-Quads, N3 and SPARQL in which a bracket is not one:
-# comments, strings (long ones first), IRIs and escapes; then the brackets that nest (RDF 1.2 triple
-# terms with << >>), and chains of SPARQL's "!", which its parser also reads by recursion. A "<" that
-# does not start an IRI (a SPARQL comparison, N3's "<=") is no match.
+# comments and strings (long ones first); then IRIs, whose "#" and quotes start nothing; the brackets that
+# nest (RDF 1.2 triple terms with << >>), and chains of SPARQL's "!" (comments between them are blanks),
+# which its parser also reads by recursion.
+_BLANKS = r"(?:\s|\#[^\r\n]*+)*+"  # possessive: a long comment cannot make the engine backtrack
 _TOKEN = re.compile(
-    r"""\#[^\r\n]*"""
+    rf"!(?:{_BLANKS}!)+"
+    r"""|\#[^\r\n]*"""
     r'''|"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^'\\]|\\.|'(?!''))*\'\'\''''
     r'''|"(?:[^"\\\r\n]|\\.)*"|'(?:[^'\\\r\n]|\\.)*\''''
     r"""|<<|>>|<(?:[^<>"{}|^`\\\x00-\x20]|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*>"""
-    r"""|\\.|[\[({]|[\])}]|!(?:\s*!)+""",
+    r"""|\\.|[\[({]|[\])}]""",
     re.DOTALL,
 )
+# Inside what looks like an IRI: SPARQL reads "?a<((1))>0" as a comparison, so its brackets and "!" count too
+# (a real IRI has few brackets, if any, and no "!" chain).
+_IRI_INNER = re.compile(r"!!+|[\[({]|[\])}]")
 _OPENERS = frozenset(("[", "(", "{", "<<"))
 _CLOSERS = frozenset(("]", ")", "}", ">>"))
 
@@ -43,16 +48,18 @@ def check_text_nesting(text: str, syntax: str, limit: int = MAX_DEPTH) -> None:
     depth = 0
     for match in _TOKEN.finditer(text):
         token = match.group()
-        if token[0] == "!" and token.count("!") > limit:
-            raise BadDocument(f"{syntax} chains more than {limit} '!' operators: the limit is {limit}")
-        if token in _OPENERS:
-            depth += 1
-            if depth > limit:
-                line = text.count("\n", 0, match.start()) + 1
-                raise BadDocument(f"{syntax} nested deeper than {limit} levels (line {line}): "
-                                  f"the limit is {limit} nested brackets")
-        elif token in _CLOSERS:
-            depth = max(0, depth - 1)
+        inner = _IRI_INNER.findall(token) if token[0] == "<" and len(token) > 2 and token != "<<" else (token,)
+        for part in inner:
+            if part[0] == "!" and part.count("!") > limit:
+                raise BadDocument(f"{syntax} chains more than {limit} '!' operators: the limit is {limit}")
+            if part in _OPENERS:
+                depth += 1
+                if depth > limit:
+                    line = text.count("\n", 0, match.start()) + 1
+                    raise BadDocument(f"{syntax} nested deeper than {limit} levels (line {line}): "
+                                      f"the limit is {limit} nested brackets")
+            elif part in _CLOSERS:
+                depth = max(0, depth - 1)
 
 
 class _XmlRefused(Exception):

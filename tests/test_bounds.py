@@ -13,7 +13,7 @@ from dds_pod.errors import BadDocument, DocumentTooLarge
     "# " + "(" * 100 + "\n<a> <b> <c> .",
     '<a> <b> """' + "{" * 100 + '\n"" ' + "[" * 100 + '""" .',
     "<a> <b> '" + "(" * 100 + "' .",
-    "<http://x.example/" + "[" * 100 + "> <b> <c> .",
+    "<http://en.wikipedia.example/wiki/Bordeaux_(France)> <b> <c> .\n" * 100,
     "ASK { FILTER(?a != ?b && ?a < ?b) }",
     "<a> <b> <c> . " + "[] " * 100,
     r"ex:a\( <b> <c> ." * 100,
@@ -30,7 +30,11 @@ def test_brackets_that_are_no_nesting_pass(text):
     '"a" ' + "[" * 65 + ' "b"',
     "x <= " + "{ " * 65,
     "FILTER(" + "! " * 65 + "true)",
-], ids=["blank-nodes", "unclosed", "groups", "triple-terms", "after-strings", "after-n3-implication", "negations"])
+    "FILTER(" + "!#\n" * 65 + "true)",
+    "ASK { <http://x.example/#> ?p ?o FILTER(?o<" + "(" * 65 + "1" + ")" * 65 + ">0) }",
+    "ASK { FILTER(?o<" + "!" * 65 + "true>0) }",
+], ids=["blank-nodes", "unclosed", "groups", "triple-terms", "after-strings", "after-n3-implication", "negations",
+        "negations-between-comments", "comparison-read-as-iri", "negations-read-as-iri"])
 def test_deep_nesting_is_refused_naming_the_limit(text):
     with pytest.raises(BadDocument) as error:
         bounds.check_text_nesting(text, "turtle")
