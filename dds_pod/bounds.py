@@ -12,13 +12,15 @@ import re
 import time
 import xml.parsers.expat
 from collections.abc import Iterable, Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from .errors import BadDocument, DocumentTooLarge
 
 MAX_DEPTH = 64
 MAX_STATEMENTS = 200_000
 PARSE_SECONDS = 10.0
+# pyld (a pure-Python processor) takes about a second per 10 000 JSON values: what a request may ask of it.
+MAX_PROCESSOR_VALUES = 20_000
 
 T = TypeVar("T")
 
@@ -97,6 +99,21 @@ def check_xml(data: bytes, limit: int = MAX_DEPTH) -> None:
     except xml.parsers.expat.ExpatError as exc:
         raise BadDocument(f"invalid rdf-xml: {xml.parsers.expat.ErrorString(exc.code)} at line {exc.lineno}, "
                           f"column {exc.offset}") from None
+
+
+def check_json_values(document: Any, limit: int = MAX_PROCESSOR_VALUES) -> None:
+    """Refuse a parsed JSON document of more than ``limit`` values (objects, arrays, keys' values, items)."""
+    count, stack = 0, [document]
+    while stack:
+        item = stack.pop()
+        count += 1
+        if count > limit:
+            raise DocumentTooLarge(f"JSON-LD of more than {limit} values for the general JSON-LD processor: the "
+                                   f"limit is {limit} (documents in the DDS context alone are read faster, in bulk)")
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def bounded(statements: Iterable[T], syntax: str, limit: int = MAX_STATEMENTS,

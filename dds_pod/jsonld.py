@@ -24,6 +24,7 @@ from pyld import jsonld
 from pyld.documentloader.frozen import BUNDLED_CONTEXTS, FrozenDocumentLoader
 from rdflib import BNode, Graph, Literal, URIRef
 
+from . import bounds
 from .errors import BadDocument, ForbiddenContext
 from .standard import context_document, term_names
 from .vocab import DDS_CONTEXT_IRI, RDF, XSD
@@ -73,8 +74,12 @@ def check_depth(value: Any, limit: int = MAX_DEPTH) -> None:
         stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
 
 
-def to_graph(document: Any, base: str | None = None, loader: ContextLoader | None = None) -> Graph:
-    """Convert a parsed JSON-LD document to an rdflib graph (all its graphs merged)."""
+def to_graph(document: Any, base: str | None = None, loader: ContextLoader | None = None,
+             max_values: int | None = bounds.MAX_PROCESSOR_VALUES) -> Graph:
+    """Convert a parsed JSON-LD document to an rdflib graph (all its graphs merged); ``max_values`` bounds the
+    work asked of pyld (None: no bound, for a command run on one's own files)."""
+    if max_values is not None:
+        bounds.check_json_values(document, max_values)
     options: dict[str, Any] = {"documentLoader": loader or _default_loader}
     if base:
         options["base"] = base

@@ -89,12 +89,13 @@ def check_size(size: int, limit: int = DEFAULT_MAX_BYTES) -> None:
 
 
 def parse(data: bytes, fmt: Format, base: str | None = None,
-          loader: jsonld.ContextLoader | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> Graph:
+          loader: jsonld.ContextLoader | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
+          max_values: int | None = bounds.MAX_PROCESSOR_VALUES) -> Graph:
     """Parse a document to an rdflib graph; raises BadDocument with the parser's message and position."""
     check_size(len(data), max_bytes)
     text = decode(data)
     if fmt.oxigraph is None:
-        return jsonld.to_graph(jsonld.loads(text), base=base, loader=loader)
+        return jsonld.to_graph(jsonld.loads(text), base=base, loader=loader, max_values=max_values)
     return _parse_with_oxigraph(text, fmt, base)
 
 

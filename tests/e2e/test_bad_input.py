@@ -448,3 +448,13 @@ def test_a_body_over_the_limit_is_a_problem_document_on_every_route(base, snapsh
             headers = {"Content-Type": "application/sparql-query"}
         response = requests.post(base + path, data=body, headers=headers, timeout=30)
         _refused(response, 413, "limit")
+
+
+def test_a_large_document_for_the_general_json_ld_processor_is_413_naming_the_limit(base, snapshot):
+    """pyld reads foreign contexts and notifications: a few megabytes would hold a worker thread for a minute."""
+    graph = [{"@id": f"http://x.example/{i}", "p": i, "q": "text"} for i in range(6000)]
+    document = {"@context": {"@vocab": "http://x.example/"}, "@graph": graph}
+    response = requests.post(f"{base}bordeaux/inbox/", data=json.dumps(document), headers=JSONLD, timeout=30)
+    _refused(response, 413, "20000 values")
+    response = post(base, "proposals/", document)
+    _refused(response, 413, "20000 values")
