@@ -91,7 +91,9 @@ def _where(cls, filters: Filters) -> str:
         parts.append(f"?r <{DCTERMS.subject}> ?topic . FILTER(?topic = {topic} || "
                      f"EXISTS {{ ?topic {match} {topic} }} || EXISTS {{ {topic} {match} ?topic }})")
     if filters.text:
-        words = " && ".join(f"CONTAINS(LCASE(STR(?text)), LCASE({json.dumps(w)}))" for w in filters.text.split())
+        # ensure_ascii=False: a JSON escape of an emoji is a surrogate pair, which SPARQL refuses
+        words = " && ".join(f"CONTAINS(LCASE(STR(?text)), LCASE({json.dumps(w, ensure_ascii=False)}))"
+                            for w in filters.text.split())
         parts.append(f"FILTER EXISTS {{ ?r <{DCTERMS.title}>|<{AS.content}>|<{AS.summary}> ?text FILTER({words}) }}")
     if filters.bbox:
         west, south, east, north = filters.bbox

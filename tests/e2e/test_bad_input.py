@@ -458,3 +458,10 @@ def test_a_large_document_for_the_general_json_ld_processor_is_413_naming_the_li
     _refused(response, 413, "20000 values")
     response = post(base, "proposals/", document)
     _refused(response, 413, "20000 values")
+
+
+@pytest.mark.parametrize("text", ["😀", 'a"b\\', "a\nb\tc"])
+def test_any_text_searched_in_a_merged_view_is_a_search_not_an_error(base, snapshot, text):
+    response = requests.get(f"{base}federation/proposals/", params={"q": text},
+                            headers={"Accept": "application/ld+json"}, timeout=10)
+    assert response.status_code == 200, response.text
