@@ -21,6 +21,8 @@ MAX_STATEMENTS = 200_000
 PARSE_SECONDS = 10.0
 # pyld (a pure-Python processor) takes about a second per 10 000 JSON values: what a request may ask of it.
 MAX_PROCESSOR_VALUES = 20_000
+# rdflib's N3 parser (pure Python, for N3 Patches) reads about 150 kB a second; a patch changes one resource.
+MAX_N3_BYTES = 512 * 1024
 
 T = TypeVar("T")
 

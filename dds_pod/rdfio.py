@@ -76,8 +76,10 @@ def decode(data: bytes) -> str:
         raise BadDocument(f"not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start}") from None
 
 
-def decode_bounded(data: bytes, syntax: str) -> str:
-    """The text of a Turtle-like document (an N3 Patch, a SPARQL update or query) whose nesting is bounded."""
+def decode_bounded(data: bytes, syntax: str, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
+    """The text of a Turtle-like document (an N3 Patch, a SPARQL update or query) whose size and nesting are
+    bounded."""
+    check_size(len(data), max_bytes)
     text = decode(data)
     bounds.check_text_nesting(text, syntax)
     return text

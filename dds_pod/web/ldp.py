@@ -15,7 +15,7 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request
 from rdflib import Graph, URIRef
 
-from .. import jsonld, rdfio, standard
+from .. import bounds, jsonld, rdfio, standard
 from ..errors import BadDocument, NotFound, UnsupportedFormat
 from ..federation import notifications, reactions
 from ..ldp import representation
@@ -236,7 +236,7 @@ def _patch(pod: Pod, iri: str) -> Response:
         text = rdfio.decode_bounded(body, "SPARQL update")
         transform = lambda triples: sanitized_graph(to_rdflib(apply_sparql_update(triples, text, iri)))  # noqa: E731
     elif media_type == "text/n3":
-        text = rdfio.decode_bounded(body, "N3 Patch")
+        text = rdfio.decode_bounded(body, "N3 Patch", max_bytes=bounds.MAX_N3_BYTES)
         transform = lambda triples: sanitized_graph(to_rdflib(apply_n3_patch(triples, text, iri)))  # noqa: E731
     elif media_type in ("application/ld+json", "application/merge-patch+json", "application/json"):
         patch_graph, removed = _read_merge_patch(pod, body, iri)
