@@ -133,7 +133,7 @@ def _property_names() -> dict[str, str]:
 
 
 def _check_iri(text: Any, field: str) -> None:
-    if not isinstance(text, str) or text.startswith("_:"):
+    if not isinstance(text, str) or text.startswith(("_:", "@")):  # blank nodes, keywords such as "@json"
         return
     try:
         ox.NamedNode(text)

@@ -105,8 +105,8 @@ def sanitized(statements: list[Statement]) -> list[Statement]:
 
 def _sanitized(statement: Statement) -> Statement:
     text = statement.object
-    clean = ox.Literal(clean_html(text.value), language=text.language) if text.language else ox.Literal(
-        clean_html(text.value), datatype=text.datatype)
+    value = clean_html(text.value)
+    clean = ox.Literal(value, language=text.language) if text.language else ox.Literal(value, datatype=text.datatype)
     if isinstance(statement, ox.Quad):
         return ox.Quad(statement.subject, statement.predicate, clean, statement.graph_name)
     return ox.Triple(statement.subject, statement.predicate, clean)
