@@ -32,6 +32,14 @@ REPORT_CONTEXT = {
 _BARE_DETAILS = {405: "this resource does not accept this method; the Allow header lists those it accepts"}
 
 
+def _status_text(status: int) -> tuple[str, str]:
+    try:
+        known = HTTPStatus(status)
+    except ValueError:
+        return "Error", f"the request failed with status {status}"
+    return known.phrase, known.description
+
+
 def problem(status: int, title: str, detail: str, **extra) -> Response:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
     return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/problem+json")
@@ -102,7 +110,8 @@ def register(app: Flask, constrained_by: str) -> None:
         if response.status_code < 400 or response.is_streamed or response.get_data():
             return response
         status = response.status_code
-        body = problem(status, HTTPStatus(status).phrase, _BARE_DETAILS.get(status, HTTPStatus(status).description))
+        title, detail = _status_text(status)
+        body = problem(status, title, _BARE_DETAILS.get(status, detail))
         response.set_data(body.get_data())
         response.mimetype = body.mimetype
         return response
