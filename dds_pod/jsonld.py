@@ -60,6 +60,8 @@ def loads(text: str) -> Any:
         raise BadDocument(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
     except RecursionError:
         raise BadDocument(f"JSON nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError as exc:  # a number of more than 4300 digits
+        raise BadDocument(f"invalid JSON: {exc}") from None
     check_depth(value)
     return value
 

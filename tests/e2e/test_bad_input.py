@@ -285,6 +285,14 @@ def test_deep_json_is_400_on_every_entry_point(base, snapshot, body):
     _refused(response, 400, "nested deeper than 64")
 
 
+def test_a_number_of_ten_thousand_digits_is_400(base, snapshot):
+    body = b'{"@context": "https://w3id.org/dds/context.jsonld", "supportCount": ' + b"9" * 10_000 + b"}"
+    response = requests.post(f"{base}bordeaux/proposals/", data=body, headers={**JSONLD, **auth()}, timeout=10)
+    _refused(response, 400, "digits")
+    response = requests.post(f"{base}bordeaux/inbox/", data=body, headers=JSONLD, timeout=10)
+    _refused(response, 400, "digits")
+
+
 def test_validate_refuses_bombs_with_exit_status_2(tmp_path):
     (tmp_path / "laughs.rdf").write_bytes(billion_laughs())
     (tmp_path / "deep.ttl").write_bytes(deep_turtle("[", "]"))
