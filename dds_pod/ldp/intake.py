@@ -216,7 +216,11 @@ def _coerce(value, coercion: str | None, base: str, language: str):
         return value
     text = str(value)
     if coercion == "@language":
-        return Literal(text, lang=language)
+        try:
+            return Literal(text, lang=language)
+        except ValueError:  # the language comes from Content-Language or Accept-Language
+            raise BadDocument(f"{language!r} is not a language tag (BCP 47) to tag plain text with",
+                              field="Content-Language") from None
     if coercion == "@id":
         return URIRef(urljoin(base, text))
     if coercion == "@vocab":

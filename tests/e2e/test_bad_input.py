@@ -293,6 +293,14 @@ def test_a_number_of_ten_thousand_digits_is_400(base, snapshot):
     _refused(response, 400, "digits")
 
 
+@pytest.mark.parametrize("header", [{"Content-Language": "a b"}, {"Content-Language": '"><x'},
+                                    {"Accept-Language": "*"}])
+def test_a_bad_language_for_plain_text_is_400_naming_the_header(base, snapshot, header):
+    form = {"@context": {"@vocab": "https://cdn.startinblox.com/owl#"}, "@type": "Proposal", "title": "Vélo"}
+    response = post(base, "proposals/", form, **header)
+    assert _refused(response, 400, "language tag")["field"] == "Content-Language"
+
+
 def test_validate_refuses_bombs_with_exit_status_2(tmp_path):
     (tmp_path / "laughs.rdf").write_bytes(billion_laughs())
     (tmp_path / "deep.ttl").write_bytes(deep_turtle("[", "]"))
