@@ -19,6 +19,7 @@ from ..errors import BadDocument, NotFound, UnsupportedFormat
 from ..federation import notifications
 from ..ldp.resources import BatchOutcome, BatchRejected
 from ..node import Node
+from . import params
 from .auth import authorize
 
 bp = Blueprint("batch", __name__)
@@ -44,7 +45,7 @@ def batch(pod_name: str) -> Response:
         named.append((document, document.get("id", document.get("@id"))))
     triples = node.intake.read_json_batch(named, pod.config.language)
     documents = [(iri, read) for (_, iri), read in zip(named, triples, strict=True)]
-    deletions = [iri for iri in _list(body, "delete") if isinstance(iri, str)]
+    deletions = [params.check_iri(iri, "delete") for iri in _list(body, "delete") if isinstance(iri, str)]
     dry_run = _flag(body, "dry_run")
     try:
         outcome = pod.write_batch(documents, deletions, credential=credential, atomic=_flag(body, "atomic"),

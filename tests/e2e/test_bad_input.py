@@ -443,6 +443,14 @@ def test_a_large_n3_patch_is_413_naming_the_limit(base, snapshot):
     _refused(response, 413, "limit of 524288 bytes")
 
 
+@pytest.mark.parametrize("iri", ["bordeaux/proposals/a b", "bordeaux/proposals/a\tb", "x y"])
+def test_invalid_iris_to_delete_in_a_batch_are_400(base, snapshot, iri):
+    body = {"delete": [snapshot, base + iri if iri.startswith("bordeaux") else iri]}
+    response = requests.post(f"{base}bordeaux/batch", data=json.dumps(body),
+                             headers={"Content-Type": "application/json", **auth()}, timeout=10)
+    assert _refused(response, 400, "not a valid absolute IRI")["field"] == "delete"
+
+
 # --------------------------------------------------------------------------- every error is a problem document
 
 @pytest.mark.parametrize("method, path, body, headers, status", [
