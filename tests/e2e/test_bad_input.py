@@ -451,6 +451,14 @@ def test_invalid_iris_to_delete_in_a_batch_are_400(base, snapshot, iri):
     assert _refused(response, 400, "not a valid absolute IRI")["field"] == "delete"
 
 
+@pytest.mark.parametrize("path, name", [("bordeaux/proposals/", "offset"), ("bordeaux/proposals/", "limit"),
+                                        ("federation/proposals/", "offset"), ("bordeaux/changes/", "since"),
+                                        ("bordeaux/changes/", "limit")])
+def test_integers_past_the_range_are_400_naming_them(base, snapshot, path, name):
+    response = requests.get(base + path, params={name: "99999999999999999999"}, timeout=10)
+    assert _refused(response, 400, "between")["field"] == name
+
+
 # --------------------------------------------------------------------------- every error is a problem document
 
 @pytest.mark.parametrize("method, path, body, headers, status", [
