@@ -365,4 +365,6 @@ def _explain(exc: jsonld.JsonLdError, loader: ContextLoader) -> BadDocument:
     deepest = chain[-1]
     code = getattr(deepest, "code", None)
     message = deepest.args[0] if deepest.args else type(deepest).__name__
-    return BadDocument(f"invalid JSON-LD ({code}): {message}" if code else f"invalid JSON-LD: {message}")
+    # "invalid scoped context", "protected term redefinition", ...: what is at fault is the document's @context.
+    field = "@context" if code and ("context" in code or "term" in code) else None
+    return BadDocument(f"invalid JSON-LD ({code}): {message}" if code else f"invalid JSON-LD: {message}", field=field)

@@ -343,7 +343,9 @@ def test_remote_contexts_are_never_fetched_however_they_are_reached(base, snapsh
     documents = [{**proposal, "@context": canary}, {**proposal, "@context": [dds, canary]},
                  {**proposal, "@context": [dds, {"@import": canary}]},
                  {**proposal, "@context": [dds, scoped], "headline": {"x": "y"}},
-                 {"@context": typed, "@type": "Idea", "title": "x"}]
+                 {"@context": typed, "@type": "Idea", "title": "x"},
+                 {**proposal, "@context": [dds, {"title": {"@id": "http://purl.org/dc/terms/title",
+                                                           "@context": canary}}]}]
     for document in documents:
         assert _refused(post(base, "proposals/", document), 400)["field"] == "@context", document["@context"]
     nested = {**proposal, "location": {"@context": canary, "type": "Place", "name": "x"}}
