@@ -26,7 +26,7 @@ MAX_N3_BYTES = 512 * 1024
 
 T = TypeVar("T")
 
-# The lexical spans of Turtle, TriG, N-Triples, N-Quads, N3 and SPARQL in which a bracket is not one:
+# The lexical spans of Turtle, N-Triples, N-Quads, N3 and SPARQL in which a bracket is not one:
 # comments and strings (long ones first); then IRIs, whose "#" and quotes start nothing; the brackets that
 # nest (RDF 1.2 triple terms with << >>), and chains of SPARQL's "!" (comments between them are blanks),
 # which its parser also reads by recursion.
