@@ -24,8 +24,9 @@ from pyld import jsonld
 from pyld.documentloader.frozen import BUNDLED_CONTEXTS, FrozenDocumentLoader
 from rdflib import BNode, Graph, Literal, URIRef
 
+from . import bounds
 from .errors import BadDocument, ForbiddenContext
-from .standard import context_document
+from .standard import context_document, term_names
 from .vocab import DDS_CONTEXT_IRI, RDF, XSD
 
 MAX_DEPTH = 64
@@ -59,6 +60,8 @@ def loads(text: str) -> Any:
         raise BadDocument(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
     except RecursionError:
         raise BadDocument(f"JSON nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError as exc:  # a number of more than 4300 digits
+        raise BadDocument(f"invalid JSON: {exc}") from None
     check_depth(value)
     return value
 
@@ -73,13 +76,19 @@ def check_depth(value: Any, limit: int = MAX_DEPTH) -> None:
         stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
 
 
-def to_graph(document: Any, base: str | None = None, loader: ContextLoader | None = None) -> Graph:
-    """Convert a parsed JSON-LD document to an rdflib graph (all its graphs merged)."""
+def to_graph(document: Any, base: str | None = None, loader: ContextLoader | None = None,
+             max_values: int | None = bounds.MAX_PROCESSOR_VALUES) -> Graph:
+    """Convert a parsed JSON-LD document to an rdflib graph (all its graphs merged); ``max_values`` bounds the
+    work asked of pyld (None: no bound, for a command run on one's own files)."""
+    if max_values is not None:
+        bounds.check_json_values(document, max_values)
     options: dict[str, Any] = {"documentLoader": loader or _default_loader}
     if base:
         options["base"] = base
     try:
-        dataset = jsonld.to_rdf(document, options)
+        expanded = jsonld.expand(document, options)
+        check_iris(expanded)
+        dataset = jsonld.to_rdf(expanded, options)
     except jsonld.JsonLdError as exc:
         raise _explain(exc, loader or _default_loader) from None
     except RecursionError:
@@ -96,6 +105,43 @@ def to_graph(document: Any, base: str | None = None, loader: ContextLoader | Non
                 )
             )
     return graph
+
+
+def check_iris(expanded: list) -> None:
+    """Refuse an expanded document with an invalid IRI (a space, a control character, ``<>"{}|^`\\``...) as an
+    ``@id``, a type, a datatype or a property: pyld passes them through, and RDF would drop or store them."""
+    names = _property_names()
+    stack: list[tuple[Any, str]] = [(item, "@id") for item in expanded]
+    while stack:
+        item, field = stack.pop()
+        if isinstance(item, list):
+            stack.extend((child, field) for child in item)
+        elif isinstance(item, dict):
+            for key, value in item.items():
+                if key in ("@id", "@type"):
+                    for text in value if isinstance(value, list) else [value]:
+                        _check_iri(text, field if key == "@id" or "@value" in item else "type")
+                elif not key.startswith("@"):
+                    name = names.get(key, key)
+                    _check_iri(key, name)
+                    stack.append((value, name))
+                elif key in ("@graph", "@list", "@set", "@reverse", "@included"):
+                    stack.append((value, field))
+
+
+@lru_cache(maxsize=1)
+def _property_names() -> dict[str, str]:
+    return {str(iri): name for iri, name in term_names().items()}
+
+
+def _check_iri(text: Any, field: str) -> None:
+    if not isinstance(text, str) or text.startswith(("_:", "@")):  # blank nodes, keywords such as "@json"
+        return
+    try:
+        ox.NamedNode(text)
+    except ValueError as exc:
+        raise BadDocument(f"{field}: invalid IRI {text!r} ({exc}; RFC 3987 allows no spaces, control characters "
+                          "or any of <>\"{}|^`\\)", field=field) from None
 
 
 def _term(node: dict, blank_nodes: dict[str, BNode]) -> URIRef | BNode | Literal:
@@ -224,6 +270,8 @@ def _survey(document: dict, base: str) -> _Survey:
                     _check_languages({value: None})
                 elif key in _IRI_VALUED:
                     _check_iris(value, base, context)
+                elif key in ("type", "@type"):
+                    _check_types(value, context)
             names.update(item)
             stack.extend(item.values())
         elif isinstance(item, list):
@@ -244,6 +292,9 @@ def _check_languages(language_map: dict) -> None:
         raise BadDocument("a language tag the reference parser must judge")
 
 
+_NOT_IN_IRIS = re.compile(r'[\x00-\x20<>"{}|^`\\]')
+
+
 def _check_iris(value: Any, base: str, context: dict) -> None:
     for text in value if isinstance(value, list) else [value]:
         if not isinstance(text, str):
@@ -252,10 +303,18 @@ def _check_iris(value: Any, base: str, context: dict) -> None:
             raise BadDocument("an IRI value that is also a term")
         if _is_iri(text):  # absolute and valid: the parser keeps it as it is (the usual case, and cheap)
             continue
+        if _NOT_IN_IRIS.search(text):  # urljoin drops tabs and line ends where pyld keeps them
+            raise BadDocument("an IRI the reference parser must judge")
         try:
             ox.NamedNode(urljoin(base, text))
         except ValueError:
             raise BadDocument("an IRI the reference parser must judge") from None
+
+
+def _check_types(value: Any, context: dict) -> None:
+    for text in value if isinstance(value, list) else [value]:
+        if isinstance(text, str) and text not in context and not _is_iri(text):
+            raise BadDocument("a type the reference parser must judge")
 
 
 def _is_iri(text: str) -> bool:
@@ -306,4 +365,6 @@ def _explain(exc: jsonld.JsonLdError, loader: ContextLoader) -> BadDocument:
     deepest = chain[-1]
     code = getattr(deepest, "code", None)
     message = deepest.args[0] if deepest.args else type(deepest).__name__
-    return BadDocument(f"invalid JSON-LD ({code}): {message}" if code else f"invalid JSON-LD: {message}")
+    # "invalid scoped context", "protected term redefinition", ...: what is at fault is the document's @context.
+    field = "@context" if code and ("context" in code or "term" in code) else None
+    return BadDocument(f"invalid JSON-LD ({code}): {message}" if code else f"invalid JSON-LD: {message}", field=field)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 
-from . import jsonld
+from . import bounds, jsonld
 from .errors import BadDocument, DocumentTooLarge, UnsupportedFormat
 from .terms import Statement
 
@@ -76,18 +76,28 @@ def decode(data: bytes) -> str:
         raise BadDocument(f"not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start}") from None
 
 
+def decode_bounded(data: bytes, syntax: str, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
+    """The text of a Turtle-like document (an N3 Patch, a SPARQL update or query) whose size and nesting are
+    bounded."""
+    check_size(len(data), max_bytes)
+    text = decode(data)
+    bounds.check_text_nesting(text, syntax)
+    return text
+
+
 def check_size(size: int, limit: int = DEFAULT_MAX_BYTES) -> None:
     if size > limit:
         raise DocumentTooLarge(f"document of {size} bytes is over the limit of {limit} bytes")
 
 
 def parse(data: bytes, fmt: Format, base: str | None = None,
-          loader: jsonld.ContextLoader | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> Graph:
+          loader: jsonld.ContextLoader | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
+          max_values: int | None = bounds.MAX_PROCESSOR_VALUES) -> Graph:
     """Parse a document to an rdflib graph; raises BadDocument with the parser's message and position."""
     check_size(len(data), max_bytes)
     text = decode(data)
     if fmt.oxigraph is None:
-        return jsonld.to_graph(jsonld.loads(text), base=base, loader=loader)
+        return jsonld.to_graph(jsonld.loads(text), base=base, loader=loader, max_values=max_values)
     return _parse_with_oxigraph(text, fmt, base)
 
 
@@ -103,8 +113,15 @@ def _parse_with_oxigraph(text: str, fmt: Format, base: str | None) -> Graph:
 
 
 def _oxigraph_triples(text: str, fmt: Format, base: str | None) -> list[ox.Triple]:
+    """Parse with the bounds of :mod:`dds_pod.bounds` checked first (DTD, nesting) and while parsing (count, time)."""
+    data = text.encode("utf-8")
+    if fmt.oxigraph == ox.RdfFormat.RDF_XML:
+        bounds.check_xml(data)
+    else:
+        bounds.check_text_nesting(text, fmt.name)
     try:
-        return [quad.triple for quad in ox.parse(text.encode("utf-8"), format=fmt.oxigraph, base_iri=base)]
+        quads = ox.parse(data, format=fmt.oxigraph, base_iri=base)
+        return [quad.triple for quad in bounds.bounded(quads, fmt.name)]
     except (SyntaxError, ValueError) as exc:
         raise BadDocument(f"invalid {fmt.name}: {exc}") from None
 

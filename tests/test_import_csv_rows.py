@@ -16,9 +16,9 @@ from dds_pod.importers.cells import timestamp
 from dds_pod.importers.common import Settings
 from dds_pod.importers.pseudonyms import Pseudonymiser
 from dds_pod.importers.rows import RowError, RowProblem, read_table
-from dds_pod.importers.sanitize import plain_text
 from dds_pod.importers.texts import is_junk, redact, text_html
 from dds_pod.rdfio import to_oxigraph, to_rdflib
+from dds_pod.sanitize import plain_text
 from dds_pod.terms import date_time, utc_now
 
 POD = "http://127.0.0.1:8000/test/"

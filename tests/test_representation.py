@@ -1,5 +1,5 @@
-"""Representations built from pyoxigraph triples: compact JSON-LD that expands back to the same triples, expanded
-JSON-LD, and an escaped HTML page."""
+"""Representations built from pyoxigraph triples: compact JSON-LD that expands back to the same triples, and
+expanded JSON-LD."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 
 from dds_pod import jsonld, vocab
-from dds_pod.ldp.representation import document, expanded, html_page, node_object
-from dds_pod.vocab import AS, DCTERMS, DDS, DDS_CONTEXT_IRI, LDP, PROV, RDF
+from dds_pod.ldp.representation import document, expanded, node_object
+from dds_pod.vocab import AS, DCTERMS, DDS, DDS_CONTEXT_IRI, PROV, RDF
 
 from .conftest import EXAMPLES
 
@@ -300,43 +300,3 @@ def test_expanded_shape():
         str(DCTERMS.title): [{"@value": "Bancs", "@language": "fr"}],
         str(DDS.supportCount): [{"@value": "3", "@type": str(vocab.XSD.integer)}],
     }]
-
-
-def test_html_page_escapes_data_and_links_iris():
-    place = ox.BlankNode("place")
-    triples = [
-        *about((RDF.type, iri(DDS.Proposal)), (DCTERMS.title, ox.Literal("<script>alert(1)</script>", language="fr")),
-               (AS.attributedTo, iri(POD + "people/1")), (AS.url, iri("javascript:alert(2)")),
-               (AS.location, place)),
-        ox.Triple(place, iri(AS.name), ox.Literal("Place \"<b>\" & co")),
-    ]
-    page = html_page(triples, SUBJECT, "<script>alert(3)</script>")
-    assert page.startswith("<!DOCTYPE html>")
-    assert "<script" not in page
-    assert "&lt;script&gt;alert(3)&lt;/script&gt;" in page
-    assert '<span lang="fr">&lt;script&gt;alert(1)&lt;/script&gt;</span>' in page
-    assert f'<a href="{POD}people/1"' in page
-    assert f'<a href="{AS.attributedTo}" title="{AS.attributedTo}">author</a>' in page
-    assert 'href="javascript:' not in page
-    assert "Place &quot;&lt;b&gt;&quot; &amp; co" in page
-    assert page.count("<table>") == 2  # the place is a nested table
-
-
-def test_html_page_lists_members_with_their_titles():
-    container = ox.NamedNode(POD + "proposals/")
-    first, second = iri(POD + "proposals/a"), iri(POD + "proposals/b")
-    triples = [
-        ox.Triple(container, iri(RDF.type), iri(LDP.BasicContainer)),
-        ox.Triple(container, iri(LDP.contains), second),
-        ox.Triple(container, iri(LDP.contains), first),
-        ox.Triple(first, iri(DCTERMS.title), ox.Literal("Bancs", language="fr")),
-        ox.Triple(first, iri(DCTERMS.title), ox.Literal("Benches", language="en")),
-    ]
-    page = html_page(triples, container, "Proposals")
-    assert "<h1>Proposals</h1>" in page
-    members = page[page.index("<ul>"):]
-    assert f'<a href="{first.value}" title="{first.value}" lang="en">Benches</a>' in members
-    assert f'<a href="{second.value}" title="{second.value}">{second.value}</a>' in members
-    assert members.index(first.value) < members.index(second.value)
-    assert f'title="{LDP.contains}"' not in page  # members are listed once, not also as a table row
-    assert f'<a href="{LDP.BasicContainer}"' in page

@@ -191,7 +191,9 @@ def _where(view: ViewQuery) -> str:
         parts.append(f"?r <{DCTERMS.subject}> ?topic . FILTER(?topic = {topic} || "
                      f"EXISTS {{ ?topic {match} {topic} }} || EXISTS {{ {topic} {match} ?topic }})")
     if view.text:
-        words = " && ".join(f"CONTAINS(LCASE(STR(?text)), LCASE({json.dumps(w)}))" for w in view.text.split())
+        # ensure_ascii=False: a JSON escape of an emoji is a surrogate pair, which SPARQL refuses
+        words = " && ".join(f"CONTAINS(LCASE(STR(?text)), LCASE({json.dumps(w, ensure_ascii=False)}))"
+                            for w in view.text.split())
         parts.append(f"FILTER EXISTS {{ ?r <{DCTERMS.title}>|<{AS.content}>|<{AS.summary}> ?text FILTER({words}) }}")
     if view.bbox:
         west, south, east, north = view.bbox

@@ -13,9 +13,9 @@ from urllib.parse import urlencode
 
 import requests
 
+from ..sanitize import clean_html, plain_text
 from ..vocab import DDS_CONTEXT_IRI
 from .common import Batch, Settings, slug
-from .sanitize import clean_html, plain_text
 
 STATES = {"accepted": "accepted", "rejected": "rejected", "evaluating": "evaluating", None: "submitted"}
 STANCES = {1: "inFavour", 0: "neutral", -1: "against"}

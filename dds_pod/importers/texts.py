@@ -9,8 +9,8 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from ..sanitize import clean_html, plain_text
 from .rows import RowError
-from .sanitize import clean_html, plain_text
 
 # The validator's length limits: a longer value would make the whole document fail later, at the pod.
 MAX_TITLE = 500

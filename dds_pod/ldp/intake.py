@@ -22,11 +22,15 @@ from rdflib import Graph, Literal, URIRef
 
 from .. import jsonld, rdfio, standard
 from ..errors import BadDocument, UnsupportedFormat
+from ..sanitize import clean_html
 from ..terms import Statement
-from ..vocab import DDS, DDS_CONTEXT_IRI, RDF, XSD
+from ..vocab import AS, DDS, DDS_CONTEXT_IRI, RDF, XSD
 
 SIB = "https://cdn.startinblox.com/owl#"
 MAX_KEYS = 300  # each key of a foreign context is checked by expanding it: bounded work per document
+# Properties whose text is HTML, as the importers write it: sanitised on every write, whoever writes.
+HTML_PROPERTIES = frozenset((AS.content, AS.summary, DDS.officialAnswer))
+_HTML_IRIS = frozenset(str(iri) for iri in HTML_PROPERTIES)
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,10 @@ class Intake:
         return self.read_json_triples(jsonld.loads(rdfio.decode(data)), base, language)
 
     def read_json(self, document: Any, base: str, language: str) -> Graph:
+        """A JSON-LD document as an rdflib graph of DDS terms."""
+        return self._read_json(document, base, language)
+
+    def _read_json(self, document: Any, base: str, language: str) -> Graph:
         contexts = _contexts(document)
         foreign = any(not self._is_dds_context(c) for c in contexts)
         if foreign:
@@ -106,6 +114,22 @@ class Intake:
 
     def _is_dds_context(self, context: Any) -> bool:
         return context in (DDS_CONTEXT_IRI, self.context_url)
+
+
+def sanitized(statements: list[Statement]) -> list[Statement]:
+    """The statements with their HTML values passed through the safelist (a text without a tag is left as it is)."""
+    return [_sanitized(s) if s.predicate.value in _HTML_IRIS and isinstance(s.object, ox.Literal)
+            and "<" in s.object.value else s for s in statements]
+
+
+def _sanitized(statement: Statement) -> Statement:
+    text = statement.object
+    value = clean_html(text.value)
+    clean = ox.Literal(value, language=text.language) if text.language else ox.Literal(value, datatype=text.datatype)
+    if isinstance(statement, ox.Quad):
+        return ox.Quad(statement.subject, statement.predicate, clean, statement.graph_name)
+    return ox.Triple(statement.subject, statement.predicate, clean)
+
 
 
 def _contexts(document: Any) -> list[Any]:
@@ -202,7 +226,11 @@ def _coerce(value, coercion: str | None, base: str, language: str):
         return value
     text = str(value)
     if coercion == "@language":
-        return Literal(text, lang=language)
+        try:
+            return Literal(text, lang=language)
+        except ValueError:  # the language comes from Content-Language or Accept-Language
+            raise BadDocument(f"{language!r} is not a language tag (BCP 47) to tag plain text with",
+                              field="Content-Language") from None
     if coercion == "@id":
         return URIRef(urljoin(base, text))
     if coercion == "@vocab":

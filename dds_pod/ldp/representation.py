@@ -1,4 +1,4 @@
-"""Representations of stored resources (compact JSON-LD, expanded JSON-LD, HTML) built from pyoxigraph triples.
+"""Representations of stored resources (compact JSON-LD, expanded JSON-LD) built from pyoxigraph triples.
 
 A container page may hold a thousand members, so this path avoids pyld and rdflib entirely: the DDS context
 is read once into lookup tables, and each triple costs a few dictionary look-ups. Compaction is not the
@@ -7,12 +7,11 @@ definition exactly; every other value is written under its compact (or full) IRI
 so the output always expands back to the same triples.
 
 The functions read their triples once, so their cost is linear in ``len(triples)``: pass the triples that
-describe the resource (its own, its blank nodes', and for ``html_page`` its members'), not a whole pod.
+describe the resource (its own and its blank nodes'), not a whole pod.
 """
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -22,7 +21,7 @@ from typing import Any, NamedTuple
 import pyoxigraph as ox
 
 from ..standard import context_document
-from ..vocab import AS, DCTERMS, LDP, RDF, RDFS, SKOS, XSD
+from ..vocab import RDF, XSD
 
 _Subject = ox.NamedNode | ox.BlankNode
 _Object = ox.NamedNode | ox.BlankNode | ox.Literal
@@ -30,8 +29,6 @@ _Object = ox.NamedNode | ox.BlankNode | ox.Literal
 _RDF_TYPE = str(RDF.type)
 _XSD_STRING = str(XSD.string)
 _XSD_INTEGER = str(XSD.integer)
-_LDP_CONTAINS = str(LDP.contains)
-_LABELS = (str(DCTERMS.title), str(AS.name), str(SKOS.prefLabel), str(RDFS.label))
 
 # Term coercions: how a term's values are written. A datatype IRI stands for a typed-literal coercion.
 _NONE = ""  # plain term: any value, written as a value object unless it is an xsd:string
@@ -45,7 +42,6 @@ _NO_PROPERTIES: dict[str, list] = {}
 # JSON-LD 1.1 turns a JSON integer back into this exact lexical form (below 10^21), so only it may go native.
 _CANONICAL_INTEGER = re.compile(r"0|-?[1-9][0-9]{0,20}")
 _GEN_DELIMS = (":", "/", "?", "#", "[", "]", "@")
-_LINKABLE = ("http://", "https://")
 _SAFE_SCHEMES = ("http:", "https:")  # schemes that are no context prefix: the common case, checked first
 
 
@@ -400,98 +396,3 @@ def expanded(triples: Sequence[ox.Triple]) -> list[dict]:
         for subject, node in nodes.items()
     ]
     return sorted(result, key=lambda node: node["@id"])
-
-
-# --- HTML ---------------------------------------------------------------------------------------------------
-
-_STYLE = (
-    "body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}"
-    "table{border-collapse:collapse;width:100%}th,td{border:1px solid #ccc;padding:.3rem .5rem;"
-    "text-align:left;vertical-align:top}th{width:12rem;font-weight:600}td table{margin:.2rem 0}"
-    "small{color:#666}.iri{font-family:monospace;word-break:break-all}"
-)
-
-
-def _link(iri: str, text: str, lang: str = "") -> str:
-    """A link to `iri` showing `text`; only http(s) IRIs become links, so data cannot smuggle javascript: in."""
-    lang_attribute = f' lang="{html.escape(lang)}"' if lang else ""
-    tag = "a" if iri.startswith(_LINKABLE) else "span"
-    href = f' href="{html.escape(iri)}"' if tag == "a" else ""
-    return f'<{tag}{href} title="{html.escape(iri)}"{lang_attribute}>{html.escape(text)}</{tag}>'
-
-
-def _property_name(iri: str) -> str:
-    """The short key a reader of the JSON-LD knows the property by."""
-    if iri == _RDF_TYPE:
-        return "type"
-    term = _context().properties.get(iri)
-    return term[0] if term else _prefixed(iri)
-
-
-def _html_literal(literal: ox.Literal) -> str:
-    text = html.escape(literal.value)
-    language = literal.language
-    if language:
-        direction = f' dir="{html.escape(str(literal.direction))}"' if literal.direction is not None else ""
-        return f'<span lang="{html.escape(language)}"{direction}>{text}</span> <small>({html.escape(language)})</small>'
-    datatype = literal.datatype.value
-    return text if datatype == _XSD_STRING else f'<span title="{html.escape(_prefixed(datatype))}">{text}</span>'
-
-
-def _html_value(graph: _Graph, value: _Object, path: frozenset[_Subject]) -> str:
-    kind = type(value)
-    if kind is ox.NamedNode:
-        return _link(value.value, _context().names.get(value.value) or _prefixed(value.value))
-    if kind is ox.BlankNode:
-        return html.escape(_blank_id(value)) if value in path else _html_table(graph, value, path | {value})
-    return _html_literal(value)
-
-
-def _html_table(graph: _Graph, subject: _Subject, path: frozenset[_Subject], hidden: str = "") -> str:
-    """The properties of `subject`, blank nodes nested; `path` stops cycles of blank nodes."""
-    rows = []
-    properties = graph.properties.get(subject, {})
-    for predicate in sorted(properties, key=_property_name):
-        if predicate == hidden:
-            continue
-        cells = "<br>".join(sorted(_html_value(graph, value, path) for value in properties[predicate]))
-        rows.append(f"<tr><th>{_link(predicate, _property_name(predicate))}</th><td>{cells}</td></tr>")
-    return f"<table>{''.join(rows)}</table>"
-
-
-def _label(graph: _Graph, node: ox.NamedNode) -> tuple[str, str]:
-    """(text, language) naming `node`: its title, name or label (untagged or first language), else its IRI."""
-    properties = graph.properties.get(node, {})
-    for predicate in _LABELS:
-        literals = [value for value in properties.get(predicate, ()) if type(value) is ox.Literal]
-        if literals:
-            best = min(literals, key=lambda literal: (literal.language or "", literal.value))
-            return best.value, best.language or ""
-    return node.value, ""
-
-
-def html_page(triples: Sequence[ox.Triple], subject: ox.NamedNode, title: str) -> str:
-    """A small, readable, self-contained HTML5 page of the resource.
-
-    Its properties are a table keyed by context term (the IRI as link and tooltip), blank nodes as nested
-    tables, and ldp:contains members as a list of links with their titles. All data is escaped.
-    """
-    graph = _Graph(triples)
-    members = sorted(
-        (value for value in graph.properties.get(subject, {}).get(_LDP_CONTAINS, ()) if type(value) is ox.NamedNode),
-        key=lambda member: member.value,
-    )
-    escaped_title = html.escape(title)
-    parts = [
-        '<!DOCTYPE html>\n<html>\n<head>\n<meta charset="utf-8">\n',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
-        f"<title>{escaped_title}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n",
-        f"<h1>{escaped_title}</h1>\n",
-        f'<p class="iri">{_link(subject.value, subject.value)}</p>\n',
-        _html_table(graph, subject, frozenset({subject}), hidden=_LDP_CONTAINS),
-    ]
-    if members:
-        items = "".join(f"<li>{_link(member.value, *_label(graph, member))}</li>\n" for member in members)
-        parts.append(f"\n<h2>Members ({len(members)})</h2>\n<ul>\n{items}</ul>")
-    parts.append("\n</body>\n</html>\n")
-    return "".join(parts)

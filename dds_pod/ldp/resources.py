@@ -25,7 +25,7 @@ from urllib.parse import unquote
 import pyoxigraph as ox
 from rdflib import URIRef
 
-from .. import rdfio
+from .. import bounds, rdfio
 from ..canonical import content_hash
 from ..changes import INTERNAL, META_GRAPH, ChangeFeed
 from ..config import PodConfig
@@ -46,7 +46,7 @@ from ..vocab import AS, DCTERMS, DDS, LDP, RDF
 from . import merge, reactions
 from .batches import read_batch
 from .hooks import NoHook, StagedWrite, WriteHook
-from .intake import Body, Intake
+from .intake import Body, Intake, sanitized
 from .naming import name_root, rename
 from .patch import apply_n3_patch, apply_sparql_update
 
@@ -309,10 +309,10 @@ class Pod:
         """The new state as a function of the current one, from a patch body (read before the lock is taken)."""
         media_type = (body.media_type or "").split(";")[0].strip().lower()
         if media_type == "application/sparql-update":
-            update = rdfio.decode(body.data)
+            update = rdfio.decode_bounded(body.data, "SPARQL update")
             return lambda triples: apply_sparql_update(triples, update, iri)
         if media_type == "text/n3":
-            patch = rdfio.decode(body.data)
+            patch = rdfio.decode_bounded(body.data, "N3 Patch", max_bytes=bounds.MAX_N3_BYTES)
             return lambda triples: apply_n3_patch(triples, patch, iri)
         if media_type in merge.MEDIA_TYPES:
             merged = merge.read_merge_patch(self.intake, body.data, iri, body.language or self.config.language)
@@ -509,7 +509,7 @@ class Pod:
                  default_type: URIRef | None, credential: str, now: str) -> list[Statement]:
         """The triples to store: the client's triples about this resource, plus what the server manages."""
         subject = ox.NamedNode(iri)
-        triples = name_root(triples, subject)
+        triples = name_root(sanitized(triples), subject)  # every write path passes here, patches included
         self._check_subjects(triples, iri)
         kept = [t for t in triples
                 if t.predicate != CONTAINS and not (t.subject == subject and t.predicate in SERVER_MANAGED_OX)]

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app
 
 from ..api.decidim import DataspaceAPI
 from ..errors import NotFound
+from . import params
 
 bp = Blueprint("decidim", __name__, url_prefix="/api/v1/data")
 
 
 def _api() -> DataspaceAPI:
-    return current_app.extensions["dds.node"].decidim.in_locale(request.args.get("preferred_locale", "en"))
+    return current_app.extensions["dds.node"].decidim.in_locale(params.text_arg("preferred_locale", "en") or "en")
 
 
 def _with_comments() -> bool:
-    return request.args.get("with_comments", "false").lower() == "true"
+    return params.text_arg("with_comments", "false").lower() == "true"
 
 
 def _json(value) -> Response:
@@ -28,7 +29,7 @@ def _json(value) -> Response:
 def data() -> Response:
     api = _api()
     return _json({"containers": api.containers(),
-                  "contributions": api.contributions(_with_comments(), request.args.get("container")),
+                  "contributions": api.contributions(_with_comments(), params.text_arg("container")),
                   "authors": api.authors()})
 
 
@@ -45,7 +46,7 @@ def container(reference: str) -> Response:
 
 @bp.route("/contributions", methods=["GET", "HEAD"])
 def contributions() -> Response:
-    return _json(_api().contributions(_with_comments(), request.args.get("container")))
+    return _json(_api().contributions(_with_comments(), params.text_arg("container")))
 
 
 @bp.route("/contributions/<path:reference>", methods=["GET", "HEAD"])
@@ -66,7 +67,7 @@ def author(reference: str) -> Response:
 
 
 def _found(api: DataspaceAPI, kind: str, reference: str):
-    resource = api.find(kind, reference)
+    resource = api.find(kind, params.check_text(reference, "reference"))
     if resource is None:
         raise NotFound(f"no {kind} with reference {reference!r}")
     return resource

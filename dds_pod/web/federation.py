@@ -12,7 +12,7 @@ from ..federation import views
 from ..ldp import representation
 from ..node import Node
 from ..vocab import DCTERMS, DDS, LDP, RDF
-from . import conneg
+from . import conneg, html, params
 from .paging import int_arg, paging_links
 
 bp = Blueprint("federation", __name__)
@@ -45,6 +45,7 @@ def merged_view(kind: str) -> Response:
     node = _node()
     limit = min(int_arg("limit", node.config.page_size, minimum=1), 10000)
     offset = int_arg("offset", 0, minimum=0)
+    params.check_iri_args("platform", "topic", "space")
     members, total = node.views.page(kind, views.Filters.from_args(request.args), limit, offset)
     iri = f"{node.config.base_url}federation/{kind}/"
     subject = ox.NamedNode(iri)
@@ -76,7 +77,7 @@ def merged_view(kind: str) -> Response:
 def trace() -> Response:
     """``?of=<result or decision IRI>``: the contributions that influenced it, their platform, role and status."""
     node = _node()
-    outcome = request.args.get("of", "")
+    outcome = params.iri_arg("of") or ""
     influences = [
         {"influencer": {"@id": found.contribution, "platform": found.platform,
                         "status": _vocab_name(found.status), "title": found.title},
@@ -95,7 +96,7 @@ def _vocab_name(iri: str | None) -> str | None:
 
 def _serialize(triples: list[ox.Triple], subject: ox.NamedNode, chosen: conneg.Representation) -> Response:
     if chosen == conneg.HTML:
-        return Response(representation.html_page(triples, subject, subject.value), mimetype="text/html")
+        return html.response(html.resource_page(triples, subject, subject.value))
     if chosen == conneg.JSON_LD_EXPANDED:
         return Response(json.dumps(representation.expanded(triples)), mimetype="application/ld+json")
     return Response(ox.serialize(triples, format=chosen.oxigraph), mimetype=chosen.media_type)

@@ -21,7 +21,7 @@ from ..ldp.intake import Body
 from ..ldp.resources import Pod, Preconditions, Resource, Search, Written, check_path_segments
 from ..node import Node
 from ..vocab import LDP
-from . import conneg
+from . import conneg, html, params
 from .auth import authorize
 from .cache import NodeCache
 from .paging import int_arg, paging_links
@@ -155,7 +155,7 @@ def _render(triples: list[ox.Triple], subject: ox.NamedNode, chosen: conneg.Repr
 def _html(triples: list[ox.Triple], subject: ox.NamedNode) -> Response:
     title = next((t.object.value for t in triples if t.subject == subject
                   and t.predicate.value == "http://purl.org/dc/terms/title"), subject.value)
-    return Response(representation.html_page(triples, subject, title), mimetype="text/html")
+    return html.response(html.resource_page(triples, subject, title))
 
 
 def _json(document) -> Response:
@@ -195,7 +195,7 @@ def _post(pod: Pod, iri: str) -> Response:
         response = Response(status=405)
         _describe(response, pod, iri, exists=True)
         return response
-    written = pod.post(iri, _body(), slug=request.headers.get("Slug"), as_container=_link_says_container(),
+    written = pod.post(iri, _body(), slug=params.text_header("Slug"), as_container=_link_says_container(),
                        credential=credential)
     return _written_response(pod, written)
 

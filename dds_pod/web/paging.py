@@ -8,8 +8,10 @@ from flask import Response, request
 
 from ..errors import BadDocument
 
+MAX_INTEGER = 10**12  # past any collection's size, and within the 64 bits a SPARQL OFFSET may take
 
-def int_arg(name: str, default: int, minimum: int) -> int:
+
+def int_arg(name: str, default: int, minimum: int, maximum: int = MAX_INTEGER) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
@@ -17,8 +19,8 @@ def int_arg(name: str, default: int, minimum: int) -> int:
         value = int(raw)
     except ValueError:
         raise BadDocument(f"{name} must be an integer", field=name) from None
-    if value < minimum:
-        raise BadDocument(f"{name} must be at least {minimum}", field=name)
+    if not minimum <= value <= maximum:
+        raise BadDocument(f"{name} must be between {minimum} and {maximum}", field=name)
     return value
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from http import HTTPStatus
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
@@ -17,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 from ..errors import DDSError
 from ..ldp.resources import ValidationFailed
 from ..validation import Report
+from .params import has_control_character
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +27,17 @@ REPORT_CONTEXT = {
     "dds": "https://w3id.org/dds/ns#",
     "xsd": "http://www.w3.org/2001/XMLSchema#",
 }
+
+
+_BARE_DETAILS = {405: "this resource does not accept this method; the Allow header lists those it accepts"}
+
+
+def _status_text(status: int) -> tuple[str, str]:
+    try:
+        known = HTTPStatus(status)
+    except ValueError:
+        return "Error", f"the request failed with status {status}"
+    return known.phrase, known.description
 
 
 def problem(status: int, title: str, detail: str, **extra) -> Response:
@@ -80,10 +93,28 @@ def register(app: Flask, constrained_by: str) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
+        if error.code == 404 and has_control_character(request.path):  # no route matches a line break
+            return problem(400, "Bad document", f"path {request.path!r} contains a control character", field="path")
         detail = error.description or error.name
         if error.code == 413:
             detail = f"the body is over the limit of {app.config['MAX_CONTENT_LENGTH']} bytes"
-        return problem(error.code or 500, error.name, detail)
+        response = problem(error.code or 500, error.name, detail)
+        for name, value in error.get_headers():
+            if name.lower() not in ("content-type", "content-length"):
+                response.headers[name] = value
+        return response
+
+    @app.after_request
+    def _bare_errors(response: Response) -> Response:
+        """An error answered without a body (a 405 that only lists ``Allow``) still gets its problem document."""
+        if response.status_code < 400 or response.is_streamed or response.get_data():
+            return response
+        status = response.status_code
+        title, detail = _status_text(status)
+        body = problem(status, title, _BARE_DETAILS.get(status, detail))
+        response.set_data(body.get_data())
+        response.mimetype = body.mimetype
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

@@ -10,9 +10,11 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, request
 from werkzeug.datastructures import CombinedMultiDict, MultiDict
 
+from .. import bounds
 from ..errors import BadDocument, Forbidden, UnsupportedFormat
 from ..federation.query import Accept, Answer, Dataset, InvalidRequest, Limits, QueryService
 from ..node import Node
+from . import params
 from .problems import problem
 
 bp = Blueprint("sparql", __name__)
@@ -44,6 +46,7 @@ def endpoint() -> Response:
         return _respond(_service().describe(_accept()))
     if len(queries) != 1:
         raise InvalidRequest(f"a request carries exactly one query; this one has {len(queries)}")
+    bounds.check_text_nesting(queries[0], "SPARQL query")
     return _respond(_service().run(queries[0], _dataset(parameters), _accept()))
 
 
@@ -83,8 +86,8 @@ def _require_utf8() -> None:
 
 
 def _dataset(parameters: MultiDict) -> Dataset:
-    return Dataset(default_graphs=tuple(parameters.getlist("default-graph-uri")),
-                   named_graphs=tuple(parameters.getlist("named-graph-uri")))
+    return Dataset(default_graphs=tuple(params.iri_list(parameters, "default-graph-uri")),
+                   named_graphs=tuple(params.iri_list(parameters, "named-graph-uri")))
 
 
 def _accept() -> Accept:

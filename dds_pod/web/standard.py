@@ -6,16 +6,15 @@ ontology and the shapes answer in Turtle, JSON-LD or HTML by Accept.
 
 from __future__ import annotations
 
-import html
 import json
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request
-from rdflib import Graph, Literal, URIRef
+from rdflib import Graph
 
 from .. import standard
 from ..errors import NotAcceptable
-from ..vocab import OWL, RDF, RDFS
+from . import html
 
 bp = Blueprint("standard", __name__)
 
@@ -44,13 +43,7 @@ def index() -> Response:
             for pod in node.pods.values()]
     best = request.accept_mimetypes.best_match(["application/ld+json", "text/html"]) or "application/ld+json"
     if best == "text/html":
-        items = "".join(f'<li><a href="{html.escape(p["@id"])}">{html.escape(p["title"]["en"])}</a></li>'
-                        for p in pods)
-        page = (f"<!doctype html><html><head><meta charset='utf-8'><title>DDS node</title></head><body>"
-                f"<h1>Democracy Data Space node</h1><ul>{items}</ul>"
-                f"<p><a href='ns'>Ontology</a> · <a href='shapes'>Shapes</a> · "
-                f"<a href='ns/context.jsonld'>JSON-LD context</a></p></body></html>")
-        return Response(page, mimetype="text/html")
+        return html.response(html.index_page([(p["@id"], p["title"]["en"]) for p in pods]))
     body = {"@context": node.context_url, "@id": node.config.base_url, "pods": pods}
     return Response(json.dumps(body, ensure_ascii=False), mimetype="application/ld+json")
 
@@ -61,7 +54,7 @@ def _graph_document(graph: Graph, path, title: str) -> Response:
     if best is None:
         raise NotAcceptable(f"offered: {', '.join(offered)}")
     if best == "text/html":
-        return Response(_html(graph, title), mimetype="text/html")
+        return html.response(html.vocabulary_page(graph, title))
     if best == "text/turtle":
         return Response(path.read_bytes(), mimetype="text/turtle")
     data = ox.serialize(ox.parse(path.read_bytes(), format=ox.RdfFormat.TURTLE),
@@ -69,19 +62,3 @@ def _graph_document(graph: Graph, path, title: str) -> Response:
     response = Response(data, mimetype=best)
     response.vary.add("Accept")
     return response
-
-
-def _html(graph: Graph, title: str) -> str:
-    rows = []
-    for term in sorted({s for s in graph.subjects(RDF.type, None) if isinstance(s, URIRef)}):
-        labels = " / ".join(f"{html.escape(str(o))} ({o.language})" for o in graph.objects(term, RDFS.label)
-                            if isinstance(o, Literal))
-        comments = "<br>".join(html.escape(str(o)) for o in graph.objects(term, RDFS.comment))
-        kinds = ", ".join(html.escape(str(t).rsplit("#", 1)[-1]) for t in graph.objects(term, RDF.type)
-                          if str(t).startswith(str(OWL)) or "shacl" in str(t))
-        rows.append(f"<tr id='{html.escape(str(term).rsplit('#', 1)[-1])}'><td><code>{html.escape(str(term))}"
-                    f"</code></td><td>{kinds}</td><td>{labels}</td><td>{comments}</td></tr>")
-    return ("<!doctype html><html><head><meta charset='utf-8'>"
-            f"<title>{html.escape(title)}</title></head><body><h1>{html.escape(title)}</h1>"
-            "<table><tr><th>term</th><th>kind</th><th>label</th><th>definition</th></tr>"
-            + "".join(rows) + "</table></body></html>")

@@ -140,7 +140,7 @@ KNOWN_DIFFERENCES = {
 def _comparable(item: dict) -> dict:
     """A fixture object as a DDS node serves it back: deleted comments gone, citizens' HTML sanitised,
     and a withdrawn proposal's earlier answer state not kept (DDS keeps one status)."""
-    from dds_pod.importers.sanitize import clean_html
+    from dds_pod.sanitize import clean_html
 
     item = copy.deepcopy(item)
     if isinstance(item.get("children"), list):
