@@ -122,3 +122,13 @@ def _position(error: ParseBaseException) -> str:
 def _found(error: ParseBaseException) -> str:
     rest = error.line[error.col - 1:error.col + 19] if error.line else ""
     return repr(rest) if rest else "the end of the text"
+
+
+def _prepare_parsers() -> None:
+    """Parse once at import: pyparsing finishes building its grammar on first use, and a child forked
+    from a server that never parsed would build it again for every query it checks."""
+    check_query("ASK {}")
+    check_resource_update("INSERT DATA {}")
+
+
+_prepare_parsers()

@@ -32,16 +32,10 @@ Term = ox.NamedNode | ox.BlankNode | ox.Literal
 def apply_sparql_update(triples: Sequence[ox.Triple], update: str, resource_iri: str) -> list[ox.Triple]:
     """Apply a SPARQL 1.1 Update (media type application/sparql-update) to the resource's triples.
 
-    It is checked and applied in a sandboxed child without network access: pyoxigraph would fetch
-    the IRI of a LOAD, or call the server of a SERVICE, if a spelling ever got past the check.
+    The update is checked on its parsed form here, then applied in a sandboxed child without network
+    access: pyoxigraph would fetch the IRI of a LOAD, or call the server of a SERVICE, if its reading of
+    the text ever differed from the checker's.
     """
-    work = functools.partial(_updated, triples, update, resource_iri)
-    after = ox.parse(sandbox.run(work, UPDATE_LIMITS, errors=(BadDocument,)), format=ox.RdfFormat.N_TRIPLES)
-    return _checked_result(triples, [quad.triple for quad in after], resource_iri)
-
-
-def _updated(triples: Sequence[ox.Triple], update: str, resource_iri: str) -> bytes:
-    """The resource's triples after the update, in N-Triples (which keeps blank node labels)."""
     try:
         check_resource_update(update, resource_iri)
     except Unparsable as exc:
@@ -49,6 +43,13 @@ def _updated(triples: Sequence[ox.Triple], update: str, resource_iri: str) -> by
     except Refused as exc:
         raise BadDocument(f"{exc.keyword} is not allowed in a PATCH: an update may only change the resource's "
                           "own triples") from None
+    work = functools.partial(_updated, triples, update, resource_iri)
+    after = ox.parse(sandbox.run(work, UPDATE_LIMITS, errors=(BadDocument,)), format=ox.RdfFormat.N_TRIPLES)
+    return _checked_result(triples, [quad.triple for quad in after], resource_iri)
+
+
+def _updated(triples: Sequence[ox.Triple], update: str, resource_iri: str) -> bytes:
+    """The resource's triples after the update, in N-Triples (which keeps blank node labels)."""
     store = ox.Store()
     store.extend(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples)
     try:
