@@ -88,7 +88,7 @@ def run(work: Work, limits: Limits, errors: Iterable[type[DDSError]] = (), isola
     if isolate is False or (isolate is None and not hasattr(os, "fork")):
         return _in_thread(work, limits)
     known = {cls.__name__: cls for cls in (*errors, OverTime, OutOfMemory, OverSize, Crashed)}
-    return _in_child(work, limits, known, required=network_isolation())
+    return _in_child(work, limits, known, empty_network())
 
 
 # ------------------------------------------------------------ slots
@@ -116,6 +116,8 @@ class Slots:
 
 # ------------------------------------------------------------ leaving the network
 
+# Held while forking: see _attempt.
+_FORK_LOCK = threading.Lock()
 # Looked up in the parent: the dynamic loader's lock may be held by another thread when a child starts.
 try:
     _LIBC = ctypes.CDLL(None, use_errno=True)
@@ -123,6 +125,7 @@ except OSError:  # pragma: no cover - every Unix has a libc; the thread fallback
     _LIBC = None
 _PRCTL = getattr(_LIBC, "prctl", None)
 _UNSHARE = getattr(_LIBC, "unshare", None)
+_SETNS = getattr(_LIBC, "setns", None)
 _PR_SET_PDEATHSIG = 1
 CLONE_NEWNET = 0x40000000
 CLONE_NEWUSER = 0x10000000
@@ -130,49 +133,76 @@ CLONE_NEWUSER = 0x10000000
 # which the kernel grants to a single-threaded process (a freshly forked child is one) where allowed.
 _NAMESPACE_FLAGS = (CLONE_NEWNET, CLONE_NEWUSER | CLONE_NEWNET)
 
-
-def _leave_network() -> int | None:
-    """Enter a new, empty network namespace; the flags that worked, or None when none did."""
-    if _UNSHARE is None:
-        return None
-    for flags in _NAMESPACE_FLAGS:
-        if _UNSHARE(flags) == 0:
-            return flags
-    return None
+# (open namespace file, its CLONE_ flag), in the order a child enters them
+Network = tuple[tuple[int, int], ...]
 
 
 @functools.cache
-def network_isolation() -> bool:
-    """Whether children are cut off from the network here, found out once by a throw-away child.
+def empty_network() -> Network:
+    """An empty network namespace (no interface but a loopback that is down), made once and held open.
 
-    When they cannot be (no namespaces in this kernel or container, no fork), this is logged as an error
-    once and work runs with the server's network: the callers' own checks are then all that keeps it from
-    reaching other servers. When they can be, a child that fails to leave the network does no work.
+    Children enter it with setns, which is cheap, where creating a namespace for each of them costs
+    milliseconds under load, and as much again to tear down. Empty when the kernel or the container
+    refuses namespaces (or has no fork): that is logged as an error once, and children then run with
+    the server's network, kept from other servers by the callers' checks of the parsed work alone.
     """
-    isolated = False
-    if hasattr(os, "fork"):
-        with contextlib.suppress(DDSError, OSError):
-            own = _network_namespace()
-            isolated = _in_child(_network_namespace, Limits(timeout_s=10), {}, required=False) != own
-    if not isolated:
+    network = _made_network() if hasattr(os, "fork") and _UNSHARE is not None and _SETNS is not None else ()
+    if not network:
         log.error("children cannot be put in a network namespace of their own here (unshare refused): "
                   "SPARQL queries and updates run with the server's network access, and only the checks "
                   "of their parsed form keep them from calling other servers")
-    return isolated
+    return network
 
 
-def _network_namespace() -> bytes:
-    """The identity of this process's network namespace (Linux)."""
-    return os.readlink("/proc/self/ns/net").encode()
+def _made_network() -> Network:
+    """Fork a child that leaves the network, open its namespaces while it waits, then let it go."""
+    ready_r, ready_w = os.pipe()
+    done_r, done_w = os.pipe()
+    with _FORK_LOCK:
+        pid = os.fork()
+        if pid == 0:
+            _namespace_holder(ready_w, done_r)
+        os.close(ready_w)
+        os.close(done_r)
+    try:
+        flags = int(os.read(ready_r, 16) or b"0") if select.select([ready_r], [], [], 10)[0] else 0
+        kinds = (("user", CLONE_NEWUSER),) if flags & CLONE_NEWUSER else ()
+        return tuple((os.open(f"/proc/{pid}/ns/{name}", os.O_RDONLY | os.O_CLOEXEC), flag)
+                     for name, flag in (*kinds, ("net", CLONE_NEWNET))) if flags else ()
+    except (OSError, ValueError):
+        return ()
+    finally:
+        os.close(done_w)  # the holder reads end-of-file and exits
+        os.close(ready_r)
+        _reap(pid, kill=True)
+
+
+def _namespace_holder(ready_w: int, done_r: int) -> NoReturn:
+    code = 1
+    try:
+        for flags in _NAMESPACE_FLAGS:
+            if _UNSHARE(flags) == 0:
+                break
+        else:
+            flags = 0
+        os.write(ready_w, str(flags).encode())
+        os.read(done_r, 1)
+        code = 0
+    finally:
+        os._exit(code)
+
+
+def _enter(network: Network) -> bool:
+    """Join the empty network namespace (and the user namespace that owns it, if any)."""
+    return all(_SETNS(fd, flag) == 0 for fd, flag in network)
 
 
 # ------------------------------------------------------------ the child
 
-_FORK_LOCK = threading.Lock()
 _POLL_S = 0.025
 
 
-def _in_child(work: Work, limits: Limits, known: dict[str, type[DDSError]], required: bool) -> bytes:
+def _in_child(work: Work, limits: Limits, known: dict[str, type[DDSError]], network: Network) -> bytes:
     """Run in a forked child; the calling thread only waits on a pipe, until the deadline.
 
     A child is forked from a process with other threads (request threads, the harvester, RocksDB's
@@ -181,13 +211,13 @@ def _in_child(work: Work, limits: Limits, known: dict[str, type[DDSError]], requ
     """
     deadline = time.monotonic() + limits.timeout_s
     while True:
-        data, status = _attempt(work, limits, deadline, required)
+        data, status = _attempt(work, limits, deadline, network)
         if data is not None:
             return _decode(data, status, known)
         time.sleep(_POLL_S)  # give the thread that held the lock time to release it
 
 
-def _attempt(work: Work, limits: Limits, deadline: float, required: bool) -> tuple[bytes | None, int]:
+def _attempt(work: Work, limits: Limits, deadline: float, network: Network) -> tuple[bytes | None, int]:
     """One child: what it wrote, or None when it was found deadlocked; its wait status in both cases."""
     # Under the lock, no other thread forks while this pipe's write end is still open in the
     # parent: a sibling child inheriting it would keep this pipe from ever reaching end-of-file.
@@ -195,7 +225,7 @@ def _attempt(work: Work, limits: Limits, deadline: float, required: bool) -> tup
         read_end, write_end = os.pipe()
         pid = os.fork()
         if pid == 0:
-            _child(work, read_end, write_end, limits, required)
+            _child(work, read_end, write_end, limits, network)
         os.close(write_end)
     data = None
     try:
@@ -206,15 +236,15 @@ def _attempt(work: Work, limits: Limits, deadline: float, required: bool) -> tup
     return data, status
 
 
-def _child(work: Work, read_end: int, write_end: int, limits: Limits, required: bool) -> NoReturn:
+def _child(work: Work, read_end: int, write_end: int, limits: Limits, network: Network) -> NoReturn:
     """The child's whole life: confine itself, work, write the outcome, exit without the server's clean-up.
 
-    ``required``: the network could be left when this server started, so a child that cannot does nothing.
+    A child that cannot enter the empty network (which this server could make) does no work.
     """
     code = 1
     try:
         os.close(read_end)
-        if _leave_network() is None and required:
+        if not _enter(network):
             payload = _encode_error(Crashed("the child process could not leave the network, so it did no work"))
         else:
             _confine(limits)

@@ -14,7 +14,7 @@ from werkzeug.datastructures import CombinedMultiDict, MultiDict
 from ..errors import BadDocument, Forbidden, UnsupportedFormat
 from ..federation.sparql import Accept, Answer, Dataset, InvalidRequest, Limits, QueryService
 from ..node import Node
-from ..sandbox import Busy, Slots, network_isolation
+from ..sandbox import Busy, Slots, empty_network
 from .problems import problem
 
 bp = Blueprint("sparql", __name__)
@@ -100,7 +100,7 @@ def _service() -> QueryService:
     if service is None:
         node: Node = current_app.extensions["dds.node"]
         federation = node.config.federation
-        network_isolation()  # found out, and logged when missing, before the first query
+        empty_network()  # made, or its absence logged, before the first query
         service = QueryService(node.merged, f"{node.config.base_url}sparql", Limits.from_config(federation),
                                slots=Slots(federation.query_slots))
         service = current_app.extensions.setdefault(EXTENSION, service)  # one wins if two requests build it
