@@ -370,6 +370,8 @@ def _decode(data: bytes, status: int, known: dict[str, type[DDSError]]) -> bytes
         return body  # only from a child that finished: never a cut answer
     if fields.get("error") in known:
         raise known[fields["error"]](fields["message"], field=fields.get("field"))
+    if "error" in fields:
+        raise Crashed(f"the work failed ({fields['error']}): {fields.get('message')}")
     if os.WIFSIGNALED(status) and os.WTERMSIG(status) == _OUT_OF_MEMORY_SIGNAL:
         raise OutOfMemory(f"the child process stopped ({_describe_status(status)}), most likely for want of "
                           "memory: it may take only so much")
