@@ -63,7 +63,7 @@ class Busy(DDSError):
     """Every slot is taken: the client should come back shortly (``retry_after_s``)."""
 
     status = 503
-    title = "Busy"
+    title = "Server busy"
 
     def __init__(self, message: str, retry_after_s: int) -> None:
         super().__init__(message)
