@@ -156,9 +156,9 @@ def empty_network() -> Network:
 
 def _made_network() -> Network:
     """Fork a child that leaves the network, open its namespaces while it waits, then let it go."""
-    ready_r, ready_w = os.pipe()
-    done_r, done_w = os.pipe()
     with _FORK_LOCK:
+        ready_r, ready_w = os.pipe()
+        done_r, done_w = os.pipe()
         pid = os.fork()
         if pid == 0:
             _namespace_holder(ready_w, done_r)
@@ -178,6 +178,7 @@ def _made_network() -> Network:
 
 
 def _namespace_holder(ready_w: int, done_r: int) -> NoReturn:
+    """Leave the network, say how, and stay until the parent has opened the namespaces (end-of-file)."""
     code = 1
     try:
         for flags in _NAMESPACE_FLAGS:
