@@ -120,6 +120,7 @@ class Limits:
 
     @property
     def child(self) -> sandbox.Limits:
+        """What the child evaluating one query may take."""
         return sandbox.Limits(timeout_s=self.timeout_s, memory_mb=self.memory_mb, max_output_bytes=self.max_bytes)
 
 
