@@ -23,7 +23,7 @@ from dds_pod.federation.sparql import (
     QueryTimeout,
     ResultTooLarge,
 )
-from dds_pod.sparql_algebra import check_query
+from dds_pod.sparql_checks import check_query
 from dds_pod.store.base import Change
 from dds_pod.store.oxigraph import OxigraphStore
 
@@ -230,7 +230,7 @@ def test_service_is_refused(store, sparql):
     ("SELECT * { ?s ?p <http://ex/FROM> . ?s ?p \"\"\"a\nFROM\"\"\" . ?s ?p 'x'@from }", False),
 ])
 def test_dataset_clauses_are_found_only_as_keywords(sparql, found):
-    assert check_query(sparql, ENDPOINT).has_dataset_clause is found
+    assert check_query(sparql).has_dataset_clause is found
 
 
 # ------------------------------------------------------------------- limits

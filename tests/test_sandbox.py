@@ -22,7 +22,7 @@ from dds_pod.errors import BadDocument, DDSError
 from dds_pod.federation import sparql
 from dds_pod.federation.sparql import Limits, QueryService
 from dds_pod.ldp import patch
-from dds_pod.sparql_algebra import CheckedQuery
+from dds_pod.sparql_checks import CheckedQuery
 from dds_pod.store.oxigraph import OxigraphStore
 from dds_pod.testing import Loopback, QuietHandler
 
@@ -77,7 +77,7 @@ def test_a_child_cannot_reach_a_loopback_server(canary):
 @needs_namespaces
 def test_service_that_got_past_the_check_still_reaches_nothing(canary, monkeypatch):
     """With the parsed check taken away, pyoxigraph evaluates SERVICE in the child: no packet leaves it."""
-    monkeypatch.setattr(sparql, "check_query", lambda text, base: CheckedQuery(has_dataset_clause=False))
+    monkeypatch.setattr(sparql, "check_query", lambda text: CheckedQuery(has_dataset_clause=False))
     service = QueryService(OxigraphStore(), "http://node.example/sparql", Limits(timeout_s=10), isolate=True)
     with pytest.raises(DDSError) as caught:
         service.run(f"SELECT * WHERE {{ SERVICE <{canary.url}> {{ ?s ?p ?o }} }}")
@@ -88,7 +88,7 @@ def test_service_that_got_past_the_check_still_reaches_nothing(canary, monkeypat
 
 @needs_namespaces
 def test_load_that_got_past_the_check_still_reaches_nothing(canary, monkeypatch):
-    monkeypatch.setattr(patch, "check_resource_update", lambda text, base: None)
+    monkeypatch.setattr(patch, "check_resource_update", lambda text: None)
     with pytest.raises(DDSError):
         patch.apply_sparql_update([], f"LOAD <{canary.url}data.ttl>", "http://pod.example/bordeaux/proposals/1")
     assert Counting.count == 0

@@ -1,6 +1,6 @@
 """SPARQL 1.1 queries over the merged graph: the dataset, the result formats, the limits, the service description.
 
-Each query is checked on its parsed algebra (:mod:`dds_pod.sparql_algebra`: no SERVICE anywhere), then
+Each query is checked on its parse tree (:mod:`dds_pod.sparql_checks`: no SERVICE anywhere), then
 evaluated and serialized by :mod:`dds_pod.sandbox` in a forked child that has a deadline, a memory budget
 and no network, so that even a query the check misread cannot call another server. The child checks the
 result limits before anything is sent, so a result over a limit is an error naming that limit, never a
@@ -21,7 +21,7 @@ import pyoxigraph as ox
 from .. import sandbox
 from ..config import FederationConfig
 from ..errors import DDSError, NotAcceptable
-from ..sparql_algebra import CheckedQuery, Refused, Unparsable, check_query
+from ..sparql_checks import CheckedQuery, Refused, Unparsable, check_query
 from ..store import Store
 
 # (media type without parameters, quality), in the order the client sent them
@@ -195,7 +195,7 @@ def _evaluated(store: Store, sparql: str, dataset: Dataset, accept: Accept, limi
 def evaluate(store: Store, sparql: str, dataset: Dataset, accept: Accept, limits: Limits, base_iri: str) -> Answer:
     """Check the query, run it and serialize its results."""
     try:
-        checked = check_query(sparql, base_iri)
+        checked = check_query(sparql)
     except Unparsable as error:
         raise MalformedQuery(str(error)) from None
     except Refused as error:

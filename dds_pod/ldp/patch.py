@@ -17,7 +17,7 @@ from rdflib.term import Node
 
 from .. import sandbox
 from ..errors import BadDocument, Conflict
-from ..sparql_algebra import Refused, Unparsable, check_resource_update
+from ..sparql_checks import Refused, Unparsable, check_resource_update
 from ..vocab import RDF
 
 SOLID = Namespace("http://www.w3.org/ns/solid/terms#")
@@ -32,24 +32,29 @@ Term = ox.NamedNode | ox.BlankNode | ox.Literal
 def apply_sparql_update(triples: Sequence[ox.Triple], update: str, resource_iri: str) -> list[ox.Triple]:
     """Apply a SPARQL 1.1 Update (media type application/sparql-update) to the resource's triples.
 
-    The update is checked on its parsed form here, then applied in a sandboxed child without network
-    access: pyoxigraph would fetch the IRI of a LOAD, or call the server of a SERVICE, if its reading of
-    the text ever differed from the checker's.
+    The update is checked on its parsed form and applied in a sandboxed child without network access:
+    pyoxigraph would fetch the IRI of a LOAD, or call the server of a SERVICE, if its reading of the text
+    ever differed from the checker's; and parsing a large update takes long enough to need a time limit.
     """
-    try:
-        check_resource_update(update, resource_iri)
-    except Unparsable as exc:
-        raise BadDocument(f"invalid SPARQL Update: {exc}") from None
-    except Refused as exc:
-        raise BadDocument(f"{exc.keyword} is not allowed in a PATCH: an update may only change the resource's "
-                          "own triples") from None
     work = functools.partial(_updated, triples, update, resource_iri)
-    after = ox.parse(sandbox.run(work, UPDATE_LIMITS, errors=(BadDocument,)), format=ox.RdfFormat.N_TRIPLES)
+    try:
+        updated = sandbox.run(work, UPDATE_LIMITS, errors=(BadDocument,))
+    except sandbox.OverTime:
+        raise sandbox.OverTime(f"the SPARQL Update could not be applied within {UPDATE_LIMITS.timeout_s:g} s; "
+                               "send a smaller one") from None
+    after = ox.parse(updated, format=ox.RdfFormat.N_TRIPLES)
     return _checked_result(triples, [quad.triple for quad in after], resource_iri)
 
 
 def _updated(triples: Sequence[ox.Triple], update: str, resource_iri: str) -> bytes:
     """The resource's triples after the update, in N-Triples (which keeps blank node labels)."""
+    try:
+        check_resource_update(update)
+    except Unparsable as exc:
+        raise BadDocument(f"invalid SPARQL Update: {exc}") from None
+    except Refused as exc:
+        raise BadDocument(f"{exc.keyword} is not allowed in a PATCH: an update may only change the resource's "
+                          "own triples") from None
     store = ox.Store()
     store.extend(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples)
     try:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from dds_pod.sparql_algebra import Refused, Unparsable, check_query, check_resource_update
+from dds_pod.sparql_checks import Refused, Unparsable, check_query, check_resource_update
 
 URL = "http://127.0.0.1:9/"
-BASE = "http://pod.example/bordeaux/proposals/1"
 G = "http://example.org/g"
 
 
@@ -22,7 +21,7 @@ G = "http://example.org/g"
 ])
 def test_service_is_found_anywhere_in_a_query(sparql):
     with pytest.raises(Refused) as caught:
-        check_query(sparql, "http://node.example/sparql")
+        check_query(sparql)
     assert caught.value.keyword == "SERVICE"
 
 
@@ -33,7 +32,7 @@ def test_service_is_found_anywhere_in_a_query(sparql):
     "SELECT * WHERE { GRAPH ?g { ?s ?p ?o } }",
 ])
 def test_queries_that_only_mention_service_pass(sparql):
-    assert check_query(sparql, "http://node.example/sparql").has_dataset_clause is False
+    assert check_query(sparql).has_dataset_clause is False
 
 
 def test_a_query_that_cannot_be_parsed_names_the_position():
@@ -65,7 +64,7 @@ def test_a_query_that_cannot_be_parsed_names_the_position():
 ])
 def test_update_operations_beyond_the_resource_are_refused(update, keyword):
     with pytest.raises(Refused) as caught:
-        check_resource_update(update, BASE)
+        check_resource_update(update)
     assert caught.value.keyword == keyword
 
 
@@ -76,9 +75,9 @@ def test_update_operations_beyond_the_resource_are_refused(update, keyword):
     "DELETE WHERE { <> <p> ?o } ; INSERT DATA { <#part> <p> 1 }",
 ])
 def test_updates_of_the_resource_pass(update):
-    check_resource_update(update, BASE)
+    check_resource_update(update)
 
 
 def test_an_update_that_cannot_be_parsed_is_unparsable():
     with pytest.raises(Unparsable, match=r"^error at 1:\d+"):
-        check_resource_update("INSERT DATA { <> <p> }", BASE)
+        check_resource_update("INSERT DATA { <> <p> }")
