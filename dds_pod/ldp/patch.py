@@ -7,7 +7,7 @@ the caller validates them against the shapes and stores them atomically, so a pa
 
 from __future__ import annotations
 
-import re
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 
 import pyoxigraph as ox
@@ -15,39 +15,15 @@ from rdflib import BNode, Graph, Literal, Namespace, URIRef, Variable
 from rdflib.graph import QuotedGraph
 from rdflib.term import Node
 
+from .. import sandbox
 from ..errors import BadDocument, Conflict
+from ..sparql_checks import Refused, Unparsable, check_resource_update
 from ..vocab import RDF
 
 SOLID = Namespace("http://www.w3.org/ns/solid/terms#")
 
-# Operations that name other graphs or fetch remote data: a PATCH changes one resource, nothing else.
-FORBIDDEN_KEYWORDS = frozenset(
-    {"LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH", "USING", "GRAPH", "SERVICE"}
-)
-
-# Characters a variable or a local name may hold beyond \w, so that "ex:a·graph" stays one token.
-_NAME_CHAR = r"[\w\-:%\u00B7\u0300-\u036F\u203F-\u2040]"
-_HEX_ESCAPE = r"\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8}"
-# The spans a keyword cannot hide in come first; what is left is read as words. pyoxigraph finds keywords without
-# looking for word boundaries ("DROPALL", "1GRAPH<g>", "GRAPH:g" as GRAPH :g all run), so a word is refused when it
-# merely contains a forbidden keyword; a local name (from the colon on) is read whole by the parser and is skipped.
-_SPARQL_TOKEN = re.compile(
-    "|".join(
-        (
-            r"(?P<comment>#[^\r\n]*)",
-            r'(?P<long_string>"""(?:\\.|[^\\])*?"""' r"|'''(?:\\.|[^\\])*?''')",
-            r'(?P<string>"(?:\\.|[^"\\\r\n])*"' r"|'(?:\\.|[^'\\\r\n])*')",
-            rf"(?P<iri><(?:[^<>\"{{}}|^`\\\x00-\x20]|{_HEX_ESCAPE})*>)",
-            rf"(?P<variable>[?$]{_NAME_CHAR}+)",
-            r"(?P<language>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)",
-            rf"(?P<local_name>:(?:{_NAME_CHAR}|\\.|\.(?={_NAME_CHAR}))*)",
-            r"(?P<word>\w+)",
-            r"(?P<quote>[\"'])",
-            r"(?P<other>.)",
-        )
-    ),
-    re.DOTALL,
-)
+# What the update of one resource may take: it runs on that resource's triples alone.
+UPDATE_LIMITS = sandbox.Limits(timeout_s=10.0, memory_mb=256, max_output_bytes=64 * 1024 * 1024)
 
 N3Pattern = tuple[Node, Node, Node]  # as rdflib's N3 parser reads it
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
@@ -55,8 +31,31 @@ Pattern = tuple[Term | ox.Variable, Term | ox.Variable, Term | ox.Variable]
 
 
 def apply_sparql_update(triples: Sequence[ox.Triple], update: str, resource_iri: str) -> list[ox.Triple]:
-    """Apply a SPARQL 1.1 Update (media type application/sparql-update) to the resource's triples."""
-    _refuse_forbidden_operations(update)
+    """Apply a SPARQL 1.1 Update (media type application/sparql-update) to the resource's triples.
+
+    The update is checked on its parsed form and applied in a sandboxed child without network access:
+    pyoxigraph would fetch the IRI of a LOAD, or call the server of a SERVICE, if its reading of the text
+    ever differed from the checker's; and parsing a large update takes long enough to need a time limit.
+    """
+    work = functools.partial(_updated, triples, update, resource_iri)
+    try:
+        updated = sandbox.run(work, UPDATE_LIMITS, errors=(BadDocument,))
+    except sandbox.OverTime:
+        raise sandbox.OverTime(f"the SPARQL Update could not be applied within {UPDATE_LIMITS.timeout_s:g} s; "
+                               "send a smaller one") from None
+    after = ox.parse(updated, format=ox.RdfFormat.N_TRIPLES)
+    return _checked_result(triples, [quad.triple for quad in after], resource_iri)
+
+
+def _updated(triples: Sequence[ox.Triple], update: str, resource_iri: str) -> bytes:
+    """The resource's triples after the update, in N-Triples (which keeps blank node labels)."""
+    try:
+        check_resource_update(update)
+    except Unparsable as exc:
+        raise BadDocument(f"invalid SPARQL Update: {exc}") from None
+    except Refused as exc:
+        raise BadDocument(f"{exc.keyword} is not allowed in a PATCH: an update may only change the resource's "
+                          "own triples") from None
     store = ox.Store()
     store.extend(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples)
     try:
@@ -64,7 +63,7 @@ def apply_sparql_update(triples: Sequence[ox.Triple], update: str, resource_iri:
     except (SyntaxError, ValueError) as exc:
         raise BadDocument(f"invalid SPARQL Update: {exc}") from None
     after = [q.triple for q in store.quads_for_pattern(None, None, None, ox.DefaultGraph())]
-    return _checked_result(triples, after, resource_iri)
+    return ox.serialize(after, format=ox.RdfFormat.N_TRIPLES)
 
 
 def apply_n3_patch(triples: Sequence[ox.Triple], patch: str, resource_iri: str) -> list[ox.Triple]:
@@ -78,30 +77,6 @@ def apply_n3_patch(triples: Sequence[ox.Triple], patch: str, resource_iri: str) 
     added = [_instantiate(p, binding) for p in inserts]
     kept = [t for t in triples if t not in removed]
     return _checked_result(triples, kept + added, resource_iri)
-
-
-def _refuse_forbidden_operations(update: str) -> None:
-    """Refuse keywords that reach beyond the resource, read as tokens so strings, IRIs and comments may hold them.
-
-    This runs before the update is parsed because pyoxigraph would execute a LOAD by fetching the IRI.
-    """
-    for match in _SPARQL_TOKEN.finditer(update):
-        if match.lastgroup == "word":
-            word = match.group().upper()
-            for keyword in sorted(FORBIDDEN_KEYWORDS):
-                if keyword in word:
-                    raise BadDocument(
-                        f"{keyword} is not allowed in a PATCH ({_position(update, match.start())}): "
-                        "an update may only change the resource's own triples"
-                    )
-        elif match.lastgroup == "quote":
-            raise BadDocument(f"invalid SPARQL Update: unterminated string at {_position(update, match.start())}")
-
-
-def _position(text: str, offset: int) -> str:
-    line = text.count("\n", 0, offset) + 1
-    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
-    return f"line {line}, column {column}"
 
 
 def _checked_result(before: Sequence[ox.Triple], after: Iterable[ox.Triple], resource_iri: str) -> list[ox.Triple]:

@@ -2,7 +2,8 @@
 
 This module reads the protocol's three ways of sending a query (GET, URL-encoded POST, direct
 POST) and its dataset parameters, refuses updates and answers the service description;
-evaluating, limiting and serializing is :mod:`dds_pod.federation.query`'s job.
+evaluating, limiting and serializing is :mod:`dds_pod.federation.sparql`'s job. The service, and with it
+its pool of query slots, is built once per application.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from werkzeug.datastructures import CombinedMultiDict, MultiDict
 
 from .. import bounds
 from ..errors import BadDocument, Forbidden, UnsupportedFormat
-from ..federation.query import Accept, Answer, Dataset, InvalidRequest, Limits, QueryService
+from ..federation.sparql import Accept, Answer, Dataset, InvalidRequest, Limits, QueryService
 from ..node import Node
+from ..sandbox import Busy, Slots, empty_network
 from . import params
 from .problems import problem
 
@@ -23,6 +25,7 @@ ALLOW = "GET, HEAD, POST, OPTIONS"
 FORM = "application/x-www-form-urlencoded"
 DIRECT = "application/sparql-query"
 UPDATE = "application/sparql-update"
+EXTENSION = "dds.sparql"
 READ_ONLY = ("this SPARQL endpoint is read-only: SPARQL Update is not accepted here; "
              "pods are written through their LDP interface")
 
@@ -96,8 +99,22 @@ def _accept() -> Accept:
 
 
 def _service() -> QueryService:
-    node: Node = current_app.extensions["dds.node"]
-    return QueryService(node.merged, f"{node.config.base_url}sparql", Limits.from_config(node.config.federation))
+    service = current_app.extensions.get(EXTENSION)
+    if service is None:
+        node: Node = current_app.extensions["dds.node"]
+        federation = node.config.federation
+        empty_network()  # made, or its absence logged, before the first query
+        service = QueryService(node.merged, f"{node.config.base_url}sparql", Limits.from_config(federation),
+                               slots=Slots(federation.query_slots))
+        service = current_app.extensions.setdefault(EXTENSION, service)  # one wins if two requests build it
+    return service
+
+
+@bp.errorhandler(Busy)
+def _busy(error: Busy) -> Response:
+    response = problem(error.status, error.title, error.message)
+    response.headers["Retry-After"] = str(error.retry_after_s)
+    return response
 
 
 def _respond(answer: Answer) -> Response:
