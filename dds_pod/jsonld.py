@@ -27,6 +27,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from . import bounds
 from .errors import BadDocument, ForbiddenContext
 from .standard import context_document, term_names
+from .terms import checked_iri
 from .vocab import DDS_CONTEXT_IRI, RDF, XSD
 
 MAX_DEPTH = 64
@@ -137,11 +138,7 @@ def _property_names() -> dict[str, str]:
 def _check_iri(text: Any, field: str) -> None:
     if not isinstance(text, str) or text.startswith(("_:", "@")):  # blank nodes, keywords such as "@json"
         return
-    try:
-        ox.NamedNode(text)
-    except ValueError as exc:
-        raise BadDocument(f"{field}: invalid IRI {text!r} ({exc}; RFC 3987 allows no spaces, control characters "
-                          "or any of <>\"{}|^`\\)", field=field) from None
+    checked_iri(text, field)
 
 
 def _term(node: dict, blank_nodes: dict[str, BNode]) -> URIRef | BNode | Literal:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from .. import jsonld, rdfio
 from ..errors import BadDocument, UnsupportedFormat
-from ..terms import Statement
+from ..terms import Statement, checked_iri
 from .intake import Body, Intake
 
 MEDIA_TYPES = ("application/json", "application/ld+json")
@@ -36,7 +36,7 @@ def read_batch(intake: Intake, body: Body, language: str) -> Batch:
         named.append((item, item.get("id", item.get("@id"))))
     triples = intake.read_json_batch(named, language)
     documents = [(iri, read) for (_, iri), read in zip(named, triples, strict=True)]
-    deletions = [iri for iri in _list(document, "delete") if isinstance(iri, str)]
+    deletions = [checked_iri(iri, "delete") for iri in _list(document, "delete") if isinstance(iri, str)]
     return Batch(documents, deletions, _flag(document, "atomic"), _flag(document, "dry_run"))
 
 

@@ -6,20 +6,11 @@ character or one of ``<>"{}|^`\\`` would otherwise end up inside SPARQL text (a 
 
 from __future__ import annotations
 
-import pyoxigraph as ox
 from flask import request
 from werkzeug.datastructures import MultiDict
 
 from ..errors import BadDocument
-
-
-def check_iri(value: str, field: str) -> str:
-    """``value`` if it is an absolute IRI; a 400 naming ``field`` otherwise."""
-    try:
-        ox.NamedNode(value)
-    except ValueError as exc:
-        raise BadDocument(f"{field} is not a valid absolute IRI ({exc}): {value!r}", field=field) from None
-    return value
+from ..terms import checked_iri
 
 
 def check_text(value: str, field: str) -> str:
@@ -36,7 +27,7 @@ def has_control_character(value: str) -> bool:
 def iri_arg(name: str) -> str | None:
     """The query parameter ``name`` as a checked IRI, or None when it is absent."""
     value = request.args.get(name)
-    return None if value is None else check_iri(value, name)
+    return None if value is None else checked_iri(value, name)
 
 
 def check_iri_args(*names: str) -> None:
@@ -47,7 +38,7 @@ def check_iri_args(*names: str) -> None:
 
 def iri_list(parameters: MultiDict, name: str) -> list[str]:
     """Every value of ``name`` in the query string or a form, each a checked IRI."""
-    return [check_iri(value, name) for value in parameters.getlist(name)]
+    return [checked_iri(value, name) for value in parameters.getlist(name)]
 
 
 def text_header(name: str) -> str | None:
