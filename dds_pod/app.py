@@ -9,7 +9,7 @@ from .federation.catalog import load_records
 from .federation.harvester import BackgroundSync, Harvester
 from .node import Node
 from .store import Store
-from .web import batch, cors, decidim, federation, ldp, problems, sparql, standard
+from .web import batch, cors, decidim, federation, ldp, notifications, problems, sparql, standard
 from .web.cache import NodeCache
 
 
@@ -26,6 +26,7 @@ def create_app(config: Config, store: Store | None = None) -> Flask:
     node.add_background(BackgroundSync(harvester, config.federation.interval_s))
     app.register_blueprint(standard.bp)
     app.register_blueprint(federation.bp)
+    app.register_blueprint(notifications.bp)
     app.register_blueprint(decidim.bp)
     app.register_blueprint(batch.bp)
     app.register_blueprint(sparql.bp)

@@ -45,6 +45,10 @@ class FederationConfig:
     fetch_timeout_s: float = 10.0
     max_response_bytes: int = 50 * 1024 * 1024
     retry_base_s: float = 1.0  # first retry delay of a notification; doubles up to a minute
+    inbox_queue: int = 1000  # notifications waiting for verification, all senders together
+    inbox_per_actor: int = 100  # of which one member pod may have this many
+    inbox_workers: int = 2  # threads verifying them
+    member_platforms: dict[str, str] = field(default_factory=dict)  # remote member pod URL -> its platform IRI
 
 
 @dataclass(frozen=True)
@@ -112,7 +116,21 @@ def _federation(raw: dict[str, Any]) -> FederationConfig:
         fetch_timeout_s=_positive_number(raw, "fetch_timeout_s", defaults.fetch_timeout_s),
         max_response_bytes=_positive_int(raw, "max_response_bytes", defaults.max_response_bytes),
         retry_base_s=_positive_number(raw, "retry_base_s", defaults.retry_base_s),
+        inbox_queue=_positive_int(raw, "inbox_queue", defaults.inbox_queue),
+        inbox_per_actor=_positive_int(raw, "inbox_per_actor", defaults.inbox_per_actor),
+        inbox_workers=_positive_int(raw, "inbox_workers", defaults.inbox_workers),
+        member_platforms=_member_platforms(raw.get("member_platforms", {})),
     )
+
+
+def _member_platforms(raw: Any) -> dict[str, str]:
+    """Which platform each remote member pod publishes for: the inbox attributes its reactions by it."""
+    if not isinstance(raw, dict) or not all(
+            isinstance(pod, str) and re.match(r"^https?://[^/]+/", pod) and isinstance(platform, str)
+            and platform.startswith(("http://", "https://")) for pod, platform in raw.items()):
+        raise ConfigError("federation.member_platforms maps pod URLs to platform IRIs, such as "
+                          "{ \"http://127.0.0.1:8001/madrid/\" = \"https://decidim.madrid.example\" }")
+    return {pod if pod.endswith("/") else pod + "/": platform for pod, platform in raw.items()}
 
 
 def _records(raw: dict[str, Any], relative_to: Path) -> dict[str, tuple[Path, ...]]:

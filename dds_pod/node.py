@@ -14,7 +14,7 @@ from typing import Protocol
 from .config import Config
 from .federation.graphs import MergedGraphs
 from .federation.inbox import Inbox
-from .federation.members import member_fetcher, member_pods
+from .federation.members import MemberPlatforms, member_fetcher
 from .federation.outbox import Outbox
 from .ldp.intake import Intake
 from .ldp.resources import Pod
@@ -47,10 +47,11 @@ class Node:
         self._background: list[BackgroundTask] = []
         for pod in self.pods.values():
             pod.initialize()
-        self.inbox = Inbox(member_pods(config), self.validator, self.intake.loader,
-                           member_fetcher(config, config.max_body_bytes, "dds-pod notifications"),
-                           config.max_body_bytes)
+        self.inbox = Inbox.configured(config, self.pods.values(), self.store,
+                                      MemberPlatforms(config, self.merged, self.graphs), self.validator,
+                                      self.intake.loader)
         self.add_background(self.outbox)
+        self.add_background(self.inbox)
 
     def add_background(self, task: BackgroundTask) -> None:
         """Register a task (harvesting, notification delivery) run by a server, not by the CLI or tests."""
