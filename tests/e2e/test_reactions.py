@@ -41,14 +41,17 @@ class Pair:
         return f"{self.b.url}paris/"
 
 
-def _config(directory: Path, port: int, pod: str, members: dict[str, str], *federation: str) -> Path:
-    """A node with one pod, federating the given pods (URL -> platform), with fast retries for the tests."""
-    platforms = ", ".join(f"{json.dumps(url)} = {json.dumps(platform)}" for url, platform in members.items())
+def _config(directory: Path, port: int, pod: str, members: dict[str, str | None], **federation: Any) -> Path:
+    """A node with one pod, federating the given pods (URL -> platform, None: not configured), with fast retries
+    for the tests unless ``federation`` says otherwise."""
+    platforms = ", ".join(f"{json.dumps(url)} = {json.dumps(platform)}" for url, platform in members.items()
+                          if platform)
+    settings = {"interval_s": 3600, "fetch_timeout_s": 3, "retry_base_s": 0.05, **federation}
     lines = [
         f'base_url = "http://127.0.0.1:{port}/"', f'data_dir = "{directory / f"store-{pod}"}"',
         f"[pods.{pod}]", f'title = "{pod}"', f'platform = "{PLATFORMS[pod]}"', f'token = "{TOKENS[pod]}"',
         "[federation]", f"members = {json.dumps(list(members))}", f"member_platforms = {{ {platforms} }}",
-        "interval_s = 3600", "fetch_timeout_s = 3", "retry_base_s = 0.05", *federation,
+        *(f"{key} = {value}" for key, value in settings.items()),
     ]
     path = directory / f"{pod}.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -1,0 +1,146 @@
+"""A pod's inbox under load and across a crash, and whose platform a remote reaction counts for.
+
+Real nodes on loopback: the inbox answers 202 after the cheap checks and verifies later in a bounded
+queue, limited per member pod and in total; what waits survives a SIGKILL; a reaction is attributed
+to the platform the node knows for the member it came from, never the one its document claims.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import requests
+
+from dds_pod.testing import ServerProcess, free_port
+
+from .conftest import JSONLD, example, post
+from .test_reactions import (
+    AS_CONTEXT,
+    PLATFORMS,
+    _as_list,
+    _comment,
+    _config,
+    _counts,
+    _eventually,
+    _json,
+    _replied,
+    _settled,
+)
+
+OTHER_PLATFORM = "https://consul.madrid.example"
+
+
+def _node(directory: Path, pod: str, members: dict[str, str | None], **federation) -> ServerProcess:
+    port = free_port()
+    config = _config(directory, port, pod, members, **federation)
+    return ServerProcess(config, port, directory / f"{pod}-{port}.log")
+
+
+def _announce(node: ServerProcess, actor: str, reaction: str, target: str) -> requests.Response:
+    """POST a Create notification to the Bordeaux pod's inbox of ``node``, as another server would."""
+    document = {"@context": AS_CONTEXT, "type": "Create", "actor": actor, "object": reaction, "target": target}
+    return requests.post(f"{node.url}bordeaux/inbox/", data=json.dumps(document), headers=JSONLD, timeout=10)
+
+
+def _proposal(node: ServerProcess) -> str:
+    created = post(node.url, "proposals/", example("proposal-piste-cyclable-victor-hugo"))
+    assert created.status_code == 201, created.text
+    return created.headers["Location"]
+
+
+def _inbox_members(node: ServerProcess) -> list:
+    return _as_list(_json(f"{node.url}bordeaux/inbox/?limit=1000").get("ldp:contains"))
+
+
+def _tried(status: str, state: str = "pending"):
+    """A check that the notification's status shows at least one verification attempt, in ``state``."""
+    def check() -> dict | None:
+        document = _json(status)
+        return document if document["state"] == state and document["attempts"] >= 1 else None
+    return check
+
+
+def test_a_reaction_claiming_another_platform_than_its_members_is_refused_and_not_counted(tmp_path):
+    paris = _node(tmp_path, "paris", {}).start()
+    paris_pod = f"{paris.url}paris/"
+    bordeaux = _node(tmp_path, "bordeaux", {paris_pod: OTHER_PLATFORM}).start()
+    try:
+        proposal = _proposal(bordeaux)
+        comment = _comment(paris.url, "paris", proposal)  # its pod stamps it with the Paris platform
+        assert _json(comment)["platform"] == PLATFORMS["paris"]
+
+        response = _announce(bordeaux, paris_pod, comment, proposal)
+        assert response.status_code == 202, response.text
+        status = _settled(response)
+        assert (status["state"], status["refusal"]) == ("refused", 422), status
+        assert f"claims the platform {PLATFORMS['paris']}" in status["reason"]
+        assert OTHER_PLATFORM in status["reason"]
+        shown = _json(proposal)
+        assert "replies" not in shown and "reactionCounts" not in shown
+        assert _inbox_members(bordeaux) == []
+    finally:
+        bordeaux.stop()
+        paris.stop()
+
+
+def test_past_the_limit_per_member_429_and_past_the_queue_503_both_with_retry_after(tmp_path):
+    one, two = f"http://127.0.0.1:{free_port()}/one/", f"http://127.0.0.1:{free_port()}/two/"
+    # Platforms not configured and never harvested: the notifications wait, and the node says why.
+    node = _node(tmp_path, "bordeaux", {one: None, two: None}, inbox_per_actor=2, inbox_queue=3,
+                 retry_base_s=600).start()
+    try:
+        proposal = _proposal(node)
+        first = _announce(node, one, f"{one}comments/1", proposal)
+        assert first.status_code == 202 and first.json()["state"] == "pending", first.text
+        waiting = _eventually(_tried(first.headers["Location"]))
+        assert waiting and "platform of" in waiting["reason"] and "not known" in waiting["reason"], waiting
+        assert _announce(node, one, f"{one}comments/2", proposal).status_code == 202
+
+        over = _announce(node, one, f"{one}comments/3", proposal)
+        assert over.status_code == 429, over.text
+        assert int(over.headers["Retry-After"]) > 0
+        assert over.json()["field"] == "actor" and one in over.json()["detail"]
+
+        assert _announce(node, two, f"{two}comments/1", proposal).status_code == 202
+        full = _announce(node, two, f"{two}comments/2", proposal)
+        assert full.status_code == 503, full.text
+        assert int(full.headers["Retry-After"]) > 0
+
+        again = _announce(node, one, f"{one}comments/1", proposal)  # known already: its status, not a refusal
+        assert again.status_code == 200 and again.headers["Content-Location"] == first.headers["Location"]
+        assert again.json()["state"] == "pending"
+
+        assert _inbox_members(node) == []
+        assert "replies" not in _json(proposal)
+        assert requests.get(f"{node.url}federation/notifications/{'0' * 24}", timeout=5).status_code == 404
+    finally:
+        node.stop()
+
+
+def test_a_notification_answered_202_is_verified_after_a_sigkill_and_restart(tmp_path):
+    paris = _node(tmp_path, "paris", {}).start()  # Bordeaux is not its member: nothing is announced by itself
+    paris_pod = f"{paris.url}paris/"
+    bordeaux = _node(tmp_path, "bordeaux", {paris_pod: PLATFORMS["paris"]}).start()
+    try:
+        proposal = _proposal(bordeaux)
+        comment = _comment(paris.url, "paris", proposal)
+        paris.stop()
+        response = _announce(bordeaux, paris_pod, comment, proposal)
+        assert response.status_code == 202, response.text
+        status = response.headers["Location"]
+        waiting = _eventually(_tried(status))
+        assert waiting and "cannot read the reaction" in waiting["reason"], waiting
+
+        bordeaux.kill()
+        paris.start()
+        bordeaux.start()
+        shown = _eventually(lambda: _replied(proposal, comment), timeout=30)
+        assert shown, f"lost across the crash: {bordeaux.log()[-2000:]}"
+        assert _counts(shown)[PLATFORMS["paris"]]["commentCount"] == 1
+        accepted = _json(status)
+        assert accepted["state"] == "accepted", accepted
+        assert [m["@id"] for m in _inbox_members(bordeaux)] == [accepted["notification"]]
+    finally:
+        bordeaux.stop()
+        paris.stop()
