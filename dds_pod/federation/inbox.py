@@ -249,7 +249,12 @@ class Inbox:
 
     def _run(self) -> None:
         while (entry := self._next()) is not None:
-            self.verify(entry)
+            try:
+                self.verify(entry)
+            except Exception:  # the store failed to record the outcome: the entry is still pending, try later
+                log.exception("recording the verification of notification %s failed", entry.key)
+                with self._work:
+                    self._queue(entry, MAX_DELAY_S)
 
     def _next(self) -> Entry | None:
         """The next notification due, waiting for one; None when stopping."""
@@ -263,7 +268,7 @@ class Inbox:
     def verify(self, entry: Entry) -> None:
         """Accept, refuse or postpone one waiting notification."""
         try:
-            reaction = self._verified(entry.notice)
+            self._accept(entry, self._verified(entry.notice))
         except Unverifiable as exc:
             self._postpone(entry, str(exc))
         except ValidationFailed as exc:
@@ -274,8 +279,6 @@ class Inbox:
         except Exception as exc:
             log.exception("verifying the notification %s failed", entry.key)
             self._postpone(entry, repr(exc))
-        else:
-            self._accept(entry, reaction)
 
     def _verified(self, notice: Notice) -> Reaction:
         platform = self.platforms.of(notice.actor)

@@ -144,3 +144,24 @@ def test_a_notification_answered_202_is_verified_after_a_sigkill_and_restart(tmp
     finally:
         bordeaux.stop()
         paris.stop()
+
+
+def test_without_a_configured_platform_a_reaction_counts_for_the_platform_the_harvester_recorded(tmp_path):
+    paris = _node(tmp_path, "paris", {}).start()
+    paris_pod = f"{paris.url}paris/"
+    bordeaux = _node(tmp_path, "bordeaux", {paris_pod: None}, interval_s=1).start()
+    try:
+        proposal = _proposal(bordeaux)
+        comment = _comment(paris.url, "paris", proposal)
+
+        def harvested() -> bool:
+            catalog = requests.get(f"{bordeaux.url}catalog", headers={"Accept": "text/turtle"}, timeout=5).text
+            return PLATFORMS["paris"] in catalog
+        assert _eventually(harvested, timeout=30), bordeaux.log()[-2000:]
+
+        status = _settled(_announce(bordeaux, paris_pod, comment, proposal))
+        assert status["state"] == "accepted", status
+        assert _counts(_json(proposal))[PLATFORMS["paris"]]["commentCount"] == 1
+    finally:
+        bordeaux.stop()
+        paris.stop()
