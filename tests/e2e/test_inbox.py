@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import ClassVar
 
 import requests
 
-from dds_pod.testing import ServerProcess, free_port
+from dds_pod.testing import Loopback, QuietHandler, ServerProcess, free_port
 
 from .conftest import JSONLD, example, post
 from .test_reactions import (
@@ -165,3 +166,53 @@ def test_without_a_configured_platform_a_reaction_counts_for_the_platform_the_ha
     finally:
         bordeaux.stop()
         paris.stop()
+
+
+class _InvalidComment(QuietHandler):
+    """A member pod serving, as Turtle, a comment without content or date: it answers its target but
+    does not conform to the shapes."""
+
+    target: ClassVar[str] = ""
+
+    def do_GET(self) -> None:
+        iri = f"http://{self.headers['Host']}{self.path}"
+        body = (f"<{iri}> a <https://w3id.org/dds/ns#Comment> ; <https://www.w3.org/ns/activitystreams#inReplyTo> "
+                f"<{self.target}> ; <https://w3id.org/dds/ns#sourcePlatform> <{OTHER_PLATFORM}> .\n").encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/turtle")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_a_reaction_that_does_not_conform_is_refused_with_the_validation_messages(tmp_path):
+    member = Loopback(_InvalidComment)
+    pod = f"{member.url}fake/"
+    node = _node(tmp_path, "bordeaux", {pod: OTHER_PLATFORM}).start()
+    try:
+        proposal = _proposal(node)
+        _InvalidComment.target = proposal
+        status = _settled(_announce(node, pod, f"{pod}comments/1", proposal))
+        assert (status["state"], status["refusal"]) == ("refused", 422), status
+        assert "does not conform to the DDS shapes" in status["reason"] and "content" in status["reason"], status
+        assert "replies" not in _json(proposal)
+        assert _inbox_members(node) == []
+    finally:
+        node.stop()
+        member.close()
+
+
+def test_a_notification_that_cannot_be_read_is_refused_at_once_and_nothing_waits(tmp_path):
+    node = _node(tmp_path, "bordeaux", {}).start()
+    try:
+        for body, media_type in [(b"{not json", "application/ld+json"), (b"{}", ""),
+                                 (json.dumps({"@context": AS_CONTEXT, "type": "Create"}).encode(),
+                                  "application/ld+json")]:
+            answer = requests.post(f"{node.url}bordeaux/inbox/", data=body, timeout=5,
+                                   headers={"Content-Type": media_type} if media_type else {})
+            assert answer.status_code in (400, 415), answer.text
+            assert answer.headers["Content-Type"] == "application/problem+json" and answer.json()["detail"]
+        assert _inbox_members(node) == []
+        assert requests.get(node.url, timeout=5).status_code == 200
+    finally:
+        node.stop()
