@@ -7,7 +7,7 @@ from flask import Flask
 from .config import Config
 from .node import Node
 from .store import Store
-from .web import batch, cors, decidim, federation, ldp, problems, sparql, standard
+from .web import batch, cors, decidim, federation, ldp, notifications, problems, sparql, standard
 from .web.cache import NodeCache
 
 
@@ -21,6 +21,7 @@ def create_app(config: Config, store: Store | None = None) -> Flask:
     node.catalog.load_records()
     app.register_blueprint(standard.bp)
     app.register_blueprint(federation.bp)
+    app.register_blueprint(notifications.bp)
     app.register_blueprint(decidim.bp)
     app.register_blueprint(batch.bp)
     app.register_blueprint(sparql.bp)

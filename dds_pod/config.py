@@ -51,6 +51,10 @@ class FederationConfig:
     retry_base_s: float = 1.0  # first retry delay of a notification; doubles up to a minute
     # Networks members may resolve to besides public addresses (private deployments, tests on loopback).
     allow_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    inbox_queue: int = 1000  # notifications waiting for verification, all senders together
+    inbox_per_actor: int = 100  # of which one member pod may have this many
+    inbox_workers: int = 2  # threads verifying them
+    member_platforms: dict[str, str] = field(default_factory=dict)  # remote member pod URL -> its platform IRI
 
 
 @dataclass(frozen=True)
@@ -210,6 +214,10 @@ def _federation(raw: dict[str, Any]) -> FederationConfig:
         max_response_bytes=_positive_int(raw, "max_response_bytes", defaults.max_response_bytes, "federation."),
         retry_base_s=_positive_number(raw, "retry_base_s", defaults.retry_base_s),
         allow_networks=_networks(raw.get("allow_networks", [])),
+        inbox_queue=_positive_int(raw, "inbox_queue", defaults.inbox_queue, "federation."),
+        inbox_per_actor=_positive_int(raw, "inbox_per_actor", defaults.inbox_per_actor, "federation."),
+        inbox_workers=_positive_int(raw, "inbox_workers", defaults.inbox_workers, "federation."),
+        member_platforms=_member_platforms(raw.get("member_platforms", {})),
     )
 
 
@@ -221,6 +229,16 @@ def _networks(raw: Any) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, 
         return tuple(ipaddress.ip_network(n.strip()) for n in raw)
     except ValueError as exc:
         raise ConfigError(f"{problem}: {exc}") from None
+
+
+def _member_platforms(raw: Any) -> dict[str, str]:
+    """Which platform each remote member pod publishes for: the inbox attributes its reactions by it."""
+    if not isinstance(raw, dict) or not all(
+            isinstance(pod, str) and re.match(r"^https?://[^/]+/", pod) and isinstance(platform, str)
+            and platform.startswith(("http://", "https://")) for pod, platform in raw.items()):
+        raise ConfigError("federation.member_platforms maps pod URLs to platform IRIs, such as "
+                          "{ \"http://127.0.0.1:8001/madrid/\" = \"https://decidim.madrid.example\" }")
+    return {pod if pod.endswith("/") else pod + "/": platform for pod, platform in raw.items()}
 
 
 def _records(raw: dict[str, Any], relative_to: Path) -> dict[str, tuple[Path, ...]]:

@@ -18,8 +18,8 @@ from .config import Config
 from .federation.catalog import Catalog
 from .federation.fetch import AddressPolicy
 from .federation.harvester import BackgroundSync, Harvester
-from .federation.inbox import Inbox
-from .federation.members import member_fetcher, member_pods
+from .federation.inbox import Inbox, InboxLimits
+from .federation.members import MemberPlatforms, member_fetcher, member_pods
 from .federation.merged import MergedGraph, MergedGraphs
 from .federation.outbox import Outbox
 from .federation.sources import member_sources
@@ -54,10 +54,15 @@ class Node:
         self._background: list[BackgroundTask] = []
         for pod in self.pods.values():
             pod.initialize()
-        self.inbox = Inbox(member_pods(config), self.validator, self.intake.loader,
-                           member_fetcher(config, config.max_body_bytes, "dds-pod notifications"),
-                           config.max_body_bytes)
+        federation = config.federation
+        limits = InboxLimits(federation.inbox_queue, federation.inbox_per_actor, federation.inbox_workers,
+                             federation.retry_base_s, config.max_body_bytes)
+        self.inbox = Inbox(self.pods.values(), self.store, member_pods(config),
+                           MemberPlatforms(config, self.merged_graph), self.validator, self.intake.loader,
+                           member_fetcher(config, config.max_body_bytes, "dds-pod notifications"), limits,
+                           f"{config.base_url}federation/notifications/")
         self.add_background(self.outbox)
+        self.add_background(self.inbox)
         self._build_federation()
 
     def _build_federation(self) -> None:

@@ -160,6 +160,18 @@ class MergedGraph:
             return row["platform"].value
         return None
 
+    def recorded_platform(self, member: str) -> str | None:
+        """The platform the harvester recorded for a member: its catalogue entry, else what it served."""
+        query = f"""SELECT ?platform WHERE {{
+                      {{ GRAPH <{self.graphs.members}> {{ {_ref(member)} <{DDS.sourcePlatform}> ?platform }} }}
+                      UNION
+                      {{ GRAPH <{self.graphs.provenance}> {{
+                           ?record <{PROV.hadPrimarySource}> {_ref(member)} ; <{DDS.sourcePlatform}> ?platform }} }}
+                    }} LIMIT 1"""
+        for row in self.store.query(query):
+            return row["platform"].value
+        return None
+
     def stored_hash(self, iri: str) -> str | None:
         return self._recorded(iri, DDS.contentHash)
 

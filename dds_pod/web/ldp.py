@@ -16,6 +16,7 @@ from flask import Blueprint, Response, current_app, request
 
 from .. import standard
 from ..errors import BadDocument, NotFound
+from ..federation.inbox import InboxBusy
 from ..ldp import representation
 from ..ldp.intake import Body
 from ..ldp.resources import Pod, Preconditions, Resource, Search, Written, check_path_segments
@@ -25,6 +26,7 @@ from . import conneg, html, params
 from .auth import authorize
 from .cache import NodeCache
 from .paging import int_arg, paging_links
+from .problems import problem
 
 bp = Blueprint("ldp", __name__)
 
@@ -226,11 +228,17 @@ def _options(pod: Pod, iri: str) -> Response:
 
 
 def _receive_notification(pod: Pod) -> Response:
-    """An unauthenticated POST to a pod's inbox: a Linked Data Notification from another pod."""
-    received = _node().inbox.receive(pod, request.get_data(), request.content_type or "")
-    response = Response(status=201 if received.created else 200)
-    response.headers["Location" if received.created else "Content-Location"] = received.iri
-    _describe(response, pod, received.iri, exists=True)
+    """An unauthenticated POST to a pod's inbox: a Linked Data Notification from another pod, accepted for
+    verification later (202 and its status resource), or found again (200 and the status it has)."""
+    try:
+        received = _node().inbox.receive(pod, request.get_data(), request.content_type or "")
+    except InboxBusy as busy:
+        response = problem(busy.status, busy.title, busy.message, field=busy.field)
+        response.headers["Retry-After"] = str(busy.retry_after_s)
+        return response
+    response = Response(json.dumps(received.document), status=202 if received.created else 200,
+                        mimetype="application/json")
+    response.headers["Location" if received.created else "Content-Location"] = received.status
     return response
 
 

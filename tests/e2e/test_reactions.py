@@ -41,13 +41,18 @@ class Pair:
         return f"{self.b.url}paris/"
 
 
-def _config(directory: Path, port: int, pod: str, member: str) -> Path:
-    """A node with one pod, federating the other node's pod, with fast retries for the tests."""
+def _config(directory: Path, port: int, pod: str, members: dict[str, str | None], **federation: Any) -> Path:
+    """A node with one pod, federating the given pods (URL -> platform, None: not configured), with fast retries
+    for the tests unless ``federation`` says otherwise."""
+    platforms = ", ".join(f"{json.dumps(url)} = {json.dumps(platform)}" for url, platform in members.items()
+                          if platform)
+    settings = {"interval_s": 3600, "fetch_timeout_s": 3, "retry_base_s": 0.05,
+                "allow_networks": '["127.0.0.0/8"]', **federation}
     lines = [
         f'base_url = "http://127.0.0.1:{port}/"', f'data_dir = "{directory / f"store-{pod}"}"',
         f"[pods.{pod}]", f'title = "{pod}"', f'platform = "{PLATFORMS[pod]}"', f'token = "{TOKENS[pod]}"',
-        "[federation]", f"members = {json.dumps([member])}", "interval_s = 3600", "fetch_timeout_s = 3",
-        "retry_base_s = 0.05", 'allow_networks = ["127.0.0.0/8"]',
+        "[federation]", f"members = {json.dumps(list(members))}", f"member_platforms = {{ {platforms} }}",
+        *(f"{key} = {value}" for key, value in settings.items()),
     ]
     path = directory / f"{pod}.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -56,8 +61,8 @@ def _config(directory: Path, port: int, pod: str, member: str) -> Path:
 
 def _start_pair(directory: Path) -> Pair:
     port_a, port_b = free_port(), free_port()
-    config_a = _config(directory, port_a, "bordeaux", f"http://127.0.0.1:{port_b}/paris/")
-    config_b = _config(directory, port_b, "paris", f"http://127.0.0.1:{port_a}/bordeaux/")
+    config_a = _config(directory, port_a, "bordeaux", {f"http://127.0.0.1:{port_b}/paris/": PLATFORMS["paris"]})
+    config_b = _config(directory, port_b, "paris", {f"http://127.0.0.1:{port_a}/bordeaux/": PLATFORMS["bordeaux"]})
     a = ServerProcess(config_a, port_a, directory / "a.log").start()
     b = ServerProcess(config_b, port_b, directory / "b.log").start()
     return Pair(a, b)
@@ -129,6 +134,19 @@ def _notify(pair: Pair, actor: str, reaction: str, target: str, notification_id:
     if notification_id:
         document["id"] = notification_id
     return requests.post(f"{pair.bordeaux}inbox/", data=json.dumps(document), headers=JSONLD, timeout=10)
+
+
+def _settled(response: requests.Response) -> dict:
+    """The status of a notification once verified (accepted or refused), polled from its status resource."""
+    assert response.status_code in (200, 202), response.text
+    status = response.headers.get("Location") or response.headers["Content-Location"]
+
+    def final() -> dict | None:
+        document = _json(status)
+        return document if document["state"] != "pending" else None
+    settled = _eventually(final)
+    assert settled, f"{status} stayed pending: {_json(status)}"
+    return settled
 
 
 def _inbox(pair: Pair) -> list[dict]:
@@ -217,8 +235,11 @@ def test_b_a_reaction_that_does_not_answer_the_target_is_refused(pair):
     elsewhere = _comment(pair.b.url, "paris", own)  # answers a Paris proposal: nothing to announce
     before = _state(pair, proposal)
     response = _notify(pair, pair.paris, elsewhere, proposal)
-    assert response.status_code == 422, response.text
-    assert "does not answer" in response.json()["detail"]
+    assert response.status_code == 202, response.text
+    assert response.json()["state"] == "pending"
+    status = _settled(response)
+    assert (status["state"], status["refusal"]) == ("refused", 422), status
+    assert "does not answer" in status["reason"]
     assert _state(pair, proposal) == before
     assert "replies" not in _json(proposal)
 
@@ -227,8 +248,12 @@ def test_b_a_reaction_that_does_not_exist_is_refused(pair):
     proposal = _proposal(pair)
     before = _state(pair, proposal)
     response = _notify(pair, pair.paris, f"{pair.paris}comments/{uuid.uuid4().hex}", proposal)
-    assert response.status_code == 422, response.text
+    status = _settled(response)
+    assert (status["state"], status["refusal"]) == ("refused", 422), status
+    assert "does not exist" in status["reason"]
     assert _state(pair, proposal) == before
+    again = _notify(pair, pair.paris, status["object"], proposal)
+    assert again.status_code == 200 and again.json() == status, again.text
 
 
 def test_b_a_notification_about_a_missing_target_is_refused(pair):
@@ -259,10 +284,12 @@ def test_d_the_same_notification_delivered_twice_is_stored_once(pair):
     notification = f"{pair.paris}outbox#{uuid.uuid4().hex}"
     first = _notify(pair, pair.paris, comment, proposal, notification)
     second = _notify(pair, pair.paris, comment, proposal, notification)
-    assert first.status_code in (200, 201) and second.status_code == 200, (first.text, second.text)
-    stored = first.headers.get("Location") or first.headers["Content-Location"]
-    assert second.headers["Content-Location"] == stored
-    assert [n["@id"] for n in _inbox(pair) if n.get("object") == comment] == [stored]
+    assert first.status_code in (200, 202) and second.status_code == 200, (first.text, second.text)
+    status = first.headers.get("Location") or first.headers["Content-Location"]
+    assert second.headers["Content-Location"] == status
+    settled = _settled(second)
+    assert settled["state"] == "accepted", settled
+    assert [n["@id"] for n in _inbox(pair) if n.get("object") == comment] == [settled["notification"]]
 
     # B's outbox announces the same comment too, under another id: still one member, one reply, counted once.
     time.sleep(3)  # the outbox's first delivery attempt
