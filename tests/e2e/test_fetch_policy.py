@@ -224,7 +224,14 @@ def test_the_node_reads_its_own_pods_over_http_without_the_allow_list(servers):
     notice = {"@context": "https://www.w3.org/ns/activitystreams", "type": "Create", "actor": pod,
               "object": comment, "target": proposal}
     response = requests.post(f"{pod}inbox/", data=json.dumps(notice), headers=JSONLD, timeout=10)
-    assert response.status_code == 201, response.text
+    assert response.status_code == 202, response.text
+    deadline, state = time.monotonic() + 30, {}
+    while time.monotonic() < deadline:  # verified in the background: the download is what this test is about
+        state = requests.get(response.headers["Location"], timeout=10).json()
+        if state["state"] != "pending":
+            break
+        time.sleep(0.2)
+    assert state["state"] == "accepted", state
 
 
 def test_an_invalid_allow_list_is_refused_at_start(tmp_path):
