@@ -13,19 +13,16 @@ from __future__ import annotations
 import functools
 import itertools
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from .. import sandbox
+from .. import negotiation, sandbox
 from ..config import FederationConfig
 from ..errors import DDSError, NotAcceptable
+from ..negotiation import Accept
 from ..sparql_checks import CheckedQuery, Refused, Unparsable, check_query
 from ..store import Store
-
-# (media type without parameters, quality), in the order the client sent them
-Accept = Sequence[tuple[str, float]]
 
 JSON, XML = ox.QueryResultsFormat.JSON, ox.QueryResultsFormat.XML
 CSV, TSV = ox.QueryResultsFormat.CSV, ox.QueryResultsFormat.TSV
@@ -320,38 +317,19 @@ def _check_dataset(dataset: Dataset) -> None:
 def _check_acceptable(accept: Accept) -> None:
     """Refuse at once a client that accepts no format of any kind of result, before anything runs."""
     offered = [*SOLUTION_FORMATS, *GRAPH_FORMATS]
-    if _negotiate(accept, offered) is None:
+    if negotiation.best(accept, offered) is None:
         raise NotAcceptable(f"none of the offered types is acceptable: {', '.join(dict.fromkeys(offered))}")
 
 
 # ------------------------------------------------------------ content negotiation
 
 def _choose(accept: Accept, offered: dict) -> str:
-    media = _negotiate(accept, list(offered))
+    media = negotiation.best(accept, list(offered))
     if media is None:
         raise NotAcceptable(f"none of the types offered for this query is acceptable: {', '.join(offered)}")
     return media
 
 
-def _negotiate(accept: Accept, offered: Sequence[str]) -> str | None:
-    """The offered type of highest quality for the client; the first offered when it states no preference."""
-    if not accept:
-        return offered[0]
-    best, best_quality = None, 0.0
-    for media in offered:
-        quality = _quality(accept, media)
-        if quality > best_quality:
-            best, best_quality = media, quality
-    return best
-
-
-def _quality(accept: Accept, media: str) -> float:
-    """The quality the most specific matching range gives a type (RFC 9110 §12.5.1)."""
-    for media_range in (media, media.split("/")[0] + "/*", "*/*"):
-        qualities = [quality for candidate, quality in accept if candidate == media_range]
-        if qualities:
-            return max(qualities)
-    return 0.0
 
 
 _CHILD_ERRORS = (MalformedQuery, InvalidRequest, QueryRefused, ResultTooLarge, QueryFailed, NotAcceptable)

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 from flask import Request
-from werkzeug.datastructures import MIMEAccept
 
+from .. import negotiation
 from ..errors import NotAcceptable
+from ..negotiation import Accept
 
 EXPANDED_PROFILE = "http://www.w3.org/ns/json-ld#expanded"
 
@@ -34,14 +35,16 @@ ACCEPT_POST = "application/ld+json, text/turtle, application/n-triples"
 ACCEPT_PATCH = "application/sparql-update, text/n3, application/ld+json, application/merge-patch+json"
 
 
+def accepted(request: Request) -> Accept:
+    """The request's Accept header as (media type, quality) pairs; parameters such as JSON-LD's profile or a
+    charset play no part in choosing a type (see :func:`choose` for the profile)."""
+    return [(value.split(";")[0].strip().lower(), quality) for value, quality in request.accept_mimetypes]
+
+
 def choose(request: Request, html: bool = True) -> Representation:
     """The best representation for the Accept header; JSON-LD when the client has no preference."""
-    # Parameters such as JSON-LD's profile would stop werkzeug from matching the bare media type.
-    accept = MIMEAccept([(value.split(";")[0].strip(), quality) for value, quality in request.accept_mimetypes])
-    if not request.headers.get("Accept"):
-        return JSON_LD
     offered = OFFERED if html else OFFERED[:-1]
-    best = accept.best_match(offered)
+    best = negotiation.best(accepted(request), offered)
     if best is None:
         raise NotAcceptable(f"none of the offered types is acceptable: {', '.join(offered)}")
     if best in ("application/ld+json", "application/json"):
@@ -49,6 +52,14 @@ def choose(request: Request, html: bool = True) -> Representation:
     if best == "text/html":
         return HTML
     return RDF_REPRESENTATIONS[best]
+
+
+def choose_media_type(request: Request, offered: list[str]) -> str:
+    """The offered media type the request prefers (the first when it states no preference), else 406."""
+    best = negotiation.best(accepted(request), offered)
+    if best is None:
+        raise NotAcceptable(f"none of the offered types is acceptable: {', '.join(offered)}")
+    return best
 
 
 def _wants_expanded(header: str) -> bool:

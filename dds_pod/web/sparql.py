@@ -13,10 +13,10 @@ from werkzeug.datastructures import CombinedMultiDict, MultiDict
 
 from .. import bounds
 from ..errors import BadDocument, Forbidden, UnsupportedFormat
-from ..federation.sparql import Accept, Answer, Dataset, InvalidRequest, Limits, QueryService
+from ..federation.sparql import Answer, Dataset, InvalidRequest, Limits, QueryService
 from ..node import Node
 from ..sandbox import Busy, Slots, empty_network
-from . import params
+from . import conneg, params
 from .problems import problem
 
 bp = Blueprint("sparql", __name__)
@@ -46,11 +46,11 @@ def endpoint() -> Response:
         raise Forbidden(READ_ONLY)
     queries = parameters.getlist("query")
     if not queries and request.method != "POST":
-        return _respond(_service().describe(_accept()))
+        return _respond(_service().describe(conneg.accepted(request)))
     if len(queries) != 1:
         raise InvalidRequest(f"a request carries exactly one query; this one has {len(queries)}")
     bounds.check_text_nesting(queries[0], "SPARQL query")
-    return _respond(_service().run(queries[0], _dataset(parameters), _accept()))
+    return _respond(_service().run(queries[0], _dataset(parameters), conneg.accepted(request)))
 
 
 def _parameters() -> MultiDict:
@@ -91,11 +91,6 @@ def _require_utf8() -> None:
 def _dataset(parameters: MultiDict) -> Dataset:
     return Dataset(default_graphs=tuple(params.iri_list(parameters, "default-graph-uri")),
                    named_graphs=tuple(params.iri_list(parameters, "named-graph-uri")))
-
-
-def _accept() -> Accept:
-    """The Accept header as (media type, quality) pairs; parameters such as charset play no part."""
-    return [(value.split(";")[0].strip().lower(), quality) for value, quality in request.accept_mimetypes]
 
 
 def _service() -> QueryService:

@@ -12,9 +12,8 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request
 from rdflib import Graph
 
-from .. import standard
-from ..errors import NotAcceptable
-from . import html
+from .. import negotiation, standard
+from . import conneg, html
 
 bp = Blueprint("standard", __name__)
 
@@ -41,8 +40,8 @@ def index() -> Response:
     node = current_app.extensions["dds.node"]
     pods = [{"@id": pod.url, "title": {"en": pod.config.title}, "platform": pod.config.platform}
             for pod in node.pods.values()]
-    best = request.accept_mimetypes.best_match(["application/ld+json", "text/html"]) or "application/ld+json"
-    if best == "text/html":
+    # The home page answers JSON-LD to a client that accepts neither, as a pod's root would without HTML.
+    if negotiation.best(conneg.accepted(request), ["application/ld+json", "text/html"]) == "text/html":
         return html.response(html.index_page([(p["@id"], p["title"]["en"]) for p in pods]))
     body = {"@context": node.context_url, "@id": node.config.base_url, "pods": pods}
     return Response(json.dumps(body, ensure_ascii=False), mimetype="application/ld+json")
@@ -50,9 +49,7 @@ def index() -> Response:
 
 def _graph_document(graph: Graph, path, title: str) -> Response:
     offered = ["text/turtle", "application/ld+json", "application/n-triples", "application/rdf+xml", "text/html"]
-    best = request.accept_mimetypes.best_match(offered) if request.headers.get("Accept") else "text/turtle"
-    if best is None:
-        raise NotAcceptable(f"offered: {', '.join(offered)}")
+    best = conneg.choose_media_type(request, offered)
     if best == "text/html":
         return html.response(html.vocabulary_page(graph, title))
     if best == "text/turtle":
