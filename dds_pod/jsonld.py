@@ -26,7 +26,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 
 from . import bounds
 from .errors import BadDocument, ForbiddenContext
-from .standard import context_document, term_names
+from .standard import context_document, context_prefixes, term_names
 from .terms import checked_iri
 from .vocab import DDS_CONTEXT_IRI, RDF, XSD
 
@@ -334,7 +334,7 @@ def _context_for(names: frozenset[str] | None) -> dict:
     if names is None:
         return context
     return {key: value for key, value in context.items()
-            if key.startswith("@") or key in names or (isinstance(value, str) and value.endswith(("/", "#")))}
+            if key.startswith("@") or key in names or key in context_prefixes()}
 
 
 def _decimal_literal(term):

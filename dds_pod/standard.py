@@ -46,11 +46,31 @@ def context_document() -> dict:
     return json.loads(CONTEXT_PATH.read_text(encoding="utf-8"))
 
 
+# JSON-LD 1.1 lets only a simple term whose IRI ends with a gen-delim act as the prefix of a compact IRI.
+_GEN_DELIMS = (":", "/", "?", "#", "[", "]", "@")
+
+
+@cache
+def context_prefixes() -> dict[str, str]:
+    """The prefixes of the DDS context, e.g. ``"dcterms": "http://purl.org/dc/terms/"``: every module that
+    expands or writes compact IRIs reads them here."""
+    return {key: value for key, value in context_document()["@context"].items()
+            if isinstance(value, str) and value.endswith(_GEN_DELIMS) and not key.startswith("@")
+            and not any(c in key for c in ":/")}
+
+
+def expand_compact(value: str) -> str:
+    """A compact IRI of the context (``dcterms:title``) in full; anything else as it is."""
+    prefix, _, local = value.partition(":")
+    namespace = context_prefixes().get(prefix)
+    return namespace + local if namespace is not None else value
+
+
 @cache
 def term_names() -> dict[URIRef, str]:
     """Maps each property IRI of the context to its short JSON key, e.g. dcterms:title -> "title"."""
     context = context_document()["@context"]
-    prefixes = {k: v for k, v in context.items() if isinstance(v, str) and v.endswith(("#", "/"))}
+    prefixes = context_prefixes()
     names: dict[URIRef, str] = {}
     for key, definition in context.items():
         if key.startswith("@") or key in prefixes:
@@ -58,8 +78,7 @@ def term_names() -> dict[URIRef, str]:
         iri = definition if isinstance(definition, str) else definition.get("@id", "")
         if iri.startswith("@"):
             continue
-        prefix, _, local = iri.partition(":")
-        names.setdefault(URIRef(prefixes.get(prefix, prefix + ":") + local), key)
+        names.setdefault(URIRef(expand_compact(iri)), key)
     return names
 
 

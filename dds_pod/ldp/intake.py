@@ -249,7 +249,6 @@ def language_mapped() -> frozenset[URIRef]:
 def _dds_terms() -> dict[str, tuple[URIRef, str | None]]:
     """Each DDS key with its IRI and coercion: "@id", "@vocab", "@language", a datatype IRI or None."""
     context = standard.context_document()["@context"]
-    prefixes = {k: v for k, v in context.items() if isinstance(v, str) and v.endswith(("#", "/"))}
     terms = {}
     for iri, key in standard.term_names().items():
         definition = context.get(key)
@@ -259,19 +258,15 @@ def _dds_terms() -> dict[str, tuple[URIRef, str | None]]:
                 coercion = "@language"
             elif "@type" in definition:
                 kind = definition["@type"]
-                prefix, _, local = kind.partition(":")
-                coercion = kind if kind.startswith("@") else prefixes.get(prefix, prefix + ":") + local
+                coercion = kind if kind.startswith("@") else standard.expand_compact(kind)
         terms[key] = (iri, coercion)
     return terms
 
 
 @lru_cache(maxsize=1)
 def _class_terms() -> dict[str, URIRef]:
-    context = standard.context_document()["@context"]
-    prefixes = {k: v for k, v in context.items() if isinstance(v, str) and v.endswith(("#", "/"))}
     terms = {}
-    for key, value in context.items():
+    for key, value in standard.context_document()["@context"].items():
         if isinstance(value, str) and key[:1].isupper() and ":" in value:
-            prefix, _, local = value.partition(":")
-            terms[key] = URIRef(prefixes.get(prefix, prefix + ":") + local)
+            terms[key] = URIRef(standard.expand_compact(value))
     return terms

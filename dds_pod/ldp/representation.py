@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 import pyoxigraph as ox
 
-from ..standard import context_document
+from ..standard import context_document, context_prefixes
 from ..vocab import RDF, XSD
 
 _Subject = ox.NamedNode | ox.BlankNode
@@ -41,7 +41,6 @@ _NO_PROPERTIES: dict[str, list] = {}
 
 # JSON-LD 1.1 turns a JSON integer back into this exact lexical form (below 10^21), so only it may go native.
 _CANONICAL_INTEGER = re.compile(r"0|-?[1-9][0-9]{0,20}")
-_GEN_DELIMS = (":", "/", "?", "#", "[", "]", "@")
 _SAFE_SCHEMES = ("http:", "https:")  # schemes that are no context prefix: the common case, checked first
 
 
@@ -61,12 +60,7 @@ def _context() -> _Context:
     definitions = context_document()["@context"]
     vocab = definitions["@vocab"]
     terms = {key: value for key, value in definitions.items() if not key.startswith("@")}
-    # JSON-LD 1.1 only lets simple terms whose IRI ends with a gen-delim act as prefixes.
-    prefixes = {
-        key: value
-        for key, value in terms.items()
-        if isinstance(value, str) and value.endswith(_GEN_DELIMS) and not any(c in key for c in ":/")
-    }
+    prefixes = context_prefixes()
 
     def expand(value: str) -> str:
         head, _, tail = value.partition(":")

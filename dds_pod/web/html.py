@@ -17,7 +17,7 @@ import pyoxigraph as ox
 from flask import Response
 from rdflib import Graph, Literal, URIRef
 
-from ..standard import context_document
+from ..standard import context_document, context_prefixes, expand_compact
 from ..vocab import AS, DCTERMS, LDP, OWL, RDF, RDFS, SKOS, XSD
 
 _Subject = ox.NamedNode | ox.BlankNode
@@ -96,18 +96,12 @@ def _index(triples: Iterable[ox.Triple]) -> _Index:
 def _vocabulary() -> tuple[dict[str, str], tuple[tuple[str, str], ...]]:
     """(IRI -> the context term naming it, (namespace, prefix) longest namespace first) of the DDS context."""
     context = context_document()["@context"]
-    prefixes = {key: value for key, value in context.items()
-                if isinstance(value, str) and value.endswith(("#", "/")) and not key.startswith("@")}
-
-    def expand(value: str) -> str:
-        prefix, _, local = value.partition(":")
-        return prefixes[prefix] + local if prefix in prefixes else value
-
+    prefixes = context_prefixes()
     names: dict[str, str] = {}
     for key, definition in context.items():
         iri = definition.get("@id") if isinstance(definition, dict) else definition
         if not key.startswith("@") and key not in prefixes and isinstance(iri, str) and not iri.startswith("@"):
-            names.setdefault(expand(iri), key)
+            names.setdefault(expand_compact(iri), key)
     namespaces = tuple(sorted(((ns, prefix) for prefix, ns in prefixes.items()), key=lambda item: -len(item[0])))
     return names, namespaces
 

@@ -149,7 +149,8 @@ def _render(triples: list[ox.Triple], subject: ox.NamedNode, chosen: conneg.Repr
     if chosen == conneg.HTML:
         return _html(triples, subject)
     # A document's triples are its default graph, in N-Quads as in every other syntax.
-    prefixes = None if chosen.oxigraph in (ox.RdfFormat.N_QUADS, ox.RdfFormat.N_TRIPLES) else _prefixes()
+    plain = chosen.oxigraph in (ox.RdfFormat.N_QUADS, ox.RdfFormat.N_TRIPLES)
+    prefixes = None if plain else standard.context_prefixes()
     data = ox.serialize(triples, format=chosen.oxigraph, prefixes=prefixes)
     return Response(data, mimetype=chosen.media_type)
 
@@ -351,9 +352,6 @@ def _describe(response: Response, pod: Pod, iri: str, exists: bool) -> None:
     response.vary.update(("Accept", "Origin", "Prefer"))
 
 
-def _prefixes() -> dict[str, str]:
-    context = standard.context_document()["@context"]
-    return {k: v for k, v in context.items() if isinstance(v, str) and v.endswith(("#", "/")) and not k.startswith("@")}
 
 
 HANDLERS: dict[str, Callable[[Pod, str], Response]] = {
