@@ -31,7 +31,7 @@ from rdflib.collection import Collection
 from rdflib.term import Node
 
 from .terms import Statement
-from .vocab import DCTERMS, DDS, RDF, RDFS, SH, XSD
+from .vocab import DDS, RDF, RDFS, SERVER_MANAGED, SH, XSD
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
 Index = dict[Term, dict[str, list[Term]]]
@@ -43,7 +43,6 @@ SUPPORTED = frozenset(SH[name] for name in (
     "order", "group", "minCount", "maxCount", "datatype", "nodeKind", "pattern", "maxLength",
     "minInclusive", "maxInclusive", "in", "node", "or", "uniqueLang",
 ))
-SERVER_MANAGED_PATHS = frozenset(str(p) for p in (DDS.sourcePlatform, DCTERMS.created, DCTERMS.modified))
 RDF_TYPE = str(RDF.type)
 SUBCLASS_OF = str(RDFS.subClassOf)
 LANG_STRING = str(RDF.langString)
@@ -224,7 +223,7 @@ class _Compiler:
             if not isinstance(path, URIRef):
                 raise Unsupported(f"only IRI paths are compiled, not {path}")
             compiled.path = str(path)
-            compiled.server_managed = compiled.path in SERVER_MANAGED_PATHS
+            compiled.server_managed = path in SERVER_MANAGED
         compiled.min_count = int(graph.value(node, SH.minCount, default=Literal(0)))
         maximum = graph.value(node, SH.maxCount)
         compiled.max_count = None if maximum is None else int(maximum)

@@ -30,10 +30,9 @@ from rdflib.term import Node
 
 from . import conformance, rdfio, standard
 from .terms import Statement, named
-from .vocab import DCTERMS, DDS, RDF, SH
+from .vocab import DCTERMS, DDS, RDF, SERVER_MANAGED, SH
 
 SEVERITIES = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
-SERVER_MANAGED = frozenset(URIRef(p) for p in conformance.SERVER_MANAGED_PATHS)
 RDF_TYPE, SOURCE_PLATFORM = named(RDF.type), named(DDS.sourcePlatform)
 CREATED, MODIFIED = named(DCTERMS.created), named(DCTERMS.modified)
 log = logging.getLogger(__name__)

@@ -42,7 +42,7 @@ from ..errors import (
 from ..store import Change, Store
 from ..terms import Statement, date_time, named, utc_now
 from ..validation import Report, Validator
-from ..vocab import AS, DCTERMS, DDS, LDP, RDF
+from ..vocab import AS, DCTERMS, DDS, LDP, RDF, SERVER_MANAGED
 from . import merge, reactions
 from .batches import read_batch
 from .hooks import NoHook, StagedWrite, WriteHook
@@ -53,7 +53,6 @@ from .patch import apply_n3_patch, apply_sparql_update
 PATCH_MEDIA_TYPES = ("application/sparql-update", "text/n3", *merge.MEDIA_TYPES)
 
 VERSION = ox.NamedNode(INTERNAL + "version")
-SERVER_MANAGED = (DDS.sourcePlatform, DCTERMS.created, DCTERMS.modified, DDS.publishedWith)
 CONTAINER_TYPES_OX = (named(LDP.BasicContainer), named(LDP.Container))
 SERVER_MANAGED_OX = frozenset(named(p) for p in SERVER_MANAGED)
 TYPE, CONTAINS, PUBLISHED_WITH = named(RDF.type), named(LDP.contains), named(DDS.publishedWith)
