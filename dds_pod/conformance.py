@@ -1,6 +1,6 @@
 """A compiled screen of documents against the shapes, so that bulk writes need not run pyshacl on each.
 
-pyshacl, the reference validator (:mod:`dds_pod.validation`), costs about 2 ms per document even
+pyshacl, the reference validator (:mod:`dds_pod.validation`), costs milliseconds per document even
 in one merged run, which would cap a bulk import at a few hundred documents a second. This module
 compiles the shapes graph once into plain Python checks over pyoxigraph triples and answers one
 question per document: *might* it break a Violation-level constraint (or, for writes that report

@@ -37,7 +37,7 @@ class ServingNode:
             if self._state != "built":
                 return
             # What start-up built (ontology, shapes, contexts, seeded data) lives as long as the process: frozen, it
-            # is no longer walked by every full collection of the garbage collector (6% of a bulk import's time).
+            # is no longer walked by every full collection of the garbage collector, a cost bulk imports feel.
             gc.freeze()
             self.node.start_background()
             self._state = "running"
