@@ -16,6 +16,14 @@ XSD_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
 Statement = ox.Triple | ox.Quad
 
 
+def value_of(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> str:
+    """The IRI, blank node id or lexical form of a term. pyoxigraph types every object (and RDF 1.2 subject) as
+    possibly a triple term; the graphs read here hold none, so one is refused as a value rather than misread."""
+    if isinstance(term, ox.Triple):
+        raise ValueError(f"a triple term where an IRI, blank node or literal was expected: {term}")
+    return term.value
+
+
 @lru_cache(maxsize=4096)
 def named(term) -> ox.NamedNode:
     """A pyoxigraph IRI from an rdflib term or a string (vocabulary constants are rdflib terms). Cached: making
