@@ -22,7 +22,7 @@ from urllib.parse import quote
 import pyoxigraph as ox
 
 from ..store import Change, Store
-from ..terms import named
+from ..terms import named, value_of
 from ..vocab import AS, DCTERMS, DDS, PROV, SKOS
 
 
@@ -141,7 +141,7 @@ class MergedGraph:
     def last_sequence(self, member: str) -> int | None:
         """The last feed sequence applied from a member, None before its first sync."""
         for quad in self.store.quads(ox.NamedNode(member), named(DDS.lastSequence), None, self.graphs.members):
-            return int(quad.object.value)
+            return int(value_of(quad.object))
         return None
 
     # ------------------------------------------------------------------ provenance
@@ -168,7 +168,7 @@ class MergedGraph:
 
     def _recorded(self, iri: str, predicate) -> str | None:
         for quad in self.store.quads(self.graphs.record(iri), named(predicate), None, self.graphs.provenance):
-            return quad.object.value
+            return value_of(quad.object)
         return None
 
 

@@ -122,12 +122,13 @@ class Outbox:
         for item in self.pending():
             if self._stopping.is_set():
                 break
-            wait: float | None = self._due.get(item.id, 0.0) - time.monotonic()
+            wait = self._due.get(item.id, 0.0) - time.monotonic()
             if wait <= 0:
                 self._attempt(item)
-                wait = self._due.get(item.id, 0.0) - time.monotonic() if item.id in self._due else None
-            if wait is not None:
-                waits.append(max(wait, 0.0))
+                if item.id not in self._due:  # delivered or given up: nothing to wait for
+                    continue
+                wait = self._due[item.id] - time.monotonic()
+            waits.append(max(wait, 0.0))
         return min(waits) if waits else None
 
     def _attempt(self, item: Pending) -> None:
