@@ -114,7 +114,7 @@ class Shape:
                 for value in values:
                     if not check(value, index):
                         return True
-        for child in self.properties:  # noqa: SIM110 (a generator here costs a tenth of the screen)
+        for child in self.properties:  # noqa: SIM110 (a generator here costs the screen dearly)
             if child.violated(focus, index, strict):
                 return True
         return False

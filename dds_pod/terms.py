@@ -29,7 +29,7 @@ def value_of(term: ObjectTerm) -> str:
 @lru_cache(maxsize=4096)
 def named(term) -> ox.NamedNode:
     """A pyoxigraph IRI from an rdflib term or a string (vocabulary constants are rdflib terms). Cached: making
-    a pyoxigraph term costs a microsecond or two, and the same few vocabulary terms are asked for all the time."""
+    a pyoxigraph term costs more than looking it up, and the same few vocabulary terms are asked for all the time."""
     return ox.NamedNode(str(term))
 
 
