@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 
 from .config import Config
 from .node import Node
@@ -14,7 +17,8 @@ from .web.cache import NodeCache
 def create_app(config: Config, store: Store | None = None) -> Flask:
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
-    app.json.ensure_ascii = False
+    # Flask types app.json as the abstract provider; an app it builds has its DefaultJSONProvider.
+    cast(DefaultJSONProvider, app.json).ensure_ascii = False
     node = Node(config, store=store)
     app.extensions["dds.node"] = node
     app.extensions["dds.cache"] = NodeCache()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pyoxigraph as ox
 
 from .store import Change, Store
-from .terms import date_time, integer, named
+from .terms import date_time, integer, named, value_of
 from .vocab import AS, DDS, LDES, RDF, TREE
 
 INTERNAL = "urn:dds:internal:"
@@ -68,7 +68,7 @@ class ChangeFeed:
         sequence = (change.counters.get(self.url) or self.last_sequence()) + 1
         change.counters[self.url] = sequence
         event = ox.NamedNode(f"{self.url}#{sequence}")
-        triples = [
+        triples: list[tuple[ox.NamedNode, ox.NamedNode, ox.NamedNode | ox.Literal]] = [
             (event, TYPE, KIND_TERMS[kind]),
             (event, OBJECT, ox.NamedNode(iri)),
             (event, PUBLISHED, date_time(time)),
@@ -95,7 +95,8 @@ class ChangeFeed:
             values = {q.predicate: q.object for q in quads}
             if SEQUENCE not in values:  # stored by earlier versions only
                 quads.append(ox.Quad(subject, SEQUENCE, integer(sequence), graph))
-            event = Event(sequence, names[values[TYPE].value], values[OBJECT].value, values[PUBLISHED].value)
+            event = Event(sequence, names[value_of(values[TYPE])], value_of(values[OBJECT]),
+                          value_of(values[PUBLISHED]))
             found.append((event, quads))
         return found
 

@@ -1,6 +1,6 @@
 """A compiled screen of documents against the shapes, so that bulk writes need not run pyshacl on each.
 
-pyshacl, the reference validator (:mod:`dds_pod.validation`), costs about 2 ms per document even
+pyshacl, the reference validator (:mod:`dds_pod.validation`), costs milliseconds per document even
 in one merged run, which would cap a bulk import at a few hundred documents a second. This module
 compiles the shapes graph once into plain Python checks over pyoxigraph triples and answers one
 question per document: *might* it break a Violation-level constraint (or, for writes that report
@@ -31,7 +31,7 @@ from rdflib.collection import Collection
 from rdflib.term import Node
 
 from .terms import Statement
-from .vocab import DCTERMS, DDS, RDF, RDFS, SH, XSD
+from .vocab import DDS, RDF, RDFS, SERVER_MANAGED, SH, XSD
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
 Index = dict[Term, dict[str, list[Term]]]
@@ -43,7 +43,6 @@ SUPPORTED = frozenset(SH[name] for name in (
     "order", "group", "minCount", "maxCount", "datatype", "nodeKind", "pattern", "maxLength",
     "minInclusive", "maxInclusive", "in", "node", "or", "uniqueLang",
 ))
-SERVER_MANAGED_PATHS = frozenset(str(p) for p in (DDS.sourcePlatform, DCTERMS.created, DCTERMS.modified))
 RDF_TYPE = str(RDF.type)
 SUBCLASS_OF = str(RDFS.subClassOf)
 LANG_STRING = str(RDF.langString)
@@ -115,7 +114,7 @@ class Shape:
                 for value in values:
                     if not check(value, index):
                         return True
-        for child in self.properties:  # noqa: SIM110 (a generator here costs a tenth of the screen)
+        for child in self.properties:  # noqa: SIM110 (a generator here costs the screen dearly)
             if child.violated(focus, index, strict):
                 return True
         return False
@@ -156,6 +155,8 @@ class Screen:
         blank_nodes = set()
         for triple in set(triples):
             subject, predicate, obj = triple.subject, triple.predicate.value, triple.object
+            if isinstance(subject, ox.Triple) or isinstance(obj, ox.Triple):
+                return True  # a triple term: no compiled check reads one, so the reference decides
             if predicate.startswith(self.namespace) and predicate not in self.known_terms:
                 return True
             if predicate == RDF_TYPE:
@@ -224,14 +225,22 @@ class _Compiler:
             if not isinstance(path, URIRef):
                 raise Unsupported(f"only IRI paths are compiled, not {path}")
             compiled.path = str(path)
-            compiled.server_managed = compiled.path in SERVER_MANAGED_PATHS
-        compiled.min_count = int(graph.value(node, SH.minCount, default=Literal(0)))
-        maximum = graph.value(node, SH.maxCount)
+            compiled.server_managed = path in SERVER_MANAGED
+        minimum = self._literal(node, SH.minCount)
+        compiled.min_count = 0 if minimum is None else int(minimum)
+        maximum = self._literal(node, SH.maxCount)
         compiled.max_count = None if maximum is None else int(maximum)
-        compiled.unique_lang = bool(graph.value(node, SH.uniqueLang, default=Literal(False)).toPython())
+        unique_lang = self._literal(node, SH.uniqueLang)
+        compiled.unique_lang = unique_lang is not None and bool(unique_lang.toPython())
         compiled.value_checks = list(self._value_checks(node))
         compiled.properties = [self.shape(child) for child in graph.objects(node, SH.property)]
         return compiled
+
+    def _literal(self, node: Node, parameter: URIRef) -> Literal | None:
+        value = self.graph.value(node, parameter)
+        if value is not None and not isinstance(value, Literal):
+            raise Unsupported(f"{parameter} of {node} is not a literal")
+        return value
 
     def _value_checks(self, node: Node) -> Iterable[ValueCheck]:
         graph = self.graph
@@ -242,6 +251,8 @@ class _Compiler:
         for pattern in graph.objects(node, SH.pattern):
             yield _pattern_check(re.compile(str(pattern)))
         for maximum in graph.objects(node, SH.maxLength):
+            if not isinstance(maximum, Literal):
+                raise Unsupported(f"sh:maxLength {maximum} is not a literal")
             yield _max_length_check(int(maximum))
         for bound in graph.objects(node, SH.minInclusive):
             yield _bound_check(bound, lower=True)
@@ -268,11 +279,12 @@ def _datatype_check(datatype: str) -> ValueCheck:
 
 
 def _node_kind_check(kind: Node) -> ValueCheck:
-    allowed = {
+    kinds: dict[Node, tuple[type, ...]] = {
         SH.IRI: (ox.NamedNode,), SH.BlankNode: (ox.BlankNode,), SH.Literal: (ox.Literal,),
         SH.BlankNodeOrIRI: (ox.NamedNode, ox.BlankNode), SH.BlankNodeOrLiteral: (ox.BlankNode, ox.Literal),
         SH.IRIOrLiteral: (ox.NamedNode, ox.Literal),
-    }.get(kind)
+    }
+    allowed = kinds.get(kind)
     if allowed is None:
         raise Unsupported(f"unknown node kind {kind}")
     return lambda v, _: isinstance(v, allowed)
@@ -321,6 +333,8 @@ def _oxigraph(term: Node) -> Term:
         return ox.NamedNode(str(term))
     if isinstance(term, BNode):
         raise Unsupported("blank nodes in sh:in lists are not compiled")
+    if not isinstance(term, Literal):
+        raise Unsupported(f"only IRIs and literals in sh:in lists are compiled, not {term!r}")
     if term.language:
         return ox.Literal(str(term), language=term.language)
     return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype or XSD.string)))

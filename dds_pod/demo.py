@@ -17,6 +17,7 @@ from .importers.publisher import BATCH_SIZE
 from .ldp.intake import Body
 from .ldp.resources import Pod, Preconditions
 from .node import Node
+from .terms import value_of
 from .vocab import AS, DDS, RDF
 
 # Where a document without "id" goes, by its type.
@@ -63,7 +64,7 @@ def _target(pod: Pod, triples: list[ox.Triple]) -> str | None:
     roots = [s for s in subjects if s not in referenced] or subjects
     if roots:
         return roots[0] if roots[0].startswith(pod.url) else None
-    types = {t.object.value for t in typed}
+    types = {value_of(t.object) for t in typed}
     for cls, container in CONTAINER_FOR.items():
         if str(cls) in types:
             return pod.url + container

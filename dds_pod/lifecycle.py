@@ -14,6 +14,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterable
+from types import FrameType
 from typing import Any
 
 from flask import Flask
@@ -37,7 +38,7 @@ class ServingNode:
             if self._state != "built":
                 return
             # What start-up built (ontology, shapes, contexts, seeded data) lives as long as the process: frozen, it
-            # is no longer walked by every full collection of the garbage collector (6% of a bulk import's time).
+            # is no longer walked by every full collection of the garbage collector, a cost bulk imports feel.
             gc.freeze()
             self.node.start_background()
             self._state = "running"
@@ -92,7 +93,7 @@ class _BuiltAfterFork:
 def _preloading_in_gunicorn_master() -> bool:
     """True when gunicorn's arbiter loads the application before forking (``--preload``): the import then runs
     inside ``Arbiter.setup``, whereas a worker imports it from ``spawn_worker``."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         code = frame.f_code
         if code.co_name == "setup" and code.co_filename.endswith(os.path.join("gunicorn", "arbiter.py")):

@@ -58,8 +58,9 @@ class Supervisor:
             if self._stopping.is_set() and child.exitcode is None:
                 if stop_asked is None:  # the signal may have come before the child had a pid
                     stop_asked = time.monotonic()
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(child.pid, signal.SIGTERM)
+                    if child.pid is not None:  # set once started, as every child waited on is
+                        with contextlib.suppress(ProcessLookupError):
+                            os.kill(child.pid, signal.SIGTERM)
                 if time.monotonic() - stop_asked > GRACE_S:
                     child.kill()
         return child.exitcode

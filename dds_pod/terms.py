@@ -16,12 +16,22 @@ XSD_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
 # the parse of a batch gives). Making a pyoxigraph triple or quad costs more than the rest of storing it, so a
 # write keeps what it was given and a store makes quads only of triples.
 Statement = ox.Triple | ox.Quad
+# What may stand in the object of a statement: an RDF 1.2 triple term as well.
+ObjectTerm = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
+
+
+def value_of(term: ObjectTerm) -> str:
+    """The IRI, blank node id or lexical form of a term. pyoxigraph types every object (and RDF 1.2 subject) as
+    possibly a triple term; the graphs read here hold none, so one is refused as a value rather than misread."""
+    if isinstance(term, ox.Triple):
+        raise ValueError(f"a triple term where an IRI, blank node or literal was expected: {term}")
+    return term.value
 
 
 @lru_cache(maxsize=4096)
 def named(term) -> ox.NamedNode:
     """A pyoxigraph IRI from an rdflib term or a string (vocabulary constants are rdflib terms). Cached: making
-    a pyoxigraph term costs a microsecond or two, and the same few vocabulary terms are asked for all the time."""
+    a pyoxigraph term costs more than looking it up, and the same few vocabulary terms are asked for all the time."""
     return ox.NamedNode(str(term))
 
 

@@ -30,10 +30,9 @@ from rdflib.term import Node
 
 from . import conformance, rdfio, standard
 from .terms import Statement, named
-from .vocab import DCTERMS, DDS, RDF, SH
+from .vocab import DCTERMS, DDS, RDF, SERVER_MANAGED, SH
 
 SEVERITIES = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
-SERVER_MANAGED = frozenset(URIRef(p) for p in conformance.SERVER_MANAGED_PATHS)
 RDF_TYPE, SOURCE_PLATFORM = named(RDF.type), named(DDS.sourcePlatform)
 CREATED, MODIFIED = named(DCTERMS.created), named(DCTERMS.modified)
 log = logging.getLogger(__name__)
@@ -43,7 +42,7 @@ TYPED_DOCUMENT_COMPONENT = DDS.TypedDocumentConstraintComponent
 
 class _ParameterList(list):
     """pyshacl tests every predicate of every shape for membership in a plain list of ~40
-    constraint parameters, on every run; a set lookup makes that a third of validation cheaper."""
+    constraint parameters, on every run; a set lookup makes validation noticeably cheaper."""
 
     def __init__(self, items) -> None:
         super().__init__(items)
@@ -53,7 +52,9 @@ class _ParameterList(list):
         return item in self._members
 
 
-pyshacl.shape.CONSTRAINT_PARAMS = (_ParameterList(ALL_CONSTRAINT_PARAMETERS), CONSTRAINT_PARAMETERS_MAP)
+# pyshacl sets this module attribute itself, with setattr on first use, so no type declares it.
+pyshacl.shape.CONSTRAINT_PARAMS = (  # type: ignore[attr-defined]
+    _ParameterList(ALL_CONSTRAINT_PARAMETERS), CONSTRAINT_PARAMETERS_MAP)
 
 
 @dataclass(frozen=True)
@@ -228,7 +229,10 @@ class Validator:
         dated = {t.subject for t in kept if t.predicate == CREATED}
         source = named(platform)
         for node in managed:
-            values = [(SOURCE_PLATFORM, source), (MODIFIED, stamp)] + ([] if node in dated else [(CREATED, stamp)])
+            values: list[tuple[ox.NamedNode, ox.NamedNode | ox.Literal]] = [
+                (SOURCE_PLATFORM, source), (MODIFIED, stamp)]
+            if node not in dated:
+                values.append((CREATED, stamp))
             kept += [ox.Triple(node, p, o) if graph is None else ox.Quad(node, p, o, graph) for p, o in values]
         return kept
 
@@ -262,17 +266,19 @@ class Validator:
         path = report.value(result, SH.resultPath)
         value = report.value(result, SH.value)
         component = report.value(result, SH.sourceConstraintComponent)
-        messages = {m.language or "en": str(m) for m in report.objects(result, SH.resultMessage)}
+        messages = {m.language or "en": str(m) for m in report.objects(result, SH.resultMessage)
+                    if isinstance(m, Literal)}
         server_managed = (
             path in SERVER_MANAGED
             and component == SH.MinCountConstraintComponent
             and (focus, path, None) not in data
         )
         shape = report.value(result, SH.sourceShape)
+        severity = report.value(result, SH.resultSeverity)
         return ValidationResult(
-            focus=_label(focus),
+            focus="" if focus is None else _label(focus),
             path=str(path) if isinstance(path, URIRef) else None,
-            severity=SEVERITIES.get(report.value(result, SH.resultSeverity), "Violation"),
+            severity=SEVERITIES.get(severity, "Violation") if isinstance(severity, URIRef) else "Violation",
             messages=messages,
             value=None if value is None else str(value),
             constraint=str(component) if component else None,
@@ -283,7 +289,8 @@ class Validator:
     def _unknown_terms(self, data: Graph) -> Iterable[ValidationResult]:
         seen: set[tuple[Node, Node]] = set()
         for subject, predicate, obj in data:
-            if predicate.startswith(DDS) and predicate not in self.known_terms:
+            term: URIRef
+            if isinstance(predicate, URIRef) and predicate.startswith(DDS) and predicate not in self.known_terms:
                 term = predicate
             elif predicate == RDF.type and isinstance(obj, URIRef) and obj.startswith(DDS) \
                     and obj not in self.known_terms:
@@ -318,7 +325,7 @@ def blank_depth(data: Graph) -> int:
     deepest, level = 0, [s for s in set(data.subjects()) if s not in referenced]
     seen: set[Node] = set(level)
     while level:
-        following = []
+        following: list[Node] = []
         for node in level:
             for child in data.objects(node, None):
                 if isinstance(child, BNode) and child not in seen:

@@ -16,6 +16,11 @@ DDS_CONTEXT_IRI = "https://w3id.org/dds/context.jsonld"
 DDS_ONTOLOGY_IRI = "https://w3id.org/dds/ns"
 ACTIVITYSTREAMS_CONTEXT_IRI = "https://www.w3.org/ns/activitystreams"
 
+SERVER_MANAGED = frozenset({DDS.sourcePlatform, DCTERMS.created, DCTERMS.modified, DDS.publishedWith})
+"""The server-managed properties: values a pod sets itself, from its configuration (the platform), the credential of
+the write and its clock, replacing whatever the client sent (a stored creation date is kept). Outside a pod nothing
+has set them yet, so the validator reports a required one that is absent as Info rather than as a Violation."""
+
 __all__ = [
     "ACTIVITYSTREAMS_CONTEXT_IRI",
     "AS",
@@ -32,6 +37,7 @@ __all__ = [
     "RDF",
     "RDFS",
     "SCHEMA",
+    "SERVER_MANAGED",
     "SH",
     "SKOS",
     "TREE",

@@ -26,13 +26,13 @@ import pyoxigraph as ox
 from ..canonical import content_hash
 from ..changes import Event
 from ..store import Change
-from ..terms import date_time, integer, named, utc_now
+from ..terms import ObjectTerm, date_time, integer, named, utc_now
 from ..validation import Validator
 from ..vocab import DCAT, DCTERMS, DDS, PROV, RDF
 from .alignment import Aligner, default_aligner
 from .fetch import FetchError
 from .merged import MergedGraph
-from .sources import NOT_MODIFIED, FeedGap, Harvested, Source
+from .sources import FeedGap, Harvested, NotModifiedType, Source
 
 log = logging.getLogger(__name__)
 BATCH = 200
@@ -152,7 +152,7 @@ class Harvester:
             harvested = None
             if event.kind != "delete":
                 harvested = source.fetch(event.iri, self.merged.stored_etag(event.iri))
-            if harvested is NOT_MODIFIED:
+            if isinstance(harvested, NotModifiedType):
                 report.unchanged += 1
             elif harvested is None:
                 self._remove(event.iri, change)
@@ -196,7 +196,7 @@ class Harvester:
         graph = ox.NamedNode(self.graphs.provenance)
         change.clear_subjects.append((record, self.graphs.provenance))
         platform = next((t.object for t in harvested.triples if t.predicate.value == str(DDS.sourcePlatform)), None)
-        values = [
+        values: list[tuple[ox.NamedNode, ObjectTerm]] = [
             (named(RDF.type), named(PROV.Entity)),
             (named(PROV.wasDerivedFrom), ox.NamedNode(harvested.iri)),
             (named(PROV.hadPrimarySource), ox.NamedNode(source.url)),
@@ -222,7 +222,7 @@ class Harvester:
         for triple in self.merged.member_statements(member):
             if triple.predicate.value not in keep:
                 change.remove.append(ox.Quad(triple.subject, triple.predicate, triple.object, graph))
-        values = [
+        values: list[tuple[ox.NamedNode, ox.NamedNode | ox.Literal]] = [
             (named(RDF.type), named(DCAT.DataService)),
             (named(RDF.type), named(DDS.Pod)),
             (named(DCAT.endpointURL), subject),

@@ -22,7 +22,7 @@ from urllib.parse import quote
 import pyoxigraph as ox
 
 from ..store import Change, Store
-from ..terms import named
+from ..terms import named, value_of
 from ..vocab import AS, DCTERMS, DDS, PROV, SKOS
 
 
@@ -106,15 +106,15 @@ class MergedGraph:
         """IRIs of the resources of any of these classes (inferred classes included)."""
         values = " ".join(f"<{c}>" for c in classes)
         query = f"SELECT DISTINCT ?r WHERE {{ VALUES ?type {{ {values} }} ?r a ?type . FILTER(isIRI(?r)) }}"
-        return [row["r"].value for row in self.store.query(query)]
+        return [row["r"].value for row in self.store.select(query)]
 
     # ------------------------------------------------------------------ merged views and trace
 
     def view_page(self, view: ViewQuery, limit: int, offset: int) -> tuple[list[str], int]:
         """IRIs of one page of a merged view, newest first, and the number of matching resources."""
         where = _where(view)
-        count = next(iter(self.store.query(f"SELECT (COUNT(DISTINCT ?r) AS ?n) WHERE {{ {where} }}")))["n"]
-        rows = self.store.query(
+        count = next(iter(self.store.select(f"SELECT (COUNT(DISTINCT ?r) AS ?n) WHERE {{ {where} }}")))["n"]
+        rows = self.store.select(
             f"""SELECT DISTINCT ?r ?published WHERE {{ {where} OPTIONAL {{ ?r <{AS.published}> ?published }} }}
                 ORDER BY DESC(?published) ?r LIMIT {int(limit)} OFFSET {int(offset)}""")
         return [row["r"].value for row in rows], int(count.value)
@@ -122,7 +122,7 @@ class MergedGraph:
     def influences(self, outcome: str) -> list[Influence]:
         """The contributions that influenced a result or decision (``outcome`` an absolute IRI)."""
         found: dict[str, dict[str, str | None]] = {}
-        for row in self.store.query(TRACE_QUERY.replace("<OUTCOME>", _ref(outcome))):
+        for row in self.store.select(TRACE_QUERY.replace("<OUTCOME>", _ref(outcome))):
             entry = found.setdefault(row["contribution"].value, {})
             for key in ("role", "platform", "status", "title"):
                 if row[key] is not None and entry.get(key) is None:
@@ -141,7 +141,7 @@ class MergedGraph:
     def last_sequence(self, member: str) -> int | None:
         """The last feed sequence applied from a member, None before its first sync."""
         for quad in self.store.quads(ox.NamedNode(member), named(DDS.lastSequence), None, self.graphs.members):
-            return int(quad.object.value)
+            return int(value_of(quad.object))
         return None
 
     # ------------------------------------------------------------------ provenance
@@ -149,14 +149,14 @@ class MergedGraph:
     def harvested_from(self, member: str) -> set[str]:
         query = f"""SELECT ?resource WHERE {{ GRAPH <{self.graphs.provenance}> {{
                       ?record <{PROV.hadPrimarySource}> {_ref(member)} ; <{PROV.wasDerivedFrom}> ?resource }} }}"""
-        return {row["resource"].value for row in self.store.query(query)}
+        return {row["resource"].value for row in self.store.select(query)}
 
     def platform_seen_from(self, member: str) -> str | None:
         """The platform named by any resource harvested from a member."""
         query = f"""SELECT ?platform WHERE {{ GRAPH <{self.graphs.provenance}> {{
                       ?record <{PROV.hadPrimarySource}> {_ref(member)} ; <{DDS.sourcePlatform}> ?platform }} }}
                     LIMIT 1"""
-        for row in self.store.query(query):
+        for row in self.store.select(query):
             return row["platform"].value
         return None
 
@@ -180,7 +180,7 @@ class MergedGraph:
 
     def _recorded(self, iri: str, predicate) -> str | None:
         for quad in self.store.quads(self.graphs.record(iri), named(predicate), None, self.graphs.provenance):
-            return quad.object.value
+            return value_of(quad.object)
         return None
 
 

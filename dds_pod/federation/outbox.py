@@ -60,7 +60,7 @@ class Pending:
 
     def quads(self) -> list[ox.Quad]:
         graph, subject = ox.NamedNode(OUTBOX_GRAPH), ox.NamedNode(self.id)
-        values = [
+        values: list[tuple[ox.NamedNode, ox.NamedNode | ox.Literal]] = [
             (named(RDF.type), named(ACTIVITIES[self.activity])),
             (named(AS.actor), ox.NamedNode(self.actor)),
             (named(AS.object), ox.NamedNode(self.object)),
@@ -108,7 +108,9 @@ class Outbox:
     def pending(self) -> list[Pending]:
         fields: dict[str, dict[str, ox.NamedNode | ox.Literal]] = {}
         for quad in self.store.quads(graph=OUTBOX_GRAPH):
-            fields.setdefault(quad.subject.value, {})[quad.predicate.value] = quad.object
+            subject, value = quad.subject, quad.object
+            if isinstance(subject, ox.NamedNode) and isinstance(value, ox.NamedNode | ox.Literal):  # all it writes
+                fields.setdefault(subject.value, {})[quad.predicate.value] = value
         items = (_pending(subject, values) for subject, values in fields.items())
         return sorted((item for item in items if item is not None), key=lambda item: (item.published, item.id))
 
@@ -123,9 +125,10 @@ class Outbox:
             wait = self._due.get(item.id, 0.0) - time.monotonic()
             if wait <= 0:
                 self._attempt(item)
-                wait = self._due.get(item.id, 0.0) - time.monotonic() if item.id in self._due else None
-            if wait is not None:
-                waits.append(max(wait, 0.0))
+                if item.id not in self._due:  # delivered or given up: nothing to wait for
+                    continue
+                wait = self._due[item.id] - time.monotonic()
+            waits.append(max(wait, 0.0))
         return min(waits) if waits else None
 
     def _attempt(self, item: Pending) -> None:

@@ -18,6 +18,7 @@ from ..canonical import by_subject, reachable_in
 from ..changes import Event
 from ..errors import Gone, NotFound
 from ..ldp.resources import Pod
+from ..terms import value_of
 from ..vocab import AS, DCTERMS, DDS, LDP
 from .fetch import AddressPolicy, Fetcher, FetchError
 
@@ -39,7 +40,10 @@ class Harvested:
 
 class Source(Protocol):
     url: str
-    platform: str | None  # the platform the member speaks for, when known without reading its data
+
+    @property
+    def platform(self) -> str | None:
+        """The platform the member speaks for, when known without reading its data."""
 
     def title(self) -> str | None: ...
 
@@ -112,7 +116,7 @@ class LocalSource:
             for triple in self.pod.store.triples(container):
                 if triple.predicate != CONTAINS:
                     continue
-                member = triple.object.value
+                member = value_of(triple.object)
                 if member.endswith("/"):
                     if not member.endswith(SKIPPED_CONTAINERS):
                         pending.append(member)
@@ -150,7 +154,7 @@ class HttpSource:
 
     def title(self) -> str | None:
         triples = self._graph(self.fetcher.get(self.url, TURTLE))
-        return next((t.object.value for t in triples if t.subject == ox.NamedNode(self.url)
+        return next((value_of(t.object) for t in triples if t.subject == ox.NamedNode(self.url)
                      and t.predicate.value == str(DCTERMS.title)), None)
 
     def head(self) -> int | None:
@@ -160,13 +164,14 @@ class HttpSource:
             return None
         for triple in self._graph(page):
             if triple.predicate.value == str(DDS.lastSequence):
-                return int(triple.object.value)
+                return int(value_of(triple.object))
         return None
 
     def walk(self) -> Iterator[Harvested]:
         """Every resource under the pod, each container and page read once (a member listing itself or
         paging in circles cannot keep the walk going), and nothing outside the pod's URL."""
-        pending, seen_pages, containers = [self.url], set(), {self.url}
+        pending, containers = [self.url], {self.url}
+        seen_pages: set[str] = set()
         while pending:
             page_url: str | None = f"{pending.pop()}?limit={self.page_size}"
             while page_url and page_url not in seen_pages and len(seen_pages) < MAX_PAGES:
@@ -174,9 +179,9 @@ class HttpSource:
                 page = self.fetcher.get(page_url, TURTLE)
                 triples = self._graph(page)
                 members = _Page(triples)
-                container = page_url.split("?", 1)[0]
-                for member in sorted(t.object.value for t in triples
-                                     if t.subject.value == container and t.predicate == CONTAINS):
+                container = ox.NamedNode(page_url.split("?", 1)[0])
+                for member in sorted(value_of(t.object) for t in triples
+                                     if t.subject == container and t.predicate == CONTAINS):
                     if not self.owns(member):
                         continue
                     if member.endswith("/"):
@@ -258,7 +263,7 @@ def _events(triples: list[ox.Triple]) -> list[Event]:
              "https://www.w3.org/ns/activitystreams#Delete": "delete"}
     fields: dict[object, dict[str, str]] = {}
     for triple in triples:
-        fields.setdefault(triple.subject, {})[triple.predicate.value] = triple.object.value
+        fields.setdefault(triple.subject, {})[triple.predicate.value] = value_of(triple.object)
     events = []
     for values in fields.values():
         kind = kinds.get(values.get("http://www.w3.org/1999/02/22-rdf-syntax-ns#type", ""))

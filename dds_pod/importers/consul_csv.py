@@ -64,7 +64,7 @@ def read(paths: list[Path], settings: Settings, *, site: str = MADRID, language:
     proposals, comments = tables["proposals"], tables["comments"]
     importer.find_associations(proposals, comments)
     for table in proposals:
-        map_rows(table, lambda row, table=table: importer.proposal(row, table), importer.problems)
+        map_rows(table, importer.proposal, importer.problems)
     importer.comments(comments, with_proposals=bool(proposals))
     return importer.finish()
 

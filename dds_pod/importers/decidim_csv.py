@@ -98,7 +98,7 @@ class _Importer:
             categories=locale_columns(table.header, "category/name"),
             scopes=list(locale_columns(table.header, "scope/name").values()),
         )
-        map_rows(table, lambda row: self._project(row, table, columns), self.problems)
+        map_rows(table, lambda row, table: self._project(row, table, columns), self.problems)
 
     def _project(self, row: Row, table: Table, columns: _ProjectColumns) -> None:
         ident = row.number("id")

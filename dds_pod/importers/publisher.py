@@ -72,7 +72,8 @@ class Publisher:
     def _publish(self, batch: Batch, progress: Callable[[int], None] | None, dry_run: bool) -> Summary:
         summary = Summary()
         total, done = len(batch.documents), 0
-        phases = (  # the deletions wait until every document is written: a deletion always comes last
+        # The deletions wait until every document is written: a deletion always comes last.
+        phases: tuple[Iterator[tuple[list[bytes], list[bytes]]], ...] = (
             ((chunk, []) for chunk in chunked(batch.documents.values(), budget=self.max_bytes)),
             (([], chunk) for chunk in _chunks(_encoded(batch.deletions), budget=self.max_bytes)),
         )

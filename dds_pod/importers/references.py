@@ -3,7 +3,11 @@ only, and a reply finds its parent once every file has been mapped."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .rows import Row, RowError, RowProblem, Table, map_rows
+
+Reply = tuple[dict, str, str]  # a reply's document, its parent's IRI, and the IRI to point at without the parent
 
 
 class Claims:
@@ -22,14 +26,15 @@ class Claims:
         self._lines.setdefault(iri, (table.file, row.line))
 
 
-def map_replies(tables: list[Table], comment, problems: list[RowProblem], documents: dict[str, dict]) -> None:
+def map_replies(tables: list[Table], comment: Callable[[Row, Table, list[Reply]], None], problems: list[RowProblem],
+                documents: dict[str, dict]) -> None:
     """Map comment rows of every file at once, then point each reply at its parent, or at ``fallback``
     when the parent was not imported: a reply may come before its parent, or in another file.
 
     ``comment(row, table, replies)`` maps one row and appends ``(document, parent IRI, fallback IRI)``.
     """
-    replies: list[tuple[dict, str, str]] = []
+    replies: list[Reply] = []
     for table in tables:
-        map_rows(table, lambda row, table=table: comment(row, table, replies), problems)
+        map_rows(table, lambda row, table: comment(row, table, replies), problems)
     for document, parent, fallback in replies:
         document["inReplyTo"] = parent if parent in documents else fallback

@@ -154,11 +154,12 @@ def _read_rows(reader: Any, table: Table) -> None:
         table.rows.append(Row(start, {column: values[i] for column, i in positions.items()}))
 
 
-def map_rows(table: Table, mapper: Callable[[Row], object], problems: list[RowProblem]) -> None:
-    """Apply ``mapper`` to every row; a :class:`RowError` becomes a problem and the next row goes on."""
+def map_rows(table: Table, mapper: Callable[[Row, Table], object], problems: list[RowProblem]) -> None:
+    """Apply ``mapper`` to every row with its table; a :class:`RowError` becomes a problem and the next row goes
+    on."""
     for row in table.rows:
         try:
-            mapper(row)
+            mapper(row, table)
         except RowError as exc:
             problems.append(RowProblem(table.file, row.line, str(exc)))
 

@@ -28,12 +28,13 @@ def read_batch(intake: Intake, body: Body, language: str) -> Batch:
     document = jsonld.loads(rdfio.decode(body.data))
     if not isinstance(document, dict):
         raise BadDocument("a batch is a JSON object with \"put\" and \"delete\" lists")
-    named = []
+    named: list[tuple[dict, str]] = []
     for item in _list(document, "put"):
-        if not isinstance(item, dict) or not isinstance(item.get("id", item.get("@id")), str):
+        iri = item.get("id", item.get("@id")) if isinstance(item, dict) else None
+        if not isinstance(iri, str):
             intake.read_json_batch(named, language)  # an earlier document's error comes first
             raise BadDocument("each document of \"put\" needs its \"id\"", field="put")
-        named.append((item, item.get("id", item.get("@id"))))
+        named.append((item, iri))
     triples = intake.read_json_batch(named, language)
     documents = [(iri, read) for (_, iri), read in zip(named, triples, strict=True)]
     deletions = [checked_iri(iri, "delete") for iri in _list(document, "delete") if isinstance(iri, str)]

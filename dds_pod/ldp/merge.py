@@ -42,7 +42,8 @@ def read_merge_patch(intake: Intake, data: bytes, iri: str, language: str) -> Me
         raise BadDocument("a merge patch is a JSON object")
     if "@context" not in document:
         document = {"@context": intake.context_url, **document}
-    removed, removed_languages = set(), set()
+    removed: set[ox.NamedNode] = set()
+    removed_languages: set[tuple[ox.NamedNode, str]] = set()
     fields = _fields()
     for key, value in list(document.items()):
         if value is None:
@@ -66,8 +67,8 @@ def merge_patch(current: Sequence[ox.Triple], patch: MergePatch, subject: ox.Nam
     result = dict.fromkeys(current)
     for predicate in patch.removed:
         _drop_values(result, subject, predicate)
-    for predicate, tag in patch.removed_languages:
-        _drop_values(result, subject, predicate, tag)
+    for predicate, language in patch.removed_languages:
+        _drop_values(result, subject, predicate, language)
     named_subjects = {t.subject for t in patched if isinstance(t.subject, ox.NamedNode)}
     for node in named_subjects:
         values: dict[ox.NamedNode, set[str | None]] = {}

@@ -6,13 +6,18 @@ both are renamed here, so that what is stored always describes the resource by i
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from typing import TypeVar
+
 import pyoxigraph as ox
 
 from ..errors import BadDocument
 from ..terms import Statement
 
+S = TypeVar("S", bound=Statement)
 
-def name_root(triples: list[Statement], subject: ox.NamedNode) -> list[Statement]:
+
+def name_root(triples: Sequence[S], subject: ox.NamedNode) -> Sequence[S] | list[ox.Triple]:
     """Give the resource's IRI to the document's one top-level blank node (a POST without "@id")."""
     if any(t.subject == subject for t in triples):
         return triples
@@ -26,7 +31,7 @@ def name_root(triples: list[Statement], subject: ox.NamedNode) -> list[Statement
     return rename(triples, roots.pop(), subject)
 
 
-def rename(triples: list[Statement], old: ox.NamedNode | ox.BlankNode, new: ox.NamedNode) -> list[Statement]:
+def rename(triples: Iterable[Statement], old: ox.NamedNode | ox.BlankNode, new: ox.NamedNode) -> list[ox.Triple]:
     """The triples with ``old`` (and, for an IRI, its ``#fragments``) renamed to ``new``."""
     def renamed(term):
         if term == old:

@@ -94,5 +94,12 @@ class Store(ABC):
         relative IRIs in the query.
         """
 
+    def select(self, sparql: str) -> Iterable[ox.QuerySolution]:
+        """The rows of a SELECT query over the union of the graphs: :meth:`query` for callers that read rows."""
+        results = self.query(sparql)
+        if isinstance(results, ox.QueryBoolean | ox.QueryTriples):
+            raise TypeError(f"not a SELECT query: {sparql}")
+        return results
+
     def close(self) -> None:  # noqa: B027  (optional for stores without resources to release)
         """Release the store's resources."""

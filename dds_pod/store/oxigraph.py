@@ -19,7 +19,7 @@ from .base import Change, Store
 
 # From this many quads, a change that only adds is bulk-loaded: written as sorted files that RocksDB ingests at
 # once (one atomic ingestion: all of the files or none) instead of through a transaction's write-ahead log
-# and memtable: 2.4x faster for a batch of 500 proposals, and its cost does not grow with the store. Below,
+# and memtable: faster for a batch of 500 proposals, and its cost does not grow with the store. Below,
 # the few files per index each ingestion adds cost more than the transaction (benchmarks/RESULTS.md). Above
 # BULK_MAX_QUADS, a transaction again: oxigraph's loader cuts its input into chunks of a million quads, and one
 # chunk is what makes one ingestion.
@@ -51,7 +51,7 @@ class OxigraphStore(Store):
             insertions = change.insertions()
             if BULK_MIN_QUADS <= len(insertions) <= BULK_MAX_QUADS:
                 self._store.bulk_extend(insertions)
-            else:  # one transaction too, without rendering and parsing SPARQL: ~40% faster
+            else:  # one transaction too, without rendering and parsing SPARQL
                 self._store.extend(insertions)
             return
         update = _update_request(change)

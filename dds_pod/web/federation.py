@@ -79,15 +79,18 @@ def trace() -> Response:
     node = _node()
     outcome = params.iri_arg("of") or ""
     influences = [
-        {"influencer": {"@id": found.contribution, "platform": found.platform,
-                        "status": _vocab_name(found.status), "title": found.title},
+        {"influencer": _present({"@id": found.contribution, "platform": found.platform,
+                                 "status": _vocab_name(found.status), "title": found.title}),
          "role": _vocab_name(found.role)}
         for found in node.views.trace(outcome)
     ]
-    for influence in influences:
-        influence["influencer"] = {k: v for k, v in influence["influencer"].items() if v is not None}
     document = {"@context": node.context_url, "@id": outcome, "influence": influences}
     return Response(json.dumps(document, ensure_ascii=False), mimetype="application/ld+json")
+
+
+def _present(fields: dict[str, str | None]) -> dict[str, str]:
+    """The fields that have a value: an unknown one is left out rather than sent as null."""
+    return {key: value for key, value in fields.items() if value is not None}
 
 
 def _vocab_name(iri: str | None) -> str | None:
