@@ -7,7 +7,7 @@
    200, about 40% of the texts empty and the others around 1 000 characters, up to ~8 000), with made-up
    Spanish words. Most authors write one proposal, some several; about 1.5% are associations.
 2. Times ``consul_csv.read`` (CSV parsing, mapping, HTML sanitising, pseudonymising) in this process.
-3. Starts a fresh ``dds-pod serve`` (one gunicorn gthread worker, on-disk oxigraph store under a temporary
+3. Starts a fresh ``dds-pod serve`` (one serving process, waitress threads, on-disk oxigraph store under a temporary
    ``data_dir``) and times ``Publisher(pod, token).publish(batch)``: batches of 1000 documents posted to
    ``{pod}batch`` (two requests in flight; each batch screened against the shapes and committed in one
    transaction), then times GETs of 300 random resources just after the import and 30 s later (while the store
@@ -675,7 +675,7 @@ def main() -> None:
           f"{path.stat().st_size / 1e6:.1f} MB; {reading.documents} documents ({reading.proposals} proposals, "
           f"{reading.agents} pseudonymous agents)")
     sync = "every 60 s (default)" if args.background_sync else "off (federation.interval_s = 86400)"
-    print(f"server: dds-pod serve (gunicorn, 1 worker, gthread), on-disk oxigraph store in a fresh temporary "
+    print(f"server: dds-pod serve (one process, waitress threads), on-disk oxigraph store in a fresh temporary "
           f"data_dir, background harvest of its own pods {sync}; client: Publisher, batches of {BATCH_SIZE}, "
           f"two requests in flight, loopback")
     if note:

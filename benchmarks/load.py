@@ -1,6 +1,6 @@
 """Mixed load, a long soak and three attacks against a real on-disk ``dds-pod serve`` node, over HTTP on loopback.
 
-The node (``dds_pod.testing``: one gunicorn worker with threads, an Oxigraph store on disk, harvesting its
+The node (``dds_pod.testing``: one serving process with waitress threads, an Oxigraph store on disk, harvesting its
 own pods every few seconds) is seeded with a few hundred proposals, then:
 
 - **mixed** (default): ``--duration`` seconds of traffic at each of ``--clients`` (8 and 16 by default), each
@@ -72,7 +72,7 @@ def document(name: str, **changes) -> dict:
 
 
 def server_rss_mb(pgid: int) -> float:
-    """Resident memory of every live process in the server's process group (gunicorn master and worker)."""
+    """Resident memory of every live process in the server's process group (the supervisor and the serving process)."""
     kilobytes = 0
     for entry in os.listdir("/proc"):
         if not entry.isdigit():

@@ -1,11 +1,11 @@
 """Throughput and server CPU per request of a real ``dds-pod serve`` process, over HTTP on loopback.
 
-Starts one node (in-memory store, one gunicorn worker), fills a 100-member and a 1000-member
+Starts one node (in-memory store, one serving process with waitress threads), fills a 100-member and a 1000-member
 container with the Victor-Hugo proposal, then times sequential batches from one client
 (``requests.Session``): GET one resource as JSON-LD, GET the container as JSON-LD and as Turtle,
 POST a new proposal (SHACL validation included). The server's CPU time is read from
-``/proc/*/stat`` (utime + stime of every process in the server's process group: the gunicorn
-master and its worker) before and after each batch. Each batch is warmed up first.
+``/proc/*/stat`` (utime + stime of every process in the server's process group: the supervisor
+and the serving process) before and after each batch. Each batch is warmed up first.
 
 GET batches: median of 3 rounds, each at least N requests and 0.3 s of server CPU (the kernel counts
 CPU time in 10 ms ticks). POST batch: one round of N requests into the measured container.
@@ -206,7 +206,7 @@ def main() -> None:
 
     print(f"machine: {machine()}")
     print(f"date: {date.today().isoformat()}   python {platform.python_version()}   "
-          f"server: dds-pod serve (gunicorn, 1 worker, gthread), in-memory store, page_size 2000")
+          f"server: dds-pod serve (one process, waitress threads), in-memory store, page_size 2000")
     print("client: one requests.Session, sequential, loopback; server CPU = utime+stime of the server's "
           "process group / requests; GET rows: median of 3 rounds")
     print()
