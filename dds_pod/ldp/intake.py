@@ -116,7 +116,7 @@ class Intake:
         return context in (DDS_CONTEXT_IRI, self.context_url)
 
 
-def sanitized(statements: list[Statement]) -> list[Statement]:
+def sanitized(statements: Sequence[Statement]) -> list[Statement]:
     """The statements with their HTML values passed through the safelist (a text without a tag is left as it is)."""
     return [_sanitized(s) if s.predicate.value in _HTML_IRIS and isinstance(s.object, ox.Literal)
             and "<" in s.object.value else s for s in statements]
