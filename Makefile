@@ -30,6 +30,7 @@ run: $(STAMP)
 
 test: $(STAMP) test-tools
 	$(BIN)/ruff check dds_pod tests benchmarks
+	$(BIN)/mypy dds_pod
 	$(BIN)/pytest
 
 # What the end-to-end tests drive besides Python; each is installed when the machine can, or its tests skip.
@@ -47,6 +48,7 @@ chromium:
 
 lint: $(STAMP)
 	$(BIN)/ruff check dds_pod tests benchmarks
+	$(BIN)/mypy dds_pod
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/validation.py

@@ -100,7 +100,7 @@ def run_validate(args: argparse.Namespace) -> int:
     {"text": _print_text, "json": _print_json, "turtle": _print_turtle}[args.format](outcomes, args.lang)
     if any(error for _, _, error in outcomes):
         return EXIT_UNREADABLE
-    return EXIT_OK if all(report.conforms for _, report, _ in outcomes) else EXIT_INVALID
+    return EXIT_OK if all(report is not None and report.conforms for _, report, _ in outcomes) else EXIT_INVALID
 
 
 def run_serve(args: argparse.Namespace) -> int:

@@ -118,7 +118,8 @@ def check_iris(expanded: list) -> None:
         if isinstance(item, list):
             stack.extend((child, field) for child in item)
         elif isinstance(item, dict):
-            for key, value in item.items():
+            entries: dict[str, Any] = item  # a JSON object: its keys are strings
+            for key, value in entries.items():
                 if key in ("@id", "@type"):
                     for text in value if isinstance(value, list) else [value]:
                         _check_iri(text, field if key == "@id" or "@value" in item else "type")
@@ -210,7 +211,7 @@ def dds_batch_quads(documents: Sequence[tuple[dict, str]]) -> list[list[ox.Quad]
     bases = [documents[i][1] for i in chosen]
     if not chosen or len(set(bases)) != len(bases):
         return [None] * len(documents)
-    terms = frozenset().union(*(surveys[i].terms for i in chosen))  # type: ignore[union-attr]
+    terms = frozenset[str]().union(*(s.terms for s in surveys if s is not None and s.terms is not None))  # the chosen
     graphs = [{"@context": {"@base": base}, "@id": base,
                "@graph": {key: value for key, value in documents[i][0].items() if key != "@context"}}
               for i, base in zip(chosen, bases, strict=True)]

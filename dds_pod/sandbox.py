@@ -119,6 +119,7 @@ class Slots:
 # Held while forking: see _attempt.
 _FORK_LOCK = threading.Lock()
 # Looked up in the parent: the dynamic loader's lock may be held by another thread when a child starts.
+_LIBC: ctypes.CDLL | None
 try:
     _LIBC = ctypes.CDLL(None, use_errno=True)
 except OSError:  # pragma: no cover - every Unix has a libc; the thread fallback needs none
@@ -182,7 +183,7 @@ def _namespace_holder(ready_w: int, done_r: int) -> NoReturn:
     code = 1
     try:
         for flags in _NAMESPACE_FLAGS:
-            if _UNSHARE(flags) == 0:
+            if _UNSHARE is not None and _UNSHARE(flags) == 0:  # not None: empty_network checked
                 break
         else:
             flags = 0
@@ -195,7 +196,10 @@ def _namespace_holder(ready_w: int, done_r: int) -> NoReturn:
 
 def _enter(network: Network) -> bool:
     """Join the empty network namespace (and the user namespace that owns it, if any)."""
-    return all(_SETNS(fd, flag) == 0 for fd, flag in network)
+    setns = _SETNS
+    if setns is None:  # then empty_network made no namespaces to enter
+        return not network
+    return all(setns(fd, flag) == 0 for fd, flag in network)
 
 
 # ------------------------------------------------------------ the child

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 from pyparsing import ParseBaseException, ParseResults
 from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 from rdflib.plugins.sparql.parserutils import CompValue
+
+Tree = TypeVar("Tree")  # what a parser of rdflib returns
 
 # Nodes of the parse tree, and the keyword a person wrote for them.
 _SERVICE = {"ServiceGraphPattern": "SERVICE"}
@@ -63,12 +66,13 @@ def check_resource_update(update: str) -> None:
     """
     tree = _parsed(parseUpdate, update)
     _refuse(tree, _BEYOND_ONE_GRAPH)
-    for operation in _field(tree, "request") or ():
+    requests = _field(tree, "request")  # a ParamList: rdflib gathers its values in a list
+    for operation in requests if isinstance(requests, list) else ():
         if _field(operation, "withClause") is not None:
             raise Refused("WITH")
 
 
-def _parsed(parse: Callable[[str], object], text: str) -> object:
+def _parsed(parse: Callable[[str], Tree], text: str) -> Tree:
     try:
         return parse(text)
     except ParseBaseException as error:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import cast
 
 import pyoxigraph as ox
 
@@ -26,6 +27,12 @@ def value_of(term: ObjectTerm) -> str:
     if isinstance(term, ox.Triple):
         raise ValueError(f"a triple term where an IRI, blank node or literal was expected: {term}")
     return term.value
+
+
+def in_memory(serialized: bytes | None) -> bytes:
+    """What a pyoxigraph serializer returns when it is given no output: the bytes. Its stubs type the result as
+    possibly None (what it returns when it writes to a file) whatever the call."""
+    return cast(bytes, serialized)
 
 
 @lru_cache(maxsize=4096)

@@ -39,7 +39,7 @@ from ..ldp import reactions
 from ..ldp.reactions import Reaction
 from ..ldp.resources import Pod, ValidationFailed
 from ..store import Change, Store
-from ..terms import date_time, integer, named, utc_now
+from ..terms import date_time, integer, named, utc_now, value_of
 from ..validation import Report, Validator
 from ..vocab import AS, DCTERMS, DDS, RDF
 from .fetch import Fetcher, FetchError
@@ -362,7 +362,7 @@ class Inbox:
 
     def _resume(self) -> None:
         """Queue again what was waiting when the node stopped: a 202 told its sender not to send it again."""
-        subjects = {quad.subject.value for quad in self.store.quads(None, STATE, ox.Literal(PENDING), INBOX_GRAPH)}
+        subjects = {value_of(quad.subject) for quad in self.store.quads(None, STATE, ox.Literal(PENDING), INBOX_GRAPH)}
         with self._work:
             for subject in sorted(subjects):
                 entry = self._entry(subject)
@@ -381,12 +381,12 @@ class Inbox:
             return None
 
     def _stored(self, subject: str) -> dict[str, str]:
-        return {quad.predicate.value: quad.object.value
+        return {quad.predicate.value: value_of(quad.object)
                 for quad in self.store.quads(ox.NamedNode(subject), None, None, INBOX_GRAPH)}
 
     def _pending_change(self, entry: Entry) -> Change:
         notice, subject, graph = entry.notice, ox.NamedNode(self.status_iri(entry.key)), ox.NamedNode(INBOX_GRAPH)
-        values = [
+        values: list[tuple[ox.NamedNode, ox.NamedNode | ox.Literal]] = [
             (named(RDF.type), ox.NamedNode(notice.activity)),
             (named(AS.actor), ox.NamedNode(notice.actor)),
             (named(AS.object), ox.NamedNode(notice.object)),

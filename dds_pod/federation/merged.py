@@ -168,7 +168,7 @@ class MergedGraph:
                       {{ GRAPH <{self.graphs.provenance}> {{
                            ?record <{PROV.hadPrimarySource}> {_ref(member)} ; <{DDS.sourcePlatform}> ?platform }} }}
                     }} LIMIT 1"""
-        for row in self.store.query(query):
+        for row in self.store.select(query):
             return row["platform"].value
         return None
 

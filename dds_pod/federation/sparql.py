@@ -23,6 +23,7 @@ from ..errors import DDSError, NotAcceptable
 from ..negotiation import Accept
 from ..sparql_checks import CheckedQuery, Refused, Unparsable, check_query
 from ..store import Store
+from ..terms import in_memory
 
 JSON, XML = ox.QueryResultsFormat.JSON, ox.QueryResultsFormat.XML
 CSV, TSV = ox.QueryResultsFormat.CSV, ox.QueryResultsFormat.TSV
@@ -159,7 +160,8 @@ class QueryService:
         """The SPARQL 1.1 Service Description of the endpoint (Turtle unless the client prefers another)."""
         target = GRAPH_FORMATS[_choose(accept, GRAPH_FORMATS)]
         triples = service_description(self.endpoint, self.limits)
-        return Answer(target.media_type, ox.serialize(triples, format=target, prefixes={"sd": SD, "f": FORMATS}))
+        return Answer(target.media_type,
+                      in_memory(ox.serialize(triples, format=target, prefixes={"sd": SD, "f": FORMATS})))
 
     def _in_sandbox(self, work: sandbox.Work) -> Answer:
         try:
@@ -226,7 +228,7 @@ def _dataset_arguments(query: CheckedQuery, dataset: Dataset) -> dict:
 
 def _boolean(result: ox.QueryBoolean, accept: Accept) -> Answer:
     media = _choose(accept, BOOLEAN_FORMATS)
-    return Answer(BOOLEAN_FORMATS[media].media_type, result.serialize(format=BOOLEAN_FORMATS[media]))
+    return Answer(BOOLEAN_FORMATS[media].media_type, in_memory(result.serialize(format=BOOLEAN_FORMATS[media])))
 
 
 def _solutions(results: ox.QuerySolutions, accept: Accept, limits: Limits) -> Answer:
@@ -239,12 +241,12 @@ def _solutions(results: ox.QuerySolutions, accept: Accept, limits: Limits) -> An
     media = _choose(accept, SOLUTION_FORMATS)
     counter = _LineCounter(max_lines=limits.max_results + 1, max_bytes=limits.max_bytes)
     try:
-        results.serialize(counter, format=TSV)
+        results.serialize(counter, format=TSV)  # type: ignore[arg-type]  # it takes any writer, its stub IO[bytes]
     except _OverLimit:
         raise ResultTooLarge(counter.over_message(limits)) from None
     target = SOLUTION_FORMATS[media]
     tsv = counter.getvalue()
-    body = tsv if target == TSV else ox.parse_query_results(tsv, TSV).serialize(format=target)
+    body = tsv if target == TSV else in_memory(ox.parse_query_results(tsv, TSV).serialize(format=target))
     return _within_bytes(Answer(target.media_type, body), limits)
 
 
@@ -254,7 +256,7 @@ def _triples(results: ox.QueryTriples, accept: Accept, limits: Limits) -> Answer
     if len(triples) > limits.max_results:
         raise ResultTooLarge(_results_message(limits))
     target = GRAPH_FORMATS[media]
-    return _within_bytes(Answer(target.media_type, ox.serialize(triples, format=target)), limits)
+    return _within_bytes(Answer(target.media_type, in_memory(ox.serialize(triples, format=target))), limits)
 
 
 def _within_bytes(answer: Answer, limits: Limits) -> Answer:
@@ -343,7 +345,7 @@ def service_description(endpoint: str, limits: Limits) -> list[ox.Triple]:
     comment = (f"Read-only SPARQL 1.1 query service over the merged graph of the Democracy Data Space federation. "
                f"The default graph is the union of all graphs. Each query may run {limits.timeout_s:g} s and "
                f"return {limits.max_results} results; SERVICE is not allowed.")
-    statements = [
+    statements: list[tuple[ox.NamedNode | ox.BlankNode, ox.NamedNode, ox.NamedNode | ox.BlankNode | ox.Literal]] = [
         (service, RDF_TYPE, _sd("Service")),
         (service, _sd("endpoint"), service),
         (service, _sd("supportedLanguage"), _sd("SPARQL11Query")),

@@ -3,6 +3,7 @@ a pod writes at once: each document with its IRI and statements, the IRIs to del
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .. import jsonld, rdfio
@@ -15,7 +16,7 @@ MEDIA_TYPES = ("application/json", "application/ld+json")
 
 @dataclass(frozen=True)
 class Batch:
-    documents: list[tuple[str, list[Statement]]]
+    documents: list[tuple[str, Sequence[Statement]]]
     deletions: list[str]
     atomic: bool
     dry_run: bool

@@ -88,12 +88,12 @@ class Intake:
         fast = self._fast_triples(document, base)
         return fast if fast is not None else rdfio.to_oxigraph(self.read_json(document, base, language))
 
-    def read_json_batch(self, documents: Sequence[tuple[Any, str]], language: str) -> list[list[Statement]]:
+    def read_json_batch(self, documents: Sequence[tuple[Any, str]], language: str) -> list[Sequence[Statement]]:
         """:meth:`read_json_triples` of many documents (each with its base IRI): those in the DDS context
         are parsed together (as quads in the graph named by their base), the others (and those the joint
         parse leaves out) one by one."""
         fast = [i for i, (document, _) in enumerate(documents) if self._in_dds_context(document)]
-        read: list[list[Statement] | None] = [None] * len(documents)
+        read: list[Sequence[Statement] | None] = [None] * len(documents)
         for i, quads in zip(fast, jsonld.dds_batch_quads([documents[i] for i in fast]), strict=True):
             read[i] = quads
         return [statements if statements is not None else self.read_json_triples(document, base, language)
@@ -116,14 +116,14 @@ class Intake:
         return context in (DDS_CONTEXT_IRI, self.context_url)
 
 
-def sanitized(statements: list[Statement]) -> list[Statement]:
+def sanitized(statements: Sequence[Statement]) -> list[Statement]:
     """The statements with their HTML values passed through the safelist (a text without a tag is left as it is)."""
-    return [_sanitized(s) if s.predicate.value in _HTML_IRIS and isinstance(s.object, ox.Literal)
+    return [_sanitized(s, s.object) if s.predicate.value in _HTML_IRIS and isinstance(s.object, ox.Literal)
             and "<" in s.object.value else s for s in statements]
 
 
-def _sanitized(statement: Statement) -> Statement:
-    text = statement.object
+def _sanitized(statement: Statement, text: ox.Literal) -> Statement:
+    """The statement with its text (its object) passed through the safelist."""
     value = clean_html(text.value)
     clean = ox.Literal(value, language=text.language) if text.language else ox.Literal(value, datatype=text.datatype)
     if isinstance(statement, ox.Quad):
@@ -209,7 +209,7 @@ def _to_dds_terms(graph: Graph, base: str, language: str) -> Graph:
     classes = _class_terms()
     mapped = Graph()
     for subject, predicate, obj in graph:
-        if predicate.startswith(SIB):
+        if isinstance(predicate, URIRef) and predicate.startswith(SIB):  # a parsed predicate is an IRI
             name = predicate[len(SIB):]
             if name not in terms:
                 raise BadDocument(f"field {name!r} has no equivalent in the DDS vocabulary", field=name)

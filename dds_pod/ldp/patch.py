@@ -18,6 +18,7 @@ from rdflib.term import Node
 from .. import sandbox
 from ..errors import BadDocument, Conflict
 from ..sparql_checks import Refused, Unparsable, check_resource_update
+from ..terms import in_memory, value_of
 from ..vocab import RDF
 
 SOLID = Namespace("http://www.w3.org/ns/solid/terms#")
@@ -25,7 +26,8 @@ SOLID = Namespace("http://www.w3.org/ns/solid/terms#")
 # What the update of one resource may take: it runs on that resource's triples alone.
 UPDATE_LIMITS = sandbox.Limits(timeout_s=10.0, memory_mb=256, max_output_bytes=64 * 1024 * 1024)
 
-N3Pattern = tuple[Node, Node, Node]  # as rdflib's N3 parser reads it
+# A triple pattern as rdflib's N3 parser reads it, once checked
+N3Pattern = tuple[URIRef | BNode | Variable, URIRef | Variable, URIRef | BNode | Literal | Variable]
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
 Pattern = tuple[Term | ox.Variable, Term | ox.Variable, Term | ox.Variable]
 
@@ -63,7 +65,7 @@ def _updated(triples: Sequence[ox.Triple], update: str, resource_iri: str) -> by
     except (SyntaxError, ValueError) as exc:
         raise BadDocument(f"invalid SPARQL Update: {exc}") from None
     after = [q.triple for q in store.quads_for_pattern(None, None, None, ox.DefaultGraph())]
-    return ox.serialize(after, format=ox.RdfFormat.N_TRIPLES)
+    return in_memory(ox.serialize(after, format=ox.RdfFormat.N_TRIPLES))
 
 
 def apply_n3_patch(triples: Sequence[ox.Triple], patch: str, resource_iri: str) -> list[ox.Triple]:
@@ -97,12 +99,13 @@ def _describe(triples: Iterable[ox.Triple], limit: int = 3) -> str:
     return "; ".join(listed[:limit]) + more
 
 
-def _check_subject(subject: ox.NamedNode | ox.BlankNode, resource_iri: str) -> None:
+def _check_subject(subject: ox.NamedNode | ox.BlankNode | ox.Triple, resource_iri: str) -> None:
     """A resource describes itself and its fragments; statements about other IRIs belong to other resources."""
     if isinstance(subject, ox.BlankNode):
         return
-    if subject.value != resource_iri and not subject.value.startswith(resource_iri + "#"):
-        raise BadDocument(f"a PATCH may only change the resource itself: <{subject.value}>")
+    iri = value_of(subject)
+    if iri != resource_iri and not iri.startswith(resource_iri + "#"):
+        raise BadDocument(f"a PATCH may only change the resource itself: <{iri}>")
 
 
 def _read_n3_patch(patch: str, resource_iri: str) -> tuple[list[Pattern], list[Pattern], list[Pattern]]:
@@ -132,7 +135,10 @@ def _read_n3_patch(patch: str, resource_iri: str) -> tuple[list[Pattern], list[P
     named_variables = sorted(bound | _variables(inserts) | _variables(deletes))
     variables = {v: ox.Variable(f"v{i}") for i, v in enumerate(named_variables)}
     blank_nodes: dict[BNode, ox.BlankNode] = {}
-    return tuple([_ox_pattern(p, variables, blank_nodes) for p in patterns] for patterns in (where, inserts, deletes))
+
+    def converted(patterns: list[N3Pattern]) -> list[Pattern]:
+        return [_ox_pattern(p, variables, blank_nodes) for p in patterns]
+    return converted(where), converted(inserts), converted(deletes)
 
 
 def _formula(graph: Graph, patch: Node, name: str) -> list[N3Pattern]:
@@ -143,22 +149,20 @@ def _formula(graph: Graph, patch: Node, name: str) -> list[N3Pattern]:
         return []
     if not isinstance(values[0], QuotedGraph):
         raise BadDocument(f"solid:{name} must be a formula {{ ... }}")
-    patterns = list(values[0].triples((None, None, None)))
-    for pattern in patterns:
-        _check_pattern(pattern, name)
-    return patterns
+    return [_checked_pattern(pattern, name) for pattern in values[0].triples((None, None, None))]
 
 
-def _check_pattern(pattern: N3Pattern, name: str) -> None:
+def _checked_pattern(pattern: tuple[Node, Node, Node], name: str) -> N3Pattern:
     """Refuse what cannot become an RDF triple whatever the binding: literal subjects, nested formulae..."""
     subject, predicate, obj = pattern
-    if not (
+    if (
         isinstance(subject, URIRef | BNode | Variable)
         and isinstance(predicate, URIRef | Variable)
         and isinstance(obj, URIRef | BNode | Literal | Variable)
     ):
-        shown = " ".join(term.n3() for term in pattern)
-        raise BadDocument(f"solid:{name} holds something that is not a triple pattern: {shown}")
+        return subject, predicate, obj
+    shown = " ".join(term.n3() for term in pattern)
+    raise BadDocument(f"solid:{name} holds something that is not a triple pattern: {shown}")
 
 
 def _variables(patterns: Iterable[N3Pattern]) -> set[Variable]:
@@ -175,7 +179,10 @@ def _single_binding(triples: Sequence[ox.Triple], where: list[Pattern]) -> dict[
     body = " ".join(f"{s} {p} {o} ." for s, p, o in where)
     store = ox.Store()
     store.extend(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples)
-    solutions = list(store.query(f"SELECT * WHERE {{ {body} }} LIMIT 2"))
+    results = store.query(f"SELECT * WHERE {{ {body} }} LIMIT 2")
+    if not isinstance(results, ox.QuerySolutions):  # pyoxigraph types the results of every query form alike
+        raise TypeError("a SELECT query gave no solutions")
+    solutions = list(results)
     if len(solutions) != 1:
         count = "2 or more" if solutions else "0"
         raise Conflict(f"the where clause matched {count} times, it must match exactly once")
@@ -185,16 +192,19 @@ def _single_binding(triples: Sequence[ox.Triple], where: list[Pattern]) -> dict[
 
 def _instantiate(pattern: Pattern, binding: Mapping[ox.Variable, Term]) -> ox.Triple:
     terms = [binding[t] if isinstance(t, ox.Variable) else t for t in pattern]
-    try:
-        return ox.Triple(*terms)
-    except TypeError:
-        # Only a binding can get here (patterns were checked): e.g. a variable bound to a literal used as subject.
-        raise Conflict(f"the patch does not apply: {' '.join(map(str, terms))} is not an RDF triple") from None
+    subject, predicate, obj = terms
+    if isinstance(subject, ox.NamedNode | ox.BlankNode) and isinstance(predicate, ox.NamedNode):
+        return ox.Triple(subject, predicate, obj)
+    # Only a binding can get here (patterns were checked): e.g. a variable bound to a literal used as subject.
+    raise Conflict(f"the patch does not apply: {' '.join(map(str, terms))} is not an RDF triple")
 
 
 def _ox_pattern(pattern: N3Pattern, variables: Mapping[Variable, ox.Variable],
                 blank_nodes: dict[BNode, ox.BlankNode]) -> Pattern:
-    return tuple(variables[t] if isinstance(t, Variable) else _ox_term(t, blank_nodes) for t in pattern)
+    def converted(term: URIRef | BNode | Literal | Variable) -> Term | ox.Variable:
+        return variables[term] if isinstance(term, Variable) else _ox_term(term, blank_nodes)
+    subject, predicate, obj = pattern
+    return converted(subject), converted(predicate), converted(obj)
 
 
 def _ox_term(term: URIRef | BNode | Literal, blank_nodes: dict[BNode, ox.BlankNode]) -> Term:

@@ -60,7 +60,7 @@ def index_change(reaction: Reaction, target: str) -> Change:
 def find(store: Store, pod_url: str, target: str) -> list[Reaction]:
     """Every reaction to ``target`` (a resource of the pod at ``pod_url``), in one query."""
     iri, pod, inbox = ox.NamedNode(target), ox.Literal(pod_url), ox.Literal(pod_url + "inbox/")
-    rows = store.query(f"""
+    rows = store.select(f"""
         SELECT ?r ?kind ?platform WHERE {{
           {{ {{ GRAPH ?r {{ ?r <{AS.inReplyTo}> {iri} }} }} UNION {{ GRAPH ?r {{ ?r <{AS.object}> {iri} }} }}
              FILTER(STRSTARTS(STR(?r), {pod}) && !STRSTARTS(STR(?r), {inbox}))

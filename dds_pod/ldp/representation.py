@@ -77,9 +77,11 @@ def _context() -> _Context:
         if isinstance(definition, str) and term not in prefixes:
             definition = {"@id": definition}
         iri = definition.get("@id", term) if isinstance(definition, dict) else None
-        coercion = _coercion(definition, expand) if isinstance(iri, str) and not iri.startswith("@") else None
+        if not isinstance(iri, str) or iri.startswith("@"):
+            continue  # prefixes, keyword aliases and null terms
+        coercion = _coercion(definition, expand)
         if coercion is None:
-            continue  # prefixes, keyword aliases, null terms and definitions this module does not use
+            continue  # definitions this module does not use
         properties.setdefault(expand(iri), (term, coercion))
         if coercion == _NONE:
             names.setdefault(expand(iri), term)
@@ -258,15 +260,16 @@ class _Compactor:
 
     def _add(self, entries: dict[str, Any], predicate: str, term: tuple[str, str] | None, values: list) -> None:
         """Writes the values of `predicate` under its term where they fit, the others under its IRI."""
-        if term is None:
-            fitting, rest = [], values
-        elif term[1] == _LANGUAGE:
-            languages, rest = _language_map(values)
-            fitting = [languages] if languages else []
-        else:
-            fitting, rest = self._split(values, term[1])
-        if fitting:
-            entries[term[0]] = _one_or_sorted(fitting)
+        rest = values
+        if term is not None:
+            name, coercion = term
+            if coercion == _LANGUAGE:
+                languages, rest = _language_map(values)
+                fitting = [languages] if languages else []
+            else:
+                fitting, rest = self._split(values, coercion)
+            if fitting:
+                entries[name] = _one_or_sorted(fitting)
         if rest:
             entries[_compact(predicate)] = _one_or_sorted([self._coerce(value, _NONE) for value in rest])
 
@@ -284,8 +287,7 @@ class _Compactor:
         A language-map term gets a one-entry map (several values go through `_language_map`). Refusing
         never has side effects: a blank node is only placed when it is written.
         """
-        kind = type(value)
-        if kind is ox.NamedNode:
+        if type(value) is ox.NamedNode:
             iri = value.value
             if coercion == _ID:
                 return _absolute(iri)
@@ -294,7 +296,7 @@ class _Compactor:
             if coercion == _TYPE:
                 return _type_name(iri)
             return {"@id": _absolute(iri)} if coercion == _NONE else None
-        if kind is ox.BlankNode:
+        if type(value) is ox.BlankNode:
             return self._blank(value) if coercion in _NODE_COERCIONS else None
         if coercion == _NONE:
             return _literal(value)
@@ -352,10 +354,9 @@ def document(node: dict, context_url: str) -> dict:
 
 
 def _expanded_value(value: _Object) -> dict:
-    kind = type(value)
-    if kind is ox.NamedNode:
+    if type(value) is ox.NamedNode:
         return {"@id": value.value}
-    if kind is ox.BlankNode:
+    if type(value) is ox.BlankNode:
         return {"@id": _blank_id(value)}
     literal = _literal(value, datatype_name=str)
     return {"@value": literal} if isinstance(literal, str) else literal

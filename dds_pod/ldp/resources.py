@@ -327,7 +327,7 @@ class Pod:
         return self.write_batch(batch.documents, batch.deletions, credential=credential, atomic=batch.atomic,
                                 dry_run=batch.dry_run)
 
-    def write_batch(self, documents: Sequence[tuple[str, list[Statement]]], deletions: Sequence[str], *,
+    def write_batch(self, documents: Sequence[tuple[str, Sequence[Statement]]], deletions: Sequence[str], *,
                     credential: str, atomic: bool = False, dry_run: bool = False) -> BatchOutcome:
         """Create or replace many resources and delete others in ONE transaction (bulk imports).
 
@@ -382,7 +382,7 @@ class Pod:
             raise BadDocument(f"{iri} is not a resource of this pod", field="@id")
         self._check_path(iri)
 
-    def _check_document(self, iri: str, triples: list[Statement], credential: str, now: str,
+    def _check_document(self, iri: str, triples: Sequence[Statement], credential: str, now: str,
                         outcome: BatchOutcome) -> _Checked:
         """A batch document prepared against the stored state and screened (refused: reported, no triples)."""
         seen_version = self._version(iri)  # before the state: a write in between shows as a newer version

@@ -86,7 +86,7 @@ class Store(ABC):
     @abstractmethod
     def query(self, sparql: str, *, union_default_graph: bool = True, default_graph: Sequence[str] | None = None,
               named_graphs: Sequence[str] | None = None,
-              base_iri: str | None = None) -> ox.QuerySolutions | ox.QueryBoolean | Sequence:
+              base_iri: str | None = None) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
         """Run a SPARQL 1.1 query.
 
         ``default_graph`` (the graphs merged into the default graph) and ``named_graphs`` replace the

@@ -59,7 +59,8 @@ class OxigraphStore(Store):
             self._store.update(update)
 
     def query(self, sparql: str, *, union_default_graph: bool = True, default_graph: Sequence[str] | None = None,
-              named_graphs: Sequence[str] | None = None, base_iri: str | None = None):
+              named_graphs: Sequence[str] | None = None,
+              base_iri: str | None = None) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
         dataset: dict = {"use_default_graph_as_union": union_default_graph}
         if default_graph is not None:  # pyoxigraph refuses the union flag beside an explicit default graph
             dataset = {"default_graph": [ox.NamedNode(graph) for graph in default_graph]}

@@ -21,6 +21,7 @@ from ..ldp import representation
 from ..ldp.intake import Body
 from ..ldp.resources import Pod, Preconditions, Resource, Search, Written, check_path_segments
 from ..node import Node
+from ..terms import value_of
 from ..vocab import LDP
 from . import conneg, html, params
 from .auth import authorize
@@ -156,7 +157,7 @@ def _render(triples: list[ox.Triple], subject: ox.NamedNode, chosen: conneg.Repr
 
 
 def _html(triples: list[ox.Triple], subject: ox.NamedNode) -> Response:
-    title = next((t.object.value for t in triples if t.subject == subject
+    title = next((value_of(t.object) for t in triples if t.subject == subject
                   and t.predicate.value == "http://purl.org/dc/terms/title"), subject.value)
     return html.response(html.resource_page(triples, subject, title))
 

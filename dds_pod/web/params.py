@@ -6,6 +6,8 @@ character or one of ``<>"{}|^`\\`` would otherwise end up inside SPARQL text (a 
 
 from __future__ import annotations
 
+from typing import overload
+
 from flask import request
 from werkzeug.datastructures import MultiDict
 
@@ -45,6 +47,14 @@ def text_header(name: str) -> str | None:
     """The request header ``name`` (a ``Slug``), refused if it holds a control character."""
     value = request.headers.get(name)
     return None if value is None else check_text(value, name)
+
+
+@overload
+def text_arg(name: str, default: str) -> str: ...
+
+
+@overload
+def text_arg(name: str, default: None = None) -> str | None: ...
 
 
 def text_arg(name: str, default: str | None = None) -> str | None:

@@ -22,6 +22,8 @@ from .params import has_control_character
 
 log = logging.getLogger(__name__)
 
+PROBLEM_JSON = "application/problem+json"  # RFC 9457's media type
+
 REPORT_CONTEXT = {
     "sh": "http://www.w3.org/ns/shacl#",
     "dds": "https://w3id.org/dds/ns#",
@@ -42,7 +44,7 @@ def _status_text(status: int) -> tuple[str, str]:
 
 def problem(status: int, title: str, detail: str, **extra) -> Response:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-    return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/problem+json")
+    return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_JSON)
 
 
 def validation_response(report: Report, lang: str, constrained_by: str) -> Response:
@@ -113,7 +115,7 @@ def register(app: Flask, constrained_by: str) -> None:
         title, detail = _status_text(status)
         body = problem(status, title, _BARE_DETAILS.get(status, detail))
         response.set_data(body.get_data())
-        response.mimetype = body.mimetype
+        response.mimetype = PROBLEM_JSON
         return response
 
     @app.errorhandler(Exception)
