@@ -15,7 +15,7 @@ own pods every few seconds) is seeded with a few hundred proposals, then:
   counts as an error of the measuring clients.
 
     .venv/bin/python -m benchmarks.load [--duration 60] [--clients 8,16] [--resources 300]
-    .venv/bin/python -m benchmarks.load --soak 600
+    .venv/bin/python -m benchmarks.load --soak 600 [--reads-only]
     .venv/bin/python -m benchmarks.load --attack [--duration 60]
 """
 
@@ -72,14 +72,17 @@ def document(name: str, **changes) -> dict:
 
 
 def server_rss_mb(pgid: int) -> float:
-    """Resident memory of every live process in the server's process group (the supervisor and the serving process)."""
+    """Resident memory of the server's lasting processes: the supervisor (the group's leader) and the serving
+    process it starts. A SPARQL query's child shares the serving process's pages copy-on-write, so counting one
+    caught at a sample would count the server twice."""
     kilobytes = 0
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             stat = Path(f"/proc/{entry}/stat").read_text()
-            if int(stat[stat.rindex(")") + 2:].split()[2]) != pgid:
+            fields = stat[stat.rindex(")") + 2:].split()
+            if int(fields[2]) != pgid or (int(entry) != pgid and int(fields[1]) != pgid):
                 continue
             status = Path(f"/proc/{entry}/status").read_text()
         except (OSError, ValueError):
@@ -188,12 +191,13 @@ def expect(response: requests.Response, status: int) -> str | None:
     return None if response.status_code == status else f"HTTP {response.status_code}"
 
 
-def mixed_action(node: Node) -> Callable[[requests.Session, random.Random], str | None]:
+def mixed_action(node: Node, writes: bool = True) -> Callable[[requests.Session, random.Random], str | None]:
+    """One request of the mix; without ``writes`` the POSTs are resource GETs, so the data stays as seeded."""
     posted = Counter()
 
     def action(session: requests.Session, rng: random.Random) -> str | None:
         roll = rng.random()
-        if roll < 0.55:
+        if roll < 0.55 or (not writes and 0.80 <= roll < 0.95):
             return expect(session.get(rng.choice(node.resources), headers=JSON_LD, timeout=GET_TIMEOUT_S), 200)
         if roll < 0.80:
             offset = rng.randrange(0, len(node.resources), PAGE_SIZE)
@@ -223,10 +227,11 @@ def mixed(node: Node, clients: list[int], seconds: float) -> int:
     return errors
 
 
-def soak(node: Node, clients: int, seconds: float) -> int:
-    print(f"\nSoak: mixed traffic at {clients} clients for {seconds:g} s, server RSS over time")
+def soak(node: Node, clients: int, seconds: float, writes: bool) -> int:
+    mix = "mixed traffic" if writes else "reads only (the POSTs replaced by GETs)"
+    print(f"\nSoak: {mix} at {clients} clients for {seconds:g} s, server RSS over time")
     tally, stop = Tally(), threading.Event()
-    load = threading.Thread(target=run_clients, args=(clients, seconds, mixed_action(node), tally, stop))
+    load = threading.Thread(target=run_clients, args=(clients, seconds, mixed_action(node, writes), tally, stop))
     started = time.monotonic()
     print(f"  t = {0:6.0f} s   RSS {server_rss_mb(node.pgid):7.1f} MB")
     load.start()
@@ -344,6 +349,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", default="8,16", help="client counts of the mixed runs (default 8,16)")
     parser.add_argument("--resources", type=int, default=300, help="proposals seeded first (default 300)")
     parser.add_argument("--soak", type=float, metavar="SECONDS", help="run the soak for SECONDS instead")
+    parser.add_argument("--reads-only", action="store_true",
+                        help="soak without writes, so that memory is measured on data that does not grow")
     parser.add_argument("--attack", action="store_true", help="run the attacks instead")
     args = parser.parse_args(argv)
     clients = [int(c) for c in args.clients.split(",")]
@@ -354,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{time.monotonic() - started:.1f} s, server RSS {server_rss_mb(node.pgid):.0f} MB")
         try:
             if args.soak:
-                errors = soak(node, clients[0], args.soak)
+                errors = soak(node, clients[0], args.soak, writes=not args.reads_only)
             elif args.attack:
                 errors = attacks(node, args.duration)
             else:
