@@ -96,10 +96,11 @@ def run(work: Work, limits: Limits, errors: Iterable[type[DDSError]] = (), isola
 class Slots:
     """A bound on the children running at once, so that heavy work cannot take every CPU from the server.
 
-    A caller beyond the bound waits ``wait_s`` for a slot to free, then gets :class:`Busy`.
+    A caller beyond the bound waits ``wait_s`` for a slot to free, then gets :class:`Busy`: briefly, since a
+    request waiting for a slot holds one of the server's threads, which a flood of queries would otherwise take.
     """
 
-    def __init__(self, count: int, wait_s: float = 1.0, retry_after_s: int = 2) -> None:
+    def __init__(self, count: int, wait_s: float = 0.1, retry_after_s: int = 2) -> None:
         self.count, self.wait_s, self.retry_after_s = count, wait_s, retry_after_s
         self._semaphore = threading.BoundedSemaphore(count)
 
@@ -205,6 +206,8 @@ def _enter(network: Network) -> bool:
 # ------------------------------------------------------------ the child
 
 _POLL_S = 0.025
+# Below the server's threads (0): a child runs on what the request threads leave of the CPU.
+CHILD_NICENESS = 10
 
 
 def _in_child(work: Work, limits: Limits, known: dict[str, type[DDSError]], network: Network) -> bytes:
@@ -274,12 +277,15 @@ def _outcome(work: Work) -> tuple[bytes, int]:
 
 def _confine(limits: Limits) -> None:
     """Make the child die with its server, on a signal, after spending its time in CPU, or when it
-    allocates more than its memory budget beyond the address space it was forked with.
+    allocates more than its memory budget beyond the address space it was forked with; and make it yield the
+    CPU to the server's request threads, so that heavy work takes only what serving leaves.
 
     The inherited objects are frozen out of the garbage collector: a collection that walked them would
     write to every page of the server's heap and copy it, which costs more than the work itself.
     """
     gc.freeze()
+    with contextlib.suppress(OSError):
+        os.nice(CHILD_NICENESS)
     for number in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
         signal.signal(number, signal.SIG_DFL)
     seconds = math.ceil(limits.timeout_s) + 1

@@ -229,3 +229,10 @@ def test_a_slot_is_given_back_when_the_work_fails():
         raise RuntimeError("failed")
     with slots.held():
         pass
+
+
+def test_a_child_yields_the_cpu_to_the_server():
+    """A heavy query runs below the request threads' priority, so plain reads keep their CPU."""
+    server = os.nice(0)
+    child = int(sandbox.run(lambda: str(os.nice(0)).encode(), LIMITS))
+    assert child == min(server + sandbox.CHILD_NICENESS, 19)
