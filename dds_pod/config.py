@@ -45,7 +45,7 @@ class FederationConfig:
     query_timeout_s: float = 10.0
     max_results: int = 100_000
     query_memory_mb: int = 1024  # what one SPARQL query may allocate beyond what the server holds
-    query_slots: int = 2  # SPARQL queries evaluated at once; more wait briefly, then answer 503
+    query_slots: int = 4  # SPARQL queries evaluated at once; more wait briefly, then answer 503
     fetch_timeout_s: float = 10.0
     max_response_bytes: int = 50 * 1024 * 1024
     retry_base_s: float = 1.0  # first retry delay of a notification; doubles up to a minute

@@ -100,7 +100,7 @@ class Slots:
     request waiting for a slot holds one of the server's threads, which a flood of queries would otherwise take.
     """
 
-    def __init__(self, count: int, wait_s: float = 0.1, retry_after_s: int = 2) -> None:
+    def __init__(self, count: int, wait_s: float = 0.25, retry_after_s: int = 2) -> None:
         self.count, self.wait_s, self.retry_after_s = count, wait_s, retry_after_s
         self._semaphore = threading.BoundedSemaphore(count)
 

@@ -44,10 +44,9 @@ class MergedGraphs:
 
 
 @dataclass(frozen=True)
-class ViewQuery:
-    """What a merged view selects: resources of one class, narrowed by the filters that are set."""
+class ViewFilters:
+    """What narrows a merged view of one class: each filter that is set must hold."""
 
-    cls: str
     platform: str | None = None
     topic: str | None = None
     space: str | None = None
@@ -110,9 +109,9 @@ class MergedGraph:
 
     # ------------------------------------------------------------------ merged views and trace
 
-    def view_page(self, view: ViewQuery, limit: int, offset: int) -> tuple[list[str], int]:
-        """IRIs of one page of a merged view, newest first, and the number of matching resources."""
-        where = _where(view)
+    def view_page(self, cls: str, view: ViewFilters, limit: int, offset: int) -> tuple[list[str], int]:
+        """IRIs of one page of the merged view of a class, newest first, and the number of matching resources."""
+        where = _where(cls, view)
         count = next(iter(self.store.select(f"SELECT (COUNT(DISTINCT ?r) AS ?n) WHERE {{ {where} }}")))["n"]
         rows = self.store.select(
             f"""SELECT DISTINCT ?r ?published WHERE {{ {where} OPTIONAL {{ ?r <{AS.published}> ?published }} }}
@@ -189,8 +188,8 @@ def _ref(iri: str) -> str:
     return str(ox.NamedNode(iri))
 
 
-def _where(view: ViewQuery) -> str:
-    parts = [f"?r a <{view.cls}> ."]
+def _where(cls: str, view: ViewFilters) -> str:
+    parts = [f"?r a <{cls}> ."]
     if view.platform:
         parts.append(f"?r <{DDS.sourcePlatform}> {_ref(view.platform)} .")
     if view.space:

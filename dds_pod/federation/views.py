@@ -8,14 +8,13 @@ and publication dates.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from datetime import datetime
 
 import pyoxigraph as ox
 
 from ..errors import BadDocument
 from ..vocab import AS, DDS
-from .merged import Influence, MergedGraph, ViewQuery
+from .merged import Influence, MergedGraph, ViewFilters
 
 KINDS = {
     "proposals": DDS.Proposal,
@@ -34,35 +33,21 @@ STATUSES = {"submitted", "evaluating", "accepted", "rejected", "withdrawn", "sel
             "implemented"}
 
 
-@dataclass(frozen=True)
-class Filters:
-    platform: str | None = None
-    topic: str | None = None
-    space: str | None = None
-    status: str | None = None
-    text: str | None = None
-    bbox: tuple[float, float, float, float] | None = None  # min longitude, min latitude, max longitude, max latitude
-    since: str | None = None
-    until: str | None = None
-
-    @classmethod
-    def from_args(cls, args) -> Filters:
-        status = args.get("status")
-        if status is not None and status not in STATUSES:
-            raise BadDocument(f"status must be one of {', '.join(sorted(STATUSES))}", field="status")
-        return cls(
-            platform=_iri(args.get("platform"), "platform"),
-            topic=_iri(args.get("topic"), "topic"),
-            space=_iri(args.get("space"), "space"),
-            status=status,
-            text=args.get("q") or args.get("search-terms"),
-            bbox=_bbox(args.get("bbox")),
-            since=_date(args.get("from"), "from"),
-            until=_date(args.get("to"), "to"),
-        )
-
-    def view(self, cls) -> ViewQuery:
-        return ViewQuery(str(cls), **asdict(self))
+def filters_from(args) -> ViewFilters:
+    """The filters of a merged view from its query parameters, each checked (400 naming the parameter)."""
+    status = args.get("status")
+    if status is not None and status not in STATUSES:
+        raise BadDocument(f"status must be one of {', '.join(sorted(STATUSES))}", field="status")
+    return ViewFilters(
+        platform=_iri(args.get("platform"), "platform"),
+        topic=_iri(args.get("topic"), "topic"),
+        space=_iri(args.get("space"), "space"),
+        status=status,
+        text=args.get("q") or args.get("search-terms"),
+        bbox=_bbox(args.get("bbox")),
+        since=_date(args.get("from"), "from"),
+        until=_date(args.get("to"), "to"),
+    )
 
 
 class MergedViews:
@@ -71,9 +56,9 @@ class MergedViews:
     def __init__(self, merged: MergedGraph) -> None:
         self.merged = merged
 
-    def page(self, kind: str, filters: Filters, limit: int, offset: int) -> tuple[list[str], int]:
+    def page(self, kind: str, filters: ViewFilters, limit: int, offset: int) -> tuple[list[str], int]:
         """IRIs of one page of the merged view, and the number of matching resources."""
-        return self.merged.view_page(filters.view(KINDS[kind]), limit, offset)
+        return self.merged.view_page(str(KINDS[kind]), filters, limit, offset)
 
     def member_triples(self, iri: str) -> list[ox.Triple]:
         return self.merged.resource_triples(iri)

@@ -46,7 +46,7 @@ def merged_view(kind: str) -> Response:
     limit = min(int_arg("limit", node.config.page_size, minimum=1), 10000)
     offset = int_arg("offset", 0, minimum=0)
     params.check_iri_args("platform", "topic", "space")
-    members, total = node.views.page(kind, views.Filters.from_args(request.args), limit, offset)
+    members, total = node.views.page(kind, views.filters_from(request.args), limit, offset)
     iri = f"{node.config.base_url}federation/{kind}/"
     subject = ox.NamedNode(iri)
     own = [
