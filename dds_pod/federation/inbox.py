@@ -43,7 +43,7 @@ from ..terms import date_time, integer, named, utc_now, value_of
 from ..validation import Report, Validator
 from ..vocab import AS, DCTERMS, DDS, RDF
 from .fetch import Fetcher, FetchError
-from .members import MemberPlatforms
+from .members import MAX_RETRY_DELAY_S, MemberPlatforms, retry_delay
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,6 @@ STORED_AS = ox.NamedNode(INTERNAL + "inboxMember")
 PENDING, ACCEPTED, REFUSED = "pending", "accepted", "refused"
 ACTIVITIES = {str(AS.Create): "Create", str(AS.Update): "Update"}
 MAX_ATTEMPTS = 10  # a member unreachable (or a platform unknown) for this long: the notification is refused
-MAX_DELAY_S = 60.0
 RETRY_AFTER_S = 10  # what a sender over a limit is told to wait
 KEY = re.compile(r"[0-9a-f]{24}")
 
@@ -242,7 +241,7 @@ class Inbox:
             except Exception:  # the store failed to record the outcome: the entry is still pending, try later
                 log.exception("recording the verification of notification %s failed", entry.key)
                 with self._work:
-                    self._queue(entry, MAX_DELAY_S)
+                    self._queue(entry, MAX_RETRY_DELAY_S)
 
     def _next(self) -> Entry | None:
         """The next notification due, waiting for one; None when stopping."""
@@ -340,7 +339,7 @@ class Inbox:
         change = Change()
         self._set_state(change, later, PENDING, reason)
         self.store.commit(change)
-        delay = min(self.limits.retry_base_s * 2 ** (later.attempts - 1), max(MAX_DELAY_S, self.limits.retry_base_s))
+        delay = retry_delay(self.limits.retry_base_s, later.attempts)
         log.info("notification %s: attempt %d failed (%s); next in %.1f s", entry.key, later.attempts, reason, delay)
         with self._work:
             self._queue(later, delay)

@@ -6,6 +6,14 @@ from ..config import Config
 from .fetch import AddressPolicy, Fetcher
 from .merged import MergedGraph
 
+MAX_RETRY_DELAY_S = 60.0
+
+
+def retry_delay(base_s: float, attempts: int) -> float:
+    """How long to wait before trying a member again after ``attempts`` failures: doubling from ``base_s``, at
+    most a minute (or ``base_s`` when that is longer), as the outbox and the inbox both retry."""
+    return min(base_s * 2 ** (attempts - 1), max(MAX_RETRY_DELAY_S, base_s))
+
 
 def member_pods(config: Config) -> tuple[str, ...]:
     """Its federation's members and its own pods."""

@@ -161,15 +161,9 @@ class MergedGraph:
 
     def recorded_platform(self, member: str) -> str | None:
         """The platform the harvester recorded for a member: its catalogue entry, else what it served."""
-        query = f"""SELECT ?platform WHERE {{
-                      {{ GRAPH <{self.graphs.members}> {{ {_ref(member)} <{DDS.sourcePlatform}> ?platform }} }}
-                      UNION
-                      {{ GRAPH <{self.graphs.provenance}> {{
-                           ?record <{PROV.hadPrimarySource}> {_ref(member)} ; <{DDS.sourcePlatform}> ?platform }} }}
-                    }} LIMIT 1"""
-        for row in self.store.select(query):
-            return row["platform"].value
-        return None
+        for quad in self.store.quads(ox.NamedNode(member), named(DDS.sourcePlatform), None, self.graphs.members):
+            return value_of(quad.object)
+        return self.platform_seen_from(member)
 
     def stored_hash(self, iri: str) -> str | None:
         return self._recorded(iri, DDS.contentHash)

@@ -30,13 +30,13 @@ from ..store import Change, Store
 from ..terms import Statement, date_time, integer, named, utc_now
 from ..vocab import ACTIVITYSTREAMS_CONTEXT_IRI, AS, RDF
 from .fetch import Fetched, Fetcher, FetchError
+from .members import MAX_RETRY_DELAY_S, retry_delay
 
 log = logging.getLogger(__name__)
 
 OUTBOX_GRAPH = "urn:dds:outbox"
 ATTEMPTS = ox.NamedNode(INTERNAL + "attempts")
 LDP_INBOX = "http://www.w3.org/ns/ldp#inbox"
-MAX_DELAY_S = 60.0
 ACTIVITIES = {"Create": AS.Create, "Update": AS.Update}
 RETRYABLE_STATUSES = frozenset({408, 425, 429})
 ANSWERING = frozenset(named(p) for p in reactions.ANSWERING)
@@ -173,7 +173,7 @@ class Outbox:
         change.set_value(OUTBOX_GRAPH, ox.NamedNode(item.id), ATTEMPTS,
                          integer(attempts))
         self.store.commit(change)
-        delay = min(self.retry_base_s * 2 ** (attempts - 1), max(MAX_DELAY_S, self.retry_base_s))
+        delay = retry_delay(self.retry_base_s, attempts)
         self._due[item.id] = time.monotonic() + delay
         log.info("notification %s to %s: attempt %d failed (%s); next in %.1f s",
                  item.id, item.target, attempts, reason, delay)
@@ -199,7 +199,7 @@ class Outbox:
             except Exception:
                 log.exception("outbox delivery round failed")
                 delay = self.retry_base_s
-            self._wake.wait(MAX_DELAY_S if delay is None else delay)
+            self._wake.wait(MAX_RETRY_DELAY_S if delay is None else delay)
 
 
 def answered_in(statements: Iterable[Statement], iri: str) -> list[str]:

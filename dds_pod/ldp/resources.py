@@ -217,7 +217,7 @@ class Pod:
         if not found:
             return resource
         return Resource(iri, [*resource.triples, *reactions.triples(iri, found)],
-                        f"{resource.version}+{reactions.digest(found)}")
+                        _with_reactions(resource.version, found))
 
     def version(self, iri: str) -> str | None:
         return self._version(iri)
@@ -495,9 +495,8 @@ class Pod:
         self._commit(change)
         if iri.endswith("/"):  # a container's version joins the pod's last event (see _version)
             version = self._version(iri) or version
-        else:  # as a reader will see it, with the resource's reactions
-            found = reactions.find(self.store, self.url, iri)
-            version = f"{version}+{reactions.digest(found)}" if found else version
+        elif stored:  # as a reader will see it, with its reactions (only a name stored before can have any)
+            version = _with_reactions(version, reactions.find(self.store, self.url, iri))
         return Written(Resource(iri, [t.triple if isinstance(t, ox.Quad) else t for t in prepared], version), report,
                        created=previous is None)
 
@@ -696,6 +695,11 @@ def _parent(iri: str) -> str:
 
 def _twin(iri: str) -> str:
     return iri[:-1] if iri.endswith("/") else iri + "/"
+
+
+def _with_reactions(version: str, found: list[reactions.Reaction]) -> str:
+    """A single resource's version as readers see it: it changes with the reactions it shows."""
+    return f"{version}+{reactions.digest(found)}" if found else version
 
 
 def _new_version() -> str:
