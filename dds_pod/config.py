@@ -78,6 +78,20 @@ class ServerConfig:
 
 
 @dataclass(frozen=True)
+class InterfaceConfig:
+    """The ``[interface]`` table: the public interface's map. No tile server by default, so that no page makes
+    a reader's browser contact another origin; a deployment that names one (and its attribution) allows it in
+    the pages' Content-Security-Policy."""
+
+    tiles_url: str = ""  # e.g. "https://tiles.example/{z}/{x}/{y}.png"
+    tiles_attribution: str = ""
+    default_language: str = "en"  # when the reader's Accept-Language names none of the interface's languages
+
+
+INTERFACE_LANGUAGES = ("fr", "en", "es", "ca")
+
+
+@dataclass(frozen=True)
 class Config:
     base_url: str
     pods: dict[str, PodConfig]
@@ -92,6 +106,7 @@ class Config:
     cors_origins: frozenset[str] = frozenset()
     import_settings: ImportConfig = field(default_factory=ImportConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
+    interface: InterfaceConfig = field(default_factory=InterfaceConfig)
 
     def pod_url(self, name: str) -> str:
         return self.pods[name].url(self.base_url)
@@ -129,6 +144,7 @@ def from_dict(raw: dict[str, Any], relative_to: Path = Path()) -> Config:
         import_settings=_import(_table(raw, "import")),
         server=_server(_table(raw, "server")),
         cors_origins=_origins(raw.get("cors_origins", [])),
+        interface=_interface(_table(raw, "interface")),
     )
 
 
@@ -142,7 +158,7 @@ def _origins(raw: Any) -> frozenset[str]:
 
 
 TOP_LEVEL_KEYS = frozenset({"base_url", "data_dir", "pods", "store", "page_size", "max_body_bytes", "federation",
-                            "catalog", "import", "server", "cors_origins"})
+                            "catalog", "import", "server", "cors_origins", "interface"})
 
 
 def pseudonym_key(import_table: dict[str, Any] | None = None) -> str | None:
@@ -174,6 +190,23 @@ def _server(raw: dict[str, Any]) -> ServerConfig:
         idle_timeout_s=_positive_number(raw, "idle_timeout_s", defaults.idle_timeout_s, "server."),
         max_header_bytes=_positive_int(raw, "max_header_bytes", defaults.max_header_bytes, "server."),
     )
+
+
+def _interface(raw: dict[str, Any]) -> InterfaceConfig:
+    defaults = InterfaceConfig()
+    _refuse_unknown("interface.", raw, set(vars(defaults)))
+    values = {key: raw.get(key, getattr(defaults, key)) for key in vars(defaults)}
+    for key, value in values.items():
+        if not isinstance(value, str):
+            raise ConfigError(f"interface.{key} must be a string", field=f"interface.{key}")
+    tiles = values["tiles_url"]
+    if tiles and not re.match(r"^https?://[^/\s]+/\S*$", tiles):
+        raise ConfigError("interface.tiles_url must be an http(s) URL template such as "
+                          "\"https://tiles.example/{z}/{x}/{y}.png\"", field="interface.tiles_url")
+    if values["default_language"] not in INTERFACE_LANGUAGES:
+        raise ConfigError(f"interface.default_language must be one of {', '.join(INTERFACE_LANGUAGES)}",
+                          field="interface.default_language")
+    return InterfaceConfig(**values)
 
 
 def _catalog(raw: dict[str, Any]) -> dict[str, Any]:
@@ -299,5 +332,7 @@ def _positive_int(raw: dict[str, Any], key: str, default: int, prefix: str = "")
     return value
 
 
-# Top-level paths the node itself serves; no pod may take these names.
-RESERVED_NAMES = frozenset({"ns", "shapes", "sparql", "catalog", "federation", "api", "static", "health"})
+# Top-level paths the node itself serves (the standard, the federation, the public interface, analysis); no pod
+# may take these names.
+RESERVED_NAMES = frozenset({"ns", "shapes", "sparql", "catalog", "federation", "api", "static", "health", "explore",
+                            "contribution", "platform", "space", "statistics", "analysis", "themes", "changes"})
