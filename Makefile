@@ -5,8 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 JS := tests/e2e/js
 CHROMIUM := /usr/bin/chromium
+# The demo's seeds, shared with the browser tests: one POD=[KIND:]PATH per line of examples/demo-seeds.txt.
+SEEDS = $(addprefix --seed ,$(shell grep -v '^\#' examples/demo-seeds.txt))
 
-.PHONY: install run test test-tools comunica chromium lint bench clean
+.PHONY: install run test test-tools js chromium screenshots lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,12 +23,7 @@ install: $(STAMP)
 run: $(STAMP)
 	mkdir -p var
 	sed 's|127\.0\.0\.1:8000/|127.0.0.1:$(PORT)/|g' examples/demo.toml > var/demo-$(PORT).toml
-	$(BIN)/dds-pod serve --config var/demo-$(PORT).toml --port $(PORT) \
-		--seed bordeaux=examples/valid \
-		--seed bordeaux=decidim-dataspace:data/decidim-dataspace \
-		--seed paris=examples/paris \
-		--seed barcelona=decidim-csv:data/real/decidim_barcelona_open_data \
-		--seed madrid=consul-csv:data/real/decide_madrid_dgov_visual_analytics
+	$(BIN)/dds-pod serve --config var/demo-$(PORT).toml --port $(PORT) $(SEEDS)
 
 test: $(STAMP) test-tools
 	$(BIN)/ruff check dds_pod tests benchmarks
@@ -34,11 +31,14 @@ test: $(STAMP) test-tools
 	$(BIN)/pytest
 
 # What the end-to-end tests drive besides Python; each is installed when the machine can, or its tests skip.
-test-tools: comunica chromium
+test-tools: js chromium
 
-# tests/e2e/test_comunica.py: Comunica, pinned by tests/e2e/js/package-lock.json, under the machine's node.
-comunica:
-	@if [ ! -d $(JS)/node_modules ] && command -v npm >/dev/null; then \
+# The JavaScript clients of tests/e2e (Comunica, Playwright, axe-core), pinned by tests/e2e/js/package-lock.json,
+# under the machine's node; reinstalled when the lock file changes.
+js: $(JS)/node_modules/.package-lock.json
+
+$(JS)/node_modules/.package-lock.json: $(JS)/package-lock.json
+	@if command -v npm >/dev/null; then \
 		npm ci --prefix $(JS) --no-audit --no-fund --loglevel=error; fi
 
 # tests/e2e/test_browser.py: Debian's headless Chromium, installed only as root with apt-get.
@@ -49,6 +49,10 @@ chromium:
 lint: $(STAMP)
 	$(BIN)/ruff check dds_pod tests benchmarks
 	$(BIN)/mypy dds_pod
+
+# The README's pictures of the public interface (docs/*.png), taken in headless Chromium from the demo node.
+screenshots: $(STAMP) js chromium
+	$(BIN)/python -m tests.e2e.screenshots docs
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/validation.py

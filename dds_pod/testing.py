@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -66,11 +67,28 @@ def write_config(directory: Path, port: int, data_dir: Path | None = None, page_
     return path
 
 
+def demo_config(root: Path, directory: Path, port: int) -> tuple[Path, list[str]]:
+    """The demo node of ``make run`` on ``port``: its configuration, written into ``directory`` with that port, and
+    the ``--seed`` arguments of ``examples/demo-seeds.txt`` (paths made absolute from the checkout ``root``)."""
+    text = (root / "examples" / "demo.toml").read_text(encoding="utf-8")
+    text = text.replace("127.0.0.1:8000/", f"127.0.0.1:{port}/").replace('"../data/', f'"{root}/data/')
+    config = directory / f"demo-{port}.toml"
+    config.write_text(text, encoding="utf-8")
+    seeds = []
+    for line in (root / "examples" / "demo-seeds.txt").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            pod, _, source = line.partition("=")
+            kind, _, path = source.rpartition(":")
+            seeds += ["--seed", f"{pod}={kind + ':' if kind else ''}{root / path}"]
+    return config, seeds
+
+
 class ServerProcess:
     """A node served by ``dds-pod serve`` in a subprocess; its stderr is kept for inspection."""
 
-    def __init__(self, config: Path, port: int, log: Path) -> None:
+    def __init__(self, config: Path, port: int, log: Path, extra_args: Sequence[str] = ()) -> None:
         self.config, self.port, self.log_path = config, port, log
+        self.extra_args = list(extra_args)
         self.url = f"http://127.0.0.1:{port}/"
         self.process: subprocess.Popen | None = None
 
@@ -78,7 +96,8 @@ class ServerProcess:
         env = {**os.environ, "DDS_TEST_TOKEN_PARIS": TOKENS["paris"]}
         self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "dds_pod.cli", "serve", "--config", str(self.config), "--port", str(self.port)],
+            [sys.executable, "-m", "dds_pod.cli", "serve", "--config", str(self.config), "--port", str(self.port),
+             *self.extra_args],
             stdout=self._log, stderr=self._log, env=env, start_new_session=True,
         )
         deadline = time.monotonic() + timeout
