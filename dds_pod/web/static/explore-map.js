@@ -13,6 +13,7 @@
   var markers = L.markerClusterGroup({ showCoverageOnHover: false });
   map.addLayer(markers);
   var following = false;
+  var latest = 0; // the number of the last request: an older answer arriving late is dropped
 
   function popup(properties) {
     var box = document.createElement("div");
@@ -53,9 +54,11 @@
     address.searchParams.delete("page");
     var status = document.getElementById("map-status");
     if (status) { status.textContent = status.getAttribute("data-loading"); }
+    var number = ++latest;
     fetch(address.toString(), { headers: { Accept: "text/html" }, credentials: "same-origin" })
       .then(function (response) { return response.text().then(function (text) { return [response, text]; }); })
       .then(function (answer) {
+        if (number !== latest) { return; }
         var page = new DOMParser().parseFromString(answer[1], "text/html");
         ["results-region", "facets"].forEach(function (id) {
           var fresh = page.getElementById(id), current = document.getElementById(id);
@@ -64,7 +67,7 @@
         window.history.replaceState(null, "", address.toString());
         if (status) { status.textContent = status.getAttribute("data-done"); }
       })
-      .catch(function () { if (status) { status.textContent = status.getAttribute("data-failed"); } });
+      .catch(function () { if (number === latest && status) { status.textContent = status.getAttribute("data-failed"); } });
   }
 
   var area = element.getAttribute("data-bbox");

@@ -65,12 +65,22 @@ async function tasks() {
     await page.goto(`${base}explore?located=yes`);
     await page.waitForSelector("#map .leaflet-marker-icon");
     const before = { total: await total(page), platforms: [...new Set(await texts(page, "li.result .platform"))] };
-    const clusters = await page.$$("#map .marker-cluster");
-    const target = clusters.length ? clusters[0] : (await page.$$("#map .leaflet-marker-icon"))[0];
-    await Promise.all([page.waitForURL(/bbox=/), target.click()]);
-    await page.waitForFunction((count) => Number(document.querySelector("#total").dataset.total) !== count ||
-      document.querySelector("#map-status").textContent.includes("."), before.total);
-    await page.waitForTimeout(300);
+    // The reader drags the first cluster (or marker) to the middle of the map and zooms in twice.
+    const target = (await page.$$("#map .marker-cluster, #map .leaflet-marker-icon"))[0];
+    const spot = await target.boundingBox();
+    const frame = await page.locator("#map").boundingBox();
+    const [fromX, fromY] = [spot.x + spot.width / 2 + 40, spot.y + spot.height / 2 + 40];
+    await page.mouse.move(fromX, fromY);
+    await page.mouse.down();
+    await page.mouse.move(frame.x + frame.width / 2 + 40, frame.y + frame.height / 2 + 40, { steps: 8 });
+    await page.mouse.up();
+    await page.waitForURL(/bbox=/);
+    for (let step = 0; step < 2; step += 1) {
+      await page.click("#map .leaflet-control-zoom-in");
+      await page.waitForTimeout(600);
+    }
+    await page.waitForFunction(() => document.querySelector("#map-status").textContent.trim() ===
+      document.querySelector("#map-status").dataset.done);
     report.steps.map = {
       before, url: page.url(), total: await total(page),
       platforms: [...new Set(await texts(page, "li.result .platform"))],
