@@ -1,4 +1,4 @@
-"""The HTML pages for people: resources and containers, the node's index, the ontology and the shapes.
+"""The HTML pages for people: resources and containers, the ontology and the shapes.
 
 Everything these pages show comes from citizens or remote pods, so everything is escaped (text and
 attributes alike), only http(s) IRIs become links (no ``javascript:``), and every page is sent with a
@@ -162,14 +162,6 @@ def _label(index: _Index, node: ox.NamedNode) -> tuple[str, str]:
 
 
 # --- the node's own pages ---------------------------------------------------------------------------------
-
-def index_page(pods: Sequence[tuple[str, str]]) -> str:
-    """The node's home page: its pods (IRI, title) and the standard's documents."""
-    items = "".join(f"<li>{link(iri, title)}</li>" for iri, title in pods)
-    return _page("Democracy Data Space node",
-                 f"<ul>{items}</ul>\n<p><a href=\"ns\">Ontology</a> · <a href=\"shapes\">Shapes</a> · "
-                 "<a href=\"ns/context.jsonld\">JSON-LD context</a></p>")
-
 
 def vocabulary_page(graph: Graph, title: str) -> str:
     """The ontology or the shapes as a table of their terms, with kinds, labels and definitions."""
