@@ -8,7 +8,7 @@ import pyoxigraph as ox
 from flask import Request
 
 from .. import negotiation
-from ..errors import NotAcceptable
+from ..errors import BadDocument, NotAcceptable
 from ..negotiation import Accept
 
 EXPANDED_PROFILE = "http://www.w3.org/ns/json-ld#expanded"
@@ -33,6 +33,8 @@ RDF_REPRESENTATIONS = {
 OFFERED = ["application/ld+json", "application/json", *RDF_REPRESENTATIONS, "text/html"]
 ACCEPT_POST = "application/ld+json, text/turtle, application/n-triples"
 ACCEPT_PATCH = "application/sparql-update, text/n3, application/ld+json, application/merge-patch+json"
+NAMED_FORMATS = {"jsonld": JSON_LD, "turtle": RDF_REPRESENTATIONS["text/turtle"]}
+"""``?format=`` values: a link on a page for people cannot set Accept, so it names the representation instead."""
 
 
 def accepted(request: Request) -> Accept:
@@ -42,7 +44,13 @@ def accepted(request: Request) -> Accept:
 
 
 def choose(request: Request, html: bool = True) -> Representation:
-    """The best representation for the Accept header; JSON-LD when the client has no preference."""
+    """The representation ``?format=`` names, else the best for the Accept header; JSON-LD when the client has no
+    preference."""
+    named = request.args.get("format")
+    if named is not None:
+        if named not in NAMED_FORMATS:
+            raise BadDocument(f"format must be one of {', '.join(NAMED_FORMATS)}", field="format")
+        return NAMED_FORMATS[named]
     offered = OFFERED if html else OFFERED[:-1]
     best = negotiation.best(accepted(request), offered)
     if best is None:
