@@ -21,6 +21,7 @@ import pyoxigraph as ox
 from flask import Response
 from rdflib import Graph, Literal, URIRef
 
+from ..changes import Event
 from ..ldp.intake import HTML_PROPERTIES
 from ..sanitize import clean_html
 from ..vocab import AS, DCTERMS, LDP, OWL, RDF, RDFS, SERVER_MANAGED, SKOS, XSD
@@ -210,6 +211,28 @@ def _label_in(index: _Index, node: ox.NamedNode) -> Label | None:
             best = min(literals, key=lambda found: (found.language or "", found.value))
             return best.value, best.language or ""
     return None
+
+
+# --- change feeds ------------------------------------------------------------------------------------------
+
+KIND_NAMES = {"create": "created", "update": "updated", "delete": "deleted"}
+
+
+def feed_page(title: str, feed_url: str, events: Sequence[Event], labels: Mapping[str, Label],
+              pages: Sequence[tuple[str, str]]) -> str:
+    """One page of a pod's change feed as a table (time, change, resource by its title), with links to the other
+    pages: ``pages`` are (text, URL) pairs; ``labels`` the titles of the resources."""
+    rows = "".join(
+        f'<tr><td>{time_element(event.time)}</td><td>{KIND_NAMES.get(event.kind, escape(event.kind))}</td>'
+        f"<td>{link(event.iri, *labels.get(event.iri, (event.iri, '')))}</td></tr>\n" for event in events)
+    table = ('<table><caption>Changes, oldest first</caption>\n<thead><tr><th scope="col">Time</th>'
+             f'<th scope="col">Change</th><th scope="col">Resource</th></tr></thead>\n<tbody>\n{rows}</tbody></table>'
+             if events else "<p>No change on this page.</p>")
+    navigation = ""
+    if pages:
+        items = "".join(f"<li>{link(url, text)}</li>" for text, url in pages)
+        navigation = f'\n<nav aria-label="Pages of the feed"><ul>{items}</ul></nav>'
+    return page(title, f"{_formats(feed_url)}{table}{navigation}")
 
 
 # --- the node's own pages ---------------------------------------------------------------------------------

@@ -185,8 +185,10 @@ def _change_feed(pod: Pod) -> Response:
         return response
     since = int_arg("since", 0, minimum=0)
     limit = min(int_arg("limit", _node().config.page_size, minimum=1), FEED_PAGE_MAX)
+    chosen = conneg.choose(request)
+    if chosen == conneg.HTML:
+        return _feed_html(pod, since, limit)
     triples, next_since = pod.feed.page(since, limit)
-    chosen = conneg.choose(request, html=False)
     stream = ox.NamedNode(pod.feed.url)
     if chosen == conneg.JSON_LD:
         subjects = sorted({t.subject for t in triples if isinstance(t.subject, ox.NamedNode)}, key=lambda s: s.value)
@@ -195,6 +197,33 @@ def _change_feed(pod: Pod) -> Response:
         response = _render(pod, triples, stream, chosen, None)
     if next_since is not None:
         response.headers.add("Link", f'<{pod.feed.url}?{urlencode({"since": next_since, "limit": limit})}>; rel="next"')
+    response.headers["Allow"] = "GET, HEAD, OPTIONS"
+    response.vary.add("Accept")
+    return response
+
+
+def _feed_html(pod: Pod, since: int, limit: int) -> Response:
+    """A page of the feed for people: its events with the titles of their resources, and links to the earlier,
+    later and newest pages."""
+    events = pod.feed.events(since, limit + 1)
+    more, events = len(events) > limit, events[:limit]
+    labels = {}
+    for iri in {event.iri for event in events}:
+        found = html.label_of(pod.store.triples(iri), ox.NamedNode(iri))
+        if found is not None:
+            labels[iri] = found
+    at = lambda start: f"{pod.feed.url}?{urlencode({'since': start, 'limit': limit})}"  # noqa: E731
+    pages = []
+    if since > 0:
+        pages.append(("Earlier changes", at(max(0, since - limit))))
+    if more:
+        pages.append(("Later changes", at(events[-1].sequence)))
+    newest = max(0, pod.feed.last_sequence() - limit)
+    if newest > since:
+        pages.append(("Newest changes", at(newest)))
+    response = html.response(html.feed_page(f"Changes of {pod.config.title}", pod.feed.url, events, labels, pages))
+    if more:
+        response.headers.add("Link", f'<{at(events[-1].sequence)}>; rel="next"')
     response.headers["Allow"] = "GET, HEAD, OPTIONS"
     response.vary.add("Accept")
     return response
