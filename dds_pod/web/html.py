@@ -53,7 +53,8 @@ STYLE = (
     "textarea{width:100%;box-sizing:border-box;font:14px/1.4 monospace}button{font:inherit;padding:.3rem 1rem}"
     "label{font-weight:600;display:block}.error{border-left:4px solid #b3261e;padding:.5rem 1rem;background:#fdecea}"
     "pre{white-space:pre-wrap;overflow-wrap:anywhere}nav ul{list-style:none;padding:0;display:flex;flex-wrap:wrap;"
-    "gap:.5rem 1.5rem}figure{margin:1.5rem 0}svg{max-width:100%;height:auto}"
+    "gap:.5rem 1.5rem}figure{margin:1.5rem 0}svg{max-width:100%;height:auto}.chart{max-width:36rem}"
+    ".legend{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.25rem 1rem}.legend svg{vertical-align:middle}"
     ".visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}"
 )
 _STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
