@@ -46,9 +46,9 @@ STYLE = (
     "body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222;"
     "background:#fff}a{color:#0b57a4}"
     "table{border-collapse:collapse;width:100%}th,td{border:1px solid #ccc;padding:.3rem .5rem;"
-    "text-align:left;vertical-align:top;overflow-wrap:anywhere}th{font-weight:600}th[scope=row]{width:30%}"
+    "text-align:left;vertical-align:top;overflow-wrap:break-word}th{font-weight:600}th[scope=row]{width:30%}"
     "td table{margin:.2rem 0}caption{text-align:left;font-weight:600;padding:.3rem 0}"
-    "small{color:#595959}.iri{font-family:monospace;overflow-wrap:anywhere}.scroll{overflow-x:auto}"
+    "small{color:#595959}.iri{font-family:monospace}.iri,.url{overflow-wrap:anywhere}.scroll{overflow-x:auto}"
     ".rich>:first-child{margin-top:0}.rich>:last-child{margin-bottom:0}"
     "textarea{width:100%;box-sizing:border-box;font:14px/1.4 monospace}button{font:inherit;padding:.3rem 1rem}"
     "label{font-weight:600;display:block}.error{border-left:4px solid #b3261e;padding:.5rem 1rem;background:#fdecea}"
@@ -86,7 +86,8 @@ def link(iri: str, text: str, lang: str = "") -> str:
     lang_attribute = f' lang="{escape(lang)}"' if lang else ""
     tag = "a" if iri.startswith(_LINKABLE) else "span"
     href = f' href="{escape(iri)}"' if tag == "a" else ""
-    return f'<{tag}{href} title="{escape(iri)}"{lang_attribute}>{escape(text)}</{tag}>'
+    breakable = ' class="url"' if text == iri else ""  # an IRI shown whole may break anywhere, words may not
+    return f'<{tag}{href} title="{escape(iri)}"{lang_attribute}{breakable}>{escape(text)}</{tag}>'
 
 
 def time_element(lexical: str, datatype: str = str(XSD.dateTime)) -> str:
@@ -199,8 +200,10 @@ def _table(view: _View, properties: Mapping[str, list[_Object]], path: frozenset
     for predicate in sorted(properties, key=lambda iri: (term_label(iri).lower(), iri)):
         cells = "<br>".join(sorted(_value(view, predicate, value, path) for value in properties[predicate]))
         rows.append(f'<tr><th scope="row">{link(predicate, term_label(predicate))}</th><td>{cells}</td></tr>')
-    heading = f'<caption class="visually-hidden">{escape(caption)}</caption>' if caption else ""
-    return f"<table>{heading}{''.join(rows)}</table>"
+    if not caption:
+        return f"<table>{''.join(rows)}</table>"
+    heading = f'<caption class="visually-hidden">{escape(caption)}</caption>'
+    return f'<div class="scroll"><table>{heading}{"".join(rows)}</table></div>'
 
 
 def _label_in(index: _Index, node: ox.NamedNode) -> Label | None:
