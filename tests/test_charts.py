@@ -8,8 +8,15 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from dds_pod.portal.statistics import Platform, Statistics
-from dds_pod.web.charts import (PALETTE, bar_chart, contributions_chart, funnel_chart, line_chart, nice_maximum,
-                                stance_chart)
+from dds_pod.web.charts import (
+    PALETTE,
+    bar_chart,
+    contributions_chart,
+    funnel_chart,
+    line_chart,
+    nice_maximum,
+    stance_chart,
+)
 
 SVG = "{http://www.w3.org/2000/svg}"
 HOSTILE = '<script>alert(1)</script> & "Lyon"'

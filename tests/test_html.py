@@ -81,7 +81,8 @@ def test_quotes_in_iris_and_titles_cannot_leave_their_attribute():
 
 def test_properties_read_by_their_ontology_label_and_concepts_by_theirs():
     triples = about((RDF.type, iri(DDS.Proposal)), (DDS.status, iri(DDS.evaluating)),
-                    (DDS.supportCount, ox.Literal("3", datatype=iri(XSD_NS + 'integer'))), (AS.attributedTo, iri(POD + "p/1")))
+                    (DDS.supportCount, ox.Literal("3", datatype=iri(XSD_NS + "integer"))),
+                    (AS.attributedTo, iri(POD + "p/1")))
     page = resource_page(triples, SUBJECT)
     assert f'title="{DDS.supportCount}">support count</a>' in page  # the ontology's label
     assert f'title="{AS.attributedTo}">author</a>' in page  # not in the ontology: the context's key
