@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from html import escape
 
 from ..portal.statistics import STAGES, STANCES, Statistics
+from .html import scrolling
 from .readable import ontology_label, readable_month
 
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#996600", "#332288", "#882255", "#000000")
@@ -185,9 +186,9 @@ def _table(title: str, corner: str, columns: Sequence[str], rows: Sequence[Serie
         body = "".join(f'<tr><th scope="row">{escape(name)}</th>' + "".join(f"<td>{v}</td>" for v in values)
                        + "</tr>" for name, values in rows)
         corner_cell = f'<th scope="col">{escape(corner)}</th>'
-    return (f"<details><summary>{escape(title)} as a table</summary>\n<div class=\"scroll\"><table>"
-            f"<caption>{escape(title)} ({escape(unit)})</caption><thead><tr>{corner_cell}{header}</tr></thead>"
-            f"<tbody>{body}</tbody></table></div></details>")
+    table = (f"<table><caption>{escape(title)} ({escape(unit)})</caption><thead><tr>{corner_cell}{header}</tr>"
+             f"</thead><tbody>{body}</tbody></table>")
+    return f"<details><summary>{escape(title)} as a table</summary>\n{scrolling(table, title)}</details>"
 
 
 def _no_data(title: str, unit: str) -> str:

@@ -117,6 +117,12 @@ def literal(value: ox.Literal, rich: bool = False) -> str:
     return text if datatype == _XSD_STRING else f'<span title="{escape(prefixed(datatype))}">{text}</span>'
 
 
+def scrolling(table: str, label: str) -> str:
+    """A wide table that scrolls inside the page rather than the page sideways; focusable, so that a keyboard can
+    scroll it too, and named for those who reach it so."""
+    return f'<div class="scroll" tabindex="0" role="region" aria-label="{escape(label)}">{table}</div>'
+
+
 def label_of(triples: Iterable[ox.Triple], node: ox.NamedNode) -> Label | None:
     """(text, language) naming ``node`` in ``triples``: its title, name or label, None when it has none."""
     return _label_in(_index(triples), node)
@@ -203,7 +209,7 @@ def _table(view: _View, properties: Mapping[str, list[_Object]], path: frozenset
     if not caption:
         return f"<table>{''.join(rows)}</table>"
     heading = f'<caption class="visually-hidden">{escape(caption)}</caption>'
-    return f'<div class="scroll"><table>{heading}{"".join(rows)}</table></div>'
+    return scrolling(f"<table>{heading}{''.join(rows)}</table>", caption)
 
 
 def _label_in(index: _Index, node: ox.NamedNode) -> Label | None:
@@ -241,6 +247,12 @@ def feed_page(title: str, feed_url: str, events: Sequence[Event], labels: Mappin
 
 # --- the node's own pages ---------------------------------------------------------------------------------
 
+def _vocabulary_label(label: Literal) -> str:
+    if not label.language:
+        return escape(str(label))
+    return f'<span lang="{escape(label.language)}">{escape(str(label))}</span> ({escape(label.language)})'
+
+
 def index_page(pods: Sequence[tuple[str, str]]) -> str:
     """The node's home page: its pods (IRI, title) and the standard's documents."""
     items = "".join(f"<li>{link(iri, title)}</li>" for iri, title in pods)
@@ -254,13 +266,12 @@ def vocabulary_page(graph: Graph, title: str) -> str:
     """The ontology or the shapes as a table of their terms, with kinds, labels and definitions."""
     rows = []
     for term in sorted({s for s in graph.subjects(RDF.type, None) if isinstance(s, URIRef)}):
-        labels = " / ".join(f'<span lang="{escape(o.language or "")}">{escape(str(o))}</span>'
-                            f" ({escape(o.language or '')})" for o in graph.objects(term, RDFS.label)
-                            if isinstance(o, Literal))
+        labels = " / ".join(_vocabulary_label(o) for o in graph.objects(term, RDFS.label) if isinstance(o, Literal))
         comments = "<br>".join(escape(str(o)) for o in graph.objects(term, RDFS.comment))
         kinds = ", ".join(escape(str(t).rsplit("#", 1)[-1]) for t in graph.objects(term, RDF.type)
                           if str(t).startswith(str(OWL)) or "shacl" in str(t))
         rows.append(f'<tr id="{escape(str(term).rsplit("#", 1)[-1])}"><td><code>{escape(str(term))}</code></td>'
                     f"<td>{kinds}</td><td>{labels}</td><td>{comments}</td></tr>")
-    return page(title, '<div class="scroll"><table><tr><th scope="col">term</th><th scope="col">kind</th>'
-                '<th scope="col">label</th><th scope="col">definition</th></tr>' + "".join(rows) + "</table></div>")
+    table = ('<table><tr><th scope="col">term</th><th scope="col">kind</th><th scope="col">label</th>'
+             '<th scope="col">definition</th></tr>' + "".join(rows) + "</table>")
+    return page(title, scrolling(table, "Terms"))

@@ -116,8 +116,9 @@ def _results(total: int, table: str, unit: str) -> str:
             if total > ROWS_SHOWN else "")
     if not total:
         return f"<h2>Results</h2>\n<p>No {unit} matches the query.</p>\n"
-    return (f'<h2>Results</h2>\n<p>{counted}.</p>\n{note}<div class="scroll"><table>'
-            f'<caption class="visually-hidden">Results of the query</caption>\n{table}</table></div>\n')
+    caption = '<caption class="visually-hidden">Results of the query</caption>'
+    results = html.scrolling(f"<table>{caption}{table}</table>", "Results")
+    return f"<h2>Results</h2>\n<p>{counted}.</p>\n{note}{results}\n"
 
 
 def _term(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None) -> str:
