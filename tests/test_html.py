@@ -9,7 +9,14 @@ import pyoxigraph as ox
 
 from dds_pod.changes import Event
 from dds_pod.vocab import AS, DCTERMS, DDS, LDP, RDF
-from dds_pod.web.html import CONTENT_SECURITY_POLICY, FORM_SECURITY_POLICY, STYLE, feed_page, resource_page
+from dds_pod.web.html import (
+    CONTENT_SECURITY_POLICY,
+    FORM_SECURITY_POLICY,
+    STYLE,
+    feed_page,
+    label_of,
+    resource_page,
+)
 
 POD = "http://127.0.0.1:8000/bordeaux/"
 SUBJECT = ox.NamedNode(POD + "proposals/1")
@@ -151,3 +158,14 @@ def test_only_the_form_policy_lets_a_form_submit_and_only_here():
     assert "form-action 'none'" in CONTENT_SECURITY_POLICY
     assert "form-action 'self'" in FORM_SECURITY_POLICY and "script-src" not in FORM_SECURITY_POLICY
     assert FORM_SECURITY_POLICY.replace("'self'", "'none'") == CONTENT_SECURITY_POLICY
+
+
+def test_an_untitled_resource_is_named_by_its_class_and_path():
+    comment = iri(POD + "comments/1")
+    triples = [ox.Triple(comment, iri(RDF.type), iri(DDS.Comment)),
+               ox.Triple(comment, iri(AS.content), ox.Literal("<p>x</p>", language="fr"))]
+    assert label_of(triples, comment, POD) == ("Comment comments/1", "")
+    assert label_of(triples, comment) is None  # no base: nothing to shorten the IRI against
+    assert label_of([], comment, POD) is None
+    titled = [*triples, ox.Triple(comment, iri(DCTERMS.title), ox.Literal("Avis", language="fr"))]
+    assert label_of(titled, comment, POD) == ("Avis", "fr")

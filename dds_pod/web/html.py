@@ -123,9 +123,15 @@ def scrolling(table: str, label: str) -> str:
     return f'<div class="scroll" tabindex="0" role="region" aria-label="{escape(label)}">{table}</div>'
 
 
-def label_of(triples: Iterable[ox.Triple], node: ox.NamedNode) -> Label | None:
-    """(text, language) naming ``node`` in ``triples``: its title, name or label, None when it has none."""
-    return _label_in(_index(triples), node)
+def label_of(triples: Iterable[ox.Triple], node: ox.NamedNode, base: str = "") -> Label | None:
+    """(text, language) naming ``node`` in ``triples``: its title, name or label; else, for an untitled resource
+    (a comment, a like), its class and its path below ``base`` ("Comment comments/1"); None when it has neither."""
+    index = _index(triples)
+    found = _label_in(index, node)
+    if found is not None or not base or not node.value.startswith(base):
+        return found
+    types = sorted(term_label(t.value) for t in index.get(node, {}).get(str(RDF.type), ()) if type(t) is ox.NamedNode)
+    return (f"{types[0]} {node.value[len(base):]}", "") if types else None
 
 
 # --- resources and containers -----------------------------------------------------------------------------

@@ -168,7 +168,7 @@ def _linked_labels(pod: Pod, triples: list[ox.Triple]) -> dict[str, html.Label]:
                      and t.object.value.startswith(pod.url) and t.object.value not in described})
     labels = {}
     for iri in linked[:LINKED_LABELS_MAX]:
-        found = html.label_of(pod.store.triples(iri), ox.NamedNode(iri))
+        found = html.label_of(pod.store.triples(iri), ox.NamedNode(iri), pod.url)
         if found is not None:
             labels[iri] = found
     return labels
@@ -209,7 +209,7 @@ def _feed_html(pod: Pod, since: int, limit: int) -> Response:
     more, events = len(events) > limit, events[:limit]
     labels = {}
     for iri in {event.iri for event in events}:
-        found = html.label_of(pod.store.triples(iri), ox.NamedNode(iri))
+        found = html.label_of(pod.store.triples(iri), ox.NamedNode(iri), pod.url)
         if found is not None:
             labels[iri] = found
     at = lambda start: f"{pod.feed.url}?{urlencode({'since': start, 'limit': limit})}"  # noqa: E731

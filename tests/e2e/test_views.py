@@ -124,6 +124,7 @@ def test_the_change_feed_reads_as_a_table_of_events_with_titles(node):
     assert len(rows) == 7 and all(kind == "created" for _, kind, _ in rows)
     assert rows[0][0].startswith("<time datetime=")
     assert ">Proposition a</a>" in rows[0][2] and f'href="{node.url}bordeaux/proposals/a"' in rows[0][2]
+    assert ">Comment comments/c1</a>" in rows[3][2]  # untitled: its class and its path
 
 
 def test_the_change_feed_pages_link_to_each_other(node):
