@@ -43,7 +43,7 @@ def accepted(request: Request) -> Accept:
     return [(value.split(";")[0].strip().lower(), quality) for value, quality in request.accept_mimetypes]
 
 
-def choose(request: Request, html: bool = True) -> Representation:
+def choose(request: Request) -> Representation:
     """The representation ``?format=`` names, else the best for the Accept header; JSON-LD when the client has no
     preference."""
     named = request.args.get("format")
@@ -51,10 +51,9 @@ def choose(request: Request, html: bool = True) -> Representation:
         if named not in NAMED_FORMATS:
             raise BadDocument(f"format must be one of {', '.join(NAMED_FORMATS)}", field="format")
         return NAMED_FORMATS[named]
-    offered = OFFERED if html else OFFERED[:-1]
-    best = negotiation.best(accepted(request), offered)
+    best = negotiation.best(accepted(request), OFFERED)
     if best is None:
-        raise NotAcceptable(f"none of the offered types is acceptable: {', '.join(offered)}")
+        raise NotAcceptable(f"none of the offered types is acceptable: {', '.join(OFFERED)}")
     if best in ("application/ld+json", "application/json"):
         return JSON_LD_EXPANDED if _wants_expanded(request.headers.get("Accept", "")) else JSON_LD
     if best == "text/html":

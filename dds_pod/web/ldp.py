@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from urllib.parse import quote, urlencode
 
 import pyoxigraph as ox
@@ -166,8 +166,13 @@ def _linked_labels(pod: Pod, triples: list[ox.Triple]) -> dict[str, html.Label]:
     described = {t.subject.value for t in triples if isinstance(t.subject, ox.NamedNode)}
     linked = sorted({t.object.value for t in triples if isinstance(t.object, ox.NamedNode)
                      and t.object.value.startswith(pod.url) and t.object.value not in described})
+    return _titles(pod, linked[:LINKED_LABELS_MAX])
+
+
+def _titles(pod: Pod, iris: Iterable[str]) -> dict[str, html.Label]:
+    """How pages name these resources of the pod (those the pod does not hold are left out)."""
     labels = {}
-    for iri in linked[:LINKED_LABELS_MAX]:
+    for iri in iris:
         found = html.label_of(pod.store.triples(iri), ox.NamedNode(iri), pod.url)
         if found is not None:
             labels[iri] = found
@@ -207,11 +212,7 @@ def _feed_html(pod: Pod, since: int, limit: int) -> Response:
     later and newest pages."""
     events = pod.feed.events(since, limit + 1)
     more, events = len(events) > limit, events[:limit]
-    labels = {}
-    for iri in {event.iri for event in events}:
-        found = html.label_of(pod.store.triples(iri), ox.NamedNode(iri), pod.url)
-        if found is not None:
-            labels[iri] = found
+    labels = _titles(pod, {event.iri for event in events})
     at = lambda start: f"{pod.feed.url}?{urlencode({'since': start, 'limit': limit})}"  # noqa: E731
     pages = []
     if since > 0:
