@@ -10,7 +10,11 @@ from flask.json.provider import DefaultJSONProvider
 from .config import Config
 from .node import Node
 from .store import Store
+<<<<<<< HEAD
 from .web import batch, cors, decidim, federation, interface, ldp, notifications, problems, sparql, standard
+=======
+from .web import batch, cors, decidim, federation, ldp, notifications, problems, sparql, standard, statistics
+>>>>>>> views
 from .web.cache import NodeCache
 
 
@@ -31,6 +35,7 @@ def create_app(config: Config, store: Store | None = None) -> Flask:
     app.register_blueprint(decidim.bp)
     app.register_blueprint(batch.bp)
     app.register_blueprint(sparql.bp)
+    app.register_blueprint(statistics.bp)
     app.register_blueprint(ldp.bp)
     problems.register(app, constrained_by=node.shapes_url)
     cors.register(app, trusted_origins=config.cors_origins)
