@@ -10,11 +10,7 @@ from flask.json.provider import DefaultJSONProvider
 from .config import Config
 from .node import Node
 from .store import Store
-<<<<<<< HEAD
-from .web import batch, cors, decidim, federation, interface, ldp, notifications, problems, sparql, standard
-=======
-from .web import batch, cors, decidim, federation, ldp, notifications, problems, sparql, standard, statistics
->>>>>>> views
+from .web import batch, cors, decidim, federation, interface, ldp, notifications, problems, sparql, standard, statistics
 from .web.cache import NodeCache
 
 
