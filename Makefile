@@ -3,17 +3,21 @@ PORT ?= 8000
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TRANSLATIONS := dds_pod/translations
+CATALOGS := $(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po)
 JS := tests/e2e/js
 CHROMIUM := /usr/bin/chromium
 # The demo's seeds, shared with the browser tests: one POD=[KIND:]PATH per line of examples/demo-seeds.txt.
 SEEDS = $(addprefix --seed ,$(shell grep -v '^\#' examples/demo-seeds.txt))
 
-.PHONY: install run test test-tools js chromium screenshots lint bench clean
+.PHONY: install run test test-tools js chromium screenshots lint bench clean messages
 
-$(STAMP): pyproject.toml
+# The interface's catalogs are compiled here (the .mo files are not committed): editing a .po reinstalls.
+$(STAMP): pyproject.toml $(CATALOGS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev,test]'
+	$(BIN)/pybabel compile --use-fuzzy -d $(TRANSLATIONS)
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -56,6 +60,11 @@ screenshots: $(STAMP) js chromium
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/validation.py
+
+# After changing the interface's English texts: extract them and merge them into every language's catalog.
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output -o $(TRANSLATIONS)/messages.pot .
+	$(BIN)/pybabel update --no-fuzzy-matching -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS)
 
 clean:
 	rm -rf $(VENV) var

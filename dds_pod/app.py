@@ -10,12 +10,13 @@ from flask.json.provider import DefaultJSONProvider
 from .config import Config
 from .node import Node
 from .store import Store
-from .web import batch, cors, decidim, federation, ldp, notifications, problems, sparql, standard
+from .web import batch, cors, decidim, federation, interface, ldp, notifications, problems, sparql, standard, statistics
 from .web.cache import NodeCache
 
 
 def create_app(config: Config, store: Store | None = None) -> Flask:
-    app = Flask(__name__)
+    # The interface's templates and static files live with the web layer that serves them.
+    app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     # Flask types app.json as the abstract provider; an app it builds has its DefaultJSONProvider.
     cast(DefaultJSONProvider, app.json).ensure_ascii = False
@@ -24,11 +25,13 @@ def create_app(config: Config, store: Store | None = None) -> Flask:
     app.extensions["dds.cache"] = NodeCache()
     node.catalog.load_records()
     app.register_blueprint(standard.bp)
+    interface.register(app)
     app.register_blueprint(federation.bp)
     app.register_blueprint(notifications.bp)
     app.register_blueprint(decidim.bp)
     app.register_blueprint(batch.bp)
     app.register_blueprint(sparql.bp)
+    app.register_blueprint(statistics.bp)
     app.register_blueprint(ldp.bp)
     problems.register(app, constrained_by=node.shapes_url)
     cors.register(app, trusted_origins=config.cors_origins)

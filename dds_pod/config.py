@@ -79,10 +79,11 @@ class ServerConfig:
 
 @dataclass(frozen=True)
 class InterfaceConfig:
-    """The ``[interface]`` table: the public interface's map. No tile server by default, so that no page makes
-    a reader's browser contact another origin; a deployment that names one (and its attribution) allows it in
-    the pages' Content-Security-Policy."""
+    """The ``[interface]`` table: the node's name and the public interface's map. No tile server by default, so
+    that no page makes a reader's browser contact another origin; a deployment that names one (and its
+    attribution) allows it in the pages' Content-Security-Policy."""
 
+    name: str = "Democracy Data Space"  # the node's name, in the header of every page
     tiles_url: str = ""  # e.g. "https://tiles.example/{z}/{x}/{y}.png"
     tiles_attribution: str = ""
     default_language: str = "en"  # when the reader's Accept-Language names none of the interface's languages

@@ -24,8 +24,11 @@ from .federation.merged import MergedGraph, MergedGraphs
 from .federation.outbox import Outbox
 from .federation.sources import member_sources
 from .federation.views import MergedViews
+from .ldp import reactions
 from .ldp.intake import Intake
+from .ldp.reactions import Reaction
 from .ldp.resources import Pod
+from .portal.service import Portal
 from .store import Store, open_store
 from .validation import Validator, default_validator
 
@@ -76,6 +79,15 @@ class Node:
         self.catalog = Catalog(self.merged_graph, [pod.url for pod in pods] + list(federation.members),
                                self.config.catalog_records)
         self.decidim = DecidimAPI(self.merged_graph)
+        self.portal = Portal(self.merged_graph, self.received_reactions)
+
+    def received_reactions(self, iri: str) -> list[Reaction]:
+        """The reactions one of this node's pods holds or accepted through its inbox for ``iri`` (none for a
+        resource of another node)."""
+        for pod in self.pods.values():
+            if iri.startswith(pod.url):
+                return reactions.find(self.store, pod.url, iri)
+        return []
 
     def add_background(self, task: BackgroundTask) -> None:
         """Register a task (harvesting, notification delivery) run by a server, not by the CLI or tests."""

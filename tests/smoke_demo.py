@@ -9,8 +9,10 @@ stops the server. Standard library only, so any Python 3.11 runs it; exit status
 from __future__ import annotations
 
 import csv
+import html
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -108,6 +110,22 @@ def check_pseudonyms(base: str) -> None:
         raise SmokeFailure(f"barcelona/people/ serves {len(exposed)} real display names of the export")
 
 
+def check_pages_for_people(base: str) -> None:
+    """Every example question of the SPARQL form finds something in the demo's data; the statistics draw charts."""
+    status, media_type, body = get(f"{base}sparql", accept="text/html")
+    links = re.findall(r'<li><a href="(\?query=[^"]+)"', body.decode())
+    if status != 200 or media_type != "text/html" or len(links) < 5:
+        raise SmokeFailure(f"GET {base}sparql as a browser: {status} {media_type}, {len(links)} example questions")
+    for link in links:
+        status, _, answer = get(f"{base}sparql{html.unescape(link)}", accept="text/html")
+        if status != 200 or b"<h2>Results</h2>" not in answer or b"matches the query" in answer:
+            raise SmokeFailure(f"the example question {html.unescape(link)} found nothing in the demo ({status})")
+    status, _, page = get(f"{base}statistics", accept="text/html")
+    charts = page.count(b'role="img"')
+    if status != 200 or charts != 3:
+        raise SmokeFailure(f"GET {base}statistics: {status}, {charts} charts, expected 3")
+
+
 def stop(server: subprocess.Popen) -> None:
     if server.poll() is None:
         os.killpg(server.pid, signal.SIGTERM)
@@ -131,13 +149,15 @@ def main() -> int:
             wait_until_up(base, server)
             eventually(check_merged_views, base)
             check_pseudonyms(base)
+            check_pages_for_people(base)
         except SmokeFailure as failure:
             print(f"demo smoke FAILED: {failure}\n--- make run output ---\n{log_path.read_text(errors='replace')}",
                   file=sys.stderr)
             return 1
         finally:
             stop(server)
-    print(f"demo smoke passed: {base} served the merged views of four platforms, Barcelona pseudonymised")
+    print(f"demo smoke passed: {base} served the merged views of four platforms, Barcelona pseudonymised, "
+          "its example questions and statistics")
     return 0
 
 

@@ -176,6 +176,40 @@ class MergedGraph:
             return value_of(quad.object)
         return None
 
+    # ------------------------------------------------------------------ statistics
+
+    def platform_names(self) -> dict[str, str]:
+        """Platform IRI -> the title of a member pod publishing for it, as the members graph records it."""
+        query = f"""SELECT ?platform (SAMPLE(?title) AS ?name) WHERE {{ GRAPH <{self.graphs.members}> {{
+                      ?member <{DDS.sourcePlatform}> ?platform ; <{DCTERMS.title}> ?title }} }} GROUP BY ?platform"""
+        return {row["platform"].value: row["name"].value for row in self.store.select(query)
+                if row["name"] is not None}
+
+    def contributions_per_month(self) -> list[tuple[str, str, int]]:
+        """(platform, ``YYYY-MM``, contributions published that month), contributions of every kind."""
+        query = f"""SELECT ?platform ?month (COUNT(DISTINCT ?c) AS ?n) WHERE {{
+                      ?c a <{DDS.Contribution}> ; <{DDS.sourcePlatform}> ?platform ; <{AS.published}> ?published .
+                      BIND(SUBSTR(STR(?published), 1, 7) AS ?month) }} GROUP BY ?platform ?month"""
+        return [(row["platform"].value, row["month"].value, int(row["n"].value)) for row in self.store.select(query)]
+
+    def status_counts(self) -> list[tuple[str, str, int]]:
+        """(platform, status name, proposals and budget projects in that status); none stated counts as
+        ``submitted``."""
+        query = f"""SELECT ?platform ?status (COUNT(DISTINCT ?p) AS ?n) WHERE {{
+                      VALUES ?type {{ <{DDS.Proposal}> <{DDS.BudgetProject}> }}
+                      ?p a ?type ; <{DDS.sourcePlatform}> ?platform .
+                      OPTIONAL {{ ?p <{DDS.status}> ?stated }}
+                      BIND(STRAFTER(STR(COALESCE(?stated, <{DDS.submitted}>)), "#") AS ?status) }}
+                    GROUP BY ?platform ?status"""
+        return [(row["platform"].value, row["status"].value, int(row["n"].value)) for row in self.store.select(query)]
+
+    def stance_counts(self) -> list[tuple[str, str, int]]:
+        """(platform, stance name, comments taking that stance); comments without a stance are not counted."""
+        query = f"""SELECT ?platform ?stance (COUNT(DISTINCT ?c) AS ?n) WHERE {{
+                      ?c a <{DDS.Comment}> ; <{DDS.sourcePlatform}> ?platform ; <{DDS.stance}> ?stated .
+                      BIND(STRAFTER(STR(?stated), "#") AS ?stance) }} GROUP BY ?platform ?stance"""
+        return [(row["platform"].value, row["stance"].value, int(row["n"].value)) for row in self.store.select(query)]
+
 
 def _ref(iri: str) -> str:
     """An IRI as a SPARQL term; one that is not an IRI raises ValueError rather than reaching the query text."""

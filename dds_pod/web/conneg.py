@@ -8,7 +8,7 @@ import pyoxigraph as ox
 from flask import Request
 
 from .. import negotiation
-from ..errors import NotAcceptable
+from ..errors import BadDocument, NotAcceptable
 from ..negotiation import Accept
 
 EXPANDED_PROFILE = "http://www.w3.org/ns/json-ld#expanded"
@@ -33,6 +33,8 @@ RDF_REPRESENTATIONS = {
 OFFERED = ["application/ld+json", "application/json", *RDF_REPRESENTATIONS, "text/html"]
 ACCEPT_POST = "application/ld+json, text/turtle, application/n-triples"
 ACCEPT_PATCH = "application/sparql-update, text/n3, application/ld+json, application/merge-patch+json"
+NAMED_FORMATS = {"jsonld": JSON_LD, "turtle": RDF_REPRESENTATIONS["text/turtle"]}
+"""``?format=`` values: a link on a page for people cannot set Accept, so it names the representation instead."""
 
 
 def accepted(request: Request) -> Accept:
@@ -41,12 +43,17 @@ def accepted(request: Request) -> Accept:
     return [(value.split(";")[0].strip().lower(), quality) for value, quality in request.accept_mimetypes]
 
 
-def choose(request: Request, html: bool = True) -> Representation:
-    """The best representation for the Accept header; JSON-LD when the client has no preference."""
-    offered = OFFERED if html else OFFERED[:-1]
-    best = negotiation.best(accepted(request), offered)
+def choose(request: Request) -> Representation:
+    """The representation ``?format=`` names, else the best for the Accept header; JSON-LD when the client has no
+    preference."""
+    named = request.args.get("format")
+    if named is not None:
+        if named not in NAMED_FORMATS:
+            raise BadDocument(f"format must be one of {', '.join(NAMED_FORMATS)}", field="format")
+        return NAMED_FORMATS[named]
+    best = negotiation.best(accepted(request), OFFERED)
     if best is None:
-        raise NotAcceptable(f"none of the offered types is acceptable: {', '.join(offered)}")
+        raise NotAcceptable(f"none of the offered types is acceptable: {', '.join(OFFERED)}")
     if best in ("application/ld+json", "application/json"):
         return JSON_LD_EXPANDED if _wants_expanded(request.headers.get("Accept", "")) else JSON_LD
     if best == "text/html":

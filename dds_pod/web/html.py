@@ -1,59 +1,84 @@
-"""The HTML pages for people: resources and containers, the node's index, the ontology and the shapes.
+"""The HTML pages for people: resources and containers, the ontology and the shapes.
 
-Everything these pages show comes from citizens or remote pods, so everything is escaped (text and
-attributes alike), only http(s) IRIs become links (no ``javascript:``), and every page is sent with a
-Content-Security-Policy that allows no script at all and only the page's own inline style, by its hash.
+Everything these pages show comes from citizens or remote pods, so every text is escaped (attributes alike),
+rich text (``as:content``, summaries, official answers) is passed through the sanitiser's safelist again before
+it is shown as HTML, only http(s) IRIs become links (no ``javascript:``), and every page is sent with a
+Content-Security-Policy that allows no script at all and only the page's own style sheet, by its hash.
+
+The pages are for reading, not for machines: properties by their ontology label, linked resources by their
+title, dates as dates, what the server recorded apart from what the publisher wrote.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Iterable, Sequence
-from functools import cache
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from html import escape
 
 import pyoxigraph as ox
 from flask import Response
 from rdflib import Graph, Literal, URIRef
 
-from ..standard import context_document, context_prefixes, expand_compact
-from ..vocab import AS, DCTERMS, LDP, OWL, RDF, RDFS, SKOS, XSD
+from ..changes import Event
+from ..ldp.intake import HTML_PROPERTIES
+from ..sanitize import clean_html
+from ..vocab import AS, DCTERMS, LDP, OWL, RDF, RDFS, SERVER_MANAGED, SKOS, XSD
+from .readable import ontology_label, prefixed, readable_date, short_key, term_label
 
 _Subject = ox.NamedNode | ox.BlankNode
 _Object = ox.NamedNode | ox.BlankNode | ox.Literal
 _Index = dict[_Subject, dict[str, list[_Object]]]
+Label = tuple[str, str]
+"""(text, language) naming a resource; the language is empty for untagged text."""
 
-_RDF_TYPE = str(RDF.type)
 _XSD_STRING = str(XSD.string)
 _LDP_CONTAINS = str(LDP.contains)
 _LABELS = (str(DCTERMS.title), str(AS.name), str(SKOS.prefLabel), str(RDFS.label))
+_RICH = frozenset(str(iri) for iri in HTML_PROPERTIES)
+_SERVER = frozenset(str(iri) for iri in SERVER_MANAGED)
 _LINKABLE = ("http://", "https://")
+FORMATS = (("jsonld", "application/ld+json", "JSON-LD"), ("turtle", "text/turtle", "Turtle"))
+"""The machine representations a page links to: (``format`` parameter, media type, name)."""
 
 STYLE = (
-    "body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}"
+    "body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222;"
+    "background:#fff}a{color:#0b57a4}"
     "table{border-collapse:collapse;width:100%}th,td{border:1px solid #ccc;padding:.3rem .5rem;"
-    "text-align:left;vertical-align:top}th{width:12rem;font-weight:600}td table{margin:.2rem 0}"
-    "small{color:#666}.iri{font-family:monospace;word-break:break-all}"
+    "text-align:left;vertical-align:top;overflow-wrap:break-word}th{font-weight:600}th[scope=row]{width:30%}"
+    "td table{margin:.2rem 0}caption{text-align:left;font-weight:600;padding:.3rem 0}"
+    "small{color:#595959}.iri{font-family:monospace}.iri,.url{overflow-wrap:anywhere}.scroll{overflow-x:auto}"
+    ".rich>:first-child{margin-top:0}.rich>:last-child{margin-bottom:0}"
+    "textarea{width:100%;box-sizing:border-box;font:14px/1.4 monospace}button{font:inherit;padding:.3rem 1rem}"
+    "label{font-weight:600;display:block}.error{border-left:4px solid #b3261e;padding:.5rem 1rem;background:#fdecea}"
+    "pre{white-space:pre-wrap;overflow-wrap:anywhere}nav ul{list-style:none;padding:0;display:flex;flex-wrap:wrap;"
+    "gap:.5rem 1.5rem}figure{margin:1.5rem 0}svg{max-width:100%;height:auto}.chart{max-width:36rem}"
+    ".legend{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.25rem 1rem}.legend svg{vertical-align:middle}"
+    ".visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}"
 )
 _STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
 CONTENT_SECURITY_POLICY = (f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; img-src 'none'; "
                            "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+FORM_SECURITY_POLICY = CONTENT_SECURITY_POLICY.replace("form-action 'none'", "form-action 'self'")
+"""The policy of a page with a form (the SPARQL query form): it may submit to this node only."""
 
 
-def response(page: str) -> Response:
+def response(page: str, status: int = 200, form: bool = False) -> Response:
     """An HTML answer with the headers that keep it inert: no script may run, no type may be sniffed."""
-    answer = Response(page, mimetype="text/html")
-    answer.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    answer = Response(page, status=status, mimetype="text/html")
+    answer.headers["Content-Security-Policy"] = FORM_SECURITY_POLICY if form else CONTENT_SECURITY_POLICY
     answer.headers["X-Content-Type-Options"] = "nosniff"
     return answer
 
 
-def _page(title: str, body: str) -> str:
-    return ('<!DOCTYPE html>\n<html>\n<head>\n<meta charset="utf-8">\n'
+def page(title: str, body: str, title_language: str = "") -> str:
+    """A whole HTML5 page in English around ``body`` (already safe HTML), titled by ``title`` (text)."""
+    heading_language = f' lang="{escape(title_language)}"' if title_language else ""
+    return ('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            f"<title>{escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
-            f"<h1>{escape(title)}</h1>\n{body}\n</body>\n</html>\n")
+            f"<title>{escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n"
+            f"<h1{heading_language}>{escape(title)}</h1>\n{body}\n</main>\n</body>\n</html>\n")
 
 
 def link(iri: str, text: str, lang: str = "") -> str:
@@ -61,28 +86,106 @@ def link(iri: str, text: str, lang: str = "") -> str:
     lang_attribute = f' lang="{escape(lang)}"' if lang else ""
     tag = "a" if iri.startswith(_LINKABLE) else "span"
     href = f' href="{escape(iri)}"' if tag == "a" else ""
-    return f'<{tag}{href} title="{escape(iri)}"{lang_attribute}>{escape(text)}</{tag}>'
+    breakable = ' class="url"' if text == iri else ""  # an IRI shown whole may break anywhere, words may not
+    return f'<{tag}{href} title="{escape(iri)}"{lang_attribute}{breakable}>{escape(text)}</{tag}>'
+
+
+def time_element(lexical: str, datatype: str = str(XSD.dateTime)) -> str:
+    """A date as ``<time>``, readable text with the machine value in ``datetime``; escaped text if not a date."""
+    readable = readable_date(lexical, datatype)
+    if readable is None:
+        return escape(lexical)
+    return f'<time datetime="{escape(lexical)}">{escape(readable)}</time>'
+
+
+def literal(value: ox.Literal, rich: bool = False) -> str:
+    """A literal as HTML: rich text sanitised, dates as ``<time>``, language-tagged text with ``lang``."""
+    language = value.language
+    if rich:
+        direction = f' dir="{escape(str(value.direction))}"' if value.direction is not None else ""
+        lang_attribute = f' lang="{escape(language)}"' if language else ""
+        marker = f"<small>({escape(language)})</small>" if language else ""
+        return f'<div class="rich"{lang_attribute}{direction}>{clean_html(value.value)}</div>{marker}'
+    if language:
+        direction = f' dir="{escape(str(value.direction))}"' if value.direction is not None else ""
+        return (f'<span lang="{escape(language)}"{direction}>{escape(value.value)}</span> '
+                f"<small>({escape(language)})</small>")
+    datatype = value.datatype.value
+    if readable_date(value.value, datatype) is not None:
+        return time_element(value.value, datatype)
+    text = escape(value.value)
+    return text if datatype == _XSD_STRING else f'<span title="{escape(prefixed(datatype))}">{text}</span>'
+
+
+def scrolling(table: str, label: str) -> str:
+    """A wide table that scrolls inside the page rather than the page sideways; focusable, so that a keyboard can
+    scroll it too, and named for those who reach it so."""
+    return f'<div class="scroll" tabindex="0" role="region" aria-label="{escape(label)}">{table}</div>'
+
+
+def label_of(triples: Iterable[ox.Triple], node: ox.NamedNode, base: str = "") -> Label | None:
+    """(text, language) naming ``node`` in ``triples``: its title, name or label; else, for an untitled resource
+    (a comment, a like), its class and its path below ``base`` ("Comment comments/1"); None when it has neither."""
+    index = _index(triples)
+    found = _label_in(index, node)
+    if found is not None or not base or not node.value.startswith(base):
+        return found
+    types = sorted(term_label(t.value) for t in index.get(node, {}).get(str(RDF.type), ()) if type(t) is ox.NamedNode)
+    return (f"{types[0]} {node.value[len(base):]}", "") if types else None
 
 
 # --- resources and containers -----------------------------------------------------------------------------
 
-def resource_page(triples: Sequence[ox.Triple], subject: ox.NamedNode, title: str) -> str:
+@dataclass(frozen=True)
+class _View:
+    """What rendering a resource needs at every level: its statements by subject and the names of what it links."""
+
+    index: _Index
+    labels: Mapping[str, Label] = field(default_factory=dict)
+
+    def name(self, iri: str) -> Label:
+        known = self.labels.get(iri)
+        if known is not None:
+            return known
+        found = _label_in(self.index, ox.NamedNode(iri))
+        if found is not None:
+            return found
+        return ontology_label(iri) or short_key(iri), ""
+
+
+def resource_page(triples: Sequence[ox.Triple], subject: ox.NamedNode, title: str | None = None,
+                  labels: Mapping[str, Label] | None = None) -> str:
     """A small, readable, self-contained HTML5 page of the resource.
 
-    Its properties are a table keyed by context term (the IRI as link and tooltip), blank nodes as nested
-    tables, and ldp:contains members as a list of links with their titles.
+    Its properties are a table keyed by their label (the IRI as link and tooltip), blank nodes as nested tables,
+    the server-managed fields in a section of their own, and ldp:contains members as a list of links with their
+    titles. ``labels`` names linked resources whose statements are not in ``triples`` (IRI -> (text, language));
+    without ``title``, the resource's own title names the page.
     """
     index = _index(triples)
-    members = sorted(
-        (value for value in index.get(subject, {}).get(_LDP_CONTAINS, ()) if type(value) is ox.NamedNode),
-        key=lambda member: member.value,
-    )
-    parts = [f'<p class="iri">{link(subject.value, subject.value)}</p>\n',
-             _table(index, subject, frozenset({subject}), hidden=_LDP_CONTAINS)]
+    view = _View(index, labels or {})
+    heading, heading_language = (title, "") if title is not None else (_label_in(index, subject)
+                                                                       or (subject.value, ""))
+    properties = index.get(subject, {})
+    own = {p: values for p, values in properties.items() if p not in _SERVER and p != _LDP_CONTAINS}
+    recorded = {p: values for p, values in properties.items() if p in _SERVER}
+    parts = [f'<p class="iri">{link(subject.value, subject.value)}</p>\n', _formats(subject.value),
+             _table(view, own, frozenset({subject}), "Properties")]
+    if recorded:
+        parts.append("\n<h2>Recorded by the server</h2>\n"
+                     + _table(view, recorded, frozenset({subject}), "Fields set by the pod"))
+    members = sorted((value for value in properties.get(_LDP_CONTAINS, ()) if type(value) is ox.NamedNode),
+                     key=lambda member: member.value)
     if members:
-        items = "".join(f"<li>{link(member.value, *_label(index, member))}</li>\n" for member in members)
+        items = "".join(f"<li>{link(member.value, *view.name(member.value))}</li>\n" for member in members)
         parts.append(f"\n<h2>Members ({len(members)})</h2>\n<ul>\n{items}</ul>")
-    return _page(title, "".join(parts))
+    return page(heading, "".join(parts), heading_language)
+
+
+def _formats(iri: str) -> str:
+    links = " · ".join(f'<a href="{escape(iri)}?format={key}" type="{media}">{name}</a>'
+                       for key, media, name in FORMATS)
+    return f"<p>For machines: {links}</p>\n" if iri.startswith(_LINKABLE) else ""
 
 
 def _index(triples: Iterable[ox.Triple]) -> _Index:
@@ -92,95 +195,80 @@ def _index(triples: Iterable[ox.Triple]) -> _Index:
     return index
 
 
-@cache
-def _vocabulary() -> tuple[dict[str, str], tuple[tuple[str, str], ...]]:
-    """(IRI -> the context term naming it, (namespace, prefix) longest namespace first) of the DDS context."""
-    context = context_document()["@context"]
-    prefixes = context_prefixes()
-    names: dict[str, str] = {}
-    for key, definition in context.items():
-        iri = definition.get("@id") if isinstance(definition, dict) else definition
-        if not key.startswith("@") and key not in prefixes and isinstance(iri, str) and not iri.startswith("@"):
-            names.setdefault(expand_compact(iri), key)
-    namespaces = tuple(sorted(((ns, prefix) for prefix, ns in prefixes.items()), key=lambda item: -len(item[0])))
-    return names, namespaces
-
-
-def _prefixed(iri: str) -> str:
-    for namespace, prefix in _vocabulary()[1]:
-        if iri.startswith(namespace):
-            return f"{prefix}:{iri[len(namespace):]}"
-    return iri
-
-
-def _name(iri: str) -> str:
-    """The short key a reader of the JSON-LD knows a property or a class by."""
-    if iri == _RDF_TYPE:
-        return "type"
-    return _vocabulary()[0].get(iri) or _prefixed(iri)
-
-
-def _literal(literal: ox.Literal) -> str:
-    text = escape(literal.value)
-    language = literal.language
-    if language:
-        direction = f' dir="{escape(str(literal.direction))}"' if literal.direction is not None else ""
-        return f'<span lang="{escape(language)}"{direction}>{text}</span> <small>({escape(language)})</small>'
-    datatype = literal.datatype.value
-    return text if datatype == _XSD_STRING else f'<span title="{escape(_prefixed(datatype))}">{text}</span>'
-
-
-def _value(index: _Index, value: _Object, path: frozenset[_Subject]) -> str:
+def _value(view: _View, predicate: str, value: _Object, path: frozenset[_Subject]) -> str:
     if type(value) is ox.NamedNode:
-        return link(value.value, _name(value.value))
+        return link(value.value, *view.name(value.value))
     if type(value) is ox.BlankNode:
-        return escape("_:" + value.value) if value in path else _table(index, value, path | {value})
-    return _literal(value)
+        if value in path:
+            return escape("_:" + value.value)
+        return _table(view, view.index.get(value, {}), path | {value})
+    return literal(value, rich=predicate in _RICH)
 
 
-def _table(index: _Index, subject: _Subject, path: frozenset[_Subject], hidden: str = "") -> str:
-    """The properties of ``subject``, blank nodes nested; ``path`` stops cycles of blank nodes."""
+def _table(view: _View, properties: Mapping[str, list[_Object]], path: frozenset[_Subject],
+           caption: str = "") -> str:
+    """Properties as rows, blank nodes nested; ``path`` stops cycles of blank nodes."""
     rows = []
-    properties = index.get(subject, {})
-    for predicate in sorted(properties, key=_name):
-        if predicate == hidden:
-            continue
-        cells = "<br>".join(sorted(_value(index, value, path) for value in properties[predicate]))
-        rows.append(f"<tr><th>{link(predicate, _name(predicate))}</th><td>{cells}</td></tr>")
-    return f"<table>{''.join(rows)}</table>"
+    for predicate in sorted(properties, key=lambda iri: (term_label(iri).lower(), iri)):
+        cells = "<br>".join(sorted(_value(view, predicate, value, path) for value in properties[predicate]))
+        rows.append(f'<tr><th scope="row">{link(predicate, term_label(predicate))}</th><td>{cells}</td></tr>')
+    if not caption:
+        return f"<table>{''.join(rows)}</table>"
+    heading = f'<caption class="visually-hidden">{escape(caption)}</caption>'
+    return scrolling(f"<table>{heading}{''.join(rows)}</table>", caption)
 
 
-def _label(index: _Index, node: ox.NamedNode) -> tuple[str, str]:
-    """(text, language) naming ``node``: its title, name or label (untagged or first language), else its IRI."""
+def _label_in(index: _Index, node: ox.NamedNode) -> Label | None:
+    """Its title, name or label (untagged or first language), None when it has none."""
     properties = index.get(node, {})
     for predicate in _LABELS:
         literals = [value for value in properties.get(predicate, ()) if type(value) is ox.Literal]
         if literals:
-            best = min(literals, key=lambda literal: (literal.language or "", literal.value))
+            best = min(literals, key=lambda found: (found.language or "", found.value))
             return best.value, best.language or ""
-    return node.value, ""
+    return None
+
+
+# --- change feeds ------------------------------------------------------------------------------------------
+
+KIND_NAMES = {"create": "created", "update": "updated", "delete": "deleted"}
+
+
+def feed_page(title: str, feed_url: str, events: Sequence[Event], labels: Mapping[str, Label],
+              pages: Sequence[tuple[str, str]]) -> str:
+    """One page of a pod's change feed as a table (time, change, resource by its title), with links to the other
+    pages: ``pages`` are (text, URL) pairs; ``labels`` the titles of the resources."""
+    rows = "".join(
+        f'<tr><td>{time_element(event.time)}</td><td>{KIND_NAMES.get(event.kind, escape(event.kind))}</td>'
+        f"<td>{link(event.iri, *labels.get(event.iri, (event.iri, '')))}</td></tr>\n" for event in events)
+    table = ('<table><caption>Changes, oldest first</caption>\n<thead><tr><th scope="col">Time</th>'
+             f'<th scope="col">Change</th><th scope="col">Resource</th></tr></thead>\n<tbody>\n{rows}</tbody></table>'
+             if events else "<p>No change on this page.</p>")
+    navigation = ""
+    if pages:
+        items = "".join(f"<li>{link(url, text)}</li>" for text, url in pages)
+        navigation = f'\n<nav aria-label="Pages of the feed"><ul>{items}</ul></nav>'
+    return page(title, f"{_formats(feed_url)}{table}{navigation}")
 
 
 # --- the node's own pages ---------------------------------------------------------------------------------
 
-def index_page(pods: Sequence[tuple[str, str]]) -> str:
-    """The node's home page: its pods (IRI, title) and the standard's documents."""
-    items = "".join(f"<li>{link(iri, title)}</li>" for iri, title in pods)
-    return _page("Democracy Data Space node",
-                 f"<ul>{items}</ul>\n<p><a href=\"ns\">Ontology</a> · <a href=\"shapes\">Shapes</a> · "
-                 "<a href=\"ns/context.jsonld\">JSON-LD context</a></p>")
+def _vocabulary_label(label: Literal) -> str:
+    if not label.language:
+        return escape(str(label))
+    return f'<span lang="{escape(label.language)}">{escape(str(label))}</span> ({escape(label.language)})'
 
 
 def vocabulary_page(graph: Graph, title: str) -> str:
     """The ontology or the shapes as a table of their terms, with kinds, labels and definitions."""
     rows = []
     for term in sorted({s for s in graph.subjects(RDF.type, None) if isinstance(s, URIRef)}):
-        labels = " / ".join(f"{escape(str(o))} ({escape(o.language or '')})" for o in graph.objects(term, RDFS.label)
-                            if isinstance(o, Literal))
+        labels = " / ".join(_vocabulary_label(o) for o in graph.objects(term, RDFS.label) if isinstance(o, Literal))
         comments = "<br>".join(escape(str(o)) for o in graph.objects(term, RDFS.comment))
         kinds = ", ".join(escape(str(t).rsplit("#", 1)[-1]) for t in graph.objects(term, RDF.type)
                           if str(t).startswith(str(OWL)) or "shacl" in str(t))
         rows.append(f'<tr id="{escape(str(term).rsplit("#", 1)[-1])}"><td><code>{escape(str(term))}</code></td>'
                     f"<td>{kinds}</td><td>{labels}</td><td>{comments}</td></tr>")
-    return _page(title, "<table><tr><th>term</th><th>kind</th><th>label</th><th>definition</th></tr>"
-                 + "".join(rows) + "</table>")
+    table = ('<table><tr><th scope="col">term</th><th scope="col">kind</th><th scope="col">label</th>'
+             '<th scope="col">definition</th></tr>' + "".join(rows) + "</table>")
+    return page(title, scrolling(table, "Terms"))

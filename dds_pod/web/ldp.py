@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from urllib.parse import quote, urlencode
 
 import pyoxigraph as ox
@@ -21,7 +21,6 @@ from ..ldp import representation
 from ..ldp.intake import Body
 from ..ldp.resources import Pod, Preconditions, Resource, Search, Written, check_path_segments
 from ..node import Node
-from ..terms import value_of
 from ..vocab import LDP
 from . import conneg, html, params
 from .auth import authorize
@@ -46,6 +45,7 @@ METHODS_RESOURCE = "GET, HEAD, OPTIONS, PUT, PATCH, DELETE"
 METHODS_MISSING = "OPTIONS, PUT"
 CONTAINER_PAGE_MAX = 10000
 FEED_PAGE_MAX = 1000  # events per change-feed page: a larger limit gets this many and the link to the rest
+LINKED_LABELS_MAX = 50  # linked resources of one page looked up for their titles
 
 
 def _node() -> Node:
@@ -85,7 +85,7 @@ def _get(pod: Pod, iri: str) -> Response:
     elif resource.is_container:
         response = _container_response(pod, resource, chosen, minimal)
     else:
-        response = _resource_response(resource, chosen)
+        response = _resource_response(pod, resource, chosen)
     response.headers["ETag"] = etag
     _describe(response, pod, resource.iri, exists=True)
     if minimal:
@@ -109,19 +109,19 @@ def _container_response(pod: Pod, container: Resource, chosen: conneg.Representa
         for member, _ in members:
             triples.append(ox.Triple(container.subject, CONTAINS, ox.NamedNode(member)))
             triples.extend(_member_triples(pod, member))
-        response = _render(triples, container.subject, chosen, None)
+        response = _render(pod, triples, container.subject, chosen, None)
     if not minimal:
         paging_links(response, container.iri, limit, offset, total)
     return response
 
 
-def _resource_response(resource: Resource, chosen: conneg.Representation) -> Response:
+def _resource_response(pod: Pod, resource: Resource, chosen: conneg.Representation) -> Response:
     """One resource, with the links to its replies and the counts of its reactions the pod's view adds."""
     node = _node_object(resource)
     # Always arrays, so that a client reads one reply like several (the same JSON-LD either way).
     lists = {key: node[key] if isinstance(node[key], list) else [node[key]]
              for key in ("replies", "reactionCounts") if key in node}
-    return _render(resource.triples, resource.subject, chosen, {**node, **lists} if lists else node)
+    return _render(pod, resource.triples, resource.subject, chosen, {**node, **lists} if lists else node)
 
 
 def _member_json(pod: Pod, iri: str, version: str) -> str:
@@ -138,7 +138,7 @@ def _node_object(resource: Resource) -> dict:
                         lambda: representation.node_object(resource.triples, resource.subject))[0]
 
 
-def _render(triples: list[ox.Triple], subject: ox.NamedNode, chosen: conneg.Representation,
+def _render(pod: Pod, triples: list[ox.Triple], subject: ox.NamedNode, chosen: conneg.Representation,
             node: dict | None) -> Response:
     if chosen == conneg.JSON_LD:
         return _json(representation.document(node or representation.node_object(triples, subject),
@@ -148,7 +148,7 @@ def _render(triples: list[ox.Triple], subject: ox.NamedNode, chosen: conneg.Repr
         response.headers["Content-Type"] = f'application/ld+json; profile="{conneg.EXPANDED_PROFILE}"'
         return response
     if chosen == conneg.HTML:
-        return _html(triples, subject)
+        return _html(pod, triples, subject)
     # A document's triples are its default graph, in N-Quads as in every other syntax.
     plain = chosen.oxigraph in (ox.RdfFormat.N_QUADS, ox.RdfFormat.N_TRIPLES)
     prefixes = None if plain else standard.context_prefixes()
@@ -156,10 +156,27 @@ def _render(triples: list[ox.Triple], subject: ox.NamedNode, chosen: conneg.Repr
     return Response(data, mimetype=chosen.media_type)
 
 
-def _html(triples: list[ox.Triple], subject: ox.NamedNode) -> Response:
-    title = next((value_of(t.object) for t in triples if t.subject == subject
-                  and t.predicate.value == "http://purl.org/dc/terms/title"), subject.value)
-    return html.response(html.resource_page(triples, subject, title))
+def _html(pod: Pod, triples: list[ox.Triple], subject: ox.NamedNode) -> Response:
+    return html.response(html.resource_page(triples, subject, labels=_linked_labels(pod, triples)))
+
+
+def _linked_labels(pod: Pod, triples: list[ox.Triple]) -> dict[str, html.Label]:
+    """The titles of the pod's own resources a page links to (its author, space, topic, ...), looked up for at
+    most LINKED_LABELS_MAX of them, so a page's cost stays bounded whatever the resource links."""
+    described = {t.subject.value for t in triples if isinstance(t.subject, ox.NamedNode)}
+    linked = sorted({t.object.value for t in triples if isinstance(t.object, ox.NamedNode)
+                     and t.object.value.startswith(pod.url) and t.object.value not in described})
+    return _titles(pod, linked[:LINKED_LABELS_MAX])
+
+
+def _titles(pod: Pod, iris: Iterable[str]) -> dict[str, html.Label]:
+    """How pages name these resources of the pod (those the pod does not hold are left out)."""
+    labels = {}
+    for iri in iris:
+        found = html.label_of(pod.store.triples(iri), ox.NamedNode(iri), pod.url)
+        if found is not None:
+            labels[iri] = found
+    return labels
 
 
 def _json(document) -> Response:
@@ -173,16 +190,41 @@ def _change_feed(pod: Pod) -> Response:
         return response
     since = int_arg("since", 0, minimum=0)
     limit = min(int_arg("limit", _node().config.page_size, minimum=1), FEED_PAGE_MAX)
+    chosen = conneg.choose(request)
+    if chosen == conneg.HTML:
+        return _feed_html(pod, since, limit)
     triples, next_since = pod.feed.page(since, limit)
-    chosen = conneg.choose(request, html=False)
     stream = ox.NamedNode(pod.feed.url)
     if chosen == conneg.JSON_LD:
         subjects = sorted({t.subject for t in triples if isinstance(t.subject, ox.NamedNode)}, key=lambda s: s.value)
         response = _json({"@context": _node().context_url, "@graph": representation.node_objects(triples, subjects)})
     else:
-        response = _render(triples, stream, chosen, None)
+        response = _render(pod, triples, stream, chosen, None)
     if next_since is not None:
         response.headers.add("Link", f'<{pod.feed.url}?{urlencode({"since": next_since, "limit": limit})}>; rel="next"')
+    response.headers["Allow"] = "GET, HEAD, OPTIONS"
+    response.vary.add("Accept")
+    return response
+
+
+def _feed_html(pod: Pod, since: int, limit: int) -> Response:
+    """A page of the feed for people: its events with the titles of their resources, and links to the earlier,
+    later and newest pages."""
+    events = pod.feed.events(since, limit + 1)
+    more, events = len(events) > limit, events[:limit]
+    labels = _titles(pod, {event.iri for event in events})
+    at = lambda start: f"{pod.feed.url}?{urlencode({'since': start, 'limit': limit})}"  # noqa: E731
+    pages = []
+    if since > 0:
+        pages.append(("Earlier changes", at(max(0, since - limit))))
+    if more:
+        pages.append(("Later changes", at(events[-1].sequence)))
+    newest = max(0, pod.feed.last_sequence() - limit)
+    if newest > since:
+        pages.append(("Newest changes", at(newest)))
+    response = html.response(html.feed_page(f"Changes of {pod.config.title}", pod.feed.url, events, labels, pages))
+    if more:
+        response.headers.add("Link", f'<{at(events[-1].sequence)}>; rel="next"')
     response.headers["Allow"] = "GET, HEAD, OPTIONS"
     response.vary.add("Accept")
     return response

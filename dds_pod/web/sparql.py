@@ -11,12 +11,12 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, request
 from werkzeug.datastructures import CombinedMultiDict, MultiDict
 
-from .. import bounds
-from ..errors import BadDocument, Forbidden, UnsupportedFormat
+from .. import bounds, negotiation
+from ..errors import BadDocument, DDSError, Forbidden, UnsupportedFormat
 from ..federation.sparql import Answer, Dataset, InvalidRequest, Limits, QueryService
 from ..node import Node
 from ..sandbox import Busy, Slots, empty_network
-from . import conneg, params
+from . import conneg, html, params, sparql_pages
 from .problems import problem
 
 bp = Blueprint("sparql", __name__)
@@ -45,12 +45,43 @@ def endpoint() -> Response:
     if "update" in parameters:
         raise Forbidden(READ_ONLY)
     queries = parameters.getlist("query")
+    for_people = _wants_html()
     if not queries and request.method != "POST":
+        if for_people:
+            return _html_response(sparql_pages.form_page())
         return _respond(_service().describe(conneg.accepted(request)))
     if len(queries) != 1:
         raise InvalidRequest(f"a request carries exactly one query; this one has {len(queries)}")
+    if for_people:
+        return _html_answer(queries[0], parameters)
     bounds.check_text_nesting(queries[0], "SPARQL query")
     return _respond(_service().run(queries[0], _dataset(parameters), conneg.accepted(request)))
+
+
+def _wants_html() -> bool:
+    """A browser's request: one that prefers HTML to every machine format (``*/*`` alone does not)."""
+    offered = ["application/sparql-results+json", "text/turtle", "text/html"]
+    return negotiation.best(conneg.accepted(request), offered) == "text/html"
+
+
+def _html_answer(query: str, parameters: MultiDict) -> Response:
+    """The form with the query and its results as a table; an error as a readable message with its status."""
+    try:
+        bounds.check_text_nesting(query, "SPARQL query")
+        answer = _service().run(query, _dataset(parameters), sparql_pages.ACCEPT)
+    except DDSError as error:
+        response = _html_response(sparql_pages.form_page(query, error=error.message), error.status)
+        if isinstance(error, Busy):
+            response.headers["Retry-After"] = str(error.retry_after_s)
+        return response
+    return _html_response(sparql_pages.form_page(query, results=sparql_pages.results_html(answer.media_type,
+                                                                                          answer.body)))
+
+
+def _html_response(page: str, status: int = 200) -> Response:
+    response = html.response(page, status=status, form=True)
+    response.vary.add("Accept")
+    return response
 
 
 def _parameters() -> MultiDict:

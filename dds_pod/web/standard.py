@@ -1,4 +1,5 @@
-"""The civic standard over HTTP: the JSON-LD context, the ontology and the shapes, plus the node's index.
+"""The civic standard over HTTP: the JSON-LD context, the ontology and the shapes, plus the node's index
+(JSON-LD for machines, the public interface's home page for browsers).
 
 Browsers resolve ``{base_url}ns/context.jsonld`` offline (same server, CORS-enabled); the
 ontology and the shapes answer in Turtle, JSON-LD or HTML by Accept.
@@ -14,6 +15,7 @@ from rdflib import Graph
 
 from .. import negotiation, standard
 from . import conneg, html
+from .interface import pages
 
 bp = Blueprint("standard", __name__)
 
@@ -40,9 +42,10 @@ def index() -> Response:
     node = current_app.extensions["dds.node"]
     pods = [{"@id": pod.url, "title": {"en": pod.config.title}, "platform": pod.config.platform}
             for pod in node.pods.values()]
-    # The home page answers JSON-LD to a client that accepts neither, as a pod's root would without HTML.
+    # Browsers get the public interface's home page; a client that accepts neither gets JSON-LD, as a pod's
+    # root would without HTML.
     if negotiation.best(conneg.accepted(request), ["application/ld+json", "text/html"]) == "text/html":
-        return html.response(html.index_page([(p["@id"], p["title"]["en"]) for p in pods]))
+        return pages.home()
     body = {"@context": node.context_url, "@id": node.config.base_url, "pods": pods}
     return Response(json.dumps(body, ensure_ascii=False), mimetype="application/ld+json")
 

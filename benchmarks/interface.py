@@ -1,0 +1,81 @@
+"""Server time and size of the public interface's home and contribution pages, on the demo's data.
+
+Builds the demo node in process (the pods of ``examples/demo.toml`` seeded as ``make run`` seeds them, harvested
+once), then times requests through the WSGI application, so the figures are the server's own work without the
+network. Prints the median and 95th percentile per page and the size of each page; the targets are a median of
+at most 100 ms and at most 200 KB per page.
+
+    .venv/bin/python benchmarks/interface.py [--runs 50] [--small]
+
+``--small`` seeds only the example documents (no Madrid or Barcelona export), for a quick run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+from dds_pod import config as configuration
+from dds_pod.app import create_app
+from dds_pod.demo import seed_source
+from dds_pod.store import Change
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = [("bordeaux", "jsonld", "examples/valid"), ("bordeaux", "decidim-dataspace", "data/decidim-dataspace"),
+         ("paris", "jsonld", "examples/paris"),
+         ("barcelona", "decidim-csv", "data/real/decidim_barcelona_open_data"),
+         ("madrid", "consul-csv", "data/real/decide_madrid_dgov_visual_analytics")]
+HTML = {"Accept": "text/html", "Accept-Language": "fr"}
+
+
+def build(small: bool):
+    config = configuration.load(ROOT / "examples" / "demo.toml")
+    app = create_app(config)
+    node = app.extensions["dds.node"]
+    for pod, kind, path in SEEDS[:3] if small else SEEDS:
+        seed_source(node, pod, kind, ROOT / path, config.import_settings.pseudonym_key)
+    node.harvester.sync_all()
+    return app, config.base_url
+
+
+def measure(client, url: str, runs: int) -> tuple[float, float, int]:
+    times, size = [], 0
+    for _ in range(runs):
+        started = time.perf_counter()
+        response = client.get(url, headers=HTML)
+        times.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, (url, response.status_code)
+        size = len(response.get_data())
+    times.sort()
+    return statistics.median(times), times[int(len(times) * 0.95) - 1], size
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--small", action="store_true")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    app, base = build(args.small)
+    print(f"demo node built and harvested in {time.perf_counter() - started:.1f} s")
+    client = app.test_client()
+    pages = {"home": "/",
+             "contribution": f"/contribution?id={base}bordeaux/proposals/piste-cyclable-victor-hugo",
+             "platform": "/platform?id=https://participation.bordeaux-metropole.example"}
+    for name, url in pages.items():
+        p50, p95, size = measure(client, url, args.runs)
+        print(f"{name:>14}: p50 {p50:6.1f} ms   p95 {p95:6.1f} ms   {size / 1024:6.1f} KB")
+    node = app.extensions["dds.node"]
+    cold = []
+    for _ in range(max(3, args.runs // 10)):
+        node.merged_graph.commit(Change())  # a new version: the home summary is read again from the store
+        started = time.perf_counter()
+        client.get("/", headers=HTML)
+        cold.append((time.perf_counter() - started) * 1000)
+    print(f"{'home, uncached':>14}: p50 {statistics.median(cold):6.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
