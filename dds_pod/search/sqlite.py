@@ -115,6 +115,13 @@ class SqliteIndex:
         with self._reading() as connection:
             return connection.execute("SELECT count(*) FROM docs").fetchone()[0]
 
+    def stored(self, iri: str) -> dict[str, Any] | None:
+        """The fields stored for one resource, by column name (what ``dds-pod`` operators and tests check)."""
+        with self._reading() as connection:
+            cursor = connection.execute("SELECT * FROM docs WHERE iri = ?", (iri,))
+            row = cursor.fetchone()
+            return dict(zip([column[0] for column in cursor.description], row, strict=True)) if row else None
+
     def search(self, query: SearchQuery, facets: bool = True) -> SearchResult:
         match = _match(query)
         if match == "":  # words were asked for, and none is a word: nothing can match
