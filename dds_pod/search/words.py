@@ -12,6 +12,7 @@ import re
 import threading
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 
 import snowballstemmer
 
@@ -48,7 +49,9 @@ def language_of(tag: str) -> str | None:
     return primary if primary in STEMMERS else None
 
 
+@lru_cache(maxsize=200_000)
 def stem(word: str, language: str) -> str:
+    """Cached: Snowball in pure Python costs far more than a look-up, and texts reuse a small vocabulary."""
     return _stemmer(language).stemWord(unaccented(word))
 
 
