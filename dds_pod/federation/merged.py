@@ -281,13 +281,18 @@ class MergedGraph:
         if not iris:
             return set()
         links = f"<{AS.inReplyTo}>|<{AS.object}>|<{DDS.amends}>|<{PROV.wasDerivedFrom}>"
-        aligned = f"<{SKOS.exactMatch}>|^<{SKOS.exactMatch}>"
         query = f"""SELECT DISTINCT ?other WHERE {{ {_values('r', iris)}
                       {{ ?r {links} ?other }} UNION {{ ?r <{PROV.qualifiedInfluence}>/<{PROV.influencer}> ?other }}
-                      UNION {{ ?other <{DCTERMS.subject}> ?r }}
-                      UNION {{ ?r {aligned} ?aligned . ?other <{DCTERMS.subject}> ?aligned }}
                       FILTER(isIRI(?other)) }}"""
-        return {row["other"].value for row in self.store.select(query)}
+        found = {row["other"].value for row in self.store.select(query)}
+        topics = {iri for iri, _ in self.typed_rows([str(SKOS.Concept)], iris)}
+        if topics:  # rare (a topic harvested): its contributions and those of the topics aligned with it
+            aligned, subject = f"<{SKOS.exactMatch}>|^<{SKOS.exactMatch}>", f"<{DCTERMS.subject}>"
+            query = f"""SELECT DISTINCT ?other WHERE {{ {_values('r', topics)}
+                          {{ ?other {subject} ?r }} UNION {{ ?r {aligned} ?t . ?other {subject} ?t }}
+                          FILTER(isIRI(?other)) }}"""
+            found |= {row["other"].value for row in self.store.select(query)}
+        return found
 
 
 def _values(variable: str, iris: Collection[str] | None) -> str:
