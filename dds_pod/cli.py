@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from . import __version__, rdfio
 from .errors import DDSError
@@ -53,6 +54,12 @@ def _parser() -> argparse.ArgumentParser:
     harvest = commands.add_parser("harvest", help="sync the federation's members once and exit")
     harvest.add_argument("--config", required=True, help="the node's TOML configuration")
     harvest.set_defaults(command=run_harvest)
+
+    index = commands.add_parser("index", help="the search index of the merged graph")
+    index_commands = index.add_subparsers(required=True, metavar="ACTION")
+    rebuild = index_commands.add_parser("rebuild", help="rebuild the search index from the merged graph")
+    rebuild.add_argument("--config", required=True, help="the node's TOML configuration")
+    rebuild.set_defaults(command=run_index_rebuild)
 
     importer = commands.add_parser("import", help="import a platform's data into a pod")
     sources = importer.add_subparsers(required=True, metavar="SOURCE")
@@ -145,6 +152,50 @@ def run_harvest(args: argparse.Namespace) -> int:
         print(report.summary())
     failed = [r for r in reports if r.status == "failed"]
     return EXIT_INVALID if failed else EXIT_OK
+
+
+def run_index_rebuild(args: argparse.Namespace) -> int:
+    from .config import ConfigError, load
+    from .node import Node
+    from .search.updater import rebuild
+
+    try:
+        node = Node(load(args.config))
+    except ConfigError as exc:
+        print(f"dds-pod: {exc.message}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    try:
+        with _counting("index") as bar:
+            written = rebuild(node.search, node.search_documents, bar.update)
+    finally:
+        node.close()
+    print(f"search index rebuilt: {written} documents")
+    return EXIT_OK
+
+
+class _counting:
+    """A progress bar of a known total on a terminal (tqdm), nothing when the output is a pipe or a file."""
+
+    def __init__(self, description: str) -> None:
+        self.description = description
+        self.bar: Any = None
+
+    def update(self, done: int, total: int) -> None:
+        if not sys.stderr.isatty():
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(desc=self.description, total=total, unit=" documents", file=sys.stderr)
+        self.bar.n = done
+        self.bar.refresh()
+
+    def __enter__(self) -> _counting:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 class _progress:

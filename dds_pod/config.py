@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import search
 from .errors import ConfigError
+from .search import SearchSettings
 from .store import StoreContext, StoreSettings, read_settings
 
 POD_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -108,6 +110,7 @@ class Config:
     import_settings: ImportConfig = field(default_factory=ImportConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
     interface: InterfaceConfig = field(default_factory=InterfaceConfig)
+    search: SearchSettings = field(default_factory=lambda: search.read_settings(None, None))
 
     def pod_url(self, name: str) -> str:
         return self.pods[name].url(self.base_url)
@@ -146,6 +149,7 @@ def from_dict(raw: dict[str, Any], relative_to: Path = Path()) -> Config:
         server=_server(_table(raw, "server")),
         cors_origins=_origins(raw.get("cors_origins", [])),
         interface=_interface(_table(raw, "interface")),
+        search=search.read_settings(raw.get("search"), data_dir),
     )
 
 
@@ -159,7 +163,7 @@ def _origins(raw: Any) -> frozenset[str]:
 
 
 TOP_LEVEL_KEYS = frozenset({"base_url", "data_dir", "pods", "store", "page_size", "max_body_bytes", "federation",
-                            "catalog", "import", "server", "cors_origins", "interface"})
+                            "catalog", "import", "server", "cors_origins", "interface", "search"})
 
 
 def pseudonym_key(import_table: dict[str, Any] | None = None) -> str | None:

@@ -40,6 +40,7 @@ class ServingNode:
             # What start-up built (ontology, shapes, contexts, seeded data) lives as long as the process: frozen, it
             # is no longer walked by every full collection of the garbage collector, a cost bulk imports feel.
             gc.freeze()
+            self.node.prepare_search()
             self.node.start_background()
             self._state = "running"
         atexit.register(self.stop)  # a gunicorn worker leaves through sys.exit: atexit runs, daemon threads die

@@ -29,6 +29,9 @@ from .ldp.intake import Intake
 from .ldp.reactions import Reaction
 from .ldp.resources import Pod
 from .portal.service import Portal
+from .search import SearchIndex, open_index
+from .search.documents import DocumentBuilder
+from .search.updater import IndexUpdater, build_if_empty
 from .store import Store, open_store
 from .validation import Validator, default_validator
 
@@ -41,11 +44,14 @@ class BackgroundTask(Protocol):
 
 class Node:
     def __init__(self, config: Config, store: Store | None = None, validator: Validator | None = None,
-                 merged_store: Store | None = None) -> None:
+                 merged_store: Store | None = None, search: SearchIndex | None = None) -> None:
         self.config = config
         self.store = store or open_store(config.store)
         self.merged = merged_store or open_store(config.store, part="federation")
         self.merged_graph = MergedGraph(self.merged, MergedGraphs(config.base_url))
+        self.search = search or open_index(config.search)
+        self.search_documents = DocumentBuilder(self.merged_graph)
+        self.merged_graph.add_listener(IndexUpdater(self.search, self.search_documents))
         self.validator = validator or default_validator()
         self.context_url = f"{config.base_url}ns/context.jsonld"
         self.shapes_url = f"{config.base_url}shapes"
@@ -75,7 +81,7 @@ class Node:
                                  federation.max_response_bytes, AddressPolicy.of(self.config))
         self.harvester = Harvester(self.merged_graph, self.validator, sources)
         self.add_background(BackgroundSync(self.harvester, federation.interval_s))
-        self.views = MergedViews(self.merged_graph)
+        self.views = MergedViews(self.merged_graph, self.search, self.search_documents.topic_key)
         self.catalog = Catalog(self.merged_graph, [pod.url for pod in pods] + list(federation.members),
                                self.config.catalog_records)
         self.decidim = DecidimAPI(self.merged_graph)
@@ -88,6 +94,10 @@ class Node:
             if iri.startswith(pod.url):
                 return reactions.find(self.store, pod.url, iri)
         return []
+
+    def prepare_search(self) -> int:
+        """Build the search index from the merged graph if it is empty (at start-up); the documents written."""
+        return build_if_empty(self.search, self.search_documents)
 
     def add_background(self, task: BackgroundTask) -> None:
         """Register a task (harvesting, notification delivery) run by a server, not by the CLI or tests."""
@@ -113,3 +123,4 @@ class Node:
     def close(self) -> None:
         self.store.close()
         self.merged.close()
+        self.search.close()

@@ -14,9 +14,11 @@ Its ``version`` grows on every write the node makes, so readers can cache per ve
 from __future__ import annotations
 
 import hashlib
-import json
+import logging
 import threading
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import quote
 
 import pyoxigraph as ox
@@ -24,6 +26,8 @@ import pyoxigraph as ox
 from ..store import Change, Store
 from ..terms import named, value_of
 from ..vocab import AS, DCTERMS, DDS, PROV, SKOS
+
+log = logging.getLogger(__name__)
 
 
 class MergedGraphs:
@@ -51,7 +55,9 @@ class ViewFilters:
     topic: str | None = None
     space: str | None = None
     status: str | None = None
-    text: str | None = None
+    text: str | None = None  # words: the view is then read through the search index
+    fields: frozenset[str] = frozenset()  # where the words are looked for: "title", "body" (empty: both)
+    exact: bool = False  # the words as one phrase
     bbox: tuple[float, float, float, float] | None = None  # min longitude, min latitude, max longitude, max latitude
     since: str | None = None
     until: str | None = None
@@ -66,6 +72,14 @@ class Influence:
     title: str | None = None
 
 
+class CommitListener(Protocol):
+    """Told of every commit of the merged graph (the search index keeps itself up to date so)."""
+
+    def prepare(self, touched: frozenset[str]) -> Callable[[], None]:
+        """Called before a commit with the resources it writes or removes, while the graph still holds what they
+        were; what it returns is called once the commit is durable."""
+
+
 class MergedGraph:
     """Reads of the merged store; :meth:`commit` is the one way the node writes it."""
 
@@ -74,6 +88,10 @@ class MergedGraph:
         self.graphs = graphs
         self._version = 0
         self._lock = threading.Lock()
+        self._listeners: list[CommitListener] = []
+
+    def add_listener(self, listener: CommitListener) -> None:
+        self._listeners.append(listener)
 
     @property
     def version(self) -> int:
@@ -81,9 +99,24 @@ class MergedGraph:
         return self._version
 
     def commit(self, change: Change) -> None:
+        touched = self.touched(change)
+        finish = [listener.prepare(touched) for listener in self._listeners] if touched else []
         self.store.commit(change)
         with self._lock:
             self._version += 1
+        for step in finish:
+            try:
+                step()
+            except Exception:  # the merged graph is written: a listener's failure must not undo a harvest's report
+                log.exception("a listener of the merged graph failed")
+
+    def touched(self, change: Change) -> frozenset[str]:
+        """The harvested resources a change writes or removes (each lives in the named graph of its IRI); the
+        node's own graphs (provenance, members, inferred, catalogue) are not resources."""
+        graphs = {*change.drop_graphs, *change.new_graphs,
+                  *(quad.graph_name.value for quad in change.insertions() if isinstance(quad.graph_name, ox.NamedNode))}
+        own = (f"{self.graphs.base_url}federation/", self.graphs.catalog)
+        return frozenset(graph for graph in graphs if not graph.startswith(own))
 
     # ------------------------------------------------------------------ resources
 
@@ -210,6 +243,102 @@ class MergedGraph:
                       BIND(STRAFTER(STR(?stated), "#") AS ?stance) }} GROUP BY ?platform ?stance"""
         return [(row["platform"].value, row["stance"].value, int(row["n"].value)) for row in self.store.select(query)]
 
+    # ------------------------------------------------------------------ the search index's reads
+    # Each takes the resources to read (None: every resource) and answers rows, so that a rebuild reads the whole
+    # graph in these few queries and an update reads a harvest's resources in the same ones.
+
+    def typed_rows(self, classes: Iterable[str], iris: Collection[str] | None) -> list[tuple[str, str]]:
+        """(resource, class) for the resources of these classes, inferred classes included."""
+        types = " ".join(_ref(c) for c in classes)
+        query = f"SELECT DISTINCT ?r ?type WHERE {{ {_values('r', iris)} VALUES ?type {{ {types} }} ?r a ?type }}"
+        return [(row["r"].value, row["type"].value) for row in self.store.select(query) if _is_iri(row["r"])]
+
+    def literal_rows(self, predicates: Iterable[str], iris: Collection[str] | None) -> list[tuple[str, str, str, str]]:
+        """(resource, predicate, lexical form, language tag or "") of the literals of these predicates."""
+        values = " ".join(_ref(p) for p in predicates)
+        query = (f"SELECT DISTINCT ?r ?p ?o WHERE {{ {_values('r', iris)} VALUES ?p {{ {values} }} ?r ?p ?o "
+                 "FILTER(isLiteral(?o)) }")
+        return [(row["r"].value, row["p"].value, row["o"].value, row["o"].language or "")
+                for row in self.store.select(query) if _is_iri(row["r"])]
+
+    def value_rows(self, predicates: Iterable[str], iris: Collection[str] | None) -> list[tuple[str, str, str]]:
+        """(resource, predicate, IRI or lexical form) of the values of these predicates."""
+        values = " ".join(_ref(p) for p in predicates)
+        query = f"SELECT DISTINCT ?r ?p ?o WHERE {{ {_values('r', iris)} VALUES ?p {{ {values} }} ?r ?p ?o }}"
+        return [(row["r"].value, row["p"].value, row["o"].value) for row in self.store.select(query)
+                if _is_iri(row["r"]) and not isinstance(row["o"], ox.BlankNode)]
+
+    def location_rows(self, iris: Collection[str] | None) -> list[tuple[str, float, float]]:
+        """(resource, latitude, longitude) of the resources with a located place."""
+        query = f"""SELECT ?r (SAMPLE(?lat) AS ?la) (SAMPLE(?lon) AS ?lo) WHERE {{ {_values('r', iris)}
+                      ?r <{AS.location}> ?place . ?place <{AS.latitude}> ?lat ; <{AS.longitude}> ?lon }} GROUP BY ?r"""
+        found = []
+        for row in self.store.select(query):
+            try:
+                found.append((row["r"].value, float(row["la"].value), float(row["lo"].value)))
+            except (TypeError, ValueError, AttributeError):  # a member's malformed number: no location
+                continue
+        return found
+
+    def member_rows(self, iris: Collection[str] | None) -> list[tuple[str, str]]:
+        """(resource, member it was harvested from), from the provenance records."""
+        query = f"""SELECT ?r ?member WHERE {{ {_values('r', iris)} GRAPH <{self.graphs.provenance}> {{
+                      ?record <{PROV.wasDerivedFrom}> ?r ; <{PROV.hadPrimarySource}> ?member }} }}"""
+        return [(row["r"].value, row["member"].value) for row in self.store.select(query)]
+
+    def reaction_counts(self, iris: Collection[str] | None) -> list[tuple[str, str, int]]:
+        """(resource, "comments" or "supports", how many) of what answers each resource in the merged graph."""
+        values = _values("target", iris)
+        query = f"""SELECT ?target ?what (COUNT(DISTINCT ?s) AS ?n) WHERE {{ {values}
+                      {{ ?s <{AS.inReplyTo}> ?target BIND("comments" AS ?what) }}
+                      UNION {{ ?s a <{DDS.Support}> ; <{AS.object}> ?target BIND("supports" AS ?what) }}
+                    }} GROUP BY ?target ?what"""
+        return [(row["target"].value, row["what"].value, int(row["n"].value)) for row in self.store.select(query)]
+
+    def influencing(self, iris: Collection[str] | None) -> set[str]:
+        """The resources a result or decision derives from or names as influences, save those it did not retain."""
+        outcomes = f"VALUES ?outcomeType {{ <{DDS.Result}> <{DDS.Decision}> }} ?outcome a ?outcomeType ."
+        query = f"""SELECT DISTINCT ?r WHERE {{ {_values('r', iris)} {outcomes}
+                      {{ ?outcome <{PROV.qualifiedInfluence}> ?influence . ?influence <{PROV.influencer}> ?r
+                         FILTER NOT EXISTS {{ ?influence <{PROV.hadRole}> <{DDS.notRetained}> }} }}
+                      UNION {{ ?outcome <{PROV.wasDerivedFrom}> ?r }} }}"""
+        return {row["r"].value for row in self.store.select(query)}
+
+    def alignments(self) -> list[tuple[str, str]]:
+        """Every (topic, topic) pair that skos:exactMatch aligns."""
+        query = f"SELECT DISTINCT ?a ?b WHERE {{ ?a <{SKOS.exactMatch}> ?b FILTER(isIRI(?a) && isIRI(?b)) }}"
+        return [(row["a"].value, row["b"].value) for row in self.store.select(query)]
+
+    def related(self, iris: Collection[str]) -> set[str]:
+        """What an index entry of these resources counts towards or depends on: what they answer or amend, the
+        contributions a result or decision names, and the contributions of a topic (whose alignment may move)."""
+        if not iris:
+            return set()
+        links = f"<{AS.inReplyTo}>|<{AS.object}>|<{DDS.amends}>|<{PROV.wasDerivedFrom}>"
+        query = f"""SELECT DISTINCT ?other WHERE {{ {_values('r', iris)}
+                      {{ ?r {links} ?other }} UNION {{ ?r <{PROV.qualifiedInfluence}>/<{PROV.influencer}> ?other }}
+                      FILTER(isIRI(?other)) }}"""
+        found = {row["other"].value for row in self.store.select(query)}
+        topics = {iri for iri, _ in self.typed_rows([str(SKOS.Concept)], iris)}
+        if topics:  # rare (a topic harvested): its contributions and those of the topics aligned with it
+            aligned, subject = f"<{SKOS.exactMatch}>|^<{SKOS.exactMatch}>", f"<{DCTERMS.subject}>"
+            query = f"""SELECT DISTINCT ?other WHERE {{ {_values('r', topics)}
+                          {{ ?other {subject} ?r }} UNION {{ ?r {aligned} ?t . ?other {subject} ?t }}
+                          FILTER(isIRI(?other)) }}"""
+            found |= {row["other"].value for row in self.store.select(query)}
+        return found
+
+
+def _values(variable: str, iris: Collection[str] | None) -> str:
+    """A VALUES clause binding ``variable`` to these IRIs, or nothing when every resource is wanted."""
+    if iris is None:
+        return ""
+    return f"VALUES ?{variable} {{ {' '.join(_ref(iri) for iri in sorted(iris))} }}"
+
+
+def _is_iri(term) -> bool:
+    return isinstance(term, ox.NamedNode)
+
 
 def _ref(iri: str) -> str:
     """An IRI as a SPARQL term; one that is not an IRI raises ValueError rather than reaching the query text."""
@@ -229,11 +358,6 @@ def _where(cls: str, view: ViewFilters) -> str:
         match = f"<{SKOS.exactMatch}>"
         parts.append(f"?r <{DCTERMS.subject}> ?topic . FILTER(?topic = {topic} || "
                      f"EXISTS {{ ?topic {match} {topic} }} || EXISTS {{ {topic} {match} ?topic }})")
-    if view.text:
-        # ensure_ascii=False: a JSON escape of an emoji is a surrogate pair, which SPARQL refuses
-        words = " && ".join(f"CONTAINS(LCASE(STR(?text)), LCASE({json.dumps(w, ensure_ascii=False)}))"
-                            for w in view.text.split())
-        parts.append(f"FILTER EXISTS {{ ?r <{DCTERMS.title}>|<{AS.content}>|<{AS.summary}> ?text FILTER({words}) }}")
     if view.bbox:
         west, south, east, north = view.bbox
         parts.append(f"?r <{AS.location}> ?place . ?place <{AS.latitude}> ?lat ; <{AS.longitude}> ?lon . "

@@ -66,6 +66,8 @@ class SearchQuery:
     of one facet are alternatives, facets are all required), and the page wanted."""
 
     text: str = ""
+    fields: frozenset[str] = frozenset()  # "title", "body": where the words are looked for (empty: both)
+    exact: bool = False  # the words as one phrase, in their exact forms (Startin'blox's search-method=exact)
     kinds: frozenset[str] = frozenset()
     platforms: frozenset[str] = frozenset()
     spaces: frozenset[str] = frozenset()
@@ -102,6 +104,9 @@ class SearchResult:
 class SearchIndex(Protocol):
     def upsert(self, documents: Iterable[IndexDocument]) -> None:
         """Add or replace documents, by IRI, in one transaction."""
+
+    def replace(self, documents: Iterable[IndexDocument]) -> None:
+        """Replace the whole index by these documents in one transaction (a rebuild)."""
 
     def remove(self, iris: Iterable[str]) -> None: ...
 

@@ -1,0 +1,374 @@
+"""The embedded search backend: SQLite FTS5 (the standard library's sqlite3), in one file or in memory.
+
+One FTS5 row per contribution holds its titles and bodies in every language, and beside them the Snowball
+stems of their words (``words.py``), so a query matches a word's exact form (accents ignored: unicode61 with
+``remove_diacritics 2``) or any of its forms. The facet fields live in ordinary tables, counted with
+``GROUP BY``; relevance is FTS5's bm25, titles weighing more than bodies and exact forms more than stems.
+
+The reader's text never reaches FTS5 as syntax: the backend cuts it into words itself and quotes each one.
+
+Concurrency: a file index is read through one connection per thread (WAL: readers never wait for the writer)
+and written under one lock; an in-memory index is one connection, used under the lock.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from . import FACETS, Hit, IndexDocument, SearchQuery, SearchResult, register
+from .words import STEMMERS, language_of, query_words, stemmed_text, stems
+
+FACET_VALUES = 100  # values listed per facet, most frequent first
+# bm25 weights of the FTS5 columns, in their order: exact title, exact body, stemmed title, stemmed body.
+WEIGHTS = (8.0, 1.0, 4.0, 0.5)
+FIELDS = {"title": ("title", "title_stems"), "body": ("body", "body_stems")}
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS docs (
+    id INTEGER PRIMARY KEY, iri TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, member TEXT NOT NULL,
+    platform TEXT, space TEXT, status TEXT, published TEXT, lat REAL, lon REAL,
+    answered INTEGER NOT NULL, decided INTEGER NOT NULL, supports INTEGER NOT NULL, comments INTEGER NOT NULL,
+    in_reply_to TEXT);
+CREATE INDEX IF NOT EXISTS docs_published ON docs (published);
+CREATE INDEX IF NOT EXISTS docs_supports ON docs (supports);
+CREATE INDEX IF NOT EXISTS docs_comments ON docs (comments);
+CREATE INDEX IF NOT EXISTS docs_kind ON docs (kind, platform, status);
+CREATE INDEX IF NOT EXISTS docs_platform ON docs (platform);
+CREATE INDEX IF NOT EXISTS docs_space ON docs (space);
+CREATE INDEX IF NOT EXISTS docs_in_reply_to ON docs (in_reply_to);
+CREATE TABLE IF NOT EXISTS doc_topics (topic TEXT NOT NULL, doc INTEGER NOT NULL, PRIMARY KEY (topic, doc))
+    WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS doc_topics_doc ON doc_topics (doc);
+CREATE TABLE IF NOT EXISTS doc_languages (language TEXT NOT NULL, doc INTEGER NOT NULL,
+    PRIMARY KEY (language, doc)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS doc_languages_doc ON doc_languages (doc);
+CREATE VIRTUAL TABLE IF NOT EXISTS texts USING fts5 (title, body, title_stems, body_stems,
+    tokenize = "unicode61 remove_diacritics 2");
+"""
+
+COLUMNS = {"kind": "d.kind", "platform": "d.platform", "space": "d.space", "status": "d.status"}
+LINKED = {"topic": "doc_topics", "language": "doc_languages"}
+FLAGS = {"located": "d.lat IS NOT NULL", "answered": "d.answered", "decided": "d.decided"}
+ORDER = {
+    "newest": "d.published IS NULL, d.published DESC, d.id",
+    "supported": "d.supports DESC, d.published DESC, d.id",
+    "commented": "d.comments DESC, d.published DESC, d.id",
+}
+
+Condition = tuple[str, list[Any]]
+
+
+class SqliteIndex:
+    """A :class:`~dds_pod.search.SearchIndex` in SQLite; ``path`` is a file or ``:memory:``."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._lock = threading.RLock()
+        self._local = threading.local()
+        self._opened: list[sqlite3.Connection] = []
+        self._shared = self._open() if path == ":memory:" else None
+        with self._lock:
+            self._connection().executescript(SCHEMA)  # its own transaction
+
+    # ------------------------------------------------------------------ writes
+
+    def upsert(self, documents: Iterable[IndexDocument]) -> None:
+        with self._writing() as connection:
+            for document in documents:
+                self._remove(connection, document.iri)
+                _insert(connection, document)
+
+    def replace(self, documents: Iterable[IndexDocument]) -> None:
+        """Every document at once, in one transaction: readers see the old index until the new one is whole."""
+        with self._writing() as connection:
+            _clear(connection)
+            for document in documents:
+                _insert(connection, document)
+
+    def remove(self, iris: Iterable[str]) -> None:
+        with self._writing() as connection:
+            for iri in iris:
+                self._remove(connection, iri)
+
+    def clear(self) -> None:
+        with self._writing() as connection:
+            _clear(connection)
+
+    def _remove(self, connection: sqlite3.Connection, iri: str) -> None:
+        row = connection.execute("SELECT id FROM docs WHERE iri = ?", (iri,)).fetchone()
+        if row is None:
+            return
+        for statement in ("DELETE FROM texts WHERE rowid = ?", "DELETE FROM doc_topics WHERE doc = ?",
+                          "DELETE FROM doc_languages WHERE doc = ?", "DELETE FROM docs WHERE id = ?"):
+            connection.execute(statement, row)
+
+    # ------------------------------------------------------------------ reads
+
+    def count(self) -> int:
+        with self._reading() as connection:
+            return connection.execute("SELECT count(*) FROM docs").fetchone()[0]
+
+    def stored(self, iri: str) -> dict[str, Any] | None:
+        """The fields stored for one resource, by column name (what ``dds-pod`` operators and tests check)."""
+        with self._reading() as connection:
+            cursor = connection.execute("SELECT * FROM docs WHERE iri = ?", (iri,))
+            row = cursor.fetchone()
+            return dict(zip([column[0] for column in cursor.description], row, strict=True)) if row else None
+
+    def search(self, query: SearchQuery, facets: bool = True) -> SearchResult:
+        match = _match(query)
+        if match == "":  # words were asked for, and none is a word: nothing can match
+            return SearchResult(0, (), {name: () for name in FACETS} if facets else {})
+        filters = _filters(query)
+        with self._reading() as connection:
+            text = [("d.id IN (SELECT rowid FROM texts WHERE texts MATCH ?)", [match])] if match else []
+            where = _where([*text, *filters.values()])
+            total = connection.execute(f"SELECT count(*) FROM docs d WHERE {where[0]}", where[1]).fetchone()[0]
+            hits = _hits(connection, query, match, filters) if total else ()
+            counts = _facets(connection, text, filters) if facets else {}
+        return SearchResult(total, hits, counts)
+
+    # ------------------------------------------------------------------ connections
+
+    def close(self) -> None:
+        with self._lock:
+            for connection in self._opened:
+                connection.close()
+            self._opened.clear()
+
+    def _open(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        if self.path != ":memory:":
+            connection.execute("PRAGMA journal_mode = WAL")
+            connection.execute("PRAGMA synchronous = NORMAL")
+            connection.execute("PRAGMA busy_timeout = 10000")
+        with self._lock:
+            self._opened.append(connection)
+        return connection
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._shared is not None:
+            return self._shared
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._local.connection = self._open()
+        return connection
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        if self._shared is None:
+            yield self._connection()
+            return
+        with self._lock:
+            yield self._shared
+
+    @contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            connection = self._connection()
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+
+
+# ---------------------------------------------------------------------- writing one document
+
+
+def _insert(connection: sqlite3.Connection, document: IndexDocument) -> None:
+    latitude, longitude = document.location or (None, None)
+    cursor = connection.execute(
+        "INSERT INTO docs (iri, kind, member, platform, space, status, published, lat, lon, answered, decided, "
+        "supports, comments, in_reply_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (document.iri, document.kind, document.member, document.platform, document.space, document.status,
+         _utc(document.published), latitude, longitude, int(document.answered), int(document.decided),
+         document.supports, document.comments, document.in_reply_to))
+    doc = cursor.lastrowid
+    titles = [text.title for text in document.texts if text.title]
+    bodies = [text.body for text in document.texts if text.body]
+    connection.execute(
+        "INSERT INTO texts (rowid, title, body, title_stems, body_stems) VALUES (?, ?, ?, ?, ?)",
+        (doc, "\n".join(titles), "\n".join(bodies),
+         " ".join(stemmed_text(text.title, text.language) for text in document.texts if text.title),
+         " ".join(stemmed_text(text.body, text.language) for text in document.texts if text.body)))
+    connection.executemany("INSERT OR IGNORE INTO doc_topics (topic, doc) VALUES (?, ?)",
+                           [(topic, doc) for topic in document.topics])
+    connection.executemany("INSERT OR IGNORE INTO doc_languages (language, doc) VALUES (?, ?)",
+                           [(language, doc) for language in document.languages])
+
+
+def _clear(connection: sqlite3.Connection) -> None:
+    for table in ("texts", "doc_topics", "doc_languages", "docs"):
+        connection.execute(f"DELETE FROM {table}")
+
+
+def _utc(value: str | None) -> str | None:
+    """A date-time as the index compares them: UTC, ``YYYY-MM-DDTHH:MM:SSZ`` (no zone read as UTC)."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# ---------------------------------------------------------------------- reading
+
+
+def _match(query: SearchQuery) -> str | None:
+    """The FTS5 expression of the reader's words (None: no text asked; "": text without any word).
+
+    Each word is quoted (it holds letters and digits only) and matches its exact form in the chosen fields or
+    one of its stems in their stemmed twins; the words are all required. ``exact`` asks for the words as one
+    phrase, exact forms only.
+    """
+    if not query.text.strip():
+        return None
+    found = query_words(query.text)
+    if not found:
+        return ""
+    fields = [FIELDS[name] for name in sorted(query.fields or FIELDS)]
+    exact = " ".join(columns[0] for columns in fields)
+    stemmed = " ".join(columns[1] for columns in fields)
+    if query.exact:
+        return f'{{{exact}}} : "{" ".join(found)}"'
+    languages = _stem_languages(query)
+    parts = []
+    for word in found:
+        forms = " OR ".join(f'"{form}"' for form in sorted(stems(word, languages)))
+        parts.append(f'({{{exact}}} : "{word}" OR {{{stemmed}}} : ({forms}))')
+    return " AND ".join(parts)
+
+
+def _stem_languages(query: SearchQuery) -> set[str]:
+    """The reader's language and the languages of the texts searched (every language when none is chosen)."""
+    chosen = {language_of(tag) for tag in query.languages}
+    languages = {language for language in chosen if language}
+    if not query.languages or not languages:
+        languages = set(STEMMERS)
+    reader = language_of(query.reader_language or "")
+    return languages | ({reader} if reader else set())
+
+
+def _filters(query: SearchQuery) -> dict[str, Condition]:
+    """The condition of each filter that is set, by facet name (and ``dates``, ``bbox``, never counted)."""
+    found: dict[str, Condition] = {}
+    for name, values in (("kind", query.kinds), ("platform", query.platforms), ("space", query.spaces),
+                         ("status", query.statuses)):
+        if values:
+            found[name] = (f"{COLUMNS[name]} IN ({_marks(values)})", sorted(values))
+    for name, values in (("topic", query.topics), ("language", query.languages)):
+        if values:
+            column = "topic" if name == "topic" else "language"
+            found[name] = (f"d.id IN (SELECT doc FROM {LINKED[name]} WHERE {column} IN ({_marks(values)}))",
+                           sorted(values))
+    for name, flag in (("located", query.located), ("answered", query.answered), ("decided", query.decided)):
+        if flag is not None:
+            found[name] = (f"({FLAGS[name]}) = ?", [int(flag)])
+    since, until = _utc(query.since), _utc(query.until)
+    if since:
+        found["since"] = ("d.published >= ?", [since])
+    if until:
+        found["until"] = ("d.published <= ?", [until])
+    if query.bbox:
+        west, south, east, north = query.bbox
+        found["bbox"] = ("d.lat BETWEEN ? AND ? AND d.lon BETWEEN ? AND ?", [south, north, west, east])
+    return found
+
+
+def _marks(values: Iterable[Any]) -> str:
+    return ", ".join("?" for _ in values)
+
+
+def _where(conditions: Iterable[Condition]) -> Condition:
+    conditions = list(conditions)
+    if not conditions:
+        return "1", []
+    return " AND ".join(f"({sql})" for sql, _ in conditions), [value for _, values in conditions for value in values]
+
+
+def _hits(connection: sqlite3.Connection, query: SearchQuery, match: str | None,
+          filters: Mapping[str, Condition]) -> tuple[Hit, ...]:
+    page = [max(0, query.limit), max(0, query.offset)]
+    if match and query.sort == "relevance":
+        where = _where(filters.values())
+        weights = ", ".join(str(weight) for weight in WEIGHTS)
+        rows = connection.execute(
+            f"SELECT d.iri, -bm25(texts, {weights}) AS score FROM texts JOIN docs d ON d.id = texts.rowid "
+            f"WHERE texts MATCH ? AND {where[0]} ORDER BY score DESC, d.id LIMIT ? OFFSET ?",
+            [match, *where[1], *page])
+        return tuple(Hit(iri, score) for iri, score in rows)
+    text = [("d.id IN (SELECT rowid FROM texts WHERE texts MATCH ?)", [match])] if match else []
+    where = _where([*text, *filters.values()])
+    order = ORDER.get(query.sort, ORDER["newest"])
+    rows = connection.execute(f"SELECT d.iri FROM docs d WHERE {where[0]} ORDER BY {order} LIMIT ? OFFSET ?",
+                              [*where[1], *page])
+    return tuple(Hit(iri) for (iri,) in rows)
+
+
+def _facets(connection: sqlite3.Connection, text: list[Condition],
+            filters: Mapping[str, Condition]) -> dict[str, tuple[tuple[str, int], ...]]:
+    """Each facet counted under every filter but its own: choosing another value of it would give these."""
+    counts: dict[str, tuple[tuple[str, int], ...]] = {}
+    for name in FACETS:
+        where = _where([*text, *(condition for key, condition in filters.items() if key != name)])
+        counts[name] = _count(connection, name, where)
+    return counts
+
+
+def _count(connection: sqlite3.Connection, name: str, where: Condition) -> tuple[tuple[str, int], ...]:
+    if name in FLAGS:
+        row = connection.execute(f"SELECT count(*), total({FLAGS[name]}) FROM docs d WHERE {where[0]}",
+                                 where[1]).fetchone()
+        values = (("true", int(row[1])), ("false", row[0] - int(row[1])))
+        return tuple(sorted(((value, n) for value, n in values if n), key=lambda pair: (-pair[1], pair[0])))
+    if name in LINKED:
+        column = "topic" if name == "topic" else "language"
+        sql = (f"SELECT t.{column}, count(*) FROM {LINKED[name]} t JOIN docs d ON d.id = t.doc "
+               f"WHERE {where[0]} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {FACET_VALUES}")
+    else:
+        sql = (f"SELECT {COLUMNS[name]}, count(*) FROM docs d WHERE {where[0]} AND {COLUMNS[name]} IS NOT NULL "
+               f"GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {FACET_VALUES}")
+    return tuple((value, n) for value, n in connection.execute(sql, where[1]))
+
+
+# ---------------------------------------------------------------------- the backend
+
+
+def read_options(raw: Mapping[str, Any], data_dir: Path | None) -> Mapping[str, Any]:
+    """``path``: the index file (default ``<data_dir>/search.sqlite3``; in memory for a node without data_dir)."""
+    unknown = sorted(set(raw) - {"path"})
+    if unknown:
+        raise ConfigError(f"search.{unknown[0]}: unknown option of the 'sqlite' search backend; known: backend, "
+                          "path", field=f"search.{unknown[0]}")
+    path = raw.get("path")
+    if path is None:
+        return {"path": str(data_dir / "search.sqlite3") if data_dir is not None else ":memory:"}
+    if not isinstance(path, str) or not path:
+        raise ConfigError("search.path must be a file path or \":memory:\"", field="search.path")
+    if path != ":memory:" and data_dir is not None and not Path(path).is_absolute():
+        path = str(data_dir / path)
+    return {"path": path}
+
+
+def open_index(options: Mapping[str, Any]) -> SqliteIndex:
+    path = str(options["path"])
+    if path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return SqliteIndex(path)
+
+
+register("sqlite", read_options, open_index)

@@ -1,0 +1,86 @@
+"""The words of a text, as the index stores them and as a reader's query is read: one rule for both sides.
+
+A word is a run of letters and digits (anything else, FTS5's syntax characters and control characters
+included, only separates words), so a reader's text can never be read as index syntax. Word forms are
+matched through Snowball stems, computed on the word without its accents so that "participacio" typed
+without its accent finds "participació", and "cyclables" finds "cyclable".
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from collections.abc import Iterable
+from functools import lru_cache
+
+import snowballstemmer
+
+from ..errors import BadDocument
+
+# The languages whose word forms are matched, by BCP 47 primary subtag.
+STEMMERS = {"fr": "french", "es": "spanish", "ca": "catalan", "en": "english"}
+MAX_WORDS = 32
+MAX_QUERY_CHARS = 1000
+MAX_WORD_CHARS = 64  # longer runs of letters are no word a reader means; they are cut to this
+
+_WORD = re.compile(r"[^\W_]+")
+_local = threading.local()  # Snowball stemmers keep state between calls: one set per thread
+
+
+def words(text: str) -> list[str]:
+    """The lower-case words of a text, in order."""
+    return [match.group().lower()[:MAX_WORD_CHARS] for match in _WORD.finditer(text)]
+
+
+def query_words(text: str, field: str = "q") -> list[str]:
+    """A reader's words, bounded: too long a text or too many words is a 400 naming ``field``."""
+    if len(text) > MAX_QUERY_CHARS:
+        raise BadDocument(f"{field} is longer than {MAX_QUERY_CHARS} characters", field=field)
+    found = words(text)
+    if len(found) > MAX_WORDS:
+        raise BadDocument(f"{field} has more than {MAX_WORDS} words", field=field)
+    return found
+
+
+def language_of(tag: str) -> str | None:
+    """The stemmed language of a language tag (``fr-BE`` → ``fr``), None for one without a stemmer."""
+    primary = tag.split("-", 1)[0].lower()
+    return primary if primary in STEMMERS else None
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str, language: str) -> str:
+    """Cached: Snowball in pure Python costs far more than a look-up, and texts reuse a small vocabulary."""
+    return _stemmer(language).stemWord(unaccented(word))
+
+
+def stems(word: str, languages: Iterable[str]) -> set[str]:
+    """The stems of a word in each of ``languages`` (codes of :data:`STEMMERS`)."""
+    return {stem(word, language) for language in languages}
+
+
+def stemmed_text(text: str, tag: str) -> str:
+    """The stems of a text's words in its language, for the index's stemmed columns; a text of no known
+    language is stemmed in every language the index knows (its stems then match a query in any of them)."""
+    language = language_of(tag)
+    languages = (language,) if language else tuple(STEMMERS)
+    seen: dict[str, None] = {}
+    for word in words(text):
+        for value in stems(word, languages):
+            seen.setdefault(value, None)
+    return " ".join(seen)
+
+
+def unaccented(word: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", word)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _stemmer(language: str):
+    cache = getattr(_local, "stemmers", None)
+    if cache is None:
+        cache = _local.stemmers = {}
+    if language not in cache:
+        cache[language] = snowballstemmer.stemmer(STEMMERS[language])
+    return cache[language]
