@@ -117,14 +117,13 @@ def _facet_groups(node: Node, state: ExploreState, result: SearchResult, languag
     for name in FACETS:
         values = []
         for value, count in result.facets.get(name, ()):
-            if name in FLAGS:
-                if value != "yes":
+            if name in FLAGS:  # counted as true and false; offered as the one choice "has it"
+                if value != "true":
                     continue
-                label, lang = str(FLAG_LABELS[name]), language
+                label, lang, pair = str(FLAG_LABELS[name]), language, (name, "yes")
             else:
-                label, lang = labels.get((name, value), (value, ""))
-            pair = (name, value)
-            values.append({"value": value, "count": count, "label": label, "lang": lang,
+                (label, lang), pair = labels.get((name, value), (value, "")), (name, value)
+            values.append({"value": pair[1], "count": count, "label": label, "lang": lang,
                            "chosen": pair in state.pairs, "url": state.url(toggled=pair)})
         if values:
             groups.append({"name": name, "values": values})

@@ -24,9 +24,9 @@ from ..params import has_control_character
 PAGE_SIZE = 20
 MAX_PAGE = 500  # deeper pages are reached by narrowing, not by paging
 MAX_TEXT_CHARS = 500
-# The kinds a reader explores (reactions and spaces are counted on their contributions, not listed).
+# The kinds the index holds (reactions are counted on what they answer, not listed).
 LIST_KINDS = ("proposals", "amendments", "debates", "comments", "budget-projects", "meetings", "results",
-              "decisions")
+              "decisions", "spaces")
 FLAGS = ("located", "answered", "decided")
 _LANGUAGE = re.compile(r"[a-z]{2,3}(-[a-z0-9]{1,8})*")
 _MULTI = {"kind": "kinds", "platform": "platforms", "space": "spaces", "topic": "topics", "status": "statuses",
