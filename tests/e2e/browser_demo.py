@@ -7,9 +7,12 @@ import json
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+import requests
 
 from dds_pod.testing import ServerProcess, demo_config, free_port
 
@@ -37,9 +40,22 @@ def demo_node(directory: Path) -> Iterator[ServerProcess]:
     config, seeds = demo_config(ROOT, directory, port)
     server = ServerProcess(config, port, directory / "demo.log", seeds).start(timeout=120)
     try:
+        _wait_for_harvest(server.url)
         yield server
     finally:
         server.stop()
+
+
+def _wait_for_harvest(base: str, platforms: int = 4, timeout: float = 240) -> None:
+    """Until every platform is in the search index and its count has stopped growing (the first harvest done)."""
+    deadline, previous = time.monotonic() + timeout, -1
+    while time.monotonic() < deadline:
+        found = requests.get(f"{base}explore", headers={"Accept": "application/json"}, timeout=30).json()
+        if len(found["facets"].get("platform", [])) >= platforms and found["total"] == previous:
+            return
+        previous = found["total"]
+        time.sleep(2)
+    raise RuntimeError(f"the demo's first harvest did not end within {timeout} s")
 
 
 def run_script(mode: str, base: str, *arguments: str, timeout: float = 240) -> dict:
