@@ -264,8 +264,7 @@ def index_page(pods: Sequence[tuple[str, str]]) -> str:
     items = "".join(f"<li>{link(iri, title)}</li>" for iri, title in pods)
     return page("Democracy Data Space node",
                 f"<ul>{items}</ul>\n<p><a href=\"ns\">Ontology</a> · <a href=\"shapes\">Shapes</a> · "
-                "<a href=\"ns/context.jsonld\">JSON-LD context</a> · <a href=\"sparql\">SPARQL</a> · "
-                "<a href=\"statistics\">Statistics</a></p>")
+                "<a href=\"ns/context.jsonld\">JSON-LD context</a></p>")
 
 
 def vocabulary_page(graph: Graph, title: str) -> str:
