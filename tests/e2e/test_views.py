@@ -255,7 +255,7 @@ def test_statistics_show_charts_with_the_right_numbers(node):
 # Run at the end of the page: axe-core's WCAG 2.1 A/AA and best-practice rules, and the right edge of the
 # furthest element outside a scrolling region (and an SVG, which clips what it draws), the page being laid out
 # 390 px wide.
-WIDTH = "<style>html{width:%dpx}</style>" % PHONE_WIDTH
+WIDTH = f"<style>html{{width:{PHONE_WIDTH}px}}</style>"
 AUDIT = """<script src="%s"></script><script>
 axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]}})
   .then(result => {
