@@ -36,7 +36,8 @@ test: $(STAMP) test-tools
 # What the end-to-end tests drive besides Python; each is installed when the machine can, or its tests skip.
 test-tools: comunica chromium
 
-# tests/e2e/test_comunica.py: Comunica, pinned by tests/e2e/js/package-lock.json, under the machine's node.
+# tests/e2e/test_comunica.py and the audit of tests/e2e/test_views.py: Comunica and axe-core, pinned by
+# tests/e2e/js/package-lock.json, under the machine's node.
 comunica:
 	@if [ ! -d $(JS)/node_modules ] && command -v npm >/dev/null; then \
 		npm ci --prefix $(JS) --no-audit --no-fund --loglevel=error; fi
