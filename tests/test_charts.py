@@ -76,6 +76,8 @@ def test_the_line_chart_has_a_point_per_month_and_a_table_by_month():
     chart = svgs(figure)[0]
     assert len(list(chart.iter(f"{SVG}polyline"))) == 2 and len(list(chart.iter(f"{SVG}circle"))) == 6
     assert '<th scope="row">Feb 2025</th><td>7</td><td>0</td>' in figure  # hostile first, then Paris
+    months = [t for t in chart.iter(f"{SVG}text") if t.text and t.text.endswith("2025")]
+    assert [t.get("text-anchor") for t in months] == ["middle", "middle", "end"]  # the last one is not cut
 
 
 def test_bars_are_as_long_as_their_values():

@@ -83,7 +83,8 @@ def line_chart(chart_id: str, title: str, description: str, categories: Sequence
     parts = _y_axis(left, WIDTH - right, top_value, y)
     every = max(1, math.ceil(len(categories) / 5))
     for index in range(0, len(categories), every):
-        parts.append(f'<text x="{x(index):.1f}" y="{height - bottom + 18}" text-anchor="middle" fill="{TEXT}">'
+        anchor = "end" if x(index) > WIDTH - 40 else "middle"  # a label at the right edge would be cut
+        parts.append(f'<text x="{x(index):.1f}" y="{height - bottom + 18}" text-anchor="{anchor}" fill="{TEXT}">'
                      f"{escape(categories[index])}</text>")
     for number, (_, values) in enumerate(series):
         colour, dash = _line_style(number)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -11,6 +12,8 @@ import requests
 from dds_pod.testing import TOKENS, ServerProcess, free_port, write_config
 
 from ..conftest import EXAMPLES
+
+CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="session")
@@ -47,3 +50,18 @@ def post(base: str, container: str, document: dict, slug: str | None = None, pod
     extra = {"Slug": slug} if slug else {}
     return requests.post(f"{base}{pod}/{container}", data=json.dumps(document),
                          headers={**JSONLD, **auth(pod), **extra, **headers}, timeout=10)
+
+
+def tool_missing(message: str) -> None:
+    """A tool an end-to-end test drives is not installed: the test is skipped, or fails under CI."""
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        tool_missing(f"{CHROMIUM} is missing: install Debian's chromium with `apt-get install chromium` "
+                     "(`make test` does it when run as root with apt-get)")
+    return CHROMIUM

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
 import subprocess
 import threading
@@ -30,21 +29,9 @@ from dds_pod.testing import ServerProcess, free_port, write_config
 
 from .conftest import example, post
 
-CHROMIUM = "/usr/bin/chromium"
 TITLES = ("Une piste cyclable protégée cours Victor-Hugo", "A community garden in La Bastide")
 SIB_HEADERS = {"Accept": "application/ld+json", "Content-Type": "application/ld+json",
                "Cache-Control": "must-revalidate"}
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
-        message = (f"{CHROMIUM} is missing: install Debian's chromium with `apt-get install chromium` "
-                   "(`make test` does it when run as root with apt-get)")
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return CHROMIUM
 
 
 class StaticOrigin:

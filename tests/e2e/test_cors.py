@@ -12,8 +12,8 @@ import requests
 
 from dds_pod.testing import ServerProcess, free_port, write_config
 
-from .conftest import JSONLD, auth, example
-from .test_browser import CHROMIUM, StaticOrigin, element_text
+from .conftest import CHROMIUM, JSONLD, auth, example
+from .test_browser import StaticOrigin, element_text
 
 TRUSTED = "https://app.bordeaux-metropole.example"
 PREFLIGHT = {"Access-Control-Request-Method": "PUT",

@@ -6,10 +6,14 @@ the small data set each test posts. One pod's title is hostile markup: every pag
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
 import time
 from collections.abc import Iterator
 from html import unescape
+from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -17,8 +21,10 @@ import requests
 from dds_pod.testing import ServerProcess, free_port, write_config
 from dds_pod.web.sparql_pages import EXAMPLES
 
-from .conftest import example, post
+from .conftest import example, post, tool_missing
 
+AXE = Path(__file__).parent / "js" / "node_modules" / "axe-core" / "axe.min.js"
+PHONE_WIDTH = 390
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 HOSTILE_TITLE = "Paris <script>alert(1)</script>"
 CONTENT = '<p>Un <em>jardin</em> partagé<script>alert(2)</script><img src=x onerror="alert(3)"></p>'
@@ -242,3 +248,59 @@ def test_statistics_show_charts_with_the_right_numbers(node):
                                                        "Mar 2025": ["3", "0"], **quiet, "Sep 2025": ["1", "0"]}
     assert _table(page, "Status funnel") == {bordeaux: ["3", "2", "1", "0", "0"], paris: ["1", "1", "0", "0", "0"]}
     assert _table(page, "Stance of comments") == {bordeaux: ["1", "1", "0"], paris: ["0", "0", "1"]}
+
+
+# ------------------------------------------------------------------ accessibility, in a real browser
+
+# Run at the end of the page: axe-core's WCAG 2.1 A/AA and best-practice rules, and the right edge of the
+# furthest element outside a scrolling region (and an SVG, which clips what it draws), the page being laid out
+# 390 px wide.
+WIDTH = f"<style>html{{width:{PHONE_WIDTH}px}}</style>"
+AUDIT = """<script src="%s"></script><script>
+axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]}})
+  .then(result => {
+    const outside = [...document.querySelectorAll("main *")].filter(e => !e.parentElement.closest(".scroll, svg"));
+    const out = document.createElement("pre");
+    out.id = "audit";
+    out.textContent = JSON.stringify({
+      violations: result.violations.map(v => ({id: v.id, nodes: v.nodes.map(n => n.target.join(" "))})),
+      right: Math.max(...outside.map(e => e.getBoundingClientRect().right))});
+    document.body.appendChild(out);
+  });
+</script>"""
+
+
+@pytest.fixture(scope="module")
+def axe() -> Path:
+    if not AXE.is_file():
+        tool_missing(f"{AXE} is missing: install it with `npm ci --prefix tests/e2e/js` (`make test` does it)")
+    return AXE
+
+
+def _audit(chromium: str, axe: Path, url: str, directory: Path) -> dict:
+    """axe-core's verdict on the page at ``url``, run on a copy of its markup (its policy forbids every script,
+    axe's included)."""
+    page = requests.get(url, headers=BROWSER, timeout=30).text
+    copy = directory / "page.html"
+    page = page.replace("</head>", WIDTH + "</head>", 1).replace("</body>", AUDIT % axe.as_uri() + "</body>", 1)
+    copy.write_text(page, encoding="utf-8")
+    result = subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--allow-file-access-from-files",
+         f"--user-data-dir={directory / 'profile'}", "--virtual-time-budget=20000", "--dump-dom", copy.as_uri()],
+        capture_output=True, text=True, timeout=120, check=False)
+    found = re.search(r'<pre id="audit">(.*?)</pre>', result.stdout, re.S)
+    assert found, f"the audit did not finish ({result.returncode}): {result.stderr[-2000:]}"
+    return json.loads(unescape(found.group(1)))
+
+
+def test_every_page_passes_axe_and_fits_a_phone(node, chromium, axe, tmp_path):
+    _until(lambda: _harvested(node))
+    query = "SELECT ?s ?title WHERE { ?s <http://purl.org/dc/terms/title> ?title } LIMIT 20"
+    pages = [f"{node.url}bordeaux/proposals/a", f"{node.url}bordeaux/proposals/", f"{node.url}bordeaux/changes/",
+             f"{node.url}sparql", f"{node.url}sparql?{urlencode({'query': query})}",
+             f"{node.url}sparql?query=SELEC", f"{node.url}statistics", node.url]
+    for url in pages:
+        audit = _audit(chromium, axe, url, tmp_path)
+        assert audit["violations"] == [], url
+        assert audit["right"] <= PHONE_WIDTH, f"{url} is {audit['right']} px wide at {PHONE_WIDTH} px"
