@@ -6,6 +6,8 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
+from flask import Flask
+from flask_babel import Babel
 
 from dds_pod.portal.statistics import Platform, Statistics
 from dds_pod.web.charts import (
@@ -20,6 +22,23 @@ from dds_pod.web.charts import (
 
 SVG = "{http://www.w3.org/2000/svg}"
 HOSTILE = '<script>alert(1)</script> & "Lyon"'
+
+
+@pytest.fixture(autouse=True)
+def reader():
+    """Charts are drawn for a reader: in a request, with the interface's catalogs (English here)."""
+    app = Flask(__name__)
+    Babel(app)
+    with app.test_request_context("/statistics"):
+        yield
+
+
+def test_months_are_written_in_the_readers_language():
+    app = Flask(__name__)
+    Babel(app, locale_selector=lambda: "ca")
+    with app.test_request_context("/statistics"):
+        figure = contributions_chart(statistics())
+    assert "de gen. 2025" in figure or "gen. 2025" in figure
 
 
 def statistics() -> Statistics:
@@ -65,10 +84,10 @@ def test_hostile_platform_names_are_escaped(draw):
 def test_bars_show_their_numbers_and_the_table_has_them_all():
     figure = stance_chart(statistics())
     texts = [t.text for t in svgs(figure)[0].iter(f"{SVG}text")]
-    assert texts.count("5") == 1 and "in favour" in texts and "against" in texts and "Paris" in texts
+    assert texts.count("5") == 1 and "In favour" in texts and "Against" in texts and "Paris" in texts
     table = figure[figure.index("<table>"):]
     assert '<th scope="row">Paris</th><td>2</td><td>1</td><td>0</td>' in table
-    assert '<th scope="col">in favour</th><th scope="col">against</th><th scope="col">neutral</th>' in table
+    assert '<th scope="col">In favour</th><th scope="col">Against</th><th scope="col">Neutral</th>' in table
 
 
 def test_the_line_chart_has_a_point_per_month_and_a_table_by_month():
@@ -87,8 +106,9 @@ def test_bars_are_as_long_as_their_values():
 
 
 def test_no_data_says_so():
-    assert "No contributions yet" in line_chart("c", "t", "d", [], [], "contributions")
-    assert "No comments yet" in bar_chart("c", "t", "d", ["a"], [], "comments")
+    assert "Nothing to count yet" in line_chart("c", "t", "d", [], [], "contributions")
+    assert "Nothing to count yet" in bar_chart("c", "t", "d", ["a"], [], "comments")
+    assert "<svg" not in bar_chart("c", "t", "d", ["a"], [], "comments")
 
 
 def test_axes_end_on_round_numbers():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dds_pod.web.readable import XSD_DATE, XSD_DATE_TIME, readable_date, readable_month, short_key, term_label
+from dds_pod.web.readable import XSD_DATE, XSD_DATE_TIME, readable_date, short_key, term_label
 
 DDS = "https://w3id.org/dds/ns#"
 
@@ -44,8 +44,3 @@ def test_dates_read_as_dates(lexical, datatype, readable):
 ])
 def test_what_is_not_a_date_is_not_formatted(lexical, datatype):
     assert readable_date(lexical, datatype) is None
-
-
-def test_months_read_short():
-    assert readable_month("2025-03") == "Mar 2025"
-    assert readable_month("2025-13") == "2025-13"

@@ -207,3 +207,30 @@ def test_settings_name_the_backend_and_its_path(tmp_path):
     assert raised.value.field == "search.backend"
     with pytest.raises(ConfigError):
         read_settings({"path": 3}, tmp_path)
+
+
+def test_stored_documents_come_back_in_the_order_asked_with_their_texts_and_place(index):
+    index.upsert([doc("placed", "Un banc", "x" * 5000, platform=BX, location=(44.8, -0.5), place="Place Gambetta",
+                      topics=("t:a", "t:b"))])
+    iris = [f"http://pods.example/a/{name}" for name in ("escola", "nothing", "placed")]
+    escola, placed = index.documents(iris)
+    assert escola.iri.endswith("escola") and escola.texts == (LocalizedText("ca", "Més arbres a les escoles",
+                                                                            "Ombra als patis"),)
+    assert (escola.platform, escola.status, escola.decided, escola.supports) == (BCN, "accepted", True, 5)
+    assert placed.place == "Place Gambetta" and placed.location == (44.8, -0.5)
+    assert placed.topics == ("t:a", "t:b") and len(placed.texts[0].body) < 5000
+    assert index.documents([]) == []
+
+
+def test_an_index_of_an_older_schema_is_dropped_and_made_again(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    import sqlite3
+
+    with sqlite3.connect(path) as old:
+        old.execute("CREATE TABLE docs (id INTEGER PRIMARY KEY, iri TEXT)")
+        old.execute("INSERT INTO docs (iri) VALUES ('http://old.example/x')")
+    index = SqliteIndex(str(path))
+    assert index.count() == 0
+    index.upsert([doc("new", "Nouveau")])
+    assert index.documents(["http://pods.example/a/new"])[0].texts[0].title == "Nouveau"
+    index.close()

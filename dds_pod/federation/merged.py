@@ -280,6 +280,12 @@ class MergedGraph:
                 continue
         return found
 
+    def place_names(self, iris: Collection[str] | None) -> list[tuple[str, str]]:
+        """(resource, name of its place) of the resources whose place is named."""
+        query = f"""SELECT ?r (SAMPLE(?name) AS ?n) WHERE {{ {_values('r', iris)}
+                      ?r <{AS.location}> ?place . ?place <{AS.name}> ?name FILTER(isLiteral(?name)) }} GROUP BY ?r"""
+        return [(row["r"].value, row["n"].value) for row in self.store.select(query) if _is_iri(row["r"])]
+
     def member_rows(self, iris: Collection[str] | None) -> list[tuple[str, str]]:
         """(resource, member it was harvested from), from the provenance records."""
         query = f"""SELECT ?r ?member WHERE {{ {_values('r', iris)} GRAPH <{self.graphs.provenance}> {{

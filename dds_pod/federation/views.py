@@ -68,9 +68,9 @@ def filters_from(args) -> ViewFilters:
         text=_text(args),
         fields=_search_fields(args.get("search-fields")),
         exact=_search_method(args.get("search-method")) == "exact",
-        bbox=_bbox(args.get("bbox")),
-        since=_date(args.get("from"), "from"),
-        until=_date(args.get("to"), "to"),
+        bbox=parse_bbox(args.get("bbox")),
+        since=parse_date(args.get("from"), "from"),
+        until=parse_date(args.get("to"), "to"),
     )
 
 
@@ -148,7 +148,7 @@ def _iri(value: str | None, name: str) -> str | None:
     return value
 
 
-def _bbox(value: str | None) -> tuple[float, float, float, float] | None:
+def parse_bbox(value: str | None) -> tuple[float, float, float, float] | None:
     if value is None:
         return None
     try:
@@ -160,7 +160,7 @@ def _bbox(value: str | None) -> tuple[float, float, float, float] | None:
     return west, south, east, north
 
 
-def _date(value: str | None, name: str) -> str | None:
+def parse_date(value: str | None, name: str) -> str | None:
     if value is None:
         return None
     try:

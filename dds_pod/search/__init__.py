@@ -13,7 +13,7 @@ the harvests (``search/updater.py``); the index itself never reads the store.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -48,6 +48,7 @@ class IndexDocument:
     status: str | None = None  # the DDS status's local name: "accepted", "evaluating", ...
     published: str | None = None  # ISO 8601 date-time, UTC
     location: tuple[float, float] | None = None  # latitude, longitude
+    place: str | None = None  # the place's name, as the platform wrote it
     answered: bool = False  # has an official answer
     decided: bool = False  # influenced a result or decision
     supports: int = 0
@@ -109,6 +110,10 @@ class SearchIndex(Protocol):
         """Replace the whole index by these documents in one transaction (a rebuild)."""
 
     def remove(self, iris: Iterable[str]) -> None: ...
+
+    def documents(self, iris: Sequence[str]) -> list[IndexDocument]:
+        """The stored documents of these IRIs, in their order (those not indexed left out): what a page of
+        results shows, without reading the merged graph again. Long bodies come back shortened."""
 
     def search(self, query: SearchQuery, facets: bool = True) -> SearchResult: ...
 

@@ -38,6 +38,7 @@ class _Draft:
     values: dict[str, list[str]] = field(default_factory=dict)
     texts: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # language -> predicate -> texts
     location: tuple[float, float] | None = None
+    place: str | None = None
     member: str = ""
     counted: dict[str, int] = field(default_factory=dict)
 
@@ -74,6 +75,9 @@ class DocumentBuilder:
         for iri, latitude, longitude in self.merged.location_rows(wanted):
             if iri in drafts:
                 drafts[iri].location = (latitude, longitude)
+        for iri, name in self.merged.place_names(wanted):
+            if iri in drafts:
+                drafts[iri].place = name
         for iri, member in self.merged.member_rows(wanted):
             if iri in drafts:
                 drafts[iri].member = member
@@ -132,6 +136,7 @@ def _document(draft: _Draft, decided: bool, keys: dict[str, str]) -> IndexDocume
         status=status.rsplit("#", 1)[-1] if status else None,
         published=first(PUBLISHED),
         location=draft.location,
+        place=draft.place,
         answered=any(ANSWER in texts for texts in draft.texts.values()),
         decided=decided,
         supports=max(_number(values.get(SUPPORTS)), draft.counted.get("supports", 0)),

@@ -15,25 +15,29 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from . import FACETS, Hit, IndexDocument, SearchQuery, SearchResult, register
+from . import FACETS, Hit, IndexDocument, LocalizedText, SearchQuery, SearchResult, register
 from .words import STEMMERS, language_of, query_words, stemmed_text, stems
 
+STORED_BODY_CHARS = 2000  # of each body, kept to show an excerpt (the full text is searched, not stored twice)
 FACET_VALUES = 100  # values listed per facet, most frequent first
 # bm25 weights of the FTS5 columns, in their order: exact title, exact body, stemmed title, stemmed body.
 WEIGHTS = (8.0, 1.0, 4.0, 0.5)
 FIELDS = {"title": ("title", "title_stems"), "body": ("body", "body_stems")}
 
+# An index written by another version of this schema is dropped and built again (it is derived data).
+SCHEMA_VERSION = 2
+TABLES = ("texts", "doc_texts", "doc_topics", "doc_languages", "docs")
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS docs (
     id INTEGER PRIMARY KEY, iri TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, member TEXT NOT NULL,
-    platform TEXT, space TEXT, status TEXT, published TEXT, lat REAL, lon REAL,
+    platform TEXT, space TEXT, status TEXT, published TEXT, lat REAL, lon REAL, place TEXT,
     answered INTEGER NOT NULL, decided INTEGER NOT NULL, supports INTEGER NOT NULL, comments INTEGER NOT NULL,
     in_reply_to TEXT);
 CREATE INDEX IF NOT EXISTS docs_published ON docs (published);
@@ -49,6 +53,8 @@ CREATE INDEX IF NOT EXISTS doc_topics_doc ON doc_topics (doc);
 CREATE TABLE IF NOT EXISTS doc_languages (language TEXT NOT NULL, doc INTEGER NOT NULL,
     PRIMARY KEY (language, doc)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS doc_languages_doc ON doc_languages (doc);
+CREATE TABLE IF NOT EXISTS doc_texts (doc INTEGER NOT NULL, language TEXT NOT NULL, title TEXT NOT NULL,
+    body TEXT NOT NULL, PRIMARY KEY (doc, language)) WITHOUT ROWID;
 CREATE VIRTUAL TABLE IF NOT EXISTS texts USING fts5 (title, body, title_stems, body_stems,
     tokenize = "unicode61 remove_diacritics 2");
 """
@@ -75,7 +81,7 @@ class SqliteIndex:
         self._opened: list[sqlite3.Connection] = []
         self._shared = self._open() if path == ":memory:" else None
         with self._lock:
-            self._connection().executescript(SCHEMA)  # its own transaction
+            _migrate(self._connection())
 
     # ------------------------------------------------------------------ writes
 
@@ -105,7 +111,8 @@ class SqliteIndex:
         row = connection.execute("SELECT id FROM docs WHERE iri = ?", (iri,)).fetchone()
         if row is None:
             return
-        for statement in ("DELETE FROM texts WHERE rowid = ?", "DELETE FROM doc_topics WHERE doc = ?",
+        for statement in ("DELETE FROM texts WHERE rowid = ?", "DELETE FROM doc_texts WHERE doc = ?",
+                          "DELETE FROM doc_topics WHERE doc = ?",
                           "DELETE FROM doc_languages WHERE doc = ?", "DELETE FROM docs WHERE id = ?"):
             connection.execute(statement, row)
 
@@ -121,6 +128,23 @@ class SqliteIndex:
             cursor = connection.execute("SELECT * FROM docs WHERE iri = ?", (iri,))
             row = cursor.fetchone()
             return dict(zip([column[0] for column in cursor.description], row, strict=True)) if row else None
+
+    def documents(self, iris: Sequence[str]) -> list[IndexDocument]:
+        wanted = list(dict.fromkeys(iris))
+        if not wanted:
+            return []
+        marks = _marks(wanted)
+        with self._reading() as connection:
+            rows = {row[1]: row for row in connection.execute(
+                "SELECT id, iri, kind, member, platform, space, status, published, lat, lon, place, answered, "
+                f"decided, supports, comments, in_reply_to FROM docs WHERE iri IN ({marks})", wanted)}
+            ids = [row[0] for row in rows.values()]
+            texts = _grouped(connection, "SELECT doc, language, title, body FROM doc_texts WHERE doc IN "
+                             f"({_marks(ids)}) ORDER BY doc, language", ids)
+            topics = _grouped(connection, f"SELECT doc, topic FROM doc_topics WHERE doc IN ({_marks(ids)}) "
+                              "ORDER BY doc, topic", ids)
+        return [_stored(rows[iri], texts.get(rows[iri][0], []), topics.get(rows[iri][0], []))
+                for iri in wanted if iri in rows]
 
     def search(self, query: SearchQuery, facets: bool = True) -> SearchResult:
         match = _match(query)
@@ -188,11 +212,11 @@ class SqliteIndex:
 def _insert(connection: sqlite3.Connection, document: IndexDocument) -> None:
     latitude, longitude = document.location or (None, None)
     cursor = connection.execute(
-        "INSERT INTO docs (iri, kind, member, platform, space, status, published, lat, lon, answered, decided, "
-        "supports, comments, in_reply_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO docs (iri, kind, member, platform, space, status, published, lat, lon, place, answered, "
+        "decided, supports, comments, in_reply_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (document.iri, document.kind, document.member, document.platform, document.space, document.status,
-         _utc(document.published), latitude, longitude, int(document.answered), int(document.decided),
-         document.supports, document.comments, document.in_reply_to))
+         _utc(document.published), latitude, longitude, document.place, int(document.answered),
+         int(document.decided), document.supports, document.comments, document.in_reply_to))
     doc = cursor.lastrowid
     titles = [text.title for text in document.texts if text.title]
     bodies = [text.body for text in document.texts if text.body]
@@ -201,14 +225,41 @@ def _insert(connection: sqlite3.Connection, document: IndexDocument) -> None:
         (doc, "\n".join(titles), "\n".join(bodies),
          " ".join(stemmed_text(text.title, text.language) for text in document.texts if text.title),
          " ".join(stemmed_text(text.body, text.language) for text in document.texts if text.body)))
+    connection.executemany("INSERT OR REPLACE INTO doc_texts (doc, language, title, body) VALUES (?, ?, ?, ?)",
+                           [(doc, text.language, text.title, text.body[:STORED_BODY_CHARS])
+                            for text in document.texts])
     connection.executemany("INSERT OR IGNORE INTO doc_topics (topic, doc) VALUES (?, ?)",
                            [(topic, doc) for topic in document.topics])
     connection.executemany("INSERT OR IGNORE INTO doc_languages (language, doc) VALUES (?, ?)",
                            [(language, doc) for language in document.languages])
 
 
+def _migrate(connection: sqlite3.Connection) -> None:
+    if connection.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+        connection.executescript("".join(f"DROP TABLE IF EXISTS {table};" for table in TABLES))
+    connection.executescript(SCHEMA + f"PRAGMA user_version = {SCHEMA_VERSION};")
+
+
+def _grouped(connection: sqlite3.Connection, sql: str, ids: list[int]) -> dict[int, list[tuple]]:
+    found: dict[int, list[tuple]] = {}
+    for doc, *rest in connection.execute(sql, ids):
+        found.setdefault(doc, []).append(tuple(rest))
+    return found
+
+
+def _stored(row: tuple, texts: list[tuple], topics: list[tuple]) -> IndexDocument:
+    (_, iri, kind, member, platform, space, status, published, lat, lon, place, answered, decided, supports,
+     comments, in_reply_to) = row
+    return IndexDocument(
+        iri=iri, kind=kind, member=member, platform=platform, space=space, status=status, published=published,
+        location=(lat, lon) if lat is not None and lon is not None else None, place=place,
+        answered=bool(answered), decided=bool(decided), supports=supports, comments=comments,
+        in_reply_to=in_reply_to, topics=tuple(topic for (topic,) in topics),
+        texts=tuple(LocalizedText(language, title, body) for language, title, body in texts))
+
+
 def _clear(connection: sqlite3.Connection) -> None:
-    for table in ("texts", "doc_topics", "doc_languages", "docs"):
+    for table in TABLES:
         connection.execute(f"DELETE FROM {table}")
 
 

@@ -12,11 +12,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from datetime import date
 from html import escape
+
+from flask_babel import format_date
+from flask_babel import gettext as _
 
 from ..portal.statistics import STAGES, STANCES, Statistics
 from .html import scrolling
-from .readable import ontology_label, readable_month
+from .interface.words import STANCES as STANCE_WORDS
+from .interface.words import STATUSES, word
 
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#996600", "#332288", "#882255", "#000000")
 DASHES = ("", "6 3", "2 2", "8 3 2 3")
@@ -24,7 +29,6 @@ TEXT = "#222222"
 GRID = "#BBBBBB"
 WIDTH = 400
 FONT = 'font-family="system-ui, sans-serif" font-size="13"'
-DDS_NS = "https://w3id.org/dds/ns#"
 
 Series = tuple[str, Sequence[int]]
 """(name, one value per category)."""
@@ -34,32 +38,37 @@ def contributions_chart(statistics: Statistics, chart_id: str = "contributions")
     """Contributions published per month, one line per platform."""
     series = [(p.name, [statistics.monthly.get(p.iri, {}).get(m, 0) for m in statistics.months])
               for p in statistics.platforms if p.iri in statistics.monthly]
-    months = [readable_month(m) for m in statistics.months]
-    return line_chart(chart_id, "Contributions over time",
-                      "Contributions published each month, by platform.", months, series, "contributions")
+    months = [_month(m) for m in statistics.months]
+    return line_chart(chart_id, _("Contributions over time"),
+                      _("Contributions published each month, by platform."), months, series, _("contributions"))
 
 
 def funnel_chart(statistics: Statistics, chart_id: str = "funnel") -> str:
     """Per platform, the proposals that reached each stage of the status funnel."""
-    stages = [_concept(stage) for stage in STAGES]
+    stages = [word(STATUSES, stage) for stage in STAGES]
     groups = [(p.name, [statistics.funnel[p.iri][stage] for stage in STAGES])
               for p in statistics.platforms if p.iri in statistics.funnel]
-    return bar_chart(chart_id, "Status funnel",
-                     "How many proposals reached each status, from submitted to implemented, by platform.",
-                     stages, groups, "proposals")
+    return bar_chart(chart_id, _("Status funnel"),
+                     _("How many proposals reached each status, from submitted to implemented, by platform."),
+                     stages, groups, _("proposals"))
 
 
 def stance_chart(statistics: Statistics, chart_id: str = "stance") -> str:
     """Per platform, the comments in favour, against and neutral."""
-    stances = [_concept(stance) for stance in STANCES]
+    stances = [word(STANCE_WORDS, stance) for stance in STANCES]
     groups = [(p.name, [statistics.stances[p.iri][stance] for stance in STANCES])
               for p in statistics.platforms if p.iri in statistics.stances]
-    return bar_chart(chart_id, "Stance of comments",
-                     "How many comments are in favour, against or neutral, by platform.", stances, groups, "comments")
+    return bar_chart(chart_id, _("Stance of comments"),
+                     _("How many comments are in favour, against or neutral, by platform."), stances, groups,
+                     _("comments"))
 
 
-def _concept(name: str) -> str:
-    return ontology_label(DDS_NS + name) or name
+def _month(month: str) -> str:
+    """A ``YYYY-MM`` month in the reader's way of writing it ("Mar 2025", "març 2025"); anything else as it is."""
+    year, _sep, number = month.partition("-")
+    if year.isdigit() and number.isdigit() and 1 <= int(number) <= 12:
+        return format_date(date(int(year), int(number), 1), "MMM yyyy")
+    return month
 
 
 # --- line chart ---------------------------------------------------------------------------------------------
@@ -86,7 +95,7 @@ def line_chart(chart_id: str, title: str, description: str, categories: Sequence
         anchor = "end" if x(index) > WIDTH - 40 else "middle"  # a label at the right edge would be cut
         parts.append(f'<text x="{x(index):.1f}" y="{height - bottom + 18}" text-anchor="{anchor}" fill="{TEXT}">'
                      f"{escape(categories[index])}</text>")
-    for number, (_, values) in enumerate(series):
+    for number, (_name, values) in enumerate(series):
         colour, dash = _line_style(number)
         points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))
         dashes = f' stroke-dasharray="{dash}"' if dash else ""
@@ -125,7 +134,7 @@ def bar_chart(chart_id: str, title: str, description: str, bars: Sequence[str], 
         y += gap * 2
     legend = [(label, PALETTE[n % len(PALETTE)], "") for n, label in enumerate(bars)]
     return _figure(chart_id, title, description, math.ceil(y), parts, legend,
-                   _table(title, "Platform", bars, groups, unit, by_column=False))
+                   _table(title, _("Platform"), bars, groups, unit, by_column=False))
 
 
 # --- shared parts -------------------------------------------------------------------------------------------
@@ -162,9 +171,10 @@ def _figure(chart_id: str, title: str, description: str, height: int, parts: Seq
            f'<title id="{ident}-title">{escape(title)}</title><desc id="{ident}-desc">{escape(description)}</desc>'
            f'{"".join(parts)}</svg>')
     items = "".join(f"<li>{_swatch(colour, dash)} {escape(name)}</li>" for name, colour, dash in legend)
+    legend_label = escape(_("Legend"))
     return (f'<figure class="chart" aria-labelledby="{ident}-caption">\n'
             f'<figcaption id="{ident}-caption"><strong>{escape(title)}</strong>: {escape(description)}</figcaption>\n'
-            f'{svg}\n<ul class="legend" aria-label="Legend">{items}</ul>\n{table}\n</figure>')
+            f'{svg}\n<ul class="legend" aria-label="{legend_label}">{items}</ul>\n{table}\n</figure>')
 
 
 def _swatch(colour: str, dash: str) -> str:
@@ -181,7 +191,7 @@ def _table(title: str, corner: str, columns: Sequence[str], rows: Sequence[Serie
         body = "".join(f'<tr><th scope="row">{escape(category)}</th>'
                        + "".join(f"<td>{values[i]}</td>" for _, values in rows) + "</tr>"
                        for i, category in enumerate(columns))
-        corner_cell = '<th scope="col">Month</th>'
+        corner_cell = f'<th scope="col">{escape(_("Month"))}</th>'
     else:
         header = "".join(f'<th scope="col">{escape(name)}</th>' for name in columns)
         body = "".join(f'<tr><th scope="row">{escape(name)}</th>' + "".join(f"<td>{v}</td>" for v in values)
@@ -189,12 +199,13 @@ def _table(title: str, corner: str, columns: Sequence[str], rows: Sequence[Serie
         corner_cell = f'<th scope="col">{escape(corner)}</th>'
     table = (f"<table><caption>{escape(title)} ({escape(unit)})</caption><thead><tr>{corner_cell}{header}</tr>"
              f"</thead><tbody>{body}</tbody></table>")
-    return f"<details><summary>{escape(title)} as a table</summary>\n{scrolling(table, title)}</details>"
+    summary = escape(_("%(chart)s as a table", chart=title))
+    return f"<details><summary>{summary}</summary>\n{scrolling(table, title)}</details>"
 
 
 def _no_data(title: str, unit: str) -> str:
     return (f'<figure class="chart"><figcaption><strong>{escape(title)}</strong></figcaption>'
-            f"<p>No {escape(unit)} yet.</p></figure>")
+            f"<p>{escape(_('Nothing to count yet.'))}</p></figure>")
 
 
 def _short(text: str, limit: int) -> str:

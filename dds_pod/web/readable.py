@@ -105,11 +105,3 @@ def _readable_date_time(moment: datetime) -> str:
         return f"{text} UTC"
     zone = moment.strftime("%z")
     return f"{text} UTC{zone[:3]}:{zone[3:]}"
-
-
-def readable_month(month: str) -> str:
-    """A ``YYYY-MM`` month as "Mar 2025"; anything else as it is."""
-    year, _, number = month.partition("-")
-    if year.isdigit() and number.isdigit() and 1 <= int(number) <= 12:
-        return f"{MONTHS[int(number) - 1][:3]} {year}"
-    return month

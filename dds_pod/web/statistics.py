@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
-from html import escape
 
 from flask import Blueprint, Response, current_app
+from markupsafe import Markup
 
 from ..node import Node
 from ..portal.statistics import Statistics, compute
-from . import charts, html
+from . import charts
+from .interface.pages import render
 
 bp = Blueprint("statistics", __name__)
 EXTENSION = "dds.statistics"
@@ -18,15 +19,9 @@ EXTENSION = "dds.statistics"
 @bp.route("/statistics", methods=["GET", "HEAD"])
 def statistics_page() -> Response:
     statistics = _statistics()
-    if statistics.empty:
-        body = "<p>No contribution has been harvested yet.</p>"
-    else:
-        names = ", ".join(platform.name for platform in statistics.platforms)
-        body = (f"<p>From the merged graph of the federation: {len(statistics.platforms)} platforms "
-                f"({escape(names)}).</p>\n"
-                + "\n".join((charts.contributions_chart(statistics), charts.funnel_chart(statistics),
-                             charts.stance_chart(statistics))))
-    response = html.response(html.page("Statistics", body))
+    drawn = [] if statistics.empty else [Markup(chart(statistics)) for chart in
+                                          (charts.contributions_chart, charts.funnel_chart, charts.stance_chart)]
+    response = render("statistics.html", statistics=statistics, charts=drawn, active="statistics")
     response.headers["Cache-Control"] = "no-cache"
     return response
 

@@ -116,7 +116,8 @@ def test_a_contribution_shows_its_thread_across_platforms_its_influence_and_prov
     provenance = _section(page, "provenance")
     assert f"{node.url}bordeaux/" in provenance and "Content hash" in provenance
     assert re.search(r"<code class=\"iri\">[^<]*[0-9a-f]{16,}</code>", provenance)
-    assert 'id="minimap" data-lat="44.8337" data-lon="-0.5716"' in page
+    assert 'id="minimap" class="minimap" data-lat="44.8337" data-lon="-0.5716"' in page
+    assert '<script src="/static/minimap.js"></script>' in page
 
     result = _page(node.url, published["result"]).text
     assert "What influenced it" in result and "Une piste cyclable protégée cours Victor-Hugo" in result

@@ -87,7 +87,8 @@ def _assert_html(response: requests.Response, status: int = 200) -> str:
     assert response.status_code == status, response.text[:500]
     assert response.headers["Content-Type"].startswith("text/html")
     policy = response.headers["Content-Security-Policy"]
-    assert policy.startswith("default-src 'none'") and "script-src" not in policy
+    assert policy.startswith("default-src 'none'") and "unsafe" not in policy
+    assert "script-src" not in policy or "script-src 'self';" in policy
     page = response.text
     assert '<html lang="en">' in page and "<script" not in page.lower() and "onerror" not in page
     return page

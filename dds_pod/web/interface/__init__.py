@@ -10,15 +10,19 @@ from datetime import datetime
 from flask import Flask
 from flask_babel import format_date
 
-from . import i18n, pages, words
+from . import explore, i18n, pages, words
 
 
 def register(app: Flask) -> None:
     i18n.install(app)
+    settings = app.extensions["dds.node"].config.interface
     app.jinja_env.globals.update(page_url=i18n.page_url, path_url=i18n.path_url, languages=i18n.switch_links,
-                                 locale=i18n.locale, node_name=lambda: app.extensions["dds.node"].config.interface.name)
+                                 locale=i18n.locale, node_name=lambda: settings.name,
+                                 tiles_url=lambda: settings.tiles_url,
+                                 tiles_attribution=lambda: settings.tiles_attribution, nearby=_nearby)
     app.jinja_env.filters.update(words.FILTERS, date=_date, http_url=_http_url)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(explore.bp)
 
 
 def _date(value: str | None) -> str:
@@ -29,6 +33,14 @@ def _date(value: str | None) -> str:
         return format_date(datetime.fromisoformat(value), format="medium")
     except ValueError:
         return value
+
+
+def _nearby(place) -> str:
+    """A bounding box of about a kilometre around a place, for the link to the contributions near it."""
+    margin = 0.01
+    west, south = max(-180.0, place.longitude - margin), max(-90.0, place.latitude - margin)
+    east, north = min(180.0, place.longitude + margin), min(90.0, place.latitude + margin)
+    return ",".join(f"{value:.5f}" for value in (west, south, east, north))
 
 
 def _http_url(iri: str | None) -> str:
