@@ -1,4 +1,4 @@
-"""Server time and size of the public interface's home and contribution pages, on the demo's data.
+"""Server time and size of the public interface's pages (home, Explore, contribution, ...), on the demo's data.
 
 Builds the demo node in process (the pods of ``examples/demo.toml`` seeded as ``make run`` seeds them, harvested
 once), then times requests through the WSGI application, so the figures are the server's own work without the
@@ -23,18 +23,26 @@ from dds_pod.demo import seed_source
 from dds_pod.store import Change
 
 ROOT = Path(__file__).resolve().parents[1]
-SEEDS = [("bordeaux", "jsonld", "examples/valid"), ("bordeaux", "decidim-dataspace", "data/decidim-dataspace"),
-         ("paris", "jsonld", "examples/paris"),
-         ("barcelona", "decidim-csv", "data/real/decidim_barcelona_open_data"),
-         ("madrid", "consul-csv", "data/real/decide_madrid_dgov_visual_analytics")]
 HTML = {"Accept": "text/html", "Accept-Language": "fr"}
+
+
+def demo_seeds() -> list[tuple[str, str, str]]:
+    """(pod, kind, path) of every line of examples/demo-seeds.txt, as ``make run`` seeds them."""
+    seeds = []
+    for line in (ROOT / "examples" / "demo-seeds.txt").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            pod, _, source = line.partition("=")
+            kind, _, path = source.rpartition(":")
+            seeds.append((pod, kind or "jsonld", path))
+    return seeds
 
 
 def build(small: bool):
     config = configuration.load(ROOT / "examples" / "demo.toml")
     app = create_app(config)
     node = app.extensions["dds.node"]
-    for pod, kind, path in SEEDS[:3] if small else SEEDS:
+    seeds = demo_seeds()
+    for pod, kind, path in seeds[:3] if small else seeds:
         seed_source(node, pod, kind, ROOT / path, config.import_settings.pseudonym_key)
     node.harvester.sync_all()
     return app, config.base_url
@@ -63,7 +71,13 @@ def main() -> None:
     client = app.test_client()
     pages = {"home": "/",
              "contribution": f"/contribution?id={base}bordeaux/proposals/piste-cyclable-victor-hugo",
-             "platform": "/platform?id=https://participation.bordeaux-metropole.example"}
+             "platform": "/platform?id=https://participation.bordeaux-metropole.example",
+             "explore": "/explore",
+             "explore, words": "/explore?q=carril+bici",
+             "explore, facets": "/explore?kind=comments&platform=https%3A%2F%2Fdecide.madrid.es&sort=supported",
+             "explore, page 40": "/explore?page=40",
+             "map points": "/explore/map.json?located=yes",
+             "statistics": "/statistics"}
     for name, url in pages.items():
         p50, p95, size = measure(client, url, args.runs)
         print(f"{name:>14}: p50 {p50:6.1f} ms   p95 {p95:6.1f} ms   {size / 1024:6.1f} KB")
