@@ -133,14 +133,21 @@ def run_serve(args: argparse.Namespace) -> int:
     return serve(config, args.host, args.port, args.threads, seeds)
 
 
-def run_harvest(args: argparse.Namespace) -> int:
+def _node(config_path: str):
+    """The node of a configuration file, or None (the reason printed) when the configuration is refused."""
     from .config import ConfigError, load
     from .node import Node
 
     try:
-        node = Node(load(args.config))
+        return Node(load(config_path))
     except ConfigError as exc:
         print(f"dds-pod: {exc.message}", file=sys.stderr)
+        return None
+
+
+def run_harvest(args: argparse.Namespace) -> int:
+    node = _node(args.config)
+    if node is None:
         return EXIT_UNREADABLE
     try:
         harvester = node.harvester
@@ -155,14 +162,10 @@ def run_harvest(args: argparse.Namespace) -> int:
 
 
 def run_index_rebuild(args: argparse.Namespace) -> int:
-    from .config import ConfigError, load
-    from .node import Node
     from .search.updater import rebuild
 
-    try:
-        node = Node(load(args.config))
-    except ConfigError as exc:
-        print(f"dds-pod: {exc.message}", file=sys.stderr)
+    node = _node(args.config)
+    if node is None:
         return EXIT_UNREADABLE
     try:
         with _counting("index") as bar:
