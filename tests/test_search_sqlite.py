@@ -234,3 +234,27 @@ def test_an_index_of_an_older_schema_is_dropped_and_made_again(tmp_path):
     index.upsert([doc("new", "Nouveau")])
     assert index.documents(["http://pods.example/a/new"])[0].texts[0].title == "Nouveau"
     index.close()
+
+
+@pytest.mark.parametrize(("text", "terms"), [
+    ("cyclable OR bicicleta", [["cyclable", "bicicleta"]]),
+    ("piste cyclable OR bicicleta escola", [["piste"], ["cyclable", "bicicleta"], ["escola"]]),
+    ("OR", [["or"]]), ("velo OR", [["velo"], ["or"]]), ("OR velo", [["or"], ["velo"]]),
+    ("a or b", [["a"], ["or"], ["b"]]), ('"NEAR(x* OR y)"', [["near"], ["x", "y"]]),
+])
+def test_or_between_two_words_makes_them_alternatives(text, terms):
+    from dds_pod.search.words import query_terms
+
+    assert query_terms(text) == terms
+
+
+def test_words_joined_by_or_find_either_and_the_other_words_stay_required(index):
+    assert sorted(found(index, "cyclable OR bicicleta")) == ["bici", "velo"]
+    assert found(index, "cyclable OR bicicleta madrid") == ["bici"]
+    assert found(index, "OR") == [] and found(index, "OR OR OR") == []
+
+
+def test_a_longer_word_also_matches_as_the_start_of_a_word(index):
+    index.upsert([doc("velos", "Des arceaux pour vélos", platform=BX)])
+    assert "velos" in found(index, "velo")
+    assert found(index, "arc") == []  # short words are not prefixes

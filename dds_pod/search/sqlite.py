@@ -23,8 +23,9 @@ from typing import Any
 
 from ..errors import ConfigError
 from . import FACETS, Hit, IndexDocument, LocalizedText, SearchQuery, SearchResult, register
-from .words import STEMMERS, language_of, query_words, stemmed_text, stems
+from .words import STEMMERS, language_of, query_terms, stemmed_text, stems
 
+PREFIX_MIN_CHARS = 4  # shorter words as prefixes would match too much
 STORED_BODY_CHARS = 2000  # of each body, kept to show an excerpt (the full text is searched, not stored twice)
 FACET_VALUES = 100  # values listed per facet, most frequent first
 # bm25 weights of the FTS5 columns, in their order: exact title, exact body, stemmed title, stemmed body.
@@ -282,26 +283,29 @@ def _utc(value: str | None) -> str | None:
 def _match(query: SearchQuery) -> str | None:
     """The FTS5 expression of the reader's words (None: no text asked; "": text without any word).
 
-    Each word is quoted (it holds letters and digits only) and matches its exact form in the chosen fields or
-    one of its stems in their stemmed twins; the words are all required. ``exact`` asks for the words as one
+    Each word is quoted (it holds letters and digits only) and matches its exact form in the chosen fields,
+    longer words also as a prefix (``velo`` finds ``vélos``), or one of its stems in their stemmed twins. The
+    terms are all required; words joined by ``OR`` are alternatives. ``exact`` asks for the words as one
     phrase, exact forms only.
     """
     if not query.text.strip():
         return None
-    found = query_words(query.text)
-    if not found:
+    terms = query_terms(query.text)
+    if not terms:
         return ""
     fields = [FIELDS[name] for name in sorted(query.fields or FIELDS)]
     exact = " ".join(columns[0] for columns in fields)
     stemmed = " ".join(columns[1] for columns in fields)
     if query.exact:
-        return f'{{{exact}}} : "{" ".join(found)}"'
+        return f'{{{exact}}} : "{" ".join(word for term in terms for word in term)}"'
     languages = _stem_languages(query)
-    parts = []
-    for word in found:
+
+    def one(word: str) -> str:
         forms = " OR ".join(f'"{form}"' for form in sorted(stems(word, languages)))
-        parts.append(f'({{{exact}}} : "{word}" OR {{{stemmed}}} : ({forms}))')
-    return " AND ".join(parts)
+        prefix = " *" if len(word) >= PREFIX_MIN_CHARS else ""
+        return f'{{{exact}}} : "{word}"{prefix} OR {{{stemmed}}} : ({forms})'
+
+    return " AND ".join("(" + " OR ".join(one(word) for word in term) + ")" for term in terms)
 
 
 def _stem_languages(query: SearchQuery) -> set[str]:

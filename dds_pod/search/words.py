@@ -43,6 +43,28 @@ def query_words(text: str, field: str = "q") -> list[str]:
     return found
 
 
+def query_terms(text: str, field: str = "q") -> list[list[str]]:
+    """A reader's words as terms that are all required, each a list of alternatives: an upper-case ``OR``
+    between two words joins them (``cyclable OR bicicleta``), as in the common search boxes. An ``OR`` with
+    no word on one side is the word "or". Bounded as :func:`query_words`."""
+    query_words(text, field)  # the bounds, on every word the text holds
+    tokens = [match.group() for match in _WORD.finditer(text)]
+    terms: list[list[str]] = []
+    joining = False
+    for position, token in enumerate(tokens):
+        between = 0 < position < len(tokens) - 1 and token == "OR" and terms and tokens[position + 1] != "OR"
+        if between and not joining:
+            joining = True
+            continue
+        word = token.lower()[:MAX_WORD_CHARS]
+        if joining:
+            terms[-1].append(word)
+            joining = False
+        else:
+            terms.append([word])
+    return terms
+
+
 def language_of(tag: str) -> str | None:
     """The stemmed language of a language tag (``fr-BE`` → ``fr``), None for one without a stemmer."""
     primary = tag.split("-", 1)[0].lower()
