@@ -6,7 +6,7 @@
   var element = document.getElementById("map");
   if (!element || !window.L) { return; }
   var tiles = element.getAttribute("data-tiles");
-  var map = L.map(element, { scrollWheelZoom: false });
+  var map = L.map(element, { scrollWheelZoom: false, maxZoom: 18 });
   if (tiles) {
     L.tileLayer(tiles, { attribution: element.getAttribute("data-attribution") || "", maxZoom: 19 }).addTo(map);
   }

@@ -5,7 +5,7 @@
   if (!element || !window.L) { return; }
   var latitude = Number(element.getAttribute("data-lat")), longitude = Number(element.getAttribute("data-lon"));
   if (!isFinite(latitude) || !isFinite(longitude)) { return; }
-  var map = L.map(element, { scrollWheelZoom: false }).setView([latitude, longitude], 15);
+  var map = L.map(element, { scrollWheelZoom: false, maxZoom: 18 }).setView([latitude, longitude], 15);
   var tiles = element.getAttribute("data-tiles");
   if (tiles) {
     L.tileLayer(tiles, { attribution: element.getAttribute("data-attribution") || "", maxZoom: 19 }).addTo(map);
