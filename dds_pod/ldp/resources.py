@@ -280,11 +280,11 @@ class Pod:
             if not self._free(proposed):
                 iri = self._new_member_iri(container, slug, as_container)
                 triples = rename(triples, ox.NamedNode(proposed), ox.NamedNode(iri))
-            return self._write(iri, triples, credential=credential, previous=None,
-                               default_type=DEFAULT_CONTAINERS.get(container[len(self.url):]))
+            return self._write(iri, triples, credential=credential, previous=None)
 
     def put(self, iri: str, body: Body, *, preconditions: Preconditions, credential: str) -> Written:
-        """PUT: replace a resource's state (server-managed triples excepted), or create it."""
+        """PUT: replace a resource's state (server-managed triples excepted), or create it. A body without a type
+        keeps the stored one (forms send back only their fields), else gets its container's (see :meth:`_write`)."""
         triples = self.intake.read_body(body, iri, self.config.language)
         self._check_path(iri)
         with self._lock:
@@ -296,15 +296,17 @@ class Pod:
 
     def patch(self, iri: str, body: Body, *, preconditions: Preconditions, credential: str) -> Written:
         """PATCH: compute the new state from the current one (SPARQL Update, N3 Patch or merge patch), then
-        write it like a PUT."""
+        write it like a PUT. A missing resource is patched from no triples and created, as the Solid Protocol
+        asks, and validated like a PUT that creates it."""
         transform = self._patcher(iri, body)
         self._check_path(iri)
         with self._lock:
             previous = self._current(iri)
+            preconditions.check(previous.version if previous else None)
             if previous is None:
-                raise NotFound(f"no resource at {iri}")
-            preconditions.check(previous.version)
-            return self._write(iri, transform(previous.triples), credential=credential, previous=previous)
+                self._check_no_twin(iri)
+            return self._write(iri, transform(previous.triples if previous else []), credential=credential,
+                               previous=previous)
 
     def _patcher(self, iri: str, body: Body) -> Callable[[list[ox.Triple]], list[ox.Triple]]:
         """The new state as a function of the current one, from a patch body (read before the lock is taken)."""
@@ -388,7 +390,7 @@ class Pod:
         seen_version = self._version(iri)  # before the state: a write in between shows as a newer version
         previous = self._current(iri, seen_version) if seen_version is not None else None  # stored IRIs have one
         outcome.rejected.pop(iri, None)
-        ready = self._prepare(iri, triples, previous, None, credential, now)
+        ready = self._prepare(iri, triples, previous, (), credential, now)
         report = self.validator.validate_triples(ready, warnings=False)
         if not report.conforms:
             outcome.rejected[iri] = report
@@ -482,10 +484,9 @@ class Pod:
             return f"{own}.{self.feed.last_sequence()}" if iri.endswith("/") else own
         return None
 
-    def _write(self, iri: str, triples: list[ox.Triple], *, credential: str, previous: Resource | None,
-               default_type: URIRef | None = None) -> Written:
+    def _write(self, iri: str, triples: list[ox.Triple], *, credential: str, previous: Resource | None) -> Written:
         now = utc_now()
-        prepared = self._prepare(iri, triples, previous, default_type, credential, now)
+        prepared = self._prepare(iri, triples, previous, self._default_types(iri, previous), credential, now)
         report = self.validator.validate_triples(prepared, require_type=not iri.endswith("/"))
         if not report.conforms:
             raise ValidationFailed(report)
@@ -500,13 +501,21 @@ class Pod:
         return Written(Resource(iri, [t.triple if isinstance(t, ox.Quad) else t for t in prepared], version), report,
                        created=previous is None)
 
+    def _default_types(self, iri: str, previous: Resource | None) -> list[ox.NamedNode]:
+        """The types a document written without any gets: those stored, else its container's member type
+        (Startin'blox forms send no type, neither when they create nor when they edit)."""
+        stored = [t.object for t in previous.triples if t.subject == previous.subject and t.predicate == TYPE
+                  and isinstance(t.object, ox.NamedNode)] if previous is not None else []
+        member_type = DEFAULT_CONTAINERS.get(_parent(iri)[len(self.url):])
+        return stored or ([named(member_type)] if member_type is not None else [])
+
     def _commit(self, change: Change) -> None:
         """Store one write whole: the resource, containment, versions, event and what the hook staged."""
         self.store.commit(change)
         self.hook.committed()
 
     def _prepare(self, iri: str, triples: Sequence[Statement], previous: Resource | None,
-                 default_type: URIRef | None, credential: str, now: str) -> list[Statement]:
+                 default_types: Sequence[ox.NamedNode], credential: str, now: str) -> list[Statement]:
         """The triples to store: the client's triples about this resource, plus what the server manages."""
         subject = ox.NamedNode(iri)
         named_triples = name_root(sanitized(triples), subject)  # every write path passes here, patches included
@@ -514,15 +523,15 @@ class Pod:
         kept = [t for t in named_triples
                 if t.predicate != CONTAINS and not (t.subject == subject and t.predicate in SERVER_MANAGED_OX)]
         types = {t.object for t in kept if t.subject == subject and t.predicate == TYPE}
-        if iri.endswith("/"):
+        if iri.endswith("/"):  # a container takes no member type, whatever container it is in
             _check_container_types(types)
             kept += [ox.Triple(subject, TYPE, kind) for kind in CONTAINER_TYPES_OX if kind not in types]
             if previous is not None:
                 kept += [t for t in previous.triples if t.predicate == CONTAINS]
         elif types & set(CONTAINER_TYPES_OX):
             raise Conflict(f"{iri} does not end with '/', so it cannot be a container")
-        if default_type is not None and not types:
-            kept.append(ox.Triple(subject, TYPE, named(default_type)))
+        elif not types:
+            kept += [ox.Triple(subject, TYPE, kind) for kind in default_types]
         if previous is not None and previous.is_container != iri.endswith("/"):
             raise Conflict("a PUT cannot change a container into a resource or the reverse")
         # What the server adds is made as quads of the resource's graph, which the store then takes as they are.

@@ -43,7 +43,7 @@ PREFER_CONTAINMENT = "http://www.w3.org/ns/ldp#PreferContainment"
 CONTAINS = ox.NamedNode(str(LDP.contains))
 METHODS_CONTAINER = "GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE"
 METHODS_RESOURCE = "GET, HEAD, OPTIONS, PUT, PATCH, DELETE"
-METHODS_MISSING = "OPTIONS, PUT"
+METHODS_MISSING = "OPTIONS, PUT, PATCH"  # PATCH creates a missing resource too
 CONTAINER_PAGE_MAX = 10000
 FEED_PAGE_MAX = 1000  # events per change-feed page: a larger limit gets this many and the link to the rest
 
@@ -343,10 +343,10 @@ def _describe(response: Response, pod: Pod, iri: str, exists: bool) -> None:
         for link in LDP_TYPE_LINKS["container" if container else "resource"]:
             response.headers.add("Link", link)
         response.headers["Allow"] = METHODS_CONTAINER if container else METHODS_RESOURCE
-        response.headers["Accept-Patch"] = conneg.ACCEPT_PATCH
         response.headers.add("Link", f'<{pod.url}inbox/>; rel="http://www.w3.org/ns/ldp#inbox"')
     else:
         response.headers["Allow"] = METHODS_MISSING
+    response.headers["Accept-Patch"] = conneg.ACCEPT_PATCH
     if container:
         response.headers["Accept-Post"] = conneg.ACCEPT_POST
     response.headers.add("Link", f'<{_node().shapes_url}>; rel="http://www.w3.org/ns/ldp#constrainedBy"')
