@@ -1,0 +1,64 @@
+"""Error bodies that Startin'blox forms can show: the form walks every key of the body and descends into each
+value that is not an array, so any string it reaches that way would send it into endless recursion."""
+
+from __future__ import annotations
+
+import json
+
+import requests
+
+from .conftest import JSONLD, auth, example, post
+
+FORM_HEADERS = {**JSONLD, "Accept": "application/ld+json"}  # what Startin'blox's store sends
+
+
+def _walk_as_a_form_does(value, depth: int = 0) -> None:
+    """Fail where Startin'blox's error display would recurse without end (or on null)."""
+    assert depth < 20, "too deep"
+    if isinstance(value, list | bool | int | float):
+        return
+    assert isinstance(value, dict), f"a form would recurse into {value!r} forever"
+    for key, item in value.items():
+        if depth == 0 and key.startswith("@context"):
+            continue
+        _walk_as_a_form_does(item, depth + 1)
+
+
+def test_a_validation_report_gives_its_types_as_arrays(base):
+    document = example("proposal-community-garden")
+    document["status"] = "approved"
+    response = post(base, "proposals/", document, Accept="application/ld+json")
+    assert response.status_code == 422
+    body = response.json()
+    assert body["@type"] == ["sh:ValidationReport"]
+    assert all(result["@type"] == ["sh:ValidationResult"] for result in body["sh:result"])
+    _walk_as_a_form_does(body)
+
+
+def test_a_problem_for_a_form_lists_its_texts_and_names_the_field(base):
+    form = {"@context": {"@vocab": "https://cdn.startinblox.com/owl#"}, "@type": "Proposal", "colour": "red"}
+    response = requests.post(f"{base}bordeaux/proposals/", data=json.dumps(form),
+                             headers={**FORM_HEADERS, **auth()}, timeout=5)
+    assert response.status_code == 400
+    body = response.json()
+    _walk_as_a_form_does(body)
+    assert body["status"] == 400 and body["field"] == ["colour"]
+    assert body["colour"] == body["detail"] and "colour" in body["detail"][0]
+
+
+def test_every_problem_for_a_form_can_be_walked(base):
+    answers = [
+        requests.post(f"{base}bordeaux/proposals/", data=b"{", headers={**FORM_HEADERS, **auth()}, timeout=5),
+        requests.post(f"{base}bordeaux/proposals/", data=b"{}", headers=FORM_HEADERS, timeout=5),
+        requests.get(f"{base}bordeaux/nowhere", headers={"Accept": "application/ld+json"}, timeout=5),
+        requests.get(f"{base}nobody/", headers={"Accept": "application/ld+json"}, timeout=5),
+    ]
+    assert [a.status_code for a in answers] == [400, 401, 404, 404]
+    for answer in answers:
+        _walk_as_a_form_does(answer.json())
+
+
+def test_other_clients_keep_rfc_9457_problem_documents(base):
+    for accept in ({}, {"Accept": "application/problem+json"}, {"Accept": "*/*"}):
+        body = requests.get(f"{base}bordeaux/nowhere", headers=accept, timeout=5).json()
+        assert isinstance(body["title"], str) and isinstance(body["detail"], str) and body["status"] == 404
