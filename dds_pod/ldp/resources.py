@@ -318,7 +318,7 @@ class Pod:
             patch = rdfio.decode_bounded(body.data, "N3 Patch", max_bytes=bounds.MAX_N3_BYTES)
             return lambda triples: apply_n3_patch(triples, patch, iri)
         if media_type in merge.MEDIA_TYPES:
-            merged = merge.read_merge_patch(self.intake, body.data, iri, body.language or self.config.language)
+            merged = merge.read_merge_patch(self.intake, body.data, iri, body.language, self.config.language)
             return lambda triples: merge.merge_patch(triples, merged, ox.NamedNode(iri))
         raise UnsupportedFormat(f"PATCH accepts {', '.join(PATCH_MEDIA_TYPES)}, not "
                                 f"{media_type or '(no Content-Type)'!r}")

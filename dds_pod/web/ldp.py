@@ -267,8 +267,9 @@ def _written_response(pod: Pod, written: Written) -> Response:
 # ------------------------------------------------------------------- request parsing
 
 def _body() -> Body:
-    """The request's body as the pod reads it; plain text is in the request's language, if it gives one."""
-    language = request.headers.get("Content-Language", "").split(",")[0].strip() or request.accept_languages.best
+    """The request's body as the pod reads it: its plain text is in the language ``Content-Language`` states,
+    else in the pod's (never the reader's ``Accept-Language``, which says what a browser reads, not what it sends)."""
+    language = request.headers.get("Content-Language", "").split(",")[0].strip()
     return Body(request.get_data(), request.content_type, language or None)
 
 

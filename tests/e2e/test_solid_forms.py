@@ -62,3 +62,50 @@ def test_other_clients_keep_rfc_9457_problem_documents(base):
     for accept in ({}, {"Accept": "application/problem+json"}, {"Accept": "*/*"}):
         body = requests.get(f"{base}bordeaux/nowhere", headers=accept, timeout=5).json()
         assert isinstance(body["title"], str) and isinstance(body["detail"], str) and body["status"] == 404
+
+
+# ------------------------------------------------------------------- the language of plain text
+
+SIB = {"@vocab": "https://cdn.startinblox.com/owl#"}
+
+
+def _form_post(base: str, **headers) -> str:
+    form = {"@context": SIB, "title": "Des bancs", "published": "2025-06-01T10:00:00Z"}
+    response = requests.post(f"{base}bordeaux/proposals/", data=json.dumps(form),
+                             headers={**JSONLD, **auth(), **headers}, timeout=5)
+    assert response.status_code == 201, response.text
+    return response.headers["Location"]
+
+
+def _title(location: str) -> dict:
+    return requests.get(location, headers={"Accept": "application/ld+json"}, timeout=5).json()["title"]
+
+
+def test_plain_text_is_in_the_stated_language_else_the_pods_never_the_readers(base):
+    assert _title(_form_post(base, **{"Accept-Language": "en"})) == {"fr": "Des bancs"}
+    assert _title(_form_post(base, **{"Accept-Language": "*"})) == {"fr": "Des bancs"}
+    assert _title(_form_post(base, **{"Content-Language": "en", "Accept-Language": "fr"})) == {"en": "Des bancs"}
+
+
+def _form_patch(location: str, title: str, **headers) -> None:
+    response = requests.patch(location, data=json.dumps({"@context": SIB, "title": title}),
+                              headers={**JSONLD, **auth(), **headers}, timeout=5)
+    assert response.status_code == 204, response.text
+
+
+def test_a_patch_of_plain_text_replaces_the_value_in_its_stored_language(base):
+    english = _form_post(base, **{"Content-Language": "en"})
+    _form_patch(english, "More benches", **{"Accept-Language": "fr"})
+    assert _title(english) == {"en": "More benches"}, "not a French title beside the English one"
+    location = post(base, "proposals/", example("proposal-community-garden")).headers["Location"]
+    _form_patch(location, "Un jardin")
+    assert _title(location) == {"en": "A community garden in La Bastide", "fr": "Un jardin"}
+
+
+def test_a_patch_stating_its_language_adds_that_language(base):
+    english = _form_post(base, **{"Content-Language": "en"})
+    _form_patch(english, "Des bancs, encore", **{"Content-Language": "fr"})
+    assert _title(english) == {"en": "Des bancs", "fr": "Des bancs, encore"}
+    refused = requests.patch(english, data=json.dumps({"@context": SIB, "title": "x"}),
+                             headers={**JSONLD, **auth(), "Content-Language": "not a tag"}, timeout=5)
+    assert refused.status_code == 400 and refused.json()["field"] == "Content-Language"
