@@ -7,8 +7,9 @@ as Startin'blox display next to their fields.
 
 Startin'blox walks every key of an error body and descends into each value that is not an array, so a
 string there (a top-level ``"@type"``, a problem's ``title``) sends it into endless recursion: a report
-gives its types as arrays, and a problem sent to a client that asks for JSON-LD (as Startin'blox does)
-gives each text as a one-item array, its ``field`` as a DRF-style entry too.
+gives its types as arrays, and the problem of a write to a pod by a client that asks for JSON-LD (as
+Startin'blox's forms do) gives each text as a one-item array, its ``field`` as a DRF-style entry too.
+Every other answer keeps RFC 9457's strings.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from .params import has_control_character
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"  # RFC 9457's media type
+FORM_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 REPORT_CONTEXT = {
     "sh": "http://www.w3.org/ns/shacl#",
@@ -57,7 +59,10 @@ def problem(status: int, title: str, detail: str, **extra) -> Response:
 
 
 def _for_forms() -> bool:
-    """Whether the client asks for JSON-LD rather than a problem document (Startin'blox's forms)."""
+    """Whether this is a write to a pod by a client that asks for JSON-LD rather than a problem document (a
+    Startin'blox form saving)."""
+    if request.blueprint != "ldp" or request.method not in FORM_METHODS:
+        return False
     accept = accepted(request)
     return bool(accept) and negotiation.best(accept, [PROBLEM_JSON, "application/ld+json"]) == "application/ld+json"
 

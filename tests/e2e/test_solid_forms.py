@@ -46,22 +46,29 @@ def test_a_problem_for_a_form_lists_its_texts_and_names_the_field(base):
     assert body["colour"] == body["detail"] and "colour" in body["detail"][0]
 
 
-def test_every_problem_for_a_form_can_be_walked(base):
+def test_every_problem_of_a_form_save_can_be_walked(base):
     answers = [
         requests.post(f"{base}bordeaux/proposals/", data=b"{", headers={**FORM_HEADERS, **auth()}, timeout=5),
         requests.post(f"{base}bordeaux/proposals/", data=b"{}", headers=FORM_HEADERS, timeout=5),
-        requests.get(f"{base}bordeaux/nowhere", headers={"Accept": "application/ld+json"}, timeout=5),
-        requests.get(f"{base}nobody/", headers={"Accept": "application/ld+json"}, timeout=5),
+        requests.post(f"{base}bordeaux/nowhere/", data=b"{}", headers={**FORM_HEADERS, **auth()}, timeout=5),
+        requests.put(f"{base}bordeaux/changes/", data=b"{}", headers={**FORM_HEADERS, **auth()}, timeout=5),
+        requests.patch(f"{base}bordeaux/proposals/x", data=b"{}", timeout=5, headers={
+            **auth(), "Content-Type": "text/plain", "Accept": "application/ld+json"}),
+        requests.post(f"{base}nobody/", data=b"{}", headers=FORM_HEADERS, timeout=5),
     ]
-    assert [a.status_code for a in answers] == [400, 401, 404, 404]
+    assert [a.status_code for a in answers] == [400, 401, 404, 405, 415, 404]
     for answer in answers:
         _walk_as_a_form_does(answer.json())
 
 
 def test_other_clients_keep_rfc_9457_problem_documents(base):
     for accept in ({}, {"Accept": "application/problem+json"}, {"Accept": "*/*"}):
-        body = requests.get(f"{base}bordeaux/nowhere", headers=accept, timeout=5).json()
-        assert isinstance(body["title"], str) and isinstance(body["detail"], str) and body["status"] == 404
+        refused = requests.post(f"{base}bordeaux/proposals/", data=b"{", headers={**JSONLD, **auth(), **accept},
+                                timeout=5).json()
+        assert isinstance(refused["title"], str) and isinstance(refused["detail"], str) and refused["status"] == 400
+    for url in (f"{base}bordeaux/nowhere", f"{base}federation/proposals/?platform=x%20y"):
+        read = requests.get(url, headers={"Accept": "application/ld+json"}, timeout=5).json()
+        assert isinstance(read["title"], str), "a reader's problem is not a form's"
 
 
 # ------------------------------------------------------------------- the language of plain text
