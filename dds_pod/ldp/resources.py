@@ -31,6 +31,7 @@ from ..changes import INTERNAL, META_GRAPH, ChangeFeed
 from ..config import PodConfig
 from ..errors import (
     BadDocument,
+    ConfigError,
     Conflict,
     DDSError,
     Gone,
@@ -191,6 +192,12 @@ class Pod:
         self.hook = hook or NoHook()
         self.feed = ChangeFeed(store, self.url)
         self._lock = threading.Lock()
+        _check_free_rdf(config)
+
+    def is_free(self, iri: str) -> bool:
+        """Whether the resource is in one of the pod's free-RDF containers: any RDF, no DDS type needed (a
+        document that claims a DDS class is still held to its shape)."""
+        return iri.startswith(self.url) and iri[len(self.url):].startswith(self.config.free_rdf)
 
     # ----------------------------------------------------------------- reading
 
@@ -256,16 +263,22 @@ class Pod:
     # ----------------------------------------------------------------- writing
 
     def initialize(self) -> None:
-        """Create the root container and the initial containers of a new pod."""
+        """Create the root container and the initial containers of a new pod, and the free-RDF containers the
+        configuration names that do not exist yet."""
         with self._lock:
-            if self.store.has_graph(self.url):
-                return
             change, now = Change(), utc_now()
-            self._put_container(change, self.url, self.config.title, now)
-            for path in DEFAULT_CONTAINERS:
-                self._put_container(change, self.url + path, path.rstrip("/"), now)
-                change.add.append(_containment(self.url, self.url + path))
-            self.store.commit(change)
+            if not self.store.has_graph(self.url):
+                self._put_container(change, self.url, self.config.title, now)
+                for path in DEFAULT_CONTAINERS:
+                    self._put_container(change, self.url + path, path.rstrip("/"), now)
+                    change.add.append(_containment(self.url, self.url + path))
+            for path in self.config.free_rdf:
+                iri = self.url + path
+                if iri not in change.new_graphs and not self.store.has_graph(iri):
+                    self._put_container(change, iri, path.rstrip("/").rsplit("/", 1)[-1], now)
+                    self._add_to_parents(change, iri, now, event=False)
+            if change.new_graphs:
+                self.store.commit(change)
 
     def post(self, container: str, body: Body, *, slug: str | None, as_container: bool,
              credential: str) -> Written:
@@ -391,7 +404,7 @@ class Pod:
         previous = self._current(iri, seen_version) if seen_version is not None else None  # stored IRIs have one
         outcome.rejected.pop(iri, None)
         ready = self._prepare(iri, triples, previous, (), credential, now)
-        report = self.validator.validate_triples(ready, warnings=False)
+        report = self.validator.validate_triples(ready, require_type=self._requires_type(iri), warnings=False)
         if not report.conforms:
             outcome.rejected[iri] = report
         return _Checked(ready if report.conforms else None, previous, seen_version)
@@ -487,7 +500,7 @@ class Pod:
     def _write(self, iri: str, triples: list[ox.Triple], *, credential: str, previous: Resource | None) -> Written:
         now = utc_now()
         prepared = self._prepare(iri, triples, previous, self._default_types(iri, previous), credential, now)
-        report = self.validator.validate_triples(prepared, require_type=not iri.endswith("/"))
+        report = self.validator.validate_triples(prepared, require_type=self._requires_type(iri))
         if not report.conforms:
             raise ValidationFailed(report)
         change = Change()
@@ -500,6 +513,10 @@ class Pod:
             version = _with_reactions(version, reactions.find(self.store, self.url, iri))
         return Written(Resource(iri, [t.triple if isinstance(t, ox.Quad) else t for t in prepared], version), report,
                        created=previous is None)
+
+    def _requires_type(self, iri: str) -> bool:
+        """Containers and the free-RDF area need no DDS class; every other resource does."""
+        return not iri.endswith("/") and not self.is_free(iri)
 
     def _default_types(self, iri: str, previous: Resource | None) -> list[ox.NamedNode]:
         """The types a document written without any gets: those stored, else its container's member type
@@ -619,6 +636,16 @@ class Pod:
             ox.Triple(subject, named(DCTERMS.modified), stamp),
         ])
         change.add.append(_version_quad(iri, ox.Literal(_new_version())))
+
+
+def _check_free_rdf(config: PodConfig) -> None:
+    """A free-RDF container is neither a civic container nor one the server manages, nor inside them."""
+    kept = [*DEFAULT_CONTAINERS, *(p for p in RESERVED_PATHS if p.endswith("/"))]
+    for path in config.free_rdf:
+        clash = next((k for k in kept if path.startswith(k) or k.startswith(path)), None)
+        if clash is not None:
+            raise ConfigError(f"pods.{config.name}.free_rdf: {path!r} would take {clash!r} out of validation or "
+                              "out of the server's hands", field=f"pods.{config.name}.free_rdf")
 
 
 def check_path_segments(path: str) -> None:

@@ -350,7 +350,8 @@ def _describe(response: Response, pod: Pod, iri: str, exists: bool) -> None:
     response.headers["Accept-Patch"] = conneg.ACCEPT_PATCH
     if container:
         response.headers["Accept-Post"] = conneg.ACCEPT_POST
-    response.headers.add("Link", f'<{_node().shapes_url}>; rel="http://www.w3.org/ns/ldp#constrainedBy"')
+    if not pod.is_free(iri):  # the free-RDF area is bound by no shape
+        response.headers.add("Link", f'<{_node().shapes_url}>; rel="http://www.w3.org/ns/ldp#constrainedBy"')
     response.vary.update(("Accept", "Origin", "Prefer"))
 
 
