@@ -20,6 +20,8 @@ from .search import SearchSettings
 from .store import StoreContext, StoreSettings, read_settings
 
 POD_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+FREE_RDF_PATH = re.compile(r"(?:[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}/){1,8}")  # no segment is "." or ".."
+MAX_FREE_RDF = 32
 PSEUDONYM_KEY_ENV = "DDS_PSEUDONYM_KEY"
 MIN_PSEUDONYM_KEY = 16
 
@@ -33,6 +35,9 @@ class PodConfig:
     platform: str
     tokens: tuple[str, ...]
     language: str = "fr"
+    # Containers (paths below the pod, ending with "/") whose resources may be any RDF: what generic Solid apps
+    # write (profiles, settings, type indexes). The civic containers stay validated.
+    free_rdf: tuple[str, ...] = ()
 
     def url(self, base_url: str) -> str:
         return f"{base_url}{self.name}/"
@@ -306,14 +311,27 @@ def _pod(name: str, raw: dict[str, Any]) -> PodConfig:
     platform = raw.get("platform")
     if not isinstance(platform, str) or not platform.startswith(("http://", "https://")):
         raise ConfigError(f"pods.{name}.platform must be the platform's http(s) IRI")
-    _refuse_unknown(f"pods.{name}.", raw, {"title", "platform", "token", "token_env", "language"})
+    _refuse_unknown(f"pods.{name}.", raw, {"title", "platform", "token", "token_env", "language", "free_rdf"})
     return PodConfig(
         name=name,
         title=str(raw.get("title", name)),
         platform=platform,
         tokens=_tokens(name, raw),
         language=str(raw.get("language", "fr")),
+        free_rdf=_free_rdf(name, raw.get("free_rdf", [])),
     )
+
+
+def _free_rdf(name: str, value: Any) -> tuple[str, ...]:
+    """The free-RDF containers of a pod: relative container paths of plain segments."""
+    key = f"pods.{name}.free_rdf"
+    if not isinstance(value, list) or len(value) > MAX_FREE_RDF:
+        raise ConfigError(f"{key} must be a list of at most {MAX_FREE_RDF} container paths", field=key)
+    for path in value:
+        if not isinstance(path, str) or not FREE_RDF_PATH.fullmatch(path):
+            raise ConfigError(f"{key}: {path!r} is not a container path below the pod such as \"apps/\" "
+                              "(letters, digits, '-', '_', '.', each segment ending with '/')", field=key)
+    return tuple(dict.fromkeys(value))
 
 
 def _tokens(name: str, raw: dict[str, Any]) -> tuple[str, ...]:

@@ -181,7 +181,11 @@ def _serve_in_child(config: Config, sock: socket.socket, threads: int, seeds: li
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, _exit)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
-    serving = ServingNode(config)
+    try:
+        serving = ServingNode(config)  # the node refuses what the configuration's reader cannot judge alone
+    except ConfigError as exc:
+        print(f"dds-pod: {exc.message}", file=sys.stderr)
+        sys.exit(EXIT_FATAL)
     try:
         _seed(serving, seeds)
     except ConfigError as exc:

@@ -47,8 +47,10 @@ class Loopback:
 
 
 def write_config(directory: Path, port: int, data_dir: Path | None = None, page_size: int = 100,
-                 max_body_bytes: int | None = None, cors_origins: list[str] | None = None) -> Path:
-    """A node with the bordeaux and paris pods; ``cors_origins`` are the browser origins trusted with credentials."""
+                 max_body_bytes: int | None = None, cors_origins: list[str] | None = None,
+                 free_rdf: list[str] | None = None) -> Path:
+    """A node with the bordeaux and paris pods; ``cors_origins`` are the browser origins trusted with credentials,
+    ``free_rdf`` the bordeaux pod's containers that accept any RDF."""
     lines = [f'base_url = "http://127.0.0.1:{port}/"', f"page_size = {page_size}"]
     if data_dir is not None:
         lines.append(f'data_dir = "{data_dir}"')
@@ -59,6 +61,7 @@ def write_config(directory: Path, port: int, data_dir: Path | None = None, page_
     lines += [
         "[pods.bordeaux]", 'title = "Bordeaux Métropole (Decidim)"',
         'platform = "https://participation.bordeaux-metropole.example"', f'token = "{TOKENS["bordeaux"]}"',
+        *([f"free_rdf = {json.dumps(free_rdf)}"] if free_rdf is not None else []),
         "[pods.paris]", 'title = "Paris (Decidim)"', 'platform = "https://decidim.paris.example"',
         'token_env = "DDS_TEST_TOKEN_PARIS"',
     ]

@@ -5,6 +5,10 @@ language maps, where a patch in one language leaves the other languages alone, a
 patch of ``{"title": {"en": ...}}`` would. A ``null`` removes: ``{"summary": null}`` every value of
 the field, ``{"title": {"en": null}}`` only the English one. JSON-LD itself drops nulls, so they are
 read from the JSON before the rest becomes RDF.
+
+A plain string where a language map is expected (what forms send) is text in the pod's language unless the
+request says which (``Content-Language``); a form that edits a text shows it in the language it is stored in,
+so when the stored value has one other language, the plain string replaces it in that language.
 """
 
 from __future__ import annotations
@@ -32,10 +36,13 @@ class MergePatch:
     triples: list[ox.Triple]
     removed: frozenset[ox.NamedNode]
     removed_languages: frozenset[tuple[ox.NamedNode, str]]
+    plain: frozenset[ox.NamedNode] = frozenset()  # language maps given as plain text in no stated language
+    language: str | None = None  # the language that plain text was tagged with
 
 
-def read_merge_patch(intake: Intake, data: bytes, iri: str, language: str) -> MergePatch:
-    """Parse a merge patch against the resource's IRI; its nulls name what to remove."""
+def read_merge_patch(intake: Intake, data: bytes, iri: str, language: str | None, default_language: str) -> MergePatch:
+    """Parse a merge patch against the resource's IRI; its nulls name what to remove. ``language``: the one the
+    request states for its plain text, else ``None`` (then ``default_language``, or the stored value's)."""
     rdfio.check_size(len(data), intake.max_bytes)
     document = jsonld.loads(rdfio.decode(data))
     if not isinstance(document, dict):
@@ -57,13 +64,24 @@ def read_merge_patch(intake: Intake, data: bytes, iri: str, language: str) -> Me
                 document[key] = kept
             else:
                 del document[key]
-    triples = intake.read_json_triples(document, iri, language)
-    return MergePatch(triples, frozenset(removed), frozenset(removed_languages))
+    plain = frozenset() if language else _plain_fields(document, fields)
+    triples = intake.read_json_triples(document, iri, language or default_language)
+    return MergePatch(triples, frozenset(removed), frozenset(removed_languages), plain, language or default_language)
+
+
+def _plain_fields(document: dict, fields: dict[str, ox.NamedNode]) -> frozenset[ox.NamedNode]:
+    """The language-mapped fields the patch gives as plain strings."""
+    return frozenset(fields[key] for key, value in document.items()
+                     if key in fields and fields[key] in _language_mapped() and _is_plain(value))
+
+
+def _is_plain(value: object) -> bool:
+    return isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))
 
 
 def merge_patch(current: Sequence[ox.Triple], patch: MergePatch, subject: ox.NamedNode) -> list[ox.Triple]:
     """The state after applying ``patch`` (parsed against the resource IRI) to ``current``."""
-    patched = name_root(patch.triples, subject)
+    patched = _in_stored_languages(name_root(patch.triples, subject), current, patch, subject)
     result = dict.fromkeys(current)
     for predicate in patch.removed:
         _drop_values(result, subject, predicate)
@@ -84,6 +102,21 @@ def merge_patch(current: Sequence[ox.Triple], patch: MergePatch, subject: ox.Nam
                 _drop_values(result, node, predicate)
     result.update(dict.fromkeys(patched))
     return list(result)
+
+
+def _in_stored_languages(patched: Sequence[ox.Triple], current: Sequence[ox.Triple], patch: MergePatch,
+                         subject: ox.NamedNode) -> list[ox.Triple]:
+    """The patch with its plain text retagged in the language of the stored value, where that value has one
+    language and it is not the one the text was tagged with."""
+    retag: dict[ox.NamedNode, str] = {}
+    for predicate in patch.plain:
+        stored = {t.object.language for t in current if t.subject == subject and t.predicate == predicate
+                  and isinstance(t.object, ox.Literal) and t.object.language}
+        if len(stored) == 1 and patch.language not in stored:
+            retag[predicate] = stored.pop()
+    return [ox.Triple(t.subject, t.predicate, ox.Literal(t.object.value, language=retag[t.predicate]))
+            if t.subject == subject and t.predicate in retag and isinstance(t.object, ox.Literal)
+            and t.object.language == patch.language else t for t in patched]
 
 
 def _field(fields: dict[str, ox.NamedNode], key: str) -> ox.NamedNode:

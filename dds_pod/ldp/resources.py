@@ -31,6 +31,7 @@ from ..changes import INTERNAL, META_GRAPH, ChangeFeed
 from ..config import PodConfig
 from ..errors import (
     BadDocument,
+    ConfigError,
     Conflict,
     DDSError,
     Gone,
@@ -191,6 +192,12 @@ class Pod:
         self.hook = hook or NoHook()
         self.feed = ChangeFeed(store, self.url)
         self._lock = threading.Lock()
+        _check_free_rdf(config)
+
+    def is_free(self, iri: str) -> bool:
+        """Whether the resource is in one of the pod's free-RDF containers: any RDF, no DDS type needed (a
+        document that claims a DDS class is still held to its shape)."""
+        return iri.startswith(self.url) and iri[len(self.url):].startswith(self.config.free_rdf)
 
     # ----------------------------------------------------------------- reading
 
@@ -256,16 +263,22 @@ class Pod:
     # ----------------------------------------------------------------- writing
 
     def initialize(self) -> None:
-        """Create the root container and the initial containers of a new pod."""
+        """Create the root container and the initial containers of a new pod, and the free-RDF containers the
+        configuration names that do not exist yet."""
         with self._lock:
-            if self.store.has_graph(self.url):
-                return
             change, now = Change(), utc_now()
-            self._put_container(change, self.url, self.config.title, now)
-            for path in DEFAULT_CONTAINERS:
-                self._put_container(change, self.url + path, path.rstrip("/"), now)
-                change.add.append(_containment(self.url, self.url + path))
-            self.store.commit(change)
+            if not self.store.has_graph(self.url):
+                self._put_container(change, self.url, self.config.title, now)
+                for path in DEFAULT_CONTAINERS:
+                    self._put_container(change, self.url + path, path.rstrip("/"), now)
+                    change.add.append(_containment(self.url, self.url + path))
+            for path in self.config.free_rdf:
+                iri = self.url + path
+                if iri not in change.new_graphs and not self.store.has_graph(iri):
+                    self._put_container(change, iri, path.rstrip("/").rsplit("/", 1)[-1], now)
+                    self._add_to_parents(change, iri, now, event=False)
+            if change.new_graphs:
+                self.store.commit(change)
 
     def post(self, container: str, body: Body, *, slug: str | None, as_container: bool,
              credential: str) -> Written:
@@ -280,11 +293,11 @@ class Pod:
             if not self._free(proposed):
                 iri = self._new_member_iri(container, slug, as_container)
                 triples = rename(triples, ox.NamedNode(proposed), ox.NamedNode(iri))
-            return self._write(iri, triples, credential=credential, previous=None,
-                               default_type=DEFAULT_CONTAINERS.get(container[len(self.url):]))
+            return self._write(iri, triples, credential=credential, previous=None)
 
     def put(self, iri: str, body: Body, *, preconditions: Preconditions, credential: str) -> Written:
-        """PUT: replace a resource's state (server-managed triples excepted), or create it."""
+        """PUT: replace a resource's state (server-managed triples excepted), or create it. A body without a type
+        keeps the stored one (forms send back only their fields), else gets its container's (see :meth:`_write`)."""
         triples = self.intake.read_body(body, iri, self.config.language)
         self._check_path(iri)
         with self._lock:
@@ -296,15 +309,17 @@ class Pod:
 
     def patch(self, iri: str, body: Body, *, preconditions: Preconditions, credential: str) -> Written:
         """PATCH: compute the new state from the current one (SPARQL Update, N3 Patch or merge patch), then
-        write it like a PUT."""
+        write it like a PUT. A missing resource is patched from no triples and created, as the Solid Protocol
+        asks, and validated like a PUT that creates it."""
         transform = self._patcher(iri, body)
         self._check_path(iri)
         with self._lock:
             previous = self._current(iri)
+            preconditions.check(previous.version if previous else None)
             if previous is None:
-                raise NotFound(f"no resource at {iri}")
-            preconditions.check(previous.version)
-            return self._write(iri, transform(previous.triples), credential=credential, previous=previous)
+                self._check_no_twin(iri)
+            return self._write(iri, transform(previous.triples if previous else []), credential=credential,
+                               previous=previous)
 
     def _patcher(self, iri: str, body: Body) -> Callable[[list[ox.Triple]], list[ox.Triple]]:
         """The new state as a function of the current one, from a patch body (read before the lock is taken)."""
@@ -316,7 +331,7 @@ class Pod:
             patch = rdfio.decode_bounded(body.data, "N3 Patch", max_bytes=bounds.MAX_N3_BYTES)
             return lambda triples: apply_n3_patch(triples, patch, iri)
         if media_type in merge.MEDIA_TYPES:
-            merged = merge.read_merge_patch(self.intake, body.data, iri, body.language or self.config.language)
+            merged = merge.read_merge_patch(self.intake, body.data, iri, body.language, self.config.language)
             return lambda triples: merge.merge_patch(triples, merged, ox.NamedNode(iri))
         raise UnsupportedFormat(f"PATCH accepts {', '.join(PATCH_MEDIA_TYPES)}, not "
                                 f"{media_type or '(no Content-Type)'!r}")
@@ -388,8 +403,8 @@ class Pod:
         seen_version = self._version(iri)  # before the state: a write in between shows as a newer version
         previous = self._current(iri, seen_version) if seen_version is not None else None  # stored IRIs have one
         outcome.rejected.pop(iri, None)
-        ready = self._prepare(iri, triples, previous, None, credential, now)
-        report = self.validator.validate_triples(ready, warnings=False)
+        ready = self._prepare(iri, triples, previous, (), credential, now)
+        report = self.validator.validate_triples(ready, require_type=self._requires_type(iri), warnings=False)
         if not report.conforms:
             outcome.rejected[iri] = report
         return _Checked(ready if report.conforms else None, previous, seen_version)
@@ -482,11 +497,10 @@ class Pod:
             return f"{own}.{self.feed.last_sequence()}" if iri.endswith("/") else own
         return None
 
-    def _write(self, iri: str, triples: list[ox.Triple], *, credential: str, previous: Resource | None,
-               default_type: URIRef | None = None) -> Written:
+    def _write(self, iri: str, triples: list[ox.Triple], *, credential: str, previous: Resource | None) -> Written:
         now = utc_now()
-        prepared = self._prepare(iri, triples, previous, default_type, credential, now)
-        report = self.validator.validate_triples(prepared, require_type=not iri.endswith("/"))
+        prepared = self._prepare(iri, triples, previous, self._default_types(iri, previous), credential, now)
+        report = self.validator.validate_triples(prepared, require_type=self._requires_type(iri))
         if not report.conforms:
             raise ValidationFailed(report)
         change = Change()
@@ -500,13 +514,25 @@ class Pod:
         return Written(Resource(iri, [t.triple if isinstance(t, ox.Quad) else t for t in prepared], version), report,
                        created=previous is None)
 
+    def _requires_type(self, iri: str) -> bool:
+        """Containers and the free-RDF area need no DDS class; every other resource does."""
+        return not iri.endswith("/") and not self.is_free(iri)
+
+    def _default_types(self, iri: str, previous: Resource | None) -> list[ox.NamedNode]:
+        """The types a document written without any gets: those stored, else its container's member type
+        (Startin'blox forms send no type, neither when they create nor when they edit)."""
+        stored = [t.object for t in previous.triples if t.subject == previous.subject and t.predicate == TYPE
+                  and isinstance(t.object, ox.NamedNode)] if previous is not None else []
+        member_type = DEFAULT_CONTAINERS.get(_parent(iri)[len(self.url):])
+        return stored or ([named(member_type)] if member_type is not None else [])
+
     def _commit(self, change: Change) -> None:
         """Store one write whole: the resource, containment, versions, event and what the hook staged."""
         self.store.commit(change)
         self.hook.committed()
 
     def _prepare(self, iri: str, triples: Sequence[Statement], previous: Resource | None,
-                 default_type: URIRef | None, credential: str, now: str) -> list[Statement]:
+                 default_types: Sequence[ox.NamedNode], credential: str, now: str) -> list[Statement]:
         """The triples to store: the client's triples about this resource, plus what the server manages."""
         subject = ox.NamedNode(iri)
         named_triples = name_root(sanitized(triples), subject)  # every write path passes here, patches included
@@ -514,15 +540,15 @@ class Pod:
         kept = [t for t in named_triples
                 if t.predicate != CONTAINS and not (t.subject == subject and t.predicate in SERVER_MANAGED_OX)]
         types = {t.object for t in kept if t.subject == subject and t.predicate == TYPE}
-        if iri.endswith("/"):
+        if iri.endswith("/"):  # a container takes no member type, whatever container it is in
             _check_container_types(types)
             kept += [ox.Triple(subject, TYPE, kind) for kind in CONTAINER_TYPES_OX if kind not in types]
             if previous is not None:
                 kept += [t for t in previous.triples if t.predicate == CONTAINS]
         elif types & set(CONTAINER_TYPES_OX):
             raise Conflict(f"{iri} does not end with '/', so it cannot be a container")
-        if default_type is not None and not types:
-            kept.append(ox.Triple(subject, TYPE, named(default_type)))
+        elif not types:
+            kept += [ox.Triple(subject, TYPE, kind) for kind in default_types]
         if previous is not None and previous.is_container != iri.endswith("/"):
             raise Conflict("a PUT cannot change a container into a resource or the reverse")
         # What the server adds is made as quads of the resource's graph, which the store then takes as they are.
@@ -610,6 +636,16 @@ class Pod:
             ox.Triple(subject, named(DCTERMS.modified), stamp),
         ])
         change.add.append(_version_quad(iri, ox.Literal(_new_version())))
+
+
+def _check_free_rdf(config: PodConfig) -> None:
+    """A free-RDF container is neither a civic container nor one the server manages, nor inside them."""
+    kept = [*DEFAULT_CONTAINERS, *(p for p in RESERVED_PATHS if p.endswith("/"))]
+    for path in config.free_rdf:
+        clash = next((k for k in kept if path.startswith(k) or k.startswith(path)), None)
+        if clash is not None:
+            raise ConfigError(f"pods.{config.name}.free_rdf: {path!r} would take {clash!r} out of validation or "
+                              "out of the server's hands", field=f"pods.{config.name}.free_rdf")
 
 
 def check_path_segments(path: str) -> None:

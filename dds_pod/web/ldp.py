@@ -42,7 +42,7 @@ PREFER_CONTAINMENT = "http://www.w3.org/ns/ldp#PreferContainment"
 CONTAINS = ox.NamedNode(str(LDP.contains))
 METHODS_CONTAINER = "GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE"
 METHODS_RESOURCE = "GET, HEAD, OPTIONS, PUT, PATCH, DELETE"
-METHODS_MISSING = "OPTIONS, PUT"
+METHODS_MISSING = "OPTIONS, PUT, PATCH"  # PATCH creates a missing resource too
 CONTAINER_PAGE_MAX = 10000
 FEED_PAGE_MAX = 1000  # events per change-feed page: a larger limit gets this many and the link to the rest
 LINKED_LABELS_MAX = 50  # linked resources of one page looked up for their titles
@@ -309,8 +309,9 @@ def _written_response(pod: Pod, written: Written) -> Response:
 # ------------------------------------------------------------------- request parsing
 
 def _body() -> Body:
-    """The request's body as the pod reads it; plain text is in the request's language, if it gives one."""
-    language = request.headers.get("Content-Language", "").split(",")[0].strip() or request.accept_languages.best
+    """The request's body as the pod reads it: its plain text is in the language ``Content-Language`` states,
+    else in the pod's (never the reader's ``Accept-Language``, which says what a browser reads, not what it sends)."""
+    language = request.headers.get("Content-Language", "").split(",")[0].strip()
     return Body(request.get_data(), request.content_type, language or None)
 
 
@@ -385,13 +386,14 @@ def _describe(response: Response, pod: Pod, iri: str, exists: bool) -> None:
         for link in LDP_TYPE_LINKS["container" if container else "resource"]:
             response.headers.add("Link", link)
         response.headers["Allow"] = METHODS_CONTAINER if container else METHODS_RESOURCE
-        response.headers["Accept-Patch"] = conneg.ACCEPT_PATCH
         response.headers.add("Link", f'<{pod.url}inbox/>; rel="http://www.w3.org/ns/ldp#inbox"')
     else:
         response.headers["Allow"] = METHODS_MISSING
+    response.headers["Accept-Patch"] = conneg.ACCEPT_PATCH
     if container:
         response.headers["Accept-Post"] = conneg.ACCEPT_POST
-    response.headers.add("Link", f'<{_node().shapes_url}>; rel="http://www.w3.org/ns/ldp#constrainedBy"')
+    if not pod.is_free(iri):  # the free-RDF area is bound by no shape
+        response.headers.add("Link", f'<{_node().shapes_url}>; rel="http://www.w3.org/ns/ldp#constrainedBy"')
     response.vary.update(("Accept", "Origin", "Prefer"))
 
 

@@ -4,6 +4,12 @@ Validation failures are the exception: their 422 body is one JSON object that is
 JSON-LD ``sh:ValidationReport`` (under a context without ``@vocab``, so other keys are ignored
 by JSON-LD processors) and DRF-style ``{"field": ["message"]}`` entries that browser forms such
 as Startin'blox display next to their fields.
+
+Startin'blox walks every key of an error body and descends into each value that is not an array, so a
+string there (a top-level ``"@type"``, a problem's ``title``) sends it into endless recursion: a report
+gives its types as arrays, and the problem of a write to a pod by a client that asks for JSON-LD (as
+Startin'blox's forms do) gives each text as a one-item array, its ``field`` as a DRF-style entry too.
+Every other answer keeps RFC 9457's strings.
 """
 
 from __future__ import annotations
@@ -15,14 +21,17 @@ from http import HTTPStatus
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
+from .. import negotiation
 from ..errors import DDSError
 from ..ldp.resources import ValidationFailed
 from ..validation import Report
+from .conneg import accepted
 from .params import has_control_character
 
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"  # RFC 9457's media type
+FORM_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 REPORT_CONTEXT = {
     "sh": "http://www.w3.org/ns/shacl#",
@@ -44,7 +53,27 @@ def _status_text(status: int) -> tuple[str, str]:
 
 def problem(status: int, title: str, detail: str, **extra) -> Response:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    if _for_forms():
+        body = _listed(body)
     return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_JSON)
+
+
+def _for_forms() -> bool:
+    """Whether this is a write to a pod by a client that asks for JSON-LD rather than a problem document (a
+    Startin'blox form saving)."""
+    if request.blueprint != "ldp" or request.method not in FORM_METHODS:
+        return False
+    accept = accepted(request)
+    return bool(accept) and negotiation.best(accept, [PROBLEM_JSON, "application/ld+json"]) == "application/ld+json"
+
+
+def _listed(body: dict) -> dict:
+    """A problem whose texts are one-item arrays, with the field at fault as a DRF-style entry."""
+    listed = {key: [value] if isinstance(value, str) else value for key, value in body.items()}
+    field = body.get("field")
+    if isinstance(field, str) and field not in listed:
+        listed[field] = [body["detail"]]
+    return listed
 
 
 def validation_response(report: Report, lang: str, constrained_by: str) -> Response:
@@ -60,7 +89,7 @@ def report_document(report: Report) -> dict:
     results = []
     for result in report.results:
         item = {
-            "@type": "sh:ValidationResult",
+            "@type": ["sh:ValidationResult"],
             "sh:focusNode": {"@id": result.focus or "_:document"},
             "sh:resultSeverity": {"@id": "sh:Info" if result.server_managed else f"sh:{result.severity}"},
             "sh:resultMessage": [{"@value": text, "@language": lang} for lang, text in sorted(result.messages.items())],
@@ -72,7 +101,7 @@ def report_document(report: Report) -> dict:
         if result.value is not None:
             item["sh:value"] = result.value
         results.append(item)
-    return {"@context": REPORT_CONTEXT, "@type": "sh:ValidationReport", "sh:conforms": report.conforms,
+    return {"@context": REPORT_CONTEXT, "@type": ["sh:ValidationReport"], "sh:conforms": report.conforms,
             "sh:result": results}
 
 

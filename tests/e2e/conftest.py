@@ -36,6 +36,7 @@ def auth(pod: str = "bordeaux") -> dict[str, str]:
 
 
 JSONLD = {"Content-Type": "application/ld+json"}
+ACCEPT_JSONLD = {"Accept": "application/ld+json"}  # a pod answers Turtle to a client that states no preference
 
 
 def example(name: str) -> dict:

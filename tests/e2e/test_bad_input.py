@@ -293,8 +293,7 @@ def test_a_number_of_ten_thousand_digits_is_400(base, snapshot):
     _refused(response, 400, "digits")
 
 
-@pytest.mark.parametrize("header", [{"Content-Language": "a b"}, {"Content-Language": '"><x'},
-                                    {"Accept-Language": "*"}])
+@pytest.mark.parametrize("header", [{"Content-Language": "a b"}, {"Content-Language": '"><x'}])
 def test_a_bad_language_for_plain_text_is_400_naming_the_header(base, snapshot, header):
     form = {"@context": {"@vocab": "https://cdn.startinblox.com/owl#"}, "@type": "Proposal", "title": "Vélo"}
     response = post(base, "proposals/", form, **header)

@@ -20,7 +20,7 @@ def test_invalid_document_is_422_with_report_and_field_errors(base):
     response = post(base, "proposals/", document)
     assert response.status_code == 422
     body = response.json()
-    assert body["@type"] == "sh:ValidationReport" and body["sh:conforms"] is False
+    assert body["@type"] == ["sh:ValidationReport"] and body["sh:conforms"] is False
     paths = {r.get("sh:resultPath", {}).get("@id") for r in body["sh:result"]}
     assert "https://w3id.org/dds/ns#status" in paths
     assert any("must be one of submitted" in m for m in body["status"])
