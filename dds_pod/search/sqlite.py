@@ -13,6 +13,7 @@ and written under one lock; an in-memory index is one connection, used under the
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -23,27 +24,38 @@ from typing import Any
 
 from ..errors import ConfigError
 from . import FACETS, Hit, IndexDocument, LocalizedText, SearchQuery, SearchResult, register
+from .bitsets import Counts, FacetBitsets, WordMatch, bitset, ids, members
 from .words import STEMMERS, language_of, query_terms, stemmed_text, stems
 
 PREFIX_MIN_CHARS = 4  # shorter words as prefixes would match too much
 STORED_BODY_CHARS = 2000  # of each body, kept to show an excerpt (the full text is searched, not stored twice)
 FACET_VALUES = 100  # values listed per facet, most frequent first
+MAX_WALKED_ROWS = 20_000  # rows read in a column's order for one page of results, at most (expected)
+MAX_LOOKED_UP = 20_000  # documents on the edge of a date range or box checked one by one, at most
 # bm25 weights of the FTS5 columns, in their order: exact title, exact body, stemmed title, stemmed body.
 WEIGHTS = (8.0, 1.0, 4.0, 0.5)
 FIELDS = {"title": ("title", "title_stems"), "body": ("body", "body_stems")}
 
 # An index written by another version of this schema is dropped and built again (it is derived data).
-SCHEMA_VERSION = 2
-TABLES = ("texts", "doc_texts", "doc_topics", "doc_languages", "docs")
+SCHEMA_VERSION = 3
+TABLES = ("texts", "doc_texts", "doc_topics", "doc_languages", "docs", "generation", "changes")
+# Every write bumps the generation and notes the documents it changed (kept for LOGGED_GENERATIONS at most).
+LOGGED_GENERATIONS = 2000
 SCHEMA = """
+CREATE TABLE IF NOT EXISTS generation (n INTEGER NOT NULL, logged_since INTEGER NOT NULL);
+INSERT INTO generation SELECT 0, 0 WHERE NOT EXISTS (SELECT 1 FROM generation);
+CREATE TABLE IF NOT EXISTS changes (generation INTEGER NOT NULL, doc INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS changes_generation ON changes (generation);
 CREATE TABLE IF NOT EXISTS docs (
     id INTEGER PRIMARY KEY, iri TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, member TEXT NOT NULL,
     platform TEXT, space TEXT, status TEXT, published TEXT, lat REAL, lon REAL, place TEXT,
     answered INTEGER NOT NULL, decided INTEGER NOT NULL, supports INTEGER NOT NULL, comments INTEGER NOT NULL,
     in_reply_to TEXT);
 CREATE INDEX IF NOT EXISTS docs_published ON docs (published);
-CREATE INDEX IF NOT EXISTS docs_supports ON docs (supports);
-CREATE INDEX IF NOT EXISTS docs_comments ON docs (comments);
+CREATE INDEX IF NOT EXISTS docs_place ON docs (lat, lon);
+CREATE INDEX IF NOT EXISTS docs_newest ON docs (published IS NULL, published DESC);
+CREATE INDEX IF NOT EXISTS docs_supports ON docs (supports DESC, published DESC);
+CREATE INDEX IF NOT EXISTS docs_comments ON docs (comments DESC, published DESC);
 CREATE INDEX IF NOT EXISTS docs_kind ON docs (kind, platform, status);
 CREATE INDEX IF NOT EXISTS docs_platform ON docs (platform);
 CREATE INDEX IF NOT EXISTS docs_space ON docs (space);
@@ -64,7 +76,7 @@ COLUMNS = {"kind": "d.kind", "platform": "d.platform", "space": "d.space", "stat
 LINKED = {"topic": "doc_topics", "language": "doc_languages"}
 FLAGS = {"located": "d.lat IS NOT NULL", "answered": "d.answered", "decided": "d.decided"}
 ORDER = {
-    "newest": "d.published IS NULL, d.published DESC, d.id",
+    "newest": "d.published IS NULL, d.published DESC, d.id",  # docs_newest
     "supported": "d.supports DESC, d.published DESC, d.id",
     "commented": "d.comments DESC, d.published DESC, d.id",
 }
@@ -80,6 +92,8 @@ class SqliteIndex:
         self._lock = threading.RLock()
         self._local = threading.local()
         self._opened: list[sqlite3.Connection] = []
+        self._loading = threading.Lock()
+        self._loaded: FacetBitsets | None = None
         self._shared = self._open() if path == ":memory:" else None
         with self._lock:
             _migrate(self._connection())
@@ -87,10 +101,10 @@ class SqliteIndex:
     # ------------------------------------------------------------------ writes
 
     def upsert(self, documents: Iterable[IndexDocument]) -> None:
+        """A document replaced keeps its id, so ids stay as dense as the documents (the facet bitsets' bits)."""
         with self._writing() as connection:
-            for document in documents:
-                self._remove(connection, document.iri)
-                _insert(connection, document)
+            _log(connection, [_insert(connection, document, self._remove(connection, document.iri))
+                              for document in documents])
 
     def replace(self, documents: Iterable[IndexDocument]) -> None:
         """Every document at once, in one transaction: readers see the old index until the new one is whole."""
@@ -98,24 +112,27 @@ class SqliteIndex:
             _clear(connection)
             for document in documents:
                 _insert(connection, document)
+            _log_reset(connection)
 
     def remove(self, iris: Iterable[str]) -> None:
         with self._writing() as connection:
-            for iri in iris:
-                self._remove(connection, iri)
+            _log(connection, [doc for iri in iris if (doc := self._remove(connection, iri)) is not None])
 
     def clear(self) -> None:
         with self._writing() as connection:
             _clear(connection)
+            _log_reset(connection)
 
-    def _remove(self, connection: sqlite3.Connection, iri: str) -> None:
+    def _remove(self, connection: sqlite3.Connection, iri: str) -> int | None:
+        """Forget a document; its id, if it was indexed."""
         row = connection.execute("SELECT id FROM docs WHERE iri = ?", (iri,)).fetchone()
         if row is None:
-            return
+            return None
         for statement in ("DELETE FROM texts WHERE rowid = ?", "DELETE FROM doc_texts WHERE doc = ?",
                           "DELETE FROM doc_topics WHERE doc = ?",
                           "DELETE FROM doc_languages WHERE doc = ?", "DELETE FROM docs WHERE id = ?"):
             connection.execute(statement, row)
+        return row[0]
 
     # ------------------------------------------------------------------ reads
 
@@ -152,13 +169,41 @@ class SqliteIndex:
         if match == "":  # words were asked for, and none is a word: nothing can match
             return SearchResult(0, (), {name: () for name in FACETS} if facets else {})
         filters = _filters(query)
-        with self._reading() as connection:
-            text = [("d.id IN (SELECT rowid FROM texts WHERE texts MATCH ?)", [match])] if match else []
-            where = _where([*text, *filters.values()])
-            total = connection.execute(f"SELECT count(*) FROM docs d WHERE {where[0]}", where[1]).fetchone()[0]
-            hits = _hits(connection, query, match, filters) if total else ()
-            counts = _facets(connection, text, filters) if facets else {}
-        return SearchResult(total, hits, counts)
+        with self._reading() as connection, _snapshot(connection):
+            if not facets:
+                return _plain_search(connection, query, match, filters)
+            return self._faceted_search(connection, query, match, filters)
+
+    def _faceted_search(self, connection: sqlite3.Connection, query: SearchQuery, match: str | None,
+                        filters: Mapping[str, Condition]) -> SearchResult:
+        bitsets = self._bitsets(connection)
+        ranked = query.sort == "relevance"
+        words = bitsets.words.get(match, lambda: _word_match(connection, match, ranked)) if match else None
+        matched, counts = _counted(connection, query, bitsets, words, filters)
+        total = matched.bit_count()
+        if not total:
+            return SearchResult(0, (), counts)
+        if match and words is not None and ranked:
+            return SearchResult(total, _ranked_hits(connection, query, match, words, matched), counts)
+        return SearchResult(total, _sorted_hits(connection, query, bitsets, matched, total), counts)
+
+    def _bitsets(self, connection: sqlite3.Connection) -> FacetBitsets:
+        """The facet bitsets of the generation this connection reads: after a write, those loaded before with
+        the documents changed since patched in, or all loaded again when the change log no longer reaches
+        back to them (a rebuild, or a long time)."""
+        generation, logged_since = connection.execute("SELECT n, logged_since FROM generation").fetchone()
+        loaded = self._loaded
+        if loaded is not None and loaded.generation == generation:
+            return loaded
+        with self._loading:
+            loaded = self._loaded
+            if loaded is None or loaded.generation < logged_since or loaded.generation > generation:
+                loaded = FacetBitsets.load(connection, generation)
+            elif loaded.generation < generation:
+                loaded = loaded.patched(connection, generation, "SELECT DISTINCT doc FROM changes "
+                                        f"WHERE generation > {int(loaded.generation)}")
+            self._loaded = loaded
+        return loaded
 
     # ------------------------------------------------------------------ connections
 
@@ -200,6 +245,7 @@ class SqliteIndex:
             connection = self._connection()
             connection.execute("BEGIN IMMEDIATE")
             try:
+                connection.execute("UPDATE generation SET n = n + 1")
                 yield connection
             except BaseException:
                 connection.execute("ROLLBACK")
@@ -207,18 +253,29 @@ class SqliteIndex:
             connection.execute("COMMIT")
 
 
+@contextmanager
+def _snapshot(connection: sqlite3.Connection) -> Iterator[None]:
+    """One read transaction: the counts, the total and the page come from the same state of the index."""
+    connection.execute("BEGIN")
+    try:
+        yield
+    finally:
+        connection.execute("COMMIT")
+
+
 # ---------------------------------------------------------------------- writing one document
 
 
-def _insert(connection: sqlite3.Connection, document: IndexDocument) -> None:
+def _insert(connection: sqlite3.Connection, document: IndexDocument, doc_id: int | None = None) -> int:
     latitude, longitude = document.location or (None, None)
     cursor = connection.execute(
-        "INSERT INTO docs (iri, kind, member, platform, space, status, published, lat, lon, place, answered, "
-        "decided, supports, comments, in_reply_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (document.iri, document.kind, document.member, document.platform, document.space, document.status,
+        "INSERT INTO docs (id, iri, kind, member, platform, space, status, published, lat, lon, place, answered, "
+        "decided, supports, comments, in_reply_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (doc_id, document.iri, document.kind, document.member, document.platform, document.space, document.status,
          _utc(document.published), latitude, longitude, document.place, int(document.answered),
          int(document.decided), document.supports, document.comments, document.in_reply_to))
     doc = cursor.lastrowid
+    assert doc is not None
     titles = [text.title for text in document.texts if text.title]
     bodies = [text.body for text in document.texts if text.body]
     connection.execute(
@@ -233,6 +290,24 @@ def _insert(connection: sqlite3.Connection, document: IndexDocument) -> None:
                            [(topic, doc) for topic in document.topics])
     connection.executemany("INSERT OR IGNORE INTO doc_languages (language, doc) VALUES (?, ?)",
                            [(language, doc) for language in document.languages])
+    return doc
+
+
+def _log(connection: sqlite3.Connection, docs: list[int]) -> None:
+    """Note the documents this write changed, for readers to patch their facet bitsets; forget old notes."""
+    connection.executemany("INSERT INTO changes (generation, doc) SELECT n, ? FROM generation",
+                           [(doc,) for doc in docs])
+    generation, logged_since = connection.execute("SELECT n, logged_since FROM generation").fetchone()
+    if generation - logged_since > LOGGED_GENERATIONS:
+        kept_since = generation - LOGGED_GENERATIONS // 2
+        connection.execute("DELETE FROM changes WHERE generation <= ?", (kept_since,))
+        connection.execute("UPDATE generation SET logged_since = ?", (kept_since,))
+
+
+def _log_reset(connection: sqlite3.Connection) -> None:
+    """After a rebuild every reader loads its bitsets again: the log starts from this generation."""
+    connection.execute("DELETE FROM changes")
+    connection.execute("UPDATE generation SET logged_since = n")
 
 
 def _migrate(connection: sqlite3.Connection) -> None:
@@ -261,7 +336,8 @@ def _stored(row: tuple, texts: list[tuple], topics: list[tuple]) -> IndexDocumen
 
 def _clear(connection: sqlite3.Connection) -> None:
     for table in TABLES:
-        connection.execute(f"DELETE FROM {table}")
+        if table not in ("generation", "changes"):
+            connection.execute(f"DELETE FROM {table}")
 
 
 def _utc(value: str | None) -> str | None:
@@ -355,6 +431,15 @@ def _where(conditions: Iterable[Condition]) -> Condition:
     return " AND ".join(f"({sql})" for sql, _ in conditions), [value for _, values in conditions for value in values]
 
 
+def _plain_search(connection: sqlite3.Connection, query: SearchQuery, match: str | None,
+                  filters: Mapping[str, Condition]) -> SearchResult:
+    """The total and a page, without facet counts, by SQL alone (what the merged views ask)."""
+    text = [("d.id IN (SELECT rowid FROM texts WHERE texts MATCH ?)", [match])] if match else []
+    where = _where([*text, *filters.values()])
+    total = connection.execute(f"SELECT count(*) FROM docs d WHERE {where[0]}", where[1]).fetchone()[0]
+    return SearchResult(total, _hits(connection, query, match, filters) if total else ())
+
+
 def _hits(connection: sqlite3.Connection, query: SearchQuery, match: str | None,
           filters: Mapping[str, Condition]) -> tuple[Hit, ...]:
     page = [max(0, query.limit), max(0, query.offset)]
@@ -374,30 +459,115 @@ def _hits(connection: sqlite3.Connection, query: SearchQuery, match: str | None,
     return tuple(Hit(iri) for (iri,) in rows)
 
 
-def _facets(connection: sqlite3.Connection, text: list[Condition],
-            filters: Mapping[str, Condition]) -> dict[str, tuple[tuple[str, int], ...]]:
-    """Each facet counted under every filter but its own: choosing another value of it would give these."""
-    counts: dict[str, tuple[tuple[str, int], ...]] = {}
+def _sorted_hits(connection: sqlite3.Connection, query: SearchQuery, bitsets: FacetBitsets, matched: int,
+                 total: int) -> tuple[Hit, ...]:
+    """A page in the order of a column: the documents walked in that order (its index) while the ones found are
+    frequent enough to fill the page soon, else the ones found sorted."""
+    if query.limit <= 0:
+        return ()
+    order = ORDER.get(query.sort, ORDER["newest"])
+    offset = max(0, query.offset)
+    wanted = offset + query.limit
+    # Walking reads about wanted * everything / total rows; sorting the ones found reads total rows.
+    if wanted * bitsets.everything.bit_count() <= min(total, MAX_WALKED_ROWS) * total:
+        found = members(matched)
+        page: list[str] = []
+        seen = 0
+        for doc, iri in connection.execute(f"SELECT d.id, d.iri FROM docs d ORDER BY {order}"):
+            if found(doc):
+                seen += 1
+                if seen > offset:
+                    page.append(iri)
+                    if seen >= wanted:
+                        break
+        return tuple(Hit(iri) for iri in page)
+    rows = connection.execute(f"SELECT d.iri FROM docs d WHERE d.id IN (SELECT value FROM json_each(?)) "
+                              f"ORDER BY {order} LIMIT ? OFFSET ?", [json.dumps(ids(matched)), query.limit, offset])
+    return tuple(Hit(iri) for (iri,) in rows)
+
+
+def _word_match(connection: sqlite3.Connection, match: str, ranked: bool) -> WordMatch:
+    """The documents the words match, ranked too when the page asks for relevance (one pass of FTS5 for both)."""
+    if not ranked:
+        return WordMatch(bitset([doc for (doc,) in connection.execute("SELECT rowid FROM texts WHERE texts MATCH ?",
+                                                                     [match])]))
+    found = WordMatch(0)
+    found.ranked = _ranking(connection, match)
+    found.bits = bitset([doc for doc, _ in found.ranked])
+    return found
+
+
+def _ranking(connection: sqlite3.Connection, match: str) -> list[tuple[int, float]]:
+    weights = ", ".join(str(weight) for weight in WEIGHTS)
+    scored = connection.execute(f"SELECT rowid, -bm25(texts, {weights}) FROM texts WHERE texts MATCH ?", [match])
+    return sorted(scored, key=lambda pair: (-pair[1], pair[0]))
+
+
+def _counted(connection: sqlite3.Connection, query: SearchQuery, bitsets: FacetBitsets, words: WordMatch | None,
+             filters: Mapping[str, Condition]) -> tuple[int, dict[str, Counts]]:
+    """The documents found and each facet's counts, under every filter but the facet's own: choosing another
+    value of it would give these."""
+    base = words.bits if words is not None else bitsets.everything
+    ranges = [condition for name, condition in filters.items() if name not in FACETS]
+    if ranges:
+        base = _within(connection, query, bitsets, base, _where(ranges))
+    chosen = {name: bitsets.having(name, _chosen(name, values)) for name, (_, values) in filters.items()
+              if name in FACETS}
+    counts: dict[str, Counts] = {}
     for name in FACETS:
-        where = _where([*text, *(condition for key, condition in filters.items() if key != name)])
-        counts[name] = _count(connection, name, where)
-    return counts
+        among = base
+        for other, bits in chosen.items():
+            if other != name:
+                among &= bits
+        counts[name] = bitsets.counts(name, among, FACET_VALUES)
+    matched = base
+    for bits in chosen.values():
+        matched &= bits
+    return matched, counts
 
 
-def _count(connection: sqlite3.Connection, name: str, where: Condition) -> tuple[tuple[str, int], ...]:
+def _within(connection: sqlite3.Connection, query: SearchQuery, bitsets: FacetBitsets, among: int,
+            ranges: Condition) -> int:
+    """Those of ``among`` within the dates and box: whole months and degrees from the bitsets, the documents of
+    the buckets on an edge checked by SQLite, by id (or, when they are too many, the ranges through the
+    columns' indexes)."""
+    surely, maybe = bitsets.ranged(_utc(query.since), _utc(query.until), query.bbox)
+    doubtful = among & maybe & ~surely
+    if doubtful.bit_count() > MAX_LOOKED_UP:
+        rows = connection.execute(f"SELECT d.id FROM docs d WHERE {ranges[0]}", ranges[1])
+        return among & bitset([doc for (doc,) in rows])
+    rows = connection.execute(f"SELECT d.id FROM docs d WHERE d.id IN (SELECT value FROM json_each(?)) AND "
+                              f"{ranges[0]}", [json.dumps(ids(doubtful)), *ranges[1]])
+    return (among & surely) | bitset([doc for (doc,) in rows])
+
+
+def _ranked_hits(connection: sqlite3.Connection, query: SearchQuery, match: str, words: WordMatch,
+                 matched: int) -> tuple[Hit, ...]:
+    """A page by relevance: the words' documents ranked once (bm25), walked in that order for those found."""
+    if query.limit <= 0:
+        return ()
+    if words.ranked is None:
+        words.ranked = _ranking(connection, match)
+    found = members(matched)
+    start, end = max(0, query.offset), max(0, query.offset) + max(0, query.limit)
+    page: list[tuple[int, float]] = []
+    seen = 0
+    for doc, score in words.ranked:
+        if found(doc):
+            if seen >= start:
+                page.append((doc, score))
+                if len(page) >= end - start:
+                    break
+            seen += 1
+    iris = dict(connection.execute(f"SELECT id, iri FROM docs WHERE id IN ({_marks(page)})", [doc for doc, _ in page]))
+    return tuple(Hit(iris[doc], score) for doc, score in page)
+
+
+def _chosen(name: str, values: list[Any]) -> list[str]:
+    """A filter's values as the bitsets name them (a flag's condition holds 1 or 0)."""
     if name in FLAGS:
-        row = connection.execute(f"SELECT count(*), total({FLAGS[name]}) FROM docs d WHERE {where[0]}",
-                                 where[1]).fetchone()
-        values = (("true", int(row[1])), ("false", row[0] - int(row[1])))
-        return tuple(sorted(((value, n) for value, n in values if n), key=lambda pair: (-pair[1], pair[0])))
-    if name in LINKED:
-        column = "topic" if name == "topic" else "language"
-        sql = (f"SELECT t.{column}, count(*) FROM {LINKED[name]} t JOIN docs d ON d.id = t.doc "
-               f"WHERE {where[0]} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {FACET_VALUES}")
-    else:
-        sql = (f"SELECT {COLUMNS[name]}, count(*) FROM docs d WHERE {where[0]} AND {COLUMNS[name]} IS NOT NULL "
-               f"GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {FACET_VALUES}")
-    return tuple((value, n) for value, n in connection.execute(sql, where[1]))
+        return ["true" if value else "false" for value in values]
+    return values
 
 
 # ---------------------------------------------------------------------- the backend

@@ -1,0 +1,173 @@
+"""Facet counts from bitsets: for every value of every facet, one Python integer whose bit *i* is set when the
+document of id *i* holds that value.
+
+Counting a facet under the reader's filters is then an ``&`` and a ``bit_count()`` per value, a few microseconds
+over 100 000 documents, where nine ``GROUP BY`` passes over the matched rows cost hundreds of milliseconds. The
+bitsets are loaded from the index's tables once per generation of the index (every write bumps it) and shared by
+the threads of a process. What cannot be a bitset beforehand is asked of SQLite and turned into one: the words
+once per generation (kept, most recent first, for the pages and facet changes that follow a search), the dates
+and the bounding box once per search.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+Counts = tuple[tuple[str, int], ...]
+
+# Facets whose values are a column of ``docs``; flags hold "true" / "false"; linked facets have their own table.
+VALUE_COLUMNS = {"kind": "kind", "platform": "platform", "space": "space", "status": "status",
+                 # buckets of the ranges, never counted: the month published, the degree of latitude and longitude
+                 "month": "substr(published, 1, 7)", "lat": "CAST(lat + 1000 AS INTEGER) - 1000",
+                 "lon": "CAST(lon + 1000 AS INTEGER) - 1000"}
+FLAG_COLUMNS = {"located": "lat IS NOT NULL", "answered": "answered", "decided": "decided"}
+LINKED_TABLES = {"topic": ("doc_topics", "topic"), "language": ("doc_languages", "language")}
+KEPT_MATCHES = 64  # searches by words kept per generation
+
+
+class WordMatch:
+    """The documents some words match: their bitset, and their ids ranked by relevance once a page asks."""
+
+    def __init__(self, bits: int) -> None:
+        self.bits = bits
+        self.ranked: list[tuple[int, float]] | None = None
+
+
+class WordMatches:
+    """The word matches of one generation, the least recently asked forgotten first."""
+
+    def __init__(self, size: int = KEPT_MATCHES) -> None:
+        self._size = size
+        self._kept: OrderedDict[str, WordMatch] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, expression: str, load: Callable[[], WordMatch]) -> WordMatch:
+        with self._lock:
+            found = self._kept.get(expression)
+            if found is not None:
+                self._kept.move_to_end(expression)
+                return found
+        found = load()
+        with self._lock:
+            self._kept[expression] = found
+            while len(self._kept) > self._size:
+                self._kept.popitem(last=False)
+        return found
+
+
+def bitset(ids: list[int]) -> int:
+    """The integer whose bits are these ids."""
+    if not ids:
+        return 0
+    bits = bytearray((max(ids) >> 3) + 1)
+    for doc in ids:
+        bits[doc >> 3] |= 1 << (doc & 7)
+    return int.from_bytes(bits, "little")
+
+
+@dataclass(frozen=True)
+class FacetBitsets:
+    """The bitsets of one generation of the index."""
+
+    generation: int
+    everything: int
+    values: Mapping[str, Mapping[str, int]]  # facet -> value -> bitset
+    words: WordMatches = field(default_factory=WordMatches, compare=False)
+
+    @classmethod
+    def load(cls, connection: sqlite3.Connection, generation: int) -> FacetBitsets:
+        """Read in the caller's transaction, so the bitsets and ``generation`` describe one snapshot."""
+        everything, ids = _read(connection, None)
+        return cls(generation, bitset(everything),
+                   {name: {value: bitset(docs) for value, docs in by_value.items()} for name, by_value in ids.items()})
+
+    def patched(self, connection: sqlite3.Connection, generation: int, changed: str) -> FacetBitsets:
+        """These bitsets with the documents of the ``changed`` query (ids) read again: those removed drop out."""
+        stale = bitset([doc for (doc,) in connection.execute(changed)])
+        present, ids = _read(connection, changed)
+        values: dict[str, dict[str, int]] = {}
+        for name, by_value in self.values.items():
+            fresh = {value: bitset(docs) for value, docs in ids[name].items()}
+            kept = {value: bits & ~stale for value, bits in by_value.items()}
+            merged = {value: kept.get(value, 0) | fresh.get(value, 0) for value in {*kept, *fresh}}
+            values[name] = {value: bits for value, bits in merged.items() if bits}
+        return FacetBitsets(generation, (self.everything & ~stale) | bitset(present), values)
+
+    def having(self, name: str, values: Iterable[str]) -> int:
+        """The documents holding any of these values of a facet."""
+        found = 0
+        for value in values:
+            found |= self.values[name].get(value, 0)
+        return found
+
+    def ranged(self, since: str | None, until: str | None,
+               bbox: tuple[float, float, float, float] | None) -> tuple[int, int]:
+        """The documents surely within the dates and box, and those that may be (their bucket straddles an edge:
+        to be checked one by one)."""
+        surely, maybe = self.everything, self.everything
+        if since or until:
+            low, high = since or "", until or "\uffff"
+            surely &= self._buckets("month", lambda month: low <= f"{month}-01T00:00:00Z"
+                                    and f"{month}-31T23:59:59Z" <= high)
+            maybe &= self._buckets("month", lambda month: f"{month}-01T00:00:00Z" <= high
+                                   and low <= f"{month}-31T23:59:59Z")
+        if bbox:
+            west, south, east, north = bbox
+            for name, start, end in (("lat", south, north), ("lon", west, east)):
+                surely &= self._buckets(name, lambda degree, a=start, b=end: a <= int(degree) and int(degree) + 1 <= b)
+                maybe &= self._buckets(name, lambda degree, a=start, b=end: int(degree) <= b and a < int(degree) + 1)
+        return surely, maybe
+
+    def _buckets(self, name: str, chosen: Callable[[str], bool]) -> int:
+        found = 0
+        for value, bits in self.values[name].items():
+            if chosen(value):
+                found |= bits
+        return found
+
+    def counts(self, name: str, among: int, most: int) -> Counts:
+        """The ``most`` most frequent values of a facet among these documents, with their counts."""
+        counted = [(value, n) for value, bits in self.values[name].items() if (n := (bits & among).bit_count())]
+        counted.sort(key=lambda pair: (-pair[1], pair[0]))
+        return tuple(counted[:most])
+
+
+def ids(bits: int) -> list[int]:
+    """The ids of a bitset, in order."""
+    found: list[int] = []
+    for index, byte in enumerate(bits.to_bytes((bits.bit_length() + 7) // 8, "little")):
+        if byte:
+            found.extend((index << 3) + bit for bit in range(8) if byte >> bit & 1)
+    return found
+
+
+def members(bits: int) -> Callable[[int], bool]:
+    """A test of membership in a bitset, for walking many ids (a shift of a large integer per id would copy it)."""
+    flags = bits.to_bytes((bits.bit_length() + 7) // 8, "little")
+    size = len(flags)
+    return lambda doc: (doc >> 3) < size and bool(flags[doc >> 3] >> (doc & 7) & 1)
+
+
+def _read(connection: sqlite3.Connection, docs: str | None) -> tuple[list[int], dict[str, dict[str, list[int]]]]:
+    """The documents of the ``docs`` query (ids; None: all) that are indexed, and their ids by facet and value."""
+    where = f"WHERE id IN ({docs})" if docs else ""
+    linked = f"WHERE doc IN ({docs})" if docs else ""
+    names = [*VALUE_COLUMNS, *FLAG_COLUMNS]
+    columns = ", ".join([*VALUE_COLUMNS.values(), *FLAG_COLUMNS.values()])
+    ids: dict[str, dict[str, list[int]]] = {name: {} for name in [*names, *LINKED_TABLES]}
+    present: list[int] = []
+    for doc, *fields in connection.execute(f"SELECT id, {columns} FROM docs {where}"):
+        present.append(doc)
+        for name, value in zip(names, fields, strict=True):
+            if name in FLAG_COLUMNS:
+                value = "true" if value else "false"
+            if value is not None:
+                ids[name].setdefault(str(value), []).append(doc)
+    for name, (table, column) in LINKED_TABLES.items():
+        for value, doc in connection.execute(f"SELECT {column}, doc FROM {table} {linked}"):
+            ids[name].setdefault(value, []).append(doc)
+    return present, ids
