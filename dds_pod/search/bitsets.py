@@ -118,8 +118,8 @@ class FacetBitsets:
         if bbox:
             west, south, east, north = bbox
             for name, start, end in (("lat", south, north), ("lon", west, east)):
-                surely &= self._buckets(name, lambda degree, a=start, b=end: a <= int(degree) and int(degree) + 1 <= b)
-                maybe &= self._buckets(name, lambda degree, a=start, b=end: int(degree) <= b and a < int(degree) + 1)
+                surely &= self._buckets(name, _degrees_inside(start, end))
+                maybe &= self._buckets(name, _degrees_touching(start, end))
         return surely, maybe
 
     def _buckets(self, name: str, chosen: Callable[[str], bool]) -> int:
@@ -150,6 +150,15 @@ def members(bits: int) -> Callable[[int], bool]:
     flags = bits.to_bytes((bits.bit_length() + 7) // 8, "little")
     size = len(flags)
     return lambda doc: (doc >> 3) < size and bool(flags[doc >> 3] >> (doc & 7) & 1)
+
+
+def _degrees_inside(start: float, end: float) -> Callable[[str], bool]:
+    """Whether a degree's band [d, d + 1) lies wholly within [start, end]."""
+    return lambda degree: start <= int(degree) and int(degree) + 1 <= end
+
+
+def _degrees_touching(start: float, end: float) -> Callable[[str], bool]:
+    return lambda degree: int(degree) <= end and start < int(degree) + 1
 
 
 def _read(connection: sqlite3.Connection, docs: str | None) -> tuple[list[int], dict[str, dict[str, list[int]]]]:
