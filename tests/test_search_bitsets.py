@@ -169,3 +169,28 @@ def test_bitsets_round_trip_ids():
     inside = members(bits)
     assert [doc for doc in range(100_010) if inside(doc)] == chosen
     assert bitset([]) == 0 and ids(0) == []
+
+
+def test_kept_word_matches_are_bounded_in_number_and_in_documents():
+    from dds_pod.search.bitsets import WordMatch, WordMatches
+
+    kept = WordMatches(size=3, weight=250)
+    made = []
+
+    def load(size: int):
+        def make() -> WordMatch:
+            match = WordMatch(bitset(list(range(size))))
+            match.rank([(doc, 1.0) for doc in range(size)])
+            made.append(size)
+            return match
+        return make
+
+    for name in "abcd":
+        kept.get(name, load(10))
+    kept.get("d", load(10))
+    assert made == [10] * 4  # "d" was kept
+    kept.get("a", load(10))
+    assert len(made) == 5  # "a", the oldest, was forgotten past three
+    kept.get("big", load(240))  # over the weight with the others: they go first
+    kept.get("d", load(10))
+    assert len(made) == 7

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -27,21 +28,35 @@ VALUE_COLUMNS = {"kind": "kind", "platform": "platform", "space": "space", "stat
 FLAG_COLUMNS = {"located": "lat IS NOT NULL", "answered": "answered", "decided": "decided"}
 LINKED_TABLES = {"topic": ("doc_topics", "topic"), "language": ("doc_languages", "language")}
 KEPT_MATCHES = 64  # searches by words kept per generation
+KEPT_WEIGHT = 2_000_000  # and the documents they hold, at most (about 32 MB)
 
 
 class WordMatch:
-    """The documents some words match: their bitset, and their ids ranked by relevance once a page asks."""
+    """The documents some words match: their bitset, and their ids ranked by relevance once a page asks (in
+    arrays: 16 bytes a document)."""
 
     def __init__(self, bits: int) -> None:
         self.bits = bits
-        self.ranked: list[tuple[int, float]] | None = None
+        self.order: array[int] | None = None
+        self.scores: array[float] = array("d")
+
+    def rank(self, scored: list[tuple[int, float]]) -> None:
+        scored.sort(key=lambda pair: (-pair[1], pair[0]))
+        self.scores = array("d", (score for _, score in scored))
+        self.order = array("q", (doc for doc, _ in scored))
+
+    @property
+    def weight(self) -> int:
+        """Roughly what it holds in memory, in documents."""
+        return len(self.order or ()) + self.bits.bit_length() // 64
 
 
 class WordMatches:
     """The word matches of one generation, the least recently asked forgotten first."""
 
-    def __init__(self, size: int = KEPT_MATCHES) -> None:
+    def __init__(self, size: int = KEPT_MATCHES, weight: int = KEPT_WEIGHT) -> None:
         self._size = size
+        self._weight = weight
         self._kept: OrderedDict[str, WordMatch] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -54,7 +69,8 @@ class WordMatches:
         found = load()
         with self._lock:
             self._kept[expression] = found
-            while len(self._kept) > self._size:
+            while len(self._kept) > self._size or (
+                    len(self._kept) > 1 and sum(match.weight for match in self._kept.values()) > self._weight):
                 self._kept.popitem(last=False)
         return found
 

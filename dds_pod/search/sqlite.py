@@ -491,16 +491,16 @@ def _word_match(connection: sqlite3.Connection, match: str, ranked: bool) -> Wor
     if not ranked:
         return WordMatch(bitset([doc for (doc,) in connection.execute("SELECT rowid FROM texts WHERE texts MATCH ?",
                                                                      [match])]))
-    found = WordMatch(0)
-    found.ranked = _ranking(connection, match)
-    found.bits = bitset([doc for doc, _ in found.ranked])
+    scored = _scored(connection, match)
+    found = WordMatch(bitset([doc for doc, _ in scored]))
+    found.rank(scored)
     return found
 
 
-def _ranking(connection: sqlite3.Connection, match: str) -> list[tuple[int, float]]:
+def _scored(connection: sqlite3.Connection, match: str) -> list[tuple[int, float]]:
     weights = ", ".join(str(weight) for weight in WEIGHTS)
-    scored = connection.execute(f"SELECT rowid, -bm25(texts, {weights}) FROM texts WHERE texts MATCH ?", [match])
-    return sorted(scored, key=lambda pair: (-pair[1], pair[0]))
+    return connection.execute(f"SELECT rowid, -bm25(texts, {weights}) FROM texts WHERE texts MATCH ?",
+                              [match]).fetchall()
 
 
 def _counted(connection: sqlite3.Connection, query: SearchQuery, bitsets: FacetBitsets, words: WordMatch | None,
@@ -546,13 +546,13 @@ def _ranked_hits(connection: sqlite3.Connection, query: SearchQuery, match: str,
     """A page by relevance: the words' documents ranked once (bm25), walked in that order for those found."""
     if query.limit <= 0:
         return ()
-    if words.ranked is None:
-        words.ranked = _ranking(connection, match)
+    if words.order is None:
+        words.rank(_scored(connection, match))
     found = members(matched)
     start, end = max(0, query.offset), max(0, query.offset) + max(0, query.limit)
     page: list[tuple[int, float]] = []
     seen = 0
-    for doc, score in words.ranked:
+    for doc, score in zip(words.order or (), words.scores, strict=True):
         if found(doc):
             if seen >= start:
                 page.append((doc, score))
