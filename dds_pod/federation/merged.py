@@ -249,22 +249,24 @@ class MergedGraph:
 
     def typed_rows(self, classes: Iterable[str], iris: Collection[str] | None) -> list[tuple[str, str]]:
         """(resource, class) for the resources of these classes, inferred classes included."""
-        types = " ".join(_ref(c) for c in classes)
-        query = f"SELECT DISTINCT ?r ?type WHERE {{ {_values('r', iris)} VALUES ?type {{ {types} }} ?r a ?type }}"
+        if iris is None:
+            types = " ".join(_ref(c) for c in classes)
+            pattern = f"VALUES ?type {{ {types} }} ?r a ?type"
+        else:  # from each resource's types, not from every member of the classes
+            pattern = f"?r a ?type FILTER(?type IN ({', '.join(_ref(c) for c in classes)}))"
+        query = f"SELECT DISTINCT ?r ?type WHERE {{ {_values('r', iris)} {pattern} }}"
         return [(row["r"].value, row["type"].value) for row in self.store.select(query) if _is_iri(row["r"])]
 
     def literal_rows(self, predicates: Iterable[str], iris: Collection[str] | None) -> list[tuple[str, str, str, str]]:
         """(resource, predicate, lexical form, language tag or "") of the literals of these predicates."""
-        values = " ".join(_ref(p) for p in predicates)
-        query = (f"SELECT DISTINCT ?r ?p ?o WHERE {{ {_values('r', iris)} VALUES ?p {{ {values} }} ?r ?p ?o "
+        query = (f"SELECT DISTINCT ?r ?p ?o WHERE {{ {_values('r', iris)} {_predicates(predicates, iris)} "
                  "FILTER(isLiteral(?o)) }")
         return [(row["r"].value, row["p"].value, row["o"].value, row["o"].language or "")
                 for row in self.store.select(query) if _is_iri(row["r"])]
 
     def value_rows(self, predicates: Iterable[str], iris: Collection[str] | None) -> list[tuple[str, str, str]]:
         """(resource, predicate, IRI or lexical form) of the values of these predicates."""
-        values = " ".join(_ref(p) for p in predicates)
-        query = f"SELECT DISTINCT ?r ?p ?o WHERE {{ {_values('r', iris)} VALUES ?p {{ {values} }} ?r ?p ?o }}"
+        query = f"SELECT DISTINCT ?r ?p ?o WHERE {{ {_values('r', iris)} {_predicates(predicates, iris)} }}"
         return [(row["r"].value, row["p"].value, row["o"].value) for row in self.store.select(query)
                 if _is_iri(row["r"]) and not isinstance(row["o"], ox.BlankNode)]
 
@@ -340,6 +342,15 @@ def _values(variable: str, iris: Collection[str] | None) -> str:
     if iris is None:
         return ""
     return f"VALUES ?{variable} {{ {' '.join(_ref(iri) for iri in sorted(iris))} }}"
+
+
+def _predicates(predicates: Iterable[str], iris: Collection[str] | None) -> str:
+    """``?r ?p ?o`` for these predicates. For a few resources each one's statements are read and filtered (the
+    store then starts from ?r); for every resource, the statements of each predicate."""
+    listed = ", ".join(_ref(p) for p in predicates)
+    if iris is None:
+        return f"VALUES ?p {{ {listed.replace(',', '')} }} ?r ?p ?o"
+    return f"?r ?p ?o FILTER(?p IN ({listed}))"
 
 
 def _is_iri(term) -> bool:
