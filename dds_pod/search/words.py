@@ -30,7 +30,7 @@ _local = threading.local()  # Snowball stemmers keep state between calls: one se
 
 def words(text: str) -> list[str]:
     """The lower-case words of a text, in order."""
-    return [match.group().lower()[:MAX_WORD_CHARS] for match in _WORD.finditer(text)]
+    return [word[:MAX_WORD_CHARS] for word in _WORD.findall(text.lower())]
 
 
 def query_words(text: str, field: str = "q") -> list[str]:
@@ -87,11 +87,8 @@ def stemmed_text(text: str, tag: str) -> str:
     language is stemmed in every language the index knows (its stems then match a query in any of them)."""
     language = language_of(tag)
     languages = (language,) if language else tuple(STEMMERS)
-    seen: dict[str, None] = {}
-    for word in words(text):
-        for value in stems(word, languages):
-            seen.setdefault(value, None)
-    return " ".join(seen)
+    unique = dict.fromkeys(words(text))  # a text repeats its words: each is stemmed once
+    return " ".join(dict.fromkeys(stem(word, each) for word in unique for each in languages))
 
 
 def unaccented(word: str) -> str:
