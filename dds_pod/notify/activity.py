@@ -10,6 +10,7 @@ request names. A pod nobody watches costs one probe of its feed per write.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Protocol
 
@@ -18,6 +19,8 @@ from ..ldp.hooks import StagedWrite
 from ..ldp.resources import Pod
 from ..store import Change
 from .channels import Channels
+
+log = logging.getLogger(__name__)
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 NOTIFICATION_CONTEXT = "https://www.w3.org/ns/solid/notification/v1"
@@ -44,6 +47,14 @@ class PodWatcher:
         """Nothing to store: notifications are told once the write is."""
 
     def committed(self) -> None:
+        """Tell the events of the commit just made. The write is stored whatever happens here: a failure to
+        notify is logged, never turned into the writer's error."""
+        try:
+            self._tell()
+        except Exception:
+            log.exception("notifications of %s could not be told", self.pod.url)
+
+    def _tell(self) -> None:
         last = self.pod.feed.last_sequence()
         seen, self._seen = self._seen, last
         if last <= seen or not self.channels.watches(self.pod.url):

@@ -260,3 +260,25 @@ def test_a_reconnection_within_the_channel_life_hears_what_follows(node):
         created = post(base, "spaces/", example("space-budget-participatif-2025"), pod="paris")
         assert created.status_code == 201, created.text
         assert _next(again)["object"] == created.headers["Location"]
+
+
+def test_a_batch_tells_each_of_its_writes(node):
+    base, container = node.url, f"{node.url}paris/meetings/"
+    documents = [{**example("meeting-atelier-mobilite"), "id": f"{container}batch-{n}"} for n in range(3)]
+    with connect(_channel(base, container)["receiveFrom"]) as on_container:
+        response = requests.post(f"{base}paris/batch", data=json.dumps({"put": documents}),
+                                 headers={"Content-Type": "application/json", **auth("paris")}, timeout=10)
+        assert response.status_code == 200, response.text
+        told = [_next(on_container) for _ in documents]
+        assert sorted(n["object"] for n in told) == sorted(d["id"] for d in documents)
+        assert {n["type"] for n in told} == {"Add"}
+
+
+def test_a_browser_of_another_origin_may_subscribe(node):
+    preflight = requests.options(_service(node.url), timeout=5, headers={
+        "Origin": "https://app.example", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "Content-Type"})
+    assert preflight.status_code == 200 and preflight.headers["Access-Control-Allow-Origin"] == "*"
+    response = requests.post(_service(node.url), timeout=5, headers={**JSONLD, "Origin": "https://app.example"},
+                             data=json.dumps({"type": "WebSocketChannel2023", "topic": f"{node.url}paris/"}))
+    assert response.status_code == 200 and response.headers["Access-Control-Allow-Origin"] == "*"
