@@ -46,7 +46,6 @@ class Notifications:
         self.channels = Channels(settings)
         self.endpoint = WebSocketEndpoint(self.channels, settings)
         self.service_url = f"{base_url}.notifications/WebSocketChannel2023/"
-        self.context_url = f"{base_url}ns/notification-context.jsonld"
 
     def watcher(self, pod: Pod) -> PodWatcher:
         """The write hook that tells a pod's committed changes to its subscribers."""

@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from rdflib import RDF, Graph, Literal, Namespace, URIRef
+from rdflib.term import Node
 
 from .. import jsonld
 from ..errors import BadDocument, DocumentTooLarge, Unprocessable, UnsupportedFormat
@@ -68,7 +69,7 @@ def read(data: bytes, media_type: str | None) -> Subscription:
     return Subscription(_topic(graph, channel), _end_at(graph, channel))
 
 
-def _channel(graph: Graph) -> URIRef | object:
+def _channel(graph: Graph) -> Node:
     """The node the request describes: the one with a type, which must be WebSocketChannel2023."""
     typed = sorted(set(graph.subject_objects(RDF.type)), key=str)
     if not typed:
@@ -80,7 +81,7 @@ def _channel(graph: Graph) -> URIRef | object:
                       field="type")
 
 
-def _topic(graph: Graph, channel) -> str:
+def _topic(graph: Graph, channel: Node) -> str:
     topics = list(graph.objects(channel, NOTIFY.topic))
     if len(topics) != 1:
         raise BadDocument("a subscription names one \"topic\", the IRI of a resource of this node", field="topic")
@@ -90,7 +91,7 @@ def _topic(graph: Graph, channel) -> str:
     return str(topic)
 
 
-def _end_at(graph: Graph, channel) -> float | None:
+def _end_at(graph: Graph, channel: Node) -> float | None:
     ends = list(graph.objects(channel, NOTIFY.endAt))
     if not ends:
         return None
@@ -107,7 +108,7 @@ def _end_at(graph: Graph, channel) -> float | None:
     return moment.timestamp()
 
 
-def _refuse_unoffered(graph: Graph, channel) -> None:
+def _refuse_unoffered(graph: Graph, channel: Node) -> None:
     for predicate, name in UNOFFERED.items():
         if (channel, predicate, None) in graph:
             raise Unprocessable(f"the feature {name!r} is not offered (the storage description lists those that are)",
