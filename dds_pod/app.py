@@ -10,7 +10,20 @@ from flask.json.provider import DefaultJSONProvider
 from .config import Config
 from .node import Node
 from .store import Store
-from .web import batch, cors, decidim, federation, interface, ldp, notifications, problems, sparql, standard, statistics
+from .web import (
+    batch,
+    cors,
+    decidim,
+    federation,
+    interface,
+    ldp,
+    notifications,
+    problems,
+    sparql,
+    standard,
+    statistics,
+    subscriptions,
+)
 from .web.cache import NodeCache
 
 
@@ -28,6 +41,7 @@ def create_app(config: Config, store: Store | None = None) -> Flask:
     interface.register(app)
     app.register_blueprint(federation.bp)
     app.register_blueprint(notifications.bp)
+    app.register_blueprint(subscriptions.bp)
     app.register_blueprint(decidim.bp)
     app.register_blueprint(batch.bp)
     app.register_blueprint(sparql.bp)

@@ -25,7 +25,8 @@ MAX_FREE_RDF = 32
 PSEUDONYM_KEY_ENV = "DDS_PSEUDONYM_KEY"
 MIN_PSEUDONYM_KEY = 16
 
-__all__ = ["Config", "ConfigError", "FederationConfig", "ImportConfig", "PodConfig", "ServerConfig", "load"]
+__all__ = ["Config", "ConfigError", "FederationConfig", "ImportConfig", "NotificationsConfig", "PodConfig",
+           "ServerConfig", "load"]
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,22 @@ class ServerConfig:
 
 
 @dataclass(frozen=True)
+class NotificationsConfig:
+    """The ``[notifications]`` table: the Solid Notifications channels (WebSocketChannel2023) of the pods. The
+    websocket endpoint has its own port, waitress serving no upgrade; every bound keeps what anonymous
+    subscribers can hold small."""
+
+    ws_host: str = "127.0.0.1"  # where the websocket endpoint listens
+    ws_port: int = 0  # 0: a free port, chosen at start
+    ws_url: str = ""  # its public URL behind a proxy (wss://node.example/ws/); else ws://HOST:PORT/
+    max_channels: int = 1000  # open channels, all topics together
+    max_channels_per_topic: int = 20
+    max_lifetime_s: int = 3600  # a channel ends at most this long after its subscription (its endAt)
+    connect_within_s: int = 60  # a channel nobody connected to within this is dropped
+    max_message_bytes: int = 1024  # a larger message from a client closes its connection
+
+
+@dataclass(frozen=True)
 class InterfaceConfig:
     """The ``[interface]`` table: the node's name and the public interface's map. No tile server by default, so
     that no page makes a reader's browser contact another origin; a deployment that names one (and its
@@ -116,6 +133,7 @@ class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     interface: InterfaceConfig = field(default_factory=InterfaceConfig)
     search: SearchSettings = field(default_factory=lambda: search.read_settings(None, None))
+    notifications: NotificationsConfig = field(default_factory=NotificationsConfig)
 
     def pod_url(self, name: str) -> str:
         return self.pods[name].url(self.base_url)
@@ -155,6 +173,7 @@ def from_dict(raw: dict[str, Any], relative_to: Path = Path()) -> Config:
         cors_origins=_origins(raw.get("cors_origins", [])),
         interface=_interface(_table(raw, "interface")),
         search=search.read_settings(raw.get("search"), data_dir),
+        notifications=_notifications(_table(raw, "notifications")),
     )
 
 
@@ -168,7 +187,7 @@ def _origins(raw: Any) -> frozenset[str]:
 
 
 TOP_LEVEL_KEYS = frozenset({"base_url", "data_dir", "pods", "store", "page_size", "max_body_bytes", "federation",
-                            "catalog", "import", "server", "cors_origins", "interface", "search"})
+                            "catalog", "import", "server", "cors_origins", "interface", "search", "notifications"})
 
 
 def pseudonym_key(import_table: dict[str, Any] | None = None) -> str | None:
@@ -217,6 +236,26 @@ def _interface(raw: dict[str, Any]) -> InterfaceConfig:
         raise ConfigError(f"interface.default_language must be one of {', '.join(INTERFACE_LANGUAGES)}",
                           field="interface.default_language")
     return InterfaceConfig(**values)
+
+
+def _notifications(raw: dict[str, Any]) -> NotificationsConfig:
+    defaults, prefix = NotificationsConfig(), "notifications."
+    _refuse_unknown(prefix, raw, set(vars(defaults)))
+    host, url = raw.get("ws_host", defaults.ws_host), raw.get("ws_url", defaults.ws_url)
+    if not isinstance(host, str) or not host:
+        raise ConfigError("notifications.ws_host must be a host name or address", field="notifications.ws_host")
+    if not isinstance(url, str) or (url and not re.match(r"^wss?://[^/\s]+/\S*$", url)):
+        raise ConfigError("notifications.ws_url must be a ws:// or wss:// URL ending with '/'",
+                          field="notifications.ws_url")
+    port = raw.get("ws_port", defaults.ws_port)
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ConfigError("notifications.ws_port must be a port number, or 0 for a free one",
+                          field="notifications.ws_port")
+    numbers = {key: _positive_int(raw, key, getattr(defaults, key), prefix)
+               for key in ("max_channels", "max_channels_per_topic", "max_lifetime_s", "connect_within_s",
+                           "max_message_bytes")}
+    return NotificationsConfig(ws_host=host, ws_port=port, ws_url=url if not url or url.endswith("/") else url + "/",
+                               **numbers)
 
 
 def _catalog(raw: dict[str, Any]) -> dict[str, Any]:

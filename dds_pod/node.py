@@ -14,7 +14,7 @@ import hmac
 from typing import Protocol
 
 from .api.decidim import DecidimAPI
-from .config import Config
+from .config import Config, PodConfig
 from .federation.catalog import Catalog
 from .federation.fetch import AddressPolicy
 from .federation.harvester import BackgroundSync, Harvester
@@ -25,9 +25,11 @@ from .federation.outbox import Outbox
 from .federation.sources import member_sources
 from .federation.views import MergedViews
 from .ldp import reactions
+from .ldp.hooks import Hooks
 from .ldp.intake import Intake
 from .ldp.reactions import Reaction
 from .ldp.resources import Pod
+from .notify import Notifications
 from .portal.service import Portal
 from .search import SearchIndex, open_index
 from .search.documents import DocumentBuilder
@@ -58,8 +60,8 @@ class Node:
         self.intake = Intake(self.context_url, config.max_body_bytes)
         self.outbox = Outbox(self.store, member_fetcher(config, config.federation.max_response_bytes,
                                                         "dds-pod notifications"), config.federation.retry_base_s)
-        self.pods = {name: Pod(pod, config.base_url, self.store, self.validator, self.intake, hook=self.outbox)
-                     for name, pod in config.pods.items()}
+        self.notifications = Notifications(config.notifications, config.base_url)
+        self.pods = {name: self._pod(pod) for name, pod in config.pods.items()}
         self._background: list[BackgroundTask] = []
         for pod in self.pods.values():
             pod.initialize()
@@ -72,7 +74,15 @@ class Node:
                            f"{config.base_url}federation/notifications/")
         self.add_background(self.outbox)
         self.add_background(self.inbox)
+        self.add_background(self.notifications.endpoint)
         self._build_federation()
+
+    def _pod(self, config: PodConfig) -> Pod:
+        """A pod whose writes queue what they owe other pods (the outbox), then tell their subscribers."""
+        hooks = Hooks(self.outbox)
+        pod = Pod(config, self.config.base_url, self.store, self.validator, self.intake, hook=hooks)
+        hooks.add(self.notifications.watcher(pod))
+        return pod
 
     def _build_federation(self) -> None:
         """The services over the merged graph, each given what it reads and writes."""

@@ -42,3 +42,22 @@ class NoHook:
 
     def committed(self) -> None:
         pass
+
+
+class Hooks:
+    """Several hooks of one pod, each told every write in the order they were added (the outbox stages its
+    notifications; the subscribers' watcher tells channels once the write is stored)."""
+
+    def __init__(self, *hooks: WriteHook) -> None:
+        self._hooks = list(hooks)
+
+    def add(self, hook: WriteHook) -> None:
+        self._hooks.append(hook)
+
+    def stage(self, change: Change, write: StagedWrite) -> None:
+        for hook in self._hooks:
+            hook.stage(change, write)
+
+    def committed(self) -> None:
+        for hook in self._hooks:
+            hook.committed()

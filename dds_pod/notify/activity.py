@@ -1,0 +1,95 @@
+"""What a pod's committed writes tell their subscribers: Activity Streams notifications read from its change feed.
+
+Every write of a pod adds its events to the pod's change feed in the commit that stores it, so the feed is the
+one account of what changed, whichever path wrote (POST, PUT, PATCH, DELETE, a batch). A :class:`PodWatcher`,
+one of the pod's write hooks, reads the events a commit added (under the pod's write lock, so in their order)
+and hands one notification per topic to an :class:`Announcer`: the resource gets ``Create``, ``Update`` or
+``Delete``, its container ``Add`` or ``Remove``. ``state`` is the topic's version, the ETag a conditional
+request names. A pod nobody watches costs one probe of its feed per write.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Protocol
+
+from ..changes import Event
+from ..ldp.hooks import StagedWrite
+from ..ldp.resources import Pod
+from ..store import Change
+from .channels import Channels
+
+log = logging.getLogger(__name__)
+
+AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
+NOTIFICATION_CONTEXT = "https://www.w3.org/ns/solid/notification/v1"
+CONTEXTS = [AS_CONTEXT, NOTIFICATION_CONTEXT]
+OWN_KINDS = {"create": "Create", "update": "Update", "delete": "Delete"}
+CONTAINER_KINDS = {"create": "Add", "delete": "Remove"}  # a member's update leaves its container's list as it was
+
+
+class Announcer(Protocol):
+    def announce(self, topic: str, notification: dict) -> None:
+        """Send ``notification`` to the channels of ``topic``, without waiting for them."""
+
+
+class PodWatcher:
+    """A write hook of one pod: after each commit, the notifications of the events it added."""
+
+    def __init__(self, pod: Pod, channels: Channels, announcer: Announcer) -> None:
+        self.pod = pod
+        self.channels = channels
+        self.announcer = announcer
+        self._seen = pod.feed.last_sequence()
+
+    def stage(self, change: Change, write: StagedWrite) -> None:
+        """Nothing to store: notifications are told once the write is."""
+
+    def committed(self) -> None:
+        """Tell the events of the commit just made. The write is stored whatever happens here: a failure to
+        notify is logged, never turned into the writer's error."""
+        try:
+            self._tell()
+        except Exception:
+            log.exception("notifications of %s could not be told", self.pod.url)
+
+    def _tell(self) -> None:
+        last = self.pod.feed.last_sequence()
+        seen, self._seen = self._seen, last
+        if last <= seen or not self.channels.watches(self.pod.url):
+            return
+        for event in self.pod.feed.events(seen, last - seen):
+            for topic, notification in notifications(event, self.pod):
+                self.announcer.announce(topic, notification)
+
+
+def notifications(event: Event, pod: Pod) -> list[tuple[str, dict]]:
+    """The topics an event concerns, each with its notification."""
+    own = _activity(OWN_KINDS[event.kind], event.iri, event.time)
+    if event.kind != "delete":
+        own["state"] = _state(pod, event.iri)
+    told = [(event.iri, own)]
+    container = container_of(event.iri, pod.url)
+    if container is not None and event.kind in CONTAINER_KINDS:
+        member = _activity(CONTAINER_KINDS[event.kind], event.iri, event.time)
+        member["target"] = container
+        member["state"] = _state(pod, container)
+        told.append((container, member))
+    return told
+
+
+def container_of(iri: str, pod_url: str) -> str | None:
+    """The container holding ``iri``; None for the pod's root."""
+    if iri == pod_url:
+        return None
+    return iri.rstrip("/").rsplit("/", 1)[0] + "/"
+
+
+def _activity(kind: str, iri: str, time: str) -> dict:
+    return {"@context": CONTEXTS, "id": f"urn:uuid:{uuid.uuid4()}", "type": kind, "object": iri, "published": time}
+
+
+def _state(pod: Pod, iri: str) -> str:
+    """The topic's version as an ETag (a later write of the same commit may have moved it on)."""
+    return f'"{pod.version(iri) or "0"}"'
