@@ -25,7 +25,7 @@ from ..vocab import LDP
 from . import conneg, html, params
 from .auth import authorize
 from .cache import NodeCache
-from .paging import int_arg, paging_links
+from .paging import int_arg, page_targets, paged_document, paging_links, paging_triples
 from .problems import problem
 
 bp = Blueprint("ldp", __name__)
@@ -98,21 +98,25 @@ def _container_response(pod: Pod, container: Resource, chosen: conneg.Representa
     own = [t for t in container.triples if t.predicate != CONTAINS]
     limit, offset, search = _paging(pod)
     members, total = ([], 0) if minimal else pod.member_page(container.iri, limit, offset, search)
+    targets = {} if minimal else page_targets(container.iri, limit, offset, total)
+    view = [] if minimal else paging_triples(container.iri, targets, total)
     if chosen == conneg.JSON_LD:
-        head = json.dumps(representation.document(representation.node_object(own, container.subject),
-                                                  _node().context_url), ensure_ascii=False)
+        head = json.dumps(paged_document(own + view, container.subject, _node().context_url), ensure_ascii=False)
         if not minimal:
             texts = ",".join(_member_json(pod, member, version) for member, version in members)
             head = f'{head[:-1]}, "ldp:contains": [{texts}]}}'
         response = Response(head, mimetype="application/ld+json")
     else:
-        triples = list(own)
+        triples = own + view
         for member, _ in members:
             triples.append(ox.Triple(container.subject, CONTAINS, ox.NamedNode(member)))
             triples.extend(_member_triples(pod, member))
-        response = _render(pod, triples, container.subject, chosen, None)
-    if not minimal:
-        paging_links(response, container.iri, limit, offset, total)
+        if chosen == conneg.HTML:
+            response = html.response(html.resource_page(triples, container.subject, labels=_linked_labels(pod, triples),
+                                                        pages=html.page_links(targets)))
+        else:
+            response = _render(pod, triples, container.subject, chosen, None)
+    paging_links(response, targets)
     return response
 
 
