@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from rdflib import RDF, Graph, Namespace, URIRef
 
 from dds_pod.testing import ServerProcess, free_port, write_config
 
@@ -29,6 +30,9 @@ PAGE_SIZE = 10
 PEOPLE = 34  # events written at once by one batch: they share one write time
 CONTEXT = "https://w3id.org/dds/context.jsonld"
 AS = "https://www.w3.org/ns/activitystreams#"
+LDES = Namespace("https://w3id.org/ldes#")
+TREE = Namespace("https://w3id.org/tree#")
+DDS = Namespace("https://w3id.org/dds/ns#")
 
 
 @pytest.fixture(scope="module")
@@ -178,3 +182,30 @@ def test_a_node_under_another_spelling_is_sent_to_its_iri(pod):
         response = requests.get(f"{pod}changes/?{query}", headers={"Accept": "text/turtle"}, timeout=10,
                                 allow_redirects=False)
         assert response.status_code == 302 and response.headers["Location"] == f"{pod}changes/?{target}"
+
+
+def test_every_page_describes_the_stream_and_its_root(pod):
+    """The stream's order (time, then sequence), its one view's root node with the retention policy, and no
+    versionOfPath; a page names itself by its URL and links to the next by both bounds."""
+    url = f"{pod}changes/?since={PAGE_SIZE}&limit={PAGE_SIZE}"
+    graph = Graph().parse(data=requests.get(url, headers={"Accept": "text/turtle"}, timeout=10).text, format="turtle")
+    stream, root = URIRef(f"{pod}changes/"), URIRef(f"{pod}changes/?since=0&limit={PAGE_SIZE}")
+    assert list(graph.objects(stream, TREE.view)) == [root]
+    assert graph.value(stream, LDES.timestampPath) == URIRef(f"{AS}published")
+    assert graph.value(stream, LDES.sequencePath) == DDS.sequence
+    assert graph.value(stream, LDES.versionOfPath) is None
+    policy = graph.value(root, LDES.retentionPolicy)
+    assert (policy, RDF.type, LDES.RetentionPolicy) in graph
+    node = URIRef(url)
+    assert (node, RDF.type, TREE.Node) in graph
+    targets = {graph.value(relation, TREE.path): graph.value(relation, TREE.node)
+               for relation in graph.objects(node, TREE.relation)}
+    assert targets == {DDS.sequence: URIRef(f"{pod}changes/?since={2 * PAGE_SIZE}&limit={PAGE_SIZE}"),
+                       URIRef(f"{AS}published"): URIRef(f"{pod}changes/?since={2 * PAGE_SIZE}&limit={PAGE_SIZE}")}
+
+
+def test_the_stream_itself_is_never_cached_and_states_its_head(pod):
+    response = requests.get(f"{pod}changes/", headers={"Accept": "text/turtle"}, timeout=10)
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-cache"
+    graph = Graph().parse(data=response.text, format="turtle")
+    assert int(graph.value(URIRef(f"{pod}changes/"), DDS.lastSequence)) == last_sequence(pod) >= PEOPLE
