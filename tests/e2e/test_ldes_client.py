@@ -108,7 +108,7 @@ def test_materialized_events_stay_events(node_js, pod):
 def test_a_follower_gets_a_new_post_once_and_polls_only_the_last_page(node_js, pod):
     """Following the stream, the client gets a new event once, after the others; idle, it refetches only the
     mutable last page (full pages are immutable), so it sends a few requests per poll, not one per page."""
-    process = subprocess.Popen([node_js, str(SCRIPT), "--ordered", "ascending", "--follow", "8", f"{pod}changes/"],
+    process = subprocess.Popen([node_js, str(SCRIPT), "--ordered", "ascending", "--follow", "15", f"{pod}changes/"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lines: list[dict] = []
     synced = threading.Event()
