@@ -63,13 +63,16 @@ def page_iri(iri: str) -> str:
 
 
 def paging_triples(iri: str, targets: dict[str, str], total: int) -> list[ox.Triple]:
-    """The collection's size and its view: this page, a ``hydra:PartialCollectionView`` with its links."""
+    """The collection's size and its view: this page, a ``hydra:PartialCollectionView`` with its links. The first
+    page asked without parameters is the collection's own IRI: it carries the links but not the view's type, which
+    would make the container a page to clients that read its types."""
     collection, page = ox.NamedNode(iri), ox.NamedNode(page_iri(iri))
     triples = [
         ox.Triple(collection, named(HYDRA.totalItems), integer(total)),
         ox.Triple(collection, named(HYDRA.view), page),
-        ox.Triple(page, named(RDF.type), named(HYDRA.PartialCollectionView)),
     ]
+    if page != collection:
+        triples.append(ox.Triple(page, named(RDF.type), named(HYDRA.PartialCollectionView)))
     triples += [ox.Triple(page, named(HYDRA_LINKS[rel]), ox.NamedNode(target)) for rel, target in targets.items()]
     return triples
 

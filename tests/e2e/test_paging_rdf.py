@@ -10,7 +10,7 @@ from html import unescape
 
 import pytest
 import requests
-from rdflib import Graph, Literal, Namespace, URIRef
+from rdflib import RDF, Graph, Literal, Namespace, URIRef
 
 from dds_pod.testing import ServerProcess, free_port, write_config
 
@@ -81,6 +81,17 @@ def test_following_hydra_next_in_a_pod_container_lists_every_member_once(node):
     members, pages = walk(container)
     assert len(members) == PROPOSALS == len(set(members)) and pages == 3
     assert all(member.startswith(container) for member in members)
+
+
+def test_the_container_is_not_typed_as_a_page(node):
+    """Asked without parameters, the first page is the container's own IRI: it links on but keeps its own types."""
+    container = f"{node.url}bordeaux/proposals/"
+    document = requests.get(container, headers={"Accept": "application/ld+json"}, timeout=10).json()
+    types = document["@type"] if isinstance(document["@type"], list) else [document["@type"]]
+    assert types and all("Container" in t for t in types), types
+    paged = Graph().parse(data=requests.get(f"{container}?limit=5", headers=TURTLE, timeout=10).text,
+                          format="turtle")
+    assert (URIRef(f"{container}?limit=5"), RDF.type, HYDRA.PartialCollectionView) in paged
 
 
 def test_following_hydra_next_in_a_merged_view_lists_every_member_once(merged):
