@@ -10,12 +10,13 @@ page through it with ``?since=N`` and get only what changed after N.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import pyoxigraph as ox
 
 from .store import Change, Store
 from .terms import date_time, integer, named, value_of
-from .vocab import AS, DDS, LDES, RDF, TREE
+from .vocab import AS, DDS, LDES, RDF, RDFS, TREE, XSD
 
 INTERNAL = "urn:dds:internal:"
 META_GRAPH = "urn:dds:meta"
@@ -24,6 +25,8 @@ KINDS = {"create": AS.Create, "update": AS.Update, "delete": AS.Delete}
 KIND_TERMS = {kind: named(term) for kind, term in KINDS.items()}
 TYPE, OBJECT, PUBLISHED = named(RDF.type), named(AS.object), named(AS.published)
 SEQUENCE, FORMER_TYPE = named(DDS.sequence), named(AS.formerType)
+XSD_BOOLEAN = named(XSD.boolean)
+RETENTION = "Every event is kept: the feed is never compacted, so a reader may start from its first page at any time."
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,9 @@ class ChangeFeed:
         self.store = store
         self.pod_url = pod_url
         self.url = f"{pod_url}changes/"
+        self.stream = ox.NamedNode(self.url)
         self._known = 0  # a sequence known to exist: probing starts from there
+        self._last_time: tuple[int, datetime | None] = (0, None)  # the last event recorded here and its time
 
     def last_sequence(self) -> int:
         """The newest event's sequence, without a stored counter that every write would replace.
@@ -67,6 +72,7 @@ class ChangeFeed:
         """Add the event of a write to ``change``; call under the pod's write lock."""
         sequence = (change.counters.get(self.url) or self.last_sequence()) + 1
         change.counters[self.url] = sequence
+        time = self._clock(sequence, time)
         event = ox.NamedNode(f"{self.url}#{sequence}")
         triples: list[tuple[ox.NamedNode, ox.NamedNode, ox.NamedNode | ox.Literal]] = [
             (event, TYPE, KIND_TERMS[kind]),
@@ -78,6 +84,25 @@ class ChangeFeed:
         graph = ox.NamedNode(self.url)
         change.add.extend(ox.Quad(s, p, o, graph) for s, p, o in triples)
         return sequence
+
+    def _clock(self, sequence: int, time: str) -> str:
+        """The time of event ``sequence``: the write's, moved to one millisecond after the previous event's when
+        writes come faster (a batch writes many at once), so that ordering by time is ordering by sequence even
+        for clients that read times to the millisecond."""
+        known, known_time = self._last_time
+        previous = known_time if known == sequence - 1 else self._stored_time(sequence - 1)
+        moment = _parse(time)
+        if previous is not None and moment <= previous:
+            moment = previous + timedelta(milliseconds=1)
+        self._last_time = (sequence, moment)
+        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    def _stored_time(self, sequence: int) -> datetime | None:
+        if sequence < 1:
+            return None
+        event = ox.NamedNode(f"{self.url}#{sequence}")
+        found = next(iter(self.store.quads(event, PUBLISHED, None, self.url)), None)
+        return _parse(value_of(found.object)) if found is not None else None
 
     def events(self, since: int, limit: int) -> list[Event]:
         """The events after ``since``, at most ``limit``."""
@@ -100,34 +125,75 @@ class ChangeFeed:
             found.append((event, quads))
         return found
 
-    def page(self, since: int, limit: int) -> tuple[list[ox.Triple], int | None]:
-        """The triples of one page of the stream, and the ``since`` of the next page if there is one."""
-        read = self._read(since, limit + 1)
-        more = len(read) > limit
-        read = read[:limit]
-        stream = ox.NamedNode(self.url)
-        view = ox.NamedNode(f"{self.url}?since={since}")
-        triples = [
-            ox.Triple(stream, named(RDF.type), named(LDES.EventStream)),
-            ox.Triple(stream, named(LDES.timestampPath), named(AS.published)),
-            ox.Triple(stream, named(LDES.versionOfPath), named(AS.object)),
-            ox.Triple(stream, named(TREE.view), view),
+    def page(self, since: int, limit: int, node: str | None, root: str) -> FeedPage:
+        """One page of the stream: the events after ``since`` (at most ``limit``) with the stream's description.
+
+        ``node`` is the page's IRI (its URL); None for the stream's own IRI, which lists the first events but is no
+        node of the view. ``root`` is the view's root node. A node holding ``limit`` events never changes again: it
+        says so (``ldes:immutable``) and links to the next node, even while that one is still empty; the head of
+        the stream (``dds:lastSequence``) is only stated where the answer may change.
+        """
+        read = self._read(since, limit)
+        full = len(read) == limit
+        immutable = node is not None and full
+        triples = self._description(root)
+        if not immutable:
             # The head of the stream, so a new reader can walk the pod and then follow changes from here.
-            ox.Triple(stream, named(DDS.lastSequence), integer(self.last_sequence())),
-            ox.Triple(view, named(RDF.type), named(TREE.Node)),
-        ]
+            triples.append(ox.Triple(self.stream, named(DDS.lastSequence), integer(self.last_sequence())))
         for event, quads in read:
-            triples.append(ox.Triple(stream, named(TREE.member), ox.NamedNode(f"{self.url}#{event.sequence}")))
+            triples.append(ox.Triple(self.stream, named(TREE.member), ox.NamedNode(f"{self.url}#{event.sequence}")))
             triples.extend(q.triple for q in quads)
-        next_since = read[-1][0].sequence if more and read else None
-        if next_since is not None:
-            relation = ox.BlankNode()
-            next_view = ox.NamedNode(f"{self.url}?since={next_since}")
-            triples += [
-                ox.Triple(view, named(TREE.relation), relation),
-                ox.Triple(relation, named(RDF.type), named(TREE.GreaterThanRelation)),
-                ox.Triple(relation, named(TREE.node), next_view),
-                ox.Triple(relation, named(TREE.path), named(DDS.sequence)),
-                ox.Triple(relation, named(TREE.value), integer(next_since)),
-            ]
-        return triples, next_since
+        next_since = since + limit if full else None
+        if node is not None:
+            subject = ox.NamedNode(node)
+            triples.append(ox.Triple(subject, TYPE, named(TREE.Node)))
+            if immutable:
+                triples.append(ox.Triple(subject, named(LDES.immutable), ox.Literal("true", datatype=XSD_BOOLEAN)))
+            if next_since is not None and read:
+                triples += _relations(subject, ox.NamedNode(self.page_url(next_since, limit)), read[-1][0])
+        return FeedPage(triples, next_since, immutable)
+
+    def page_url(self, since: int, limit: int) -> str:
+        return f"{self.url}?since={since}&limit={limit}"
+
+    def _description(self, root: str) -> list[ox.Triple]:
+        """What every page says of the stream: its order, its view's root node and the root's retention policy."""
+        view, policy = ox.NamedNode(root), ox.NamedNode(f"{self.url}#retention")
+        return [
+            ox.Triple(self.stream, TYPE, named(LDES.EventStream)),
+            ox.Triple(self.stream, named(LDES.timestampPath), PUBLISHED),
+            ox.Triple(self.stream, named(LDES.sequencePath), SEQUENCE),
+            ox.Triple(self.stream, named(TREE.view), view),
+            ox.Triple(view, TYPE, named(TREE.Node)),
+            ox.Triple(view, named(LDES.retentionPolicy), policy),
+            ox.Triple(policy, TYPE, named(LDES.RetentionPolicy)),
+            ox.Triple(policy, named(RDFS.comment), ox.Literal(RETENTION, language="en")),
+        ]
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    triples: list[ox.Triple]
+    next_since: int | None  # the ``since`` of the next page, when this one is full
+    immutable: bool
+
+
+def _relations(node: ox.NamedNode, target: ox.NamedNode, last: Event) -> list[ox.Triple]:
+    """The two bounds of the next node, both true of it (clients combine them): its events come after this page's
+    last one, in sequence and in time."""
+    triples: list[ox.Triple] = []
+    for path, value in ((SEQUENCE, integer(last.sequence)), (PUBLISHED, date_time(last.time))):
+        relation = ox.BlankNode()
+        triples += [
+            ox.Triple(node, named(TREE.relation), relation),
+            ox.Triple(relation, TYPE, named(TREE.GreaterThanRelation)),
+            ox.Triple(relation, named(TREE.node), target),
+            ox.Triple(relation, named(TREE.path), path),
+            ox.Triple(relation, named(TREE.value), value),
+        ]
+    return triples
+
+
+def _parse(time: str) -> datetime:
+    moment = datetime.fromisoformat(time)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

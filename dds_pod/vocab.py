@@ -11,6 +11,7 @@ DCAT = Namespace("http://www.w3.org/ns/dcat#")
 GEO = Namespace("http://www.opengis.net/ont/geosparql#")
 LDES = Namespace("https://w3id.org/ldes#")
 TREE = Namespace("https://w3id.org/tree#")
+HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
 
 DDS_CONTEXT_IRI = "https://w3id.org/dds/context.jsonld"
 DDS_ONTOLOGY_IRI = "https://w3id.org/dds/ns"
@@ -30,6 +31,7 @@ __all__ = [
     "DDS_CONTEXT_IRI",
     "DDS_ONTOLOGY_IRI",
     "GEO",
+    "HYDRA",
     "LDES",
     "LDP",
     "OWL",

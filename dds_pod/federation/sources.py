@@ -158,8 +158,10 @@ class HttpSource:
                      and t.predicate.value == str(DCTERMS.title)), None)
 
     def head(self) -> int | None:
-        """The last sequence of the member's change feed, or None for a plain LDP server without one."""
-        page = self.fetcher.get(f"{self.url}changes/?since=0&limit=1", TURTLE)
+        """The last sequence of the member's change feed, or None for a plain LDP server without one. It is read
+        from the stream's own IRI, never cached, which states it (a full page of the feed does not: it never
+        changes)."""
+        page = self.fetcher.get(f"{self.url}changes/?limit=1", TURTLE)
         if page.status == 404:
             return None
         for triple in self._graph(page):

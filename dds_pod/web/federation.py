@@ -13,7 +13,7 @@ from ..ldp import representation
 from ..node import Node
 from ..vocab import DCTERMS, DDS, LDP, RDF
 from . import conneg, html, params
-from .paging import int_arg, paging_links
+from .paging import int_arg, page_targets, paged_document, paging_links, paging_triples
 
 bp = Blueprint("federation", __name__)
 
@@ -54,9 +54,11 @@ def merged_view(kind: str) -> Response:
         ox.Triple(subject, ox.NamedNode(str(RDF.type)), ox.NamedNode(str(LDP.Container))),
         ox.Triple(subject, ox.NamedNode(str(DCTERMS.title)), ox.Literal(f"{kind} of every platform", language="en")),
     ]
+    targets = page_targets(iri, limit, offset, total)
+    own += paging_triples(iri, targets, total)
     chosen = conneg.choose(request)
     if chosen == conneg.JSON_LD:
-        document = representation.document(representation.node_object(own, subject), node.context_url)
+        document = paged_document(own, subject, node.context_url)
         document["ldp:contains"] = [representation.node_object(node.views.member_triples(m), ox.NamedNode(m))
                                     for m in members]
         response = Response(json.dumps(document, ensure_ascii=False), mimetype="application/ld+json")
@@ -65,8 +67,8 @@ def merged_view(kind: str) -> Response:
         for member in members:
             triples.append(ox.Triple(subject, ox.NamedNode(str(LDP.contains)), ox.NamedNode(member)))
             triples.extend(node.views.member_triples(member))
-        response = _serialize(triples, subject, chosen)
-    paging_links(response, iri, limit, offset, total)
+        response = _serialize(triples, subject, chosen, html.page_links(targets))
+    paging_links(response, targets)
     response.headers.add("Link", '<http://www.w3.org/ns/ldp#BasicContainer>; rel="type"')
     response.headers["Allow"] = "GET, HEAD, OPTIONS"
     response.vary.add("Accept")
@@ -97,9 +99,10 @@ def _vocab_name(iri: str | None) -> str | None:
     return iri.rsplit("#", 1)[-1] if iri and iri.startswith(str(DDS)) else iri
 
 
-def _serialize(triples: list[ox.Triple], subject: ox.NamedNode, chosen: conneg.Representation) -> Response:
+def _serialize(triples: list[ox.Triple], subject: ox.NamedNode, chosen: conneg.Representation,
+               pages: list[tuple[str, str]] | None = None) -> Response:
     if chosen == conneg.HTML:
-        return html.response(html.resource_page(triples, subject, subject.value))
+        return html.response(html.resource_page(triples, subject, subject.value, pages=pages or ()))
     if chosen == conneg.JSON_LD_EXPANDED:
         return Response(json.dumps(representation.expanded(triples)), mimetype="application/ld+json")
     return Response(ox.serialize(triples, format=chosen.oxigraph), mimetype=chosen.media_type)

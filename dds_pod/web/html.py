@@ -154,12 +154,13 @@ class _View:
 
 
 def resource_page(triples: Sequence[ox.Triple], subject: ox.NamedNode, title: str | None = None,
-                  labels: Mapping[str, Label] | None = None) -> str:
+                  labels: Mapping[str, Label] | None = None, pages: Sequence[tuple[str, str]] = ()) -> str:
     """A small, readable, self-contained HTML5 page of the resource.
 
     Its properties are a table keyed by their label (the IRI as link and tooltip), blank nodes as nested tables,
     the server-managed fields in a section of their own, and ldp:contains members as a list of links with their
-    titles. ``labels`` names linked resources whose statements are not in ``triples`` (IRI -> (text, language));
+    titles, followed by the links to the other pages of a paged container (``pages``: (text, URL) pairs).
+    ``labels`` names linked resources whose statements are not in ``triples`` (IRI -> (text, language));
     without ``title``, the resource's own title names the page.
     """
     index = _index(triples)
@@ -179,7 +180,23 @@ def resource_page(triples: Sequence[ox.Triple], subject: ox.NamedNode, title: st
     if members:
         items = "".join(f"<li>{link(member.value, *view.name(member.value))}</li>\n" for member in members)
         parts.append(f"\n<h2>Members ({len(members)})</h2>\n<ul>\n{items}</ul>")
+    parts.append(_navigation(pages, "Pages of the container"))
     return page(heading, "".join(parts), heading_language)
+
+
+PAGE_LINK_TEXTS = {"first": "First page", "prev": "Previous page", "next": "Next page", "last": "Last page"}
+
+
+def page_links(targets: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The (text, URL) pairs of a paged collection's links (``first``, ``prev``, ``next``, ``last``), in that order."""
+    return [(text, targets[rel]) for rel, text in PAGE_LINK_TEXTS.items() if rel in targets]
+
+
+def _navigation(pages: Sequence[tuple[str, str]], label: str) -> str:
+    if not pages:
+        return ""
+    items = "".join(f"<li>{link(url, text)}</li>" for text, url in pages)
+    return f'\n<nav aria-label="{escape(label)}"><ul>{items}</ul></nav>'
 
 
 def _formats(iri: str) -> str:
@@ -244,11 +261,7 @@ def feed_page(title: str, feed_url: str, events: Sequence[Event], labels: Mappin
     table = ('<table><caption>Changes, oldest first</caption>\n<thead><tr><th scope="col">Time</th>'
              f'<th scope="col">Change</th><th scope="col">Resource</th></tr></thead>\n<tbody>\n{rows}</tbody></table>'
              if events else "<p>No change on this page.</p>")
-    navigation = ""
-    if pages:
-        items = "".join(f"<li>{link(url, text)}</li>" for text, url in pages)
-        navigation = f'\n<nav aria-label="Pages of the feed"><ul>{items}</ul></nav>'
-    return page(title, f"{_formats(feed_url)}{table}{navigation}")
+    return page(title, f"{_formats(feed_url)}{table}{_navigation(pages, 'Pages of the feed')}")
 
 
 # --- the node's own pages ---------------------------------------------------------------------------------

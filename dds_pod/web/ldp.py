@@ -25,7 +25,7 @@ from ..vocab import LDP
 from . import conneg, html, params
 from .auth import authorize
 from .cache import NodeCache
-from .paging import int_arg, paging_links
+from .paging import int_arg, page_targets, paged_document, paging_links, paging_triples
 from .problems import problem
 
 bp = Blueprint("ldp", __name__)
@@ -44,7 +44,8 @@ METHODS_CONTAINER = "GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE"
 METHODS_RESOURCE = "GET, HEAD, OPTIONS, PUT, PATCH, DELETE"
 METHODS_MISSING = "OPTIONS, PUT, PATCH"  # PATCH creates a missing resource too
 CONTAINER_PAGE_MAX = 10000
-FEED_PAGE_MAX = 1000  # events per change-feed page: a larger limit gets this many and the link to the rest
+FEED_PAGE_MAX = 1000  # events per change-feed page: a larger limit is sent to a page of this many
+IMMUTABLE_MAX_AGE_S = 31536000  # a year: a full page of the feed never changes
 LINKED_LABELS_MAX = 50  # linked resources of one page looked up for their titles
 
 
@@ -97,21 +98,25 @@ def _container_response(pod: Pod, container: Resource, chosen: conneg.Representa
     own = [t for t in container.triples if t.predicate != CONTAINS]
     limit, offset, search = _paging(pod)
     members, total = ([], 0) if minimal else pod.member_page(container.iri, limit, offset, search)
+    targets = {} if minimal else page_targets(container.iri, limit, offset, total)
+    view = [] if minimal else paging_triples(container.iri, targets, total)
     if chosen == conneg.JSON_LD:
-        head = json.dumps(representation.document(representation.node_object(own, container.subject),
-                                                  _node().context_url), ensure_ascii=False)
+        head = json.dumps(paged_document(own + view, container.subject, _node().context_url), ensure_ascii=False)
         if not minimal:
             texts = ",".join(_member_json(pod, member, version) for member, version in members)
             head = f'{head[:-1]}, "ldp:contains": [{texts}]}}'
         response = Response(head, mimetype="application/ld+json")
     else:
-        triples = list(own)
+        triples = own + view
         for member, _ in members:
             triples.append(ox.Triple(container.subject, CONTAINS, ox.NamedNode(member)))
             triples.extend(_member_triples(pod, member))
-        response = _render(pod, triples, container.subject, chosen, None)
-    if not minimal:
-        paging_links(response, container.iri, limit, offset, total)
+        if chosen == conneg.HTML:
+            response = html.response(html.resource_page(triples, container.subject, labels=_linked_labels(pod, triples),
+                                                        pages=html.page_links(targets)))
+        else:
+            response = _render(pod, triples, container.subject, chosen, None)
+    paging_links(response, targets)
     return response
 
 
@@ -184,24 +189,60 @@ def _json(document) -> Response:
 
 
 def _change_feed(pod: Pod) -> Response:
+    """The pod's Linked Data Event Stream. ``{pod}changes/`` is the stream itself (its first events, never cached);
+    ``?since=N&limit=M`` is a node of its view, whose IRI is that URL: a full one is cached for good."""
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         response = Response(status=405)
         response.headers["Allow"] = "GET, HEAD, OPTIONS"
         return response
     since = int_arg("since", 0, minimum=0)
-    limit = min(int_arg("limit", _node().config.page_size, minimum=1), FEED_PAGE_MAX)
+    asked = int_arg("limit", _node().config.page_size, minimum=1)
+    limit = min(asked, FEED_PAGE_MAX)
+    is_node = "since" in request.args
+    if is_node and (asked != limit or "limit" not in request.args or _feed_query() != f"since={since}&limit={limit}"):
+        return _feed_redirect(pod, since, limit)
     chosen = conneg.choose(request)
     if chosen == conneg.HTML:
         return _feed_html(pod, since, limit)
-    triples, next_since = pod.feed.page(since, limit)
-    stream = ox.NamedNode(pod.feed.url)
+    root = pod.feed.page_url(0, min(_node().config.page_size, FEED_PAGE_MAX))
+    page = pod.feed.page(since, limit, pod.feed.page_url(since, limit) if is_node else None, root)
     if chosen == conneg.JSON_LD:
-        subjects = sorted({t.subject for t in triples if isinstance(t.subject, ox.NamedNode)}, key=lambda s: s.value)
-        response = _json({"@context": _node().context_url, "@graph": representation.node_objects(triples, subjects)})
+        subjects = sorted({t.subject for t in page.triples if isinstance(t.subject, ox.NamedNode)},
+                          key=lambda s: s.value)
+        response = _json({"@context": _node().context_url,
+                          "@graph": representation.node_objects(page.triples, subjects)})
     else:
-        response = _render(pod, triples, stream, chosen, None)
-    if next_since is not None:
-        response.headers.add("Link", f'<{pod.feed.url}?{urlencode({"since": next_since, "limit": limit})}>; rel="next"')
+        response = _render(pod, page.triples, pod.feed.stream, chosen, None)
+    if page.next_since is not None:
+        response.headers.add("Link", f'<{pod.feed.page_url(page.next_since, limit)}>; rel="next"')
+    return _feed_headers(response, page.immutable)
+
+
+def _feed_query() -> str:
+    """The query of a feed request as the node IRIs spell it (``format`` names a representation, not a node)."""
+    return urlencode([(k, v) for k, v in request.args.items(multi=True) if k != "format"])
+
+
+def _feed_redirect(pod: Pod, since: int, limit: int) -> Response:
+    """A node asked for under another spelling (no ``limit``, one above the largest page, other parameters):
+    sent to its IRI, so that a client that checks a page's IRI against its URL finds the node it asked for."""
+    target = pod.feed.page_url(since, limit)
+    if "format" in request.args:
+        target += "&" + urlencode({"format": request.args["format"]})
+    response = Response(status=302)
+    response.headers["Location"] = target
+    response.headers["Allow"] = "GET, HEAD, OPTIONS"
+    return response
+
+
+def _feed_headers(response: Response, immutable: bool) -> Response:
+    """Caching as the LDES server primer asks: a strong ETag on every page, and a full page kept for good, so a
+    client following the stream polls only its last page."""
+    etag = f'"{hashlib.sha1(response.get_data()).hexdigest()[:20]}"'
+    if _matches(request.headers.get("If-None-Match"), etag):
+        response = Response(status=304)
+    response.headers["ETag"] = etag
+    response.headers["Cache-Control"] = f"public, max-age={IMMUTABLE_MAX_AGE_S}, immutable" if immutable else "no-cache"
     response.headers["Allow"] = "GET, HEAD, OPTIONS"
     response.vary.add("Accept")
     return response

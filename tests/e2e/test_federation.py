@@ -117,7 +117,7 @@ class BrokenMember:
         """A member whose change feed always skips the next number: each sync (one probe of the feed's head)
         finds the head two further, with only the last event listed; its motion changes in the lost events."""
         path, _, query = handler.path.partition("?")
-        if path == "/gappy/changes/" and query.startswith("since=0&"):
+        if path == "/gappy/changes/" and "since=" not in query:
             self.gappy_rounds += 1
         head = 2 * self.gappy_rounds
         bodies = {
@@ -258,8 +258,8 @@ def test_harvest_update_delete_and_provenance(nodes):
     pod_a = nodes["pods"]["a"]
     proposal = post(a, "proposals/", example("proposal-piste-cyclable-victor-hugo"), slug="velo").headers["Location"]
     post(nodes["urls"]["b"], "proposals/", example("proposal-community-garden"), slug="jardin", pod="paris")
-    head = len(requests.get(f"{pod_a}changes/?limit=1000", headers={"Accept": "application/ld+json"}, timeout=5)
-               .json()["@graph"]) - 2
+    head = len([n for n in requests.get(f"{pod_a}changes/?limit=1000", headers={"Accept": "application/ld+json"},
+                                        timeout=5).json()["@graph"] if "sequence" in n])
     _until(lambda: _synced_past(fed, pod_a, head))
     rows = _sparql(fed, """PREFIX dds: <https://w3id.org/dds/ns#> PREFIX prov: <http://www.w3.org/ns/prov#>
         SELECT ?p ?platform ?pod ?hash WHERE { GRAPH ?g { ?p a dds:Proposal ; dds:sourcePlatform ?platform }
