@@ -85,6 +85,9 @@ class SparqlStore(Store):
         """The embedded store's dataset rules, as SPARQL Protocol parameters: ``default_graph`` and
         ``named_graphs`` are ``default-graph-uri`` and ``named-graph-uri``; ``base_iri`` a ``BASE`` prologue."""
         parameters: dict[str, list[str]] = {}
+        if named_graphs is not None and default_graph is None and union_default_graph:
+            raise ValueError("the SPARQL protocol cannot name graphs beside a union default graph: give the "
+                             "default graph too")
         if default_graph is not None:
             parameters["default-graph-uri"] = list(default_graph)
         elif union_default_graph and self.union_parameter:
@@ -199,7 +202,10 @@ def _read_options(raw: Mapping[str, Any], context: StoreContext) -> dict[str, An
         if not isinstance(table, dict):
             raise ConfigError(f"store.{part} must be a table ([store.{part}]) with the query_url and update_url "
                               f"of the dataset that holds the {part}", field=f"store.{part}")
-        refuse_unknown_options("sparql", table, PART_OPTIONS)
+        unknown = sorted(set(table) - PART_OPTIONS)
+        if unknown:
+            raise ConfigError(f"store.{part}.{unknown[0]}: unknown option; [store.{part}] sets "
+                              f"{' and '.join(sorted(PART_OPTIONS))}", field=f"store.{part}.{unknown[0]}")
         options[part] = _urls(table, f"store.{part}")
         if options[part]["query_url"] == options[""]["query_url"]:
             raise ConfigError(f"store.{part}.query_url must name another dataset than store.query_url: the two "
