@@ -191,3 +191,11 @@ class OxigraphServer:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(10)
+
+
+def sparql_store_table(pods: OxigraphServer, federation: OxigraphServer, timeout_s: float = 5) -> str:
+    """The ``[store]`` table of a node whose pods and merged graph live on two Oxigraph servers."""
+    return "\n".join([
+        "[store]", 'backend = "sparql"', f'query_url = "{pods.query_url}"', f'update_url = "{pods.update_url}"',
+        f"timeout_s = {timeout_s}", "[store.federation]", f'query_url = "{federation.query_url}"',
+        f'update_url = "{federation.update_url}"', ""])

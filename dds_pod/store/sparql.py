@@ -50,6 +50,8 @@ Results = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
 class SparqlStore(Store):
     """Named graphs held by a SPARQL engine at ``query_url`` (SPARQL Query) and ``update_url`` (SPARQL Update)."""
 
+    evaluates_elsewhere = True
+
     def __init__(self, query_url: str, update_url: str, *, connect_timeout_s: float = TIMEOUTS["connect_timeout_s"],
                  timeout_s: float = TIMEOUTS["timeout_s"], union_parameter: str = UNION_PARAMETER) -> None:
         self.query_url, self.update_url = query_url, update_url
