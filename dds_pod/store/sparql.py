@@ -1,7 +1,7 @@
 """A store on an external SPARQL 1.1 engine (an Oxigraph server, Fuseki, ...), spoken to over HTTP.
 
-The node then keeps no data of its own: several node processes can share one engine, and the engine can be
-sized, backed up and replicated on its own. Reads are SPARQL 1.1 Query requests whose results (SPARQL JSON,
+The node then keeps no data of its own: the engine is sized, backed up and replicated on its own. One node
+process still writes to a dataset, since writes to a pod are serialised within that process. Reads are SPARQL 1.1 Query requests whose results (SPARQL JSON,
 N-Triples) are parsed by pyoxigraph into the very terms the embedded store returns, so no caller can tell the
 two apart. A :class:`Change` is rendered as ONE SPARQL 1.1 Update request, which the engine applies as one
 transaction: a write is all there or not at all.
