@@ -1,10 +1,10 @@
 """A store on an external SPARQL 1.1 engine (an Oxigraph server, Fuseki, ...), spoken to over HTTP.
 
-The node then keeps no data of its own: the engine is sized, backed up and replicated on its own. One node
-process still writes to a dataset, since writes to a pod are serialised within that process. Reads are SPARQL 1.1 Query requests whose results (SPARQL JSON,
-N-Triples) are parsed by pyoxigraph into the very terms the embedded store returns, so no caller can tell the
-two apart. A :class:`Change` is rendered as ONE SPARQL 1.1 Update request, which the engine applies as one
-transaction: a write is all there or not at all.
+The node then keeps no data of its own: the engine is sized, backed up and replicated on its own. One node process
+still writes to a dataset, since writes to a pod are serialised within that process. Reads are SPARQL 1.1 Query
+requests whose results (SPARQL JSON, N-Triples) are parsed by pyoxigraph into the very terms the embedded store
+returns, so no caller can tell the two apart. A :class:`Change` is rendered as ONE SPARQL 1.1 Update request, which
+the engine applies as one transaction: a write is all there or not at all.
 
 Every request has a connection and a read timeout, over a pooled session: an engine that is down or too slow
 makes the call fail at once with :class:`StoreUnavailable` (a 503 for the web layer) rather than holding a
