@@ -92,6 +92,13 @@ class BadGateway(DDSError):
     title = "Bad gateway"
 
 
+class StoreUnavailable(DDSError):
+    """The engine that holds the node's data cannot be reached, or did not answer in time: nothing was written."""
+
+    status = 503
+    title = "Store unavailable"
+
+
 class PreconditionFailed(DDSError):
     status = 412
     title = "Precondition failed"

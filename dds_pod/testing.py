@@ -1,10 +1,12 @@
 """Real ``dds-pod serve`` processes on loopback ports, for the end-to-end tests and the benchmarks (as ``flask.testing``
-serves Flask's tests): a configuration writer, a process that starts, stops and is killed, a loopback HTTP server."""
+serves Flask's tests): a configuration writer, a process that starts, stops and is killed, a loopback HTTP server, and
+an Oxigraph SPARQL server for the ``sparql`` store backend."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -137,3 +139,63 @@ class ServerProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+
+def oxigraph_command() -> str | None:
+    """The ``oxigraph`` command of PyPI's ``oxigraph`` package (a test extra): beside this Python, else on PATH."""
+    beside = Path(sys.executable).parent / "oxigraph"
+    return str(beside) if beside.exists() else shutil.which("oxigraph")
+
+
+class OxigraphServer:
+    """``oxigraph serve`` on a free loopback port, keeping its data in ``location`` across a stop and a start."""
+
+    def __init__(self, location: Path, log: Path) -> None:
+        command = oxigraph_command()
+        if command is None:
+            raise RuntimeError("the oxigraph command is missing: pip install oxigraph")
+        self.command, self.location, self.log_path = command, location, log
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def query_url(self) -> str:
+        return self.url + "query"
+
+    @property
+    def update_url(self) -> str:
+        return self.url + "update"
+
+    def start(self, timeout: float = 30) -> OxigraphServer:
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [self.command, "serve", "--location", str(self.location), "--bind", f"127.0.0.1:{self.port}"],
+                stdout=log, stderr=log, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"oxigraph exited: {self.log_path.read_text(errors='replace')}")
+            try:
+                requests.get(self.query_url, params={"query": "ASK {}"}, timeout=1).raise_for_status()
+                return self
+            except requests.RequestException:
+                time.sleep(0.1)
+        raise RuntimeError(f"oxigraph did not start: {self.log_path.read_text(errors='replace')}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
+
+
+def sparql_store_table(pods: OxigraphServer, federation: OxigraphServer, timeout_s: float = 5) -> str:
+    """The ``[store]`` table of a node whose pods and merged graph live on two Oxigraph servers."""
+    return "\n".join([
+        "[store]", 'backend = "sparql"', f'query_url = "{pods.query_url}"', f'update_url = "{pods.update_url}"',
+        f"timeout_s = {timeout_s}", "[store.federation]", f'query_url = "{federation.query_url}"',
+        f'update_url = "{federation.update_url}"', ""])

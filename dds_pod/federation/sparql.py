@@ -134,7 +134,7 @@ class QueryService:
     """Runs read-only SPARQL queries on a store, each within the limits, in a confined child where possible.
 
     ``slots`` bounds the queries evaluated at once (no bound without it); ``isolate`` False evaluates in a
-    thread instead of a child.
+    thread instead of a child, as does a store that evaluates its queries elsewhere unless told otherwise.
     """
 
     def __init__(self, store: Store, endpoint: str, limits: Limits | None = None, isolate: bool | None = None,
@@ -142,7 +142,7 @@ class QueryService:
         self.store = store
         self.endpoint = endpoint
         self.limits = limits or Limits()
-        self.isolate = isolate
+        self.isolate = False if isolate is None and store.evaluates_elsewhere else isolate
         self.slots = slots
 
     def run(self, sparql: str, dataset: Dataset | None = None, accept: Accept = ()) -> Answer:

@@ -2,8 +2,8 @@
 
 The rest of the code only sees the :class:`Store` interface. The configuration's ``[store]`` table names a
 backend and gives its options; each backend reads its own options (so a typo is refused at load time) and
-opens its stores from them. A remote backend (a SPARQL server) is added with ``register``, without touching any
-caller.
+opens its stores from them: ``oxigraph`` embeds the store, ``sparql`` speaks to an external SPARQL 1.1 engine.
+Another backend is added with ``register``, without touching any caller.
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ class Backend:
 
 
 _BACKENDS: dict[str, Backend] = {}
-_BUILT_IN = {"oxigraph": f"{__name__}.oxigraph"}  # imported when first named: each module registers itself
+# Imported when first named: each module registers itself.
+_BUILT_IN = {"oxigraph": f"{__name__}.oxigraph", "sparql": f"{__name__}.sparql"}
 
 
 def register(name: str, read_options: ReadOptions, opener: Opener) -> None:

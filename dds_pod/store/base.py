@@ -67,6 +67,10 @@ class Change:
 class Store(ABC):
     """What the pods and the federation need from a quad store."""
 
+    # Whether queries are evaluated by another process (a SPARQL engine) that bounds their time itself: the
+    # public endpoint then has no local evaluation to confine in a network-less child, which could not reach it.
+    evaluates_elsewhere = False
+
     @abstractmethod
     def triples(self, graph: str) -> list[ox.Triple]:
         """All triples of a named graph (empty when the graph does not exist)."""

@@ -54,7 +54,7 @@ class OxigraphStore(Store):
             else:  # one transaction too, without rendering and parsing SPARQL
                 self._store.extend(insertions)
             return
-        update = _update_request(change)
+        update = update_request(change)
         if update:
             self._store.update(update)
 
@@ -80,7 +80,9 @@ def _remove_unfinished_loads(path: Path) -> None:
         leftover.unlink(missing_ok=True)
 
 
-def _update_request(change: Change) -> str:
+def update_request(change: Change) -> str:
+    """A change as one SPARQL Update request (several operations applied as one): also what a SPARQL engine
+    is sent."""
     operations = [f"DROP SILENT GRAPH <{graph}>" for graph in sorted(change.drop_graphs)]
     if change.remove:
         operations.append("DELETE DATA { " + " ".join(_quad(q) for q in change.remove) + " }")

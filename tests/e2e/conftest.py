@@ -9,7 +9,15 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from dds_pod.testing import TOKENS, ServerProcess, free_port, write_config
+from dds_pod.testing import (
+    TOKENS,
+    OxigraphServer,
+    ServerProcess,
+    free_port,
+    oxigraph_command,
+    sparql_store_table,
+    write_config,
+)
 
 from ..conftest import EXAMPLES
 
@@ -18,12 +26,23 @@ CHROMIUM = "/usr/bin/chromium"
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory) -> Iterator[ServerProcess]:
-    """One node with two pods (bordeaux, paris) on an in-memory store, shared by the session."""
+    """One node with two pods (bordeaux, paris) on an in-memory store, shared by the session; with
+    ``DDS_TEST_STORE=sparql``, on two Oxigraph servers through the ``sparql`` store backend instead."""
     directory = tmp_path_factory.mktemp("node")
     port = free_port()
-    process = ServerProcess(write_config(directory, port, page_size=5), port, directory / "server.log").start()
+    config = write_config(directory, port, page_size=5)
+    engines = []
+    if os.environ.get("DDS_TEST_STORE") == "sparql":
+        if oxigraph_command() is None:
+            tool_missing("DDS_TEST_STORE=sparql needs the oxigraph command: pip install oxigraph")
+        engines = [OxigraphServer(directory / name, directory / f"{name}.log").start() for name in ("pods", "merged")]
+        with config.open("a", encoding="utf-8") as file:
+            file.write(sparql_store_table(*engines))
+    process = ServerProcess(config, port, directory / "server.log").start()
     yield process
     process.stop()
+    for engine in engines:
+        engine.stop()
 
 
 @pytest.fixture
