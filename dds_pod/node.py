@@ -33,6 +33,7 @@ from .search import SearchIndex, open_index
 from .search.documents import DocumentBuilder
 from .search.updater import IndexUpdater, build_if_empty
 from .store import Store, open_store
+from .store.blobs import open_blobs
 from .validation import Validator, default_validator
 
 
@@ -58,8 +59,10 @@ class Node:
         self.intake = Intake(self.context_url, config.max_body_bytes)
         self.outbox = Outbox(self.store, member_fetcher(config, config.federation.max_response_bytes,
                                                         "dds-pod notifications"), config.federation.retry_base_s)
-        self.pods = {name: Pod(pod, config.base_url, self.store, self.validator, self.intake, hook=self.outbox)
-                     for name, pod in config.pods.items()}
+        # The bytes of the pods' files, beside the store that describes them.
+        self.blobs = open_blobs(config.data_dir / "files" if config.data_dir is not None else None)
+        self.pods = {name: Pod(pod, config.base_url, self.store, self.validator, self.intake, hook=self.outbox,
+                               blobs=self.blobs) for name, pod in config.pods.items()}
         self._background: list[BackgroundTask] = []
         for pod in self.pods.values():
             pod.initialize()
