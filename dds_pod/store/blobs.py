@@ -19,7 +19,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from ..errors import DocumentTooLarge
 
@@ -63,13 +63,13 @@ class BlobStore(ABC):
         return self._staged(sink, digest.hexdigest(), size)
 
     @abstractmethod
-    def _sink(self) -> BinaryIO: ...
+    def _sink(self) -> IO[bytes]: ...
 
     @abstractmethod
-    def _abandon(self, sink: BinaryIO) -> None: ...
+    def _abandon(self, sink: IO[bytes]) -> None: ...
 
     @abstractmethod
-    def _staged(self, sink: BinaryIO, sha256: str, size: int) -> Staged: ...
+    def _staged(self, sink: IO[bytes], sha256: str, size: int) -> Staged: ...
 
     @abstractmethod
     def keep(self, staged: Staged) -> None:
@@ -95,13 +95,13 @@ class MemoryBlobs(BlobStore):
         super().__init__()
         self._blobs: dict[str, bytes] = {}
 
-    def _sink(self) -> BinaryIO:
+    def _sink(self) -> IO[bytes]:
         return io.BytesIO()
 
-    def _abandon(self, sink: BinaryIO) -> None:
+    def _abandon(self, sink: IO[bytes]) -> None:
         sink.close()
 
-    def _staged(self, sink: BinaryIO, sha256: str, size: int) -> Staged:
+    def _staged(self, sink: IO[bytes], sha256: str, size: int) -> Staged:
         assert isinstance(sink, io.BytesIO)
         return Staged(sha256, size, data=sink.getvalue())
 
@@ -138,14 +138,14 @@ class FileBlobs(BlobStore):
             raise FileNotFoundError(sha256)
         return self.root / sha256[:2] / sha256[2:]
 
-    def _sink(self) -> BinaryIO:
-        return tempfile.NamedTemporaryFile(dir=self._incoming, delete=False)  # noqa: SIM115  (closed by _staged)
+    def _sink(self) -> IO[bytes]:
+        return tempfile.NamedTemporaryFile(dir=self._incoming, delete=False)  # closed by _staged or _abandon
 
-    def _abandon(self, sink: BinaryIO) -> None:
+    def _abandon(self, sink: IO[bytes]) -> None:
         sink.close()
         Path(sink.name).unlink(missing_ok=True)
 
-    def _staged(self, sink: BinaryIO, sha256: str, size: int) -> Staged:
+    def _staged(self, sink: IO[bytes], sha256: str, size: int) -> Staged:
         sink.flush()
         os.fsync(sink.fileno())
         sink.close()
