@@ -82,7 +82,10 @@ class Node:
         federation, pods = self.config.federation, list(self.pods.values())
         sources = member_sources(pods, federation.members, federation.fetch_timeout_s,
                                  federation.max_response_bytes, AddressPolicy.of(self.config))
-        self.harvester = Harvester(self.merged_graph, self.validator, sources)
+        data_dir = self.config.data_dir
+        copies = open_blobs(data_dir / "files" / "federation" if data_dir is not None else None)
+        self.harvester = Harvester(self.merged_graph, self.validator, sources, blobs=copies,
+                                   copies_url=f"{self.config.base_url}federation/files/")
         self.add_background(BackgroundSync(self.harvester, federation.interval_s))
         self.views = MergedViews(self.merged_graph, self.search, self.search_documents.topic_key)
         self.catalog = Catalog(self.merged_graph, [pod.url for pod in pods] + list(federation.members),

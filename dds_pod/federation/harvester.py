@@ -16,6 +16,7 @@ answers the few reads it needs (stored hashes and ETags, the last sequence appli
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Callable, Iterable
@@ -25,7 +26,9 @@ import pyoxigraph as ox
 
 from ..canonical import content_hash
 from ..changes import Event
+from ..ldp import files
 from ..store import Change
+from ..store.blobs import BlobStore, MemoryBlobs
 from ..terms import ObjectTerm, date_time, integer, named, utc_now
 from ..validation import Validator
 from ..vocab import DCAT, DCTERMS, DDS, PROV, RDF
@@ -61,8 +64,10 @@ class Harvester:
     """Syncs every member of a node's federation into its merged store."""
 
     def __init__(self, merged: MergedGraph, validator: Validator, sources: dict[str, Source],
-                 aligner: Aligner | None = None) -> None:
+                 aligner: Aligner | None = None, blobs: BlobStore | None = None, copies_url: str = "") -> None:
         self.merged = merged
+        self.blobs = blobs or MemoryBlobs()  # the copies of members' files, served at copies_url + their hash
+        self.copies_url = copies_url
         self.graphs = merged.graphs
         self.validator = validator
         self.sources = sources
@@ -168,8 +173,10 @@ class Harvester:
             report.unchanged += 1
             return
         inferred = self.aligner.infer(harvested.triples)
-        if not getattr(source, "trusted", False):
-            problem = self._validation_problem(harvested, inferred)
+        info = files.file_info(harvested.triples, harvested.iri)
+        if info is not None or not getattr(source, "trusted", False):
+            # A file's description is the server's own (no shape applies to it); its bytes must match it.
+            problem = self._copy(source, harvested.iri, info) if info else self._validation_problem(harvested, inferred)
             if problem:
                 report.rejected[harvested.iri] = problem
                 self._remove(harvested.iri, change)
@@ -177,7 +184,23 @@ class Harvester:
         change.replace_graph(harvested.iri, harvested.triples)
         change.replace_graph(self.graphs.inferred(harvested.iri), inferred)
         self._write_provenance(change, source, harvested, digest)
+        if info is not None:
+            copy = ox.NamedNode(self.copies_url + info.sha256)
+            change.add.append(ox.Quad(self.graphs.record(harvested.iri), named(DDS.storedCopy), copy,
+                                      ox.NamedNode(self.graphs.provenance)))
         report.updated += 1
+
+    def _copy(self, source: Source, iri: str, info: files.FileInfo) -> str | None:
+        """Keep a copy of a member's file, read with the member-only fetcher and its size cap; why not, if not."""
+        try:
+            data = source.file_bytes(iri, info.sha256)
+        except FetchError as exc:
+            return f"its bytes could not be read: {exc}"
+        if hashlib.sha256(data).hexdigest() != info.sha256:
+            return "its bytes do not have the SHA-256 its description states"
+        with self.blobs.lock:
+            self.blobs.keep(self.blobs.stage([data], len(data)))
+        return None
 
     def _validation_problem(self, harvested: Harvested, inferred: list[ox.Triple]) -> str | None:
         report = self.validator.validate_triples([*harvested.triples, *inferred], warnings=False)

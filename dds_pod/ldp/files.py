@@ -101,6 +101,14 @@ def referenced(store: Store, sha256: str) -> bool:
     return next(iter(store.quads(None, SHA256, ox.Literal(sha256), None)), None) is not None
 
 
+def by_hash(store: Store, sha256: str) -> FileInfo | None:
+    """What a description of the store says of these bytes (the first found), None when none names them."""
+    for quad in store.quads(None, SHA256, ox.Literal(sha256), None):
+        if isinstance(quad.subject, ox.NamedNode) and isinstance(quad.graph_name, ox.NamedNode):
+            return file_info(store.triples(quad.graph_name.value), quad.subject.value)
+    return None
+
+
 def attached_by(store: Store, iri: str) -> list[ox.Triple]:
     """``as:attachment`` statements of the store's resources that name the file: where a description says which
     contributions it belongs to (at most ATTACHED_BY_MAX)."""

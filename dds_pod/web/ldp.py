@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable
+from typing import BinaryIO
 from urllib.parse import quote, urlencode
 
 import pyoxigraph as ox
@@ -118,14 +119,25 @@ def _file_response(pod: Pod, resource: Resource, info: files.FileInfo) -> Respon
             data = pod.blobs.open(info.sha256)
         except FileNotFoundError:
             raise NotFound(f"the bytes of {resource.iri} are missing from this node") from None
-        response = Response(wrap_file(request.environ, data), mimetype=info.media_type, direct_passthrough=True)
-        response.headers["Content-Type"] = info.media_type
-        response.headers["Content-Length"] = str(info.size)
+        response = file_bytes(data, info)
     response.headers["ETag"] = etag
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    sandboxed = info.media_type.split(";")[0] != "application/pdf"
-    response.headers["Content-Security-Policy"] = SANDBOXED_FILE_POLICY if sandboxed else FILE_POLICY
+    sandbox(response, info.media_type)
     _describe(response, pod, resource.iri, exists=True)
+    return response
+
+
+def sandbox(response: Response, media_type: str) -> None:
+    """The headers every answer with a file's bytes carries, whoever serves it."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    sandboxed = media_type.split(";")[0] != "application/pdf"
+    response.headers["Content-Security-Policy"] = SANDBOXED_FILE_POLICY if sandboxed else FILE_POLICY
+
+
+def file_bytes(data: BinaryIO, info: files.FileInfo) -> Response:
+    """The bytes streamed from where they are kept, with their type and length."""
+    response = Response(wrap_file(request.environ, data), mimetype=info.media_type, direct_passthrough=True)
+    response.headers["Content-Type"] = info.media_type
+    response.headers["Content-Length"] = str(info.size)
     return response
 
 
