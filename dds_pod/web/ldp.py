@@ -16,7 +16,7 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request
 from werkzeug.wsgi import wrap_file
 
-from .. import standard
+from .. import negotiation, standard
 from ..errors import BadDocument, DocumentTooLarge, NotFound
 from ..federation.inbox import InboxBusy
 from ..ldp import files, representation
@@ -88,7 +88,7 @@ def resource(pod_name: str, path: str) -> Response:
 def _get(pod: Pod, iri: str) -> Response:
     resource = pod.view(iri)
     info = files.file_info(resource.triples, iri)
-    if info is not None and "meta" not in request.args:
+    if info is not None and "meta" not in request.args and _wants_bytes(info):
         return _file_response(pod, resource, info)
     if info is not None:
         return _description_response(pod, resource)
@@ -141,8 +141,16 @@ def file_bytes(data: BinaryIO, info: files.FileInfo) -> Response:
     return response
 
 
+def _wants_bytes(info: files.FileInfo) -> bool:
+    """Whether a request for a file asks for its bytes (any Accept that takes them as well as RDF) rather than
+    for RDF only, as a harvester does: that one gets the description, without the bytes it did not ask for."""
+    offered = [info.media_type.split(";")[0], *(t for t in conneg.OFFERED if t != "text/html")]
+    return negotiation.best(conneg.accepted(request), offered) == offered[0]
+
+
 def _description_response(pod: Pod, resource: Resource) -> Response:
-    """``{file}?meta``: the file's description in RDF, with the contributions that attach it."""
+    """``{file}?meta`` (or the file asked for in RDF only): the file's description, with the contributions that
+    attach it."""
     chosen = conneg.choose(request)
     etag = _etag(resource.version, chosen.tag + "-meta", "")
     triples = [*resource.triples, *files.attached_by(pod.store, resource.iri)]
@@ -152,6 +160,7 @@ def _description_response(pod: Pod, resource: Resource) -> Response:
     for link in LDP_TYPE_LINKS["resource"]:
         response.headers.add("Link", link)
     response.headers.add("Link", f'<{resource.iri}>; rel="describes"')
+    response.headers["Content-Location"] = f"{resource.iri}?meta"
     response.headers["Allow"] = "GET, HEAD, OPTIONS"
     response.vary.add("Accept")
     return response

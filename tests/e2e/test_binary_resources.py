@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import socket
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -129,6 +130,10 @@ def test_the_description_holds_size_type_hash_dates_and_attaching_contributions(
     assert graph.value(file, DCTERMS.created) is not None and graph.value(file, DCTERMS.modified) is not None
     assert (URIRef(proposal), AS_ATTACHMENT, file) in graph
     assert requests.get(location, timeout=5).headers["Content-Type"] == "text/plain; charset=utf-8"
+    in_rdf_only = requests.get(location, headers={"Accept": "text/turtle"}, timeout=5)  # what a harvester asks
+    assert in_rdf_only.headers["Content-Type"].startswith("text/turtle")
+    assert in_rdf_only.headers["Content-Location"] == f"{location}?meta"
+    assert f"{location}" in _links(in_rdf_only)["describes"]
 
 
 def test_a_file_over_the_limit_is_413_and_leaves_nothing(node, base):
@@ -222,3 +227,61 @@ def test_files_survive_a_restart(node, base):
     server.stop()
     server.start()
     assert requests.get(location, timeout=5).content == PNG + b"kept"
+
+
+# ------------------------------------------------------------------- federation
+
+FEDERATION_CAP = 50_000  # the federation node's max_response_bytes: within the member's file limit
+
+
+@pytest.fixture(scope="module")
+def federation(node, tmp_path_factory) -> Iterator[tuple[str, str]]:
+    """A second node harvesting the first one's bordeaux pod; the member's URL and its own."""
+    member = f"{node[0].url}bordeaux/"
+    directory = tmp_path_factory.mktemp("federation")
+    port = free_port()
+    lines = [f'base_url = "http://127.0.0.1:{port}/"', f'data_dir = "{directory / "data"}"',
+             "[pods.paris]", 'title = "Paris"', 'platform = "https://decidim.paris.example"', 'token = "paris-token"',
+             "[federation]", f'members = ["{member}"]', "interval_s = 0.5", "fetch_timeout_s = 2",
+             f"max_response_bytes = {FEDERATION_CAP}", 'allow_networks = ["127.0.0.0/8"]']
+    config = directory / "node.toml"
+    config.write_text("\n".join(lines) + "\n")
+    server = ServerProcess(config, port, directory / "server.log").start()
+    yield member, server.url
+    server.stop()
+
+
+def _copies(base: str) -> dict[str, str]:
+    """The merged graph's stored copies: harvested file -> the node's URL for its bytes."""
+    query = ("SELECT ?file ?copy WHERE { GRAPH ?g { ?record <http://www.w3.org/ns/prov#wasDerivedFrom> ?file ; "
+             "<https://w3id.org/dds/ns#storedCopy> ?copy } }")
+    rows = requests.get(f"{base}sparql", params={"query": query},
+                        headers={"Accept": "application/sparql-results+json"}, timeout=10).json()["results"]["bindings"]
+    return {row["file"]["value"]: row["copy"]["value"] for row in rows}
+
+
+def _wait_for(check, seconds: float = 20.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.3)
+    return check()
+
+
+def test_the_federation_keeps_copies_of_members_files_within_its_size_cap(node, federation):
+    _, base = federation
+    small = _upload(node[0].url, b"%PDF-1.4 official answer " + uuid.uuid4().bytes, "application/pdf")
+    large = _upload(node[0].url, b"x" * (FEDERATION_CAP + 1), "image/png")
+    small_url, large_url = small.headers["Location"], large.headers["Location"]
+    copies = _wait_for(lambda: small_url in _copies(base) and _copies(base))
+    assert copies, "the member's file was not harvested"
+    copy = requests.get(copies[small_url], timeout=5)
+    assert copy.status_code == 200 and copy.content == requests.get(small_url, timeout=5).content
+    assert copy.headers["Content-Type"] == "application/pdf" and copy.headers["X-Content-Type-Options"] == "nosniff"
+    assert large_url not in copies, "a file over the federation's cap is not copied"
+    status = requests.get(f"{base}catalog", headers={"Accept": "text/turtle"}, timeout=5).text
+    assert f"{large_url} kept out" in status
+    missing = requests.get(f"{base}federation/files/{'0' * 64}", timeout=5)
+    assert missing.status_code == 404 and missing.headers["Content-Type"].startswith("application/problem+json")
