@@ -62,8 +62,9 @@ def accepted_media_type(header: str, allowed: frozenset[str]) -> str:
     essence, *parameters = (part.strip() for part in header.split(";"))
     essence = essence.lower()
     if essence not in allowed:
-        raise UnsupportedFormat(f"files of type {essence[:80]!r} are not accepted; accepted: "
-                                f"{', '.join(sorted(allowed))}", field="Content-Type")
+        documents = ", ".join(f.media_type for f in rdfio.FORMATS.values())
+        raise UnsupportedFormat(f"content type {essence[:80]!r} is neither an RDF document ({documents}) nor an "
+                                f"accepted type of file ({', '.join(sorted(allowed))})", field="Content-Type")
     for parameter in parameters:
         name, _, value = parameter.partition("=")
         charset = value.strip().strip('"').lower()
