@@ -122,7 +122,7 @@ def _file_response(pod: Pod, resource: Resource, info: files.FileInfo) -> Respon
         response = file_bytes(data, info)
     response.headers["ETag"] = etag
     sandbox(response, info.media_type)
-    _describe(response, pod, resource.iri, exists=True)
+    _describe(response, pod, resource.iri, exists=True, is_file=True)
     return response
 
 
@@ -354,7 +354,7 @@ def _delete(pod: Pod, iri: str) -> Response:
 def _options(pod: Pod, iri: str) -> Response:
     response = Response(status=204)
     exists = pod.version(iri) is not None
-    _describe(response, pod, iri, exists=exists)
+    _describe(response, pod, iri, exists=exists, is_file=exists and files.is_file(pod.store.triples(iri), iri))
     return response
 
 
@@ -390,7 +390,7 @@ def _written_response(pod: Pod, written: Written) -> Response:
     for warning in written.report.warnings:
         text = f"{warning.field}: {warning.message('en')}"
         response.headers.add("DDS-Validation-Warning", text.encode("ascii", "replace").decode())
-    _describe(response, pod, resource.iri, exists=True)
+    _describe(response, pod, resource.iri, exists=True, is_file=is_file)
     return response
 
 
@@ -481,10 +481,9 @@ def _paging(pod: Pod) -> tuple[int, int, Search | None]:
     return limit, offset, Search(tuple(by_key[f] for f in fields), terms, method)
 
 
-def _describe(response: Response, pod: Pod, iri: str, exists: bool) -> None:
+def _describe(response: Response, pod: Pod, iri: str, exists: bool, is_file: bool = False) -> None:
     """The headers every answer about a resource carries: LDP types, methods, accepted formats."""
     container = iri.endswith("/")
-    is_file = exists and not container and files.is_file(pod.store.triples(iri), iri)
     if exists:
         for link in LDP_TYPE_LINKS["container" if container else "file" if is_file else "resource"]:
             response.headers.add("Link", link)

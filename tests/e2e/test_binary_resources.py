@@ -99,6 +99,8 @@ def test_get_and_head_give_the_exact_bytes_type_length_and_etag(base):
     assert head.status_code == 200 and head.content == b""
     assert head.headers["Content-Length"] == str(len(PNG)) and head.headers["ETag"] == got.headers["ETag"]
     assert requests.get(location, headers={"If-None-Match": got.headers["ETag"]}, timeout=5).status_code == 304
+    options = requests.options(location, timeout=5)
+    assert LDP + "NonRDFSource" in _links(options)["type"] and "PATCH" not in options.headers["Allow"]
 
 
 def test_put_creates_and_replaces_under_conditions(base):
