@@ -273,7 +273,7 @@ def _wait_for(check, seconds: float = 20.0):
 
 
 def test_the_federation_keeps_copies_of_members_files_within_its_size_cap(node, federation):
-    _, base = federation
+    member, base = federation
     small = _upload(node[0].url, b"%PDF-1.4 official answer " + uuid.uuid4().bytes, "application/pdf")
     large = _upload(node[0].url, b"x" * (FEDERATION_CAP + 1), "image/png")
     small_url, large_url = small.headers["Location"], large.headers["Location"]
@@ -285,5 +285,15 @@ def test_the_federation_keeps_copies_of_members_files_within_its_size_cap(node, 
     assert large_url not in copies, "a file over the federation's cap is not copied"
     status = requests.get(f"{base}catalog", headers={"Accept": "text/turtle"}, timeout=5).text
     assert f"{large_url} kept out" in status
+    proposal = f"{member}proposals/attaching-{uuid.uuid4().hex[:6]}"
+    turtle = f"""@prefix dds: <https://w3id.org/dds/ns#> . @prefix dcterms: <http://purl.org/dc/terms/> .
+    @prefix as: <https://www.w3.org/ns/activitystreams#> . @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+    <> a dds:Proposal ; dcterms:title "Réponse officielle"@fr ; as:published "2025-03-04T09:12:00Z"^^xsd:dateTime ;
+       as:attachment <{small_url}> ."""
+    assert _put(proposal, turtle.encode(), "text/turtle").status_code == 201
+    page = _wait_for(lambda: (found := requests.get(f"{base}contribution", params={"id": proposal},
+                                                    headers={"Accept": "text/html"}, timeout=5)).ok and found)
+    assert page, "the contribution was not harvested"
+    assert f'href="{copies[small_url]}"' in page.text, "the contribution's page links to the node's copy"
     missing = requests.get(f"{base}federation/files/{'0' * 64}", timeout=5)
     assert missing.status_code == 404 and missing.headers["Content-Type"].startswith("application/problem+json")
