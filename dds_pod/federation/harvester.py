@@ -68,6 +68,7 @@ class Harvester:
         self.merged = merged
         self.blobs = blobs or MemoryBlobs()  # the copies of members' files, served at copies_url + their hash
         self.copies_url = copies_url
+        self._released: set[str] = set()  # hashes of copies whose description was replaced or removed
         self.graphs = merged.graphs
         self.validator = validator
         self.sources = sources
@@ -102,7 +103,23 @@ class Harvester:
         if report.status == "ok" and (report.rejected or report.gap):
             report.status = "partial"
         self._record_status(url, report, title)
+        self._collect_copies()
         return report
+
+    def _collect_copies(self) -> None:
+        """Remove the copies of files that no description of the merged graph names any more (only the harvester
+        writes copies, and it runs one sync at a time: none is being added meanwhile)."""
+        with self.blobs.lock:
+            for sha256 in self._released:
+                if not files.referenced(self.merged.store, sha256):
+                    self.blobs.remove(sha256)
+        self._released.clear()
+
+    def _release(self, iri: str) -> None:
+        """Note the copy a stored description names, before the description is replaced or removed."""
+        stored = files.file_info(self.merged.resource_triples(iri), iri)
+        if stored is not None:
+            self._released.add(stored.sha256)
 
     def _apply_all(self, source: Source, resources: Iterable[Harvested], report: SyncReport,
                    progress, final_sequence: int | None) -> None:
@@ -181,6 +198,7 @@ class Harvester:
                 report.rejected[harvested.iri] = problem
                 self._remove(harvested.iri, change)
                 return
+        self._release(harvested.iri)
         change.replace_graph(harvested.iri, harvested.triples)
         change.replace_graph(self.graphs.inferred(harvested.iri), inferred)
         self._write_provenance(change, source, harvested, digest)
@@ -209,6 +227,7 @@ class Harvester:
         return "; ".join(f"{r.field}: {r.message('en')}" for r in report.results if r.blocking)
 
     def _remove(self, iri: str, change: Change) -> None:
+        self._release(iri)
         change.drop_graphs.update((iri, self.graphs.inferred(iri)))
         change.clear_subjects.append((self.graphs.record(iri), self.graphs.provenance))
 

@@ -237,8 +237,8 @@ FEDERATION_CAP = 50_000  # the federation node's max_response_bytes: within the 
 
 
 @pytest.fixture(scope="module")
-def federation(node, tmp_path_factory) -> Iterator[tuple[str, str]]:
-    """A second node harvesting the first one's bordeaux pod; the member's URL and its own."""
+def federation(node, tmp_path_factory) -> Iterator[tuple[str, str, Path]]:
+    """A second node harvesting the first one's bordeaux pod; the member's URL, its own and its copies' folder."""
     member = f"{node[0].url}bordeaux/"
     directory = tmp_path_factory.mktemp("federation")
     port = free_port()
@@ -249,7 +249,7 @@ def federation(node, tmp_path_factory) -> Iterator[tuple[str, str]]:
     config = directory / "node.toml"
     config.write_text("\n".join(lines) + "\n")
     server = ServerProcess(config, port, directory / "server.log").start()
-    yield member, server.url
+    yield member, server.url, directory / "data" / "files" / "federation"
     server.stop()
 
 
@@ -273,7 +273,7 @@ def _wait_for(check, seconds: float = 20.0):
 
 
 def test_the_federation_keeps_copies_of_members_files_within_its_size_cap(node, federation):
-    member, base = federation
+    member, base, _ = federation
     small = _upload(node[0].url, b"%PDF-1.4 official answer " + uuid.uuid4().bytes, "application/pdf")
     large = _upload(node[0].url, b"x" * (FEDERATION_CAP + 1), "image/png")
     small_url, large_url = small.headers["Location"], large.headers["Location"]
@@ -297,3 +297,30 @@ def test_the_federation_keeps_copies_of_members_files_within_its_size_cap(node, 
     assert f'href="{copies[small_url]}"' in page.text, "the contribution's page links to the node's copy"
     missing = requests.get(f"{base}federation/files/{'0' * 64}", timeout=5)
     assert missing.status_code == 404 and missing.headers["Content-Type"].startswith("application/problem+json")
+
+
+def test_the_federation_drops_its_copy_once_the_member_deletes_the_file(node, federation):
+    _, base, folder = federation
+    content = b"%PDF-1.4 withdrawn " + uuid.uuid4().bytes
+    location = _upload(node[0].url, content, "application/pdf").headers["Location"]
+    copy = _wait_for(lambda: _copies(base).get(location))
+    assert copy and requests.get(copy, timeout=5).status_code == 200
+    sha = hashlib.sha256(content).hexdigest()
+    assert sha in _stored(folder)
+    assert requests.delete(location, headers=auth(), timeout=5).status_code == 204
+    assert _wait_for(lambda: sha not in _stored(folder)), "the copy outlived its file"
+    assert requests.get(copy, timeout=5).status_code == 404
+
+
+def test_a_node_in_memory_keeps_files_with_the_default_settings(server):
+    """The shared node has no data_dir and no [files] table: the bytes live in memory, PNG is allowed."""
+    created = requests.post(f"{server.url}bordeaux/proposals/", data=PNG,
+                            headers={"Content-Type": "image/png", **auth()}, timeout=5)
+    assert created.status_code == 201
+    location = created.headers["Location"]
+    assert requests.get(location, timeout=5).content == PNG
+    svg = requests.post(f"{server.url}bordeaux/proposals/", data=SVG,
+                        headers={"Content-Type": "image/svg+xml", **auth()}, timeout=5)
+    assert svg.status_code == 415, "SVG is not in the default allow list"
+    assert requests.delete(location, headers=auth(), timeout=5).status_code == 204
+    assert requests.get(location, timeout=5).status_code == 410
