@@ -283,8 +283,9 @@ def test_the_federation_keeps_copies_of_members_files_within_its_size_cap(node, 
     assert copy.status_code == 200 and copy.content == requests.get(small_url, timeout=5).content
     assert copy.headers["Content-Type"] == "application/pdf" and copy.headers["X-Content-Type-Options"] == "nosniff"
     assert large_url not in copies, "a file over the federation's cap is not copied"
-    status = requests.get(f"{base}catalog", headers={"Accept": "text/turtle"}, timeout=5).text
-    assert f"{large_url} kept out" in status
+    # the member's status is written once its sync ends, after the batch that brought the copy
+    status = lambda: requests.get(f"{base}catalog", headers={"Accept": "text/turtle"}, timeout=5).text  # noqa: E731
+    assert _wait_for(lambda: f"{large_url} kept out" in status()), "the file over the cap is named in the status"
     proposal = f"{member}proposals/attaching-{uuid.uuid4().hex[:6]}"
     turtle = f"""@prefix dds: <https://w3id.org/dds/ns#> . @prefix dcterms: <http://purl.org/dc/terms/> .
     @prefix as: <https://www.w3.org/ns/activitystreams#> . @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
