@@ -215,6 +215,15 @@ def test_delete_removes_the_bytes_once_no_file_names_them_and_is_in_the_feed(nod
     assert feed.count("activitystreams#Delete>") >= 2
 
 
+def test_a_batch_deletes_files_and_their_bytes(node, base):
+    content = b"%PDF-1.4 batch " + uuid.uuid4().bytes
+    location = _upload(base, content, "application/pdf").headers["Location"]
+    deleted = requests.post(f"{base}bordeaux/batch", json={"delete": [location]}, headers=auth(), timeout=5)
+    assert deleted.status_code == 200, deleted.text
+    assert requests.get(location, timeout=5).status_code == 410
+    assert hashlib.sha256(content).hexdigest() not in _stored(node[1])
+
+
 def test_replacing_a_file_releases_its_former_bytes(node, base):
     old, new = b"%PDF-1.4 old " + uuid.uuid4().bytes, b"%PDF-1.4 new " + uuid.uuid4().bytes
     location = _upload(base, old, "application/pdf").headers["Location"]
