@@ -114,6 +114,21 @@ class InterfaceConfig:
 
 
 INTERFACE_LANGUAGES = ("fr", "en", "es", "ca")
+MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}$")
+# What attachments of civic platforms are: pictures, PDFs, office documents, text. Neither HTML nor SVG by default:
+# a deployment that accepts them gets them served sandboxed all the same.
+DEFAULT_FILE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain",
+                      "text/csv", "application/vnd.oasis.opendocument.text",
+                      "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+
+
+@dataclass(frozen=True)
+class FilesConfig:
+    """The ``[files]`` table: what a pod accepts as a non-RDF resource (LDP-NR). ``max_bytes`` ``None``: the
+    node's ``max_body_bytes``."""
+
+    max_bytes: int | None = None
+    media_types: frozenset[str] = frozenset(DEFAULT_FILE_TYPES)
 
 
 @dataclass(frozen=True)
@@ -134,6 +149,11 @@ class Config:
     interface: InterfaceConfig = field(default_factory=InterfaceConfig)
     search: SearchSettings = field(default_factory=lambda: search.read_settings(None, None))
     notifications: NotificationsConfig = field(default_factory=NotificationsConfig)
+    files: FilesConfig = field(default_factory=FilesConfig)
+
+    @property
+    def max_file_bytes(self) -> int:
+        return self.files.max_bytes or self.max_body_bytes
 
     def pod_url(self, name: str) -> str:
         return self.pods[name].url(self.base_url)
@@ -174,7 +194,18 @@ def from_dict(raw: dict[str, Any], relative_to: Path = Path()) -> Config:
         interface=_interface(_table(raw, "interface")),
         search=search.read_settings(raw.get("search"), data_dir),
         notifications=_notifications(_table(raw, "notifications")),
+        files=_files(_table(raw, "files")),
     )
+
+
+def _files(raw: dict[str, Any]) -> FilesConfig:
+    _refuse_unknown("files.", raw, {"max_bytes", "media_types"})
+    types = raw.get("media_types", list(DEFAULT_FILE_TYPES))
+    if not isinstance(types, list) or not all(isinstance(t, str) and MEDIA_TYPE.match(t.lower()) for t in types):
+        raise ConfigError("files.media_types must be a list of media types such as \"image/png\"",
+                          field="files.media_types")
+    max_bytes = _positive_int(raw, "max_bytes", 1, "files.") if "max_bytes" in raw else None
+    return FilesConfig(max_bytes=max_bytes, media_types=frozenset(t.lower() for t in types))
 
 
 def _origins(raw: Any) -> frozenset[str]:
@@ -187,7 +218,8 @@ def _origins(raw: Any) -> frozenset[str]:
 
 
 TOP_LEVEL_KEYS = frozenset({"base_url", "data_dir", "pods", "store", "page_size", "max_body_bytes", "federation",
-                            "catalog", "import", "server", "cors_origins", "interface", "search", "notifications"})
+                            "catalog", "import", "server", "cors_origins", "interface", "search", "notifications",
+                            "files"})
 
 
 def pseudonym_key(import_table: dict[str, Any] | None = None) -> str | None:

@@ -35,6 +35,7 @@ from .search import SearchIndex, open_index
 from .search.documents import DocumentBuilder
 from .search.updater import IndexUpdater, build_if_empty
 from .store import Store, open_store
+from .store.blobs import open_blobs
 from .validation import Validator, default_validator
 
 
@@ -61,6 +62,8 @@ class Node:
         self.outbox = Outbox(self.store, member_fetcher(config, config.federation.max_response_bytes,
                                                         "dds-pod notifications"), config.federation.retry_base_s)
         self.notifications = Notifications(config.notifications, config.base_url)
+        # The bytes of the pods' files, beside the store that describes them.
+        self.blobs = open_blobs(config.data_dir / "files" if config.data_dir is not None else None)
         self.pods = {name: self._pod(pod) for name, pod in config.pods.items()}
         self._background: list[BackgroundTask] = []
         for pod in self.pods.values():
@@ -80,7 +83,8 @@ class Node:
     def _pod(self, config: PodConfig) -> Pod:
         """A pod whose writes queue what they owe other pods (the outbox), then tell their subscribers."""
         hooks = Hooks(self.outbox)
-        pod = Pod(config, self.config.base_url, self.store, self.validator, self.intake, hook=hooks)
+        pod = Pod(config, self.config.base_url, self.store, self.validator, self.intake, hook=hooks,
+                  blobs=self.blobs)
         hooks.add(self.notifications.watcher(pod))
         return pod
 
@@ -89,7 +93,10 @@ class Node:
         federation, pods = self.config.federation, list(self.pods.values())
         sources = member_sources(pods, federation.members, federation.fetch_timeout_s,
                                  federation.max_response_bytes, AddressPolicy.of(self.config))
-        self.harvester = Harvester(self.merged_graph, self.validator, sources)
+        data_dir = self.config.data_dir
+        copies = open_blobs(data_dir / "files" / "federation" if data_dir is not None else None)
+        self.harvester = Harvester(self.merged_graph, self.validator, sources, blobs=copies,
+                                   copies_url=f"{self.config.base_url}federation/files/")
         self.add_background(BackgroundSync(self.harvester, federation.interval_s))
         self.views = MergedViews(self.merged_graph, self.search, self.search_documents.topic_key)
         self.catalog = Catalog(self.merged_graph, [pod.url for pod in pods] + list(federation.members),

@@ -193,7 +193,8 @@ def _serve_in_child(config: Config, sock: socket.socket, threads: int, seeds: li
         serving.stop()
         sys.exit(EXIT_FATAL)
     serving.start()
-    server = DeadlineServer(serving.app, sock, config.server, threads, config.max_body_bytes)
+    body_limit = max(config.max_body_bytes, config.max_file_bytes)  # files may be larger than RDF documents
+    server = DeadlineServer(serving.app, sock, config.server, threads, body_limit)
     try:
         server.run()  # returns on SystemExit, once waitress's threads have finished their requests
     finally:

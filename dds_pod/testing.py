@@ -50,9 +50,10 @@ class Loopback:
 
 def write_config(directory: Path, port: int, data_dir: Path | None = None, page_size: int = 100,
                  max_body_bytes: int | None = None, cors_origins: list[str] | None = None,
-                 free_rdf: list[str] | None = None) -> Path:
+                 free_rdf: list[str] | None = None, files: dict | None = None) -> Path:
     """A node with the bordeaux and paris pods; ``cors_origins`` are the browser origins trusted with credentials,
-    ``free_rdf`` the bordeaux pod's containers that accept any RDF."""
+    ``free_rdf`` the bordeaux pod's containers that accept any RDF, ``files`` the ``[files]`` table (keys to JSON
+    values, which TOML reads alike)."""
     lines = [f'base_url = "http://127.0.0.1:{port}/"', f"page_size = {page_size}"]
     if data_dir is not None:
         lines.append(f'data_dir = "{data_dir}"')
@@ -60,6 +61,8 @@ def write_config(directory: Path, port: int, data_dir: Path | None = None, page_
         lines.append(f"max_body_bytes = {max_body_bytes}")
     if cors_origins is not None:
         lines.append(f"cors_origins = {json.dumps(cors_origins)}")
+    if files is not None:
+        lines += ["[files]", *(f"{key} = {json.dumps(value)}" for key, value in files.items())]
     lines += [
         "[pods.bordeaux]", 'title = "Bordeaux Métropole (Decidim)"',
         'platform = "https://participation.bordeaux-metropole.example"', f'token = "{TOKENS["bordeaux"]}"',

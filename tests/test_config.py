@@ -32,9 +32,9 @@ def test_store_table_names_the_backend_and_its_options(tmp_path):
     node = Node(config)
     try:
         assert (tmp_path / "elsewhere").is_dir() and (tmp_path / "elsewhere" / "federation").is_dir()
-        # the data directory keeps only what has no path of its own: the search index
+        # the data directory keeps only what has no path of its own: the search index and the pods' files
         assert {p.name for p in (tmp_path / "var").iterdir()} <= {"search.sqlite3", "search.sqlite3-wal",
-                                                                   "search.sqlite3-shm"}
+                                                                   "search.sqlite3-shm", "files"}
     finally:
         node.close()
 
@@ -139,3 +139,14 @@ def test_a_file_is_read_relative_to_its_folder(tmp_path):
     path.write_text('base_url = "http://127.0.0.1:8000/"\nstorre = "oxigraph"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="storre"):
         load(path)
+
+
+def test_files_table_sets_the_limit_and_the_allowed_types():
+    assert _config().max_file_bytes == _config().max_body_bytes, "by default, the limit of any body"
+    config = _config(files={"max_bytes": 1000, "media_types": ["Image/PNG"]})
+    assert config.max_file_bytes == 1000 and config.files.media_types == {"image/png"}
+    for bad, field in (({"max_bytes": 0}, "files.max_bytes"), ({"media_types": ["png"]}, "files.media_types"),
+                       ({"media_type": []}, "files.media_type")):
+        with pytest.raises(ConfigError) as refused:
+            _config(files=bad)
+        assert refused.value.field == field

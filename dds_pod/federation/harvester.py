@@ -16,6 +16,7 @@ answers the few reads it needs (stored hashes and ETags, the last sequence appli
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Callable, Iterable
@@ -25,7 +26,9 @@ import pyoxigraph as ox
 
 from ..canonical import content_hash
 from ..changes import Event
+from ..ldp import files
 from ..store import Change
+from ..store.blobs import BlobStore, MemoryBlobs
 from ..terms import ObjectTerm, date_time, integer, named, utc_now
 from ..validation import Validator
 from ..vocab import DCAT, DCTERMS, DDS, PROV, RDF
@@ -61,8 +64,11 @@ class Harvester:
     """Syncs every member of a node's federation into its merged store."""
 
     def __init__(self, merged: MergedGraph, validator: Validator, sources: dict[str, Source],
-                 aligner: Aligner | None = None) -> None:
+                 aligner: Aligner | None = None, blobs: BlobStore | None = None, copies_url: str = "") -> None:
         self.merged = merged
+        self.blobs = blobs or MemoryBlobs()  # the copies of members' files, served at copies_url + their hash
+        self.copies_url = copies_url
+        self._released: set[str] = set()  # hashes of copies whose description was replaced or removed
         self.graphs = merged.graphs
         self.validator = validator
         self.sources = sources
@@ -97,7 +103,23 @@ class Harvester:
         if report.status == "ok" and (report.rejected or report.gap):
             report.status = "partial"
         self._record_status(url, report, title)
+        self._collect_copies()
         return report
+
+    def _collect_copies(self) -> None:
+        """Remove the copies of files that no description of the merged graph names any more (only the harvester
+        writes copies, and it runs one sync at a time: none is being added meanwhile)."""
+        with self.blobs.lock:
+            for sha256 in self._released:
+                if not files.referenced(self.merged.store, sha256):
+                    self.blobs.remove(sha256)
+        self._released.clear()
+
+    def _release(self, iri: str) -> None:
+        """Note the copy a stored description names, before the description is replaced or removed."""
+        stored = files.file_info(self.merged.resource_triples(iri), iri)
+        if stored is not None:
+            self._released.add(stored.sha256)
 
     def _apply_all(self, source: Source, resources: Iterable[Harvested], report: SyncReport,
                    progress, final_sequence: int | None) -> None:
@@ -168,16 +190,35 @@ class Harvester:
             report.unchanged += 1
             return
         inferred = self.aligner.infer(harvested.triples)
-        if not getattr(source, "trusted", False):
-            problem = self._validation_problem(harvested, inferred)
+        info = files.file_info(harvested.triples, harvested.iri)
+        if info is not None or not getattr(source, "trusted", False):
+            # A file's description is the server's own (no shape applies to it); its bytes must match it.
+            problem = self._copy(source, harvested.iri, info) if info else self._validation_problem(harvested, inferred)
             if problem:
                 report.rejected[harvested.iri] = problem
                 self._remove(harvested.iri, change)
                 return
+        self._release(harvested.iri)
         change.replace_graph(harvested.iri, harvested.triples)
         change.replace_graph(self.graphs.inferred(harvested.iri), inferred)
         self._write_provenance(change, source, harvested, digest)
+        if info is not None:
+            copy = ox.NamedNode(self.copies_url + info.sha256)
+            change.add.append(ox.Quad(self.graphs.record(harvested.iri), named(DDS.storedCopy), copy,
+                                      ox.NamedNode(self.graphs.provenance)))
         report.updated += 1
+
+    def _copy(self, source: Source, iri: str, info: files.FileInfo) -> str | None:
+        """Keep a copy of a member's file, read with the member-only fetcher and its size cap; why not, if not."""
+        try:
+            data = source.file_bytes(iri, info.sha256)
+        except FetchError as exc:
+            return f"its bytes could not be read: {exc}"
+        if hashlib.sha256(data).hexdigest() != info.sha256:
+            return "its bytes do not have the SHA-256 its description states"
+        with self.blobs.lock:
+            self.blobs.keep(self.blobs.stage([data], len(data)))
+        return None
 
     def _validation_problem(self, harvested: Harvested, inferred: list[ox.Triple]) -> str | None:
         report = self.validator.validate_triples([*harvested.triples, *inferred], warnings=False)
@@ -186,6 +227,7 @@ class Harvester:
         return "; ".join(f"{r.field}: {r.message('en')}" for r in report.results if r.blocking)
 
     def _remove(self, iri: str, change: Change) -> None:
+        self._release(iri)
         change.drop_graphs.update((iri, self.graphs.inferred(iri)))
         change.clear_subjects.append((self.graphs.record(iri), self.graphs.provenance))
 

@@ -55,6 +55,10 @@ class Source(Protocol):
 
     def fetch(self, iri: str, etag: str | None = None) -> Harvested | NotModifiedType | None: ...
 
+    def file_bytes(self, iri: str, sha256: str) -> bytes:
+        """The bytes of one of the member's files (FetchError when they cannot be read)."""
+        ...
+
 
 class NotModifiedType:
     """The resource still has the ETag the federation holds (a 304 to a conditional request)."""
@@ -140,6 +144,13 @@ class LocalSource:
             return NOT_MODIFIED
         return Harvested(iri, resource.triples, resource.version)
 
+    def file_bytes(self, iri: str, sha256: str) -> bytes:
+        try:
+            with self.pod.blobs.open(sha256) as data:
+                return data.read()
+        except FileNotFoundError:
+            raise FetchError(f"the bytes of {iri} are missing") from None
+
 
 class HttpSource:
     """A remote pod, read over HTTP through the member-only :class:`Fetcher`."""
@@ -222,8 +233,18 @@ class HttpSource:
             return NOT_MODIFIED
         if page.status in (404, 410):
             return None
+        etag = page.headers.get("etag")
+        if page.status < 400 and page.media_type != "text/turtle" and self.owns(page.links.get("describedby", "")):
+            page = self.fetcher.get(page.links["describedby"], TURTLE)  # a file: what its description says
         triples = self._graph(page)
-        return Harvested(iri, describe(triples, iri), page.headers.get("etag"))
+        return Harvested(iri, describe(triples, iri), etag)
+
+    def file_bytes(self, iri: str, sha256: str) -> bytes:
+        """Through the member-only fetcher, so within its size cap and from the member's own pod only."""
+        page = self.fetcher.get(iri)
+        if page.status >= 400:
+            raise FetchError(f"{page.url} answered {page.status}")
+        return page.body
 
     def _graph(self, page) -> list[ox.Triple]:
         if page.status >= 400:

@@ -41,10 +41,11 @@ from ..errors import (
     UnsupportedFormat,
 )
 from ..store import Change, Store
+from ..store.blobs import BlobStore, MemoryBlobs
 from ..terms import Statement, date_time, named, utc_now, value_of
 from ..validation import Report, Validator
 from ..vocab import AS, DCTERMS, DDS, LDP, RDF, SERVER_MANAGED
-from . import merge, reactions
+from . import files, merge, reactions
 from .batches import read_batch
 from .hooks import NoHook, StagedWrite, WriteHook
 from .intake import Body, Intake, sanitized
@@ -183,8 +184,9 @@ class Pod:
     """One platform's pod: its resources, its credentials' fingerprints and its change feed."""
 
     def __init__(self, config: PodConfig, base_url: str, store: Store, validator: Validator, intake: Intake,
-                 hook: WriteHook | None = None) -> None:
+                 hook: WriteHook | None = None, blobs: BlobStore | None = None) -> None:
         self.config = config
+        self.blobs = blobs or MemoryBlobs()
         self.url = config.url(base_url)
         self.store = store
         self.validator = validator
@@ -307,6 +309,53 @@ class Pod:
                 self._check_no_twin(iri)
             return self._write(iri, triples, credential=credential, previous=previous)
 
+    def put_file(self, iri: str, upload: files.Upload, *, preconditions: Preconditions, credential: str) -> Written:
+        """PUT of a file's bytes: create the file or replace one (never an RDF resource or a container)."""
+        self._check_path(iri)
+        if iri.endswith("/"):
+            raise Conflict(f"{iri} ends with '/': a container cannot be a file")
+        with self._lock:
+            previous = self._current(iri)
+            preconditions.check(previous.version if previous else None)
+            if previous is None:
+                self._check_no_twin(iri)
+            elif not files.is_file(previous.triples, iri):
+                raise Conflict(f"{iri} is an RDF resource: a file cannot replace it (delete it first)")
+            return self._write_file(iri, upload, previous, credential)
+
+    def post_file(self, container: str, upload: files.Upload, *, slug: str | None, credential: str) -> Written:
+        """POST of a file's bytes into a container: a new member, named after the Slug."""
+        self.require_container(container)
+        with self._lock:
+            self.require_container(container)
+            return self._write_file(self._new_member_iri(container, slug, False), upload, None, credential)
+
+    def _write_file(self, iri: str, upload: files.Upload, previous: Resource | None, credential: str) -> Written:
+        """Keep the bytes and commit their description together (under the blobs' lock, so that no release of
+        the same bytes by another write can come in between), then release the bytes it replaced."""
+        now, subject = utc_now(), ox.NamedNode(iri)
+        stamp = date_time(now)
+        triples: list[Statement] = [*files.description(iri, upload),
+                                    ox.Triple(subject, CREATED, _created(previous) or stamp),
+                                    ox.Triple(subject, MODIFIED, stamp),
+                                    ox.Triple(subject, PUBLISHED_WITH, self._credential_iri(credential))]
+        change = Change()
+        stored = previous is not None or self.store.has_graph(iri)
+        with self.blobs.lock:
+            self.blobs.keep(upload.staged)
+            version = self._stage_write(change, iri, triples, previous, now, stored)
+            self._commit(change)
+        self._release([files.file_info(previous.triples, iri) if previous else None])
+        return Written(Resource(iri, [t.triple if isinstance(t, ox.Quad) else t for t in triples], version),
+                       Report(), created=previous is None)
+
+    def _release(self, released: Iterable[files.FileInfo | None]) -> None:
+        """Remove the bytes of replaced or deleted files that no description names any more."""
+        with self.blobs.lock:
+            for info in released:
+                if info is not None and not files.referenced(self.store, info.sha256):
+                    self.blobs.remove(info.sha256)
+
     def patch(self, iri: str, body: Body, *, preconditions: Preconditions, credential: str) -> Written:
         """PATCH: compute the new state from the current one (SPARQL Update, N3 Patch or merge patch), then
         write it like a PUT. A missing resource is patched from no triples and created, as the Solid Protocol
@@ -381,15 +430,17 @@ class Pod:
                 (outcome.updated if previous else outcome.created).append(iri)
             if atomic and outcome.rejected:
                 raise BatchRejected(outcome)
+            released = []
             for iri in dict.fromkeys(deletions):
                 previous = self._current(iri)
                 if previous is not None:
                     self._check_deletable(previous)
-                    self._stage_delete(change, previous, now)
+                    released.append(self._stage_delete(change, previous, now))
                     outcome.deleted.append(iri)
             if dry_run:  # staged as it would be written, so every check ran: only the refusals are told
                 return BatchOutcome(rejected=outcome.rejected)
             self._commit(change)
+        self._release(released)
         return outcome
 
     def _check_batch_member(self, iri: str) -> None:
@@ -434,8 +485,9 @@ class Pod:
             preconditions.check(previous.version)
             self._check_deletable(previous)
             change = Change()
-            self._stage_delete(change, previous, utc_now())
+            released = self._stage_delete(change, previous, utc_now())
             self._commit(change)
+        self._release([released])
 
     def _check_deletable(self, resource: Resource) -> None:
         """Only the pod's own resources, never its root, a server-managed path or a non-empty container."""
@@ -447,8 +499,8 @@ class Pod:
         if resource.is_container and any(t.predicate == named(LDP.contains) for t in resource.triples):
             raise Conflict(f"{resource.iri} is not empty: delete its members first")
 
-    def _stage_delete(self, change: Change, previous: Resource, now: str) -> None:
-        """Replace a resource by its tombstone and take it out of its container."""
+    def _stage_delete(self, change: Change, previous: Resource, now: str) -> files.FileInfo | None:
+        """Replace a resource by its tombstone and take it out of its container; a file's bytes it released."""
         former = _type_of(previous)
         tombstone: list[tuple[ox.NamedNode, ox.NamedNode | ox.Literal]] = [
             (named(RDF.type), named(AS.Tombstone)),
@@ -461,6 +513,7 @@ class Pod:
         parent = _parent(previous.iri)
         change.remove.append(_containment(parent, previous.iri))
         self.feed.record(change, "delete", previous.iri, now, former)
+        return files.file_info(previous.triples, previous.iri)
 
     def add_received(self, iri: str, triples: list[ox.Triple], also: Change) -> bool:
         """Store a member the server writes itself (a notification received in the inbox) with ``also``, atomically.
@@ -535,6 +588,8 @@ class Pod:
                  default_types: Sequence[ox.NamedNode], credential: str, now: str) -> list[Statement]:
         """The triples to store: the client's triples about this resource, plus what the server manages."""
         subject = ox.NamedNode(iri)
+        if previous is not None and files.is_file(previous.triples, iri):
+            raise Conflict(f"{iri} is a file: replace it with a PUT of its bytes, not with RDF")
         named_triples = name_root(sanitized(triples), subject)  # every write path passes here, patches included
         self._check_subjects(named_triples, iri)
         kept = [t for t in named_triples

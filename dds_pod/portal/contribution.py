@@ -22,6 +22,7 @@ from .reads import REACTION_KINDS, PortalReads
 from .texts import Text, pick, ranked, texts_of
 
 OUTCOME_KINDS = ("results", "decisions")
+ATTACHMENTS_MAX = 20  # files one page lists
 _REACTION_OF_CLASS = {cls: kind for kind, cls in REACTION_KINDS}
 _COUNTERS = (("supports", DDS.supportCount), ("comments", SCHEMA.commentCount), ("likes", DDS.likeCount),
              ("dislikes", DDS.dislikeCount))
@@ -64,6 +65,18 @@ class Provenance:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file the contribution attaches (``as:attachment``), and this node's copy of it when it harvested one."""
+
+    iri: str
+    copy: str | None
+
+    @property
+    def name(self) -> str:
+        return self.iri.rstrip("/").rsplit("/", 1)[-1] or self.iri
+
+
+@dataclass(frozen=True)
 class Contribution:
     iri: str
     kind: str | None
@@ -88,6 +101,7 @@ class Contribution:
     influenced_by: tuple[Outcome, ...]
     amendments: tuple[Card, ...]
     provenance: Provenance
+    attachments: tuple[Attachment, ...] = ()
 
     @property
     def is_outcome(self) -> bool:
@@ -118,7 +132,13 @@ def contribution(reads: PortalReads, labeller: Labeller, iri: str, received: lis
         tuple(names[t] for t in topics), names[space] if space else None, _place(reads, iri),
         _counters(values), _reactions(reads, labeller, iri, received), tuple(replies), count,
         () if outcome else _influenced(reads, labeller, iri), _influencers(reads, labeller, iri) if outcome else (),
-        cards(reads, labeller, reads.amendments(iri)), _provenance(reads, iri))
+        cards(reads, labeller, reads.amendments(iri)), _provenance(reads, iri), _attachments(reads, values))
+
+
+def _attachments(reads: PortalReads, values: dict[str, list]) -> tuple[Attachment, ...]:
+    """The files a contribution attaches, linked to this node's copy (``dds:storedCopy``) when it has one."""
+    files = sorted(v.value for v in values.get(str(AS.attachment), ()) if isinstance(v, ox.NamedNode))
+    return tuple(Attachment(iri, reads.provenance(iri).get(str(DDS.storedCopy))) for iri in files[:ATTACHMENTS_MAX])
 
 
 def _one(values: dict[str, list], predicate) -> str | None:

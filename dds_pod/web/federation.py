@@ -9,10 +9,11 @@ from flask import Blueprint, Response, current_app, request
 
 from ..errors import NotFound
 from ..federation import views
-from ..ldp import representation
+from ..ldp import files, representation
 from ..node import Node
 from ..vocab import DCTERMS, DDS, LDP, RDF
 from . import conneg, html, params
+from .ldp import file_bytes, sandbox
 from .paging import int_arg, page_targets, paged_document, paging_links, paging_triples
 
 bp = Blueprint("federation", __name__)
@@ -34,6 +35,23 @@ def catalog() -> Response:
     else:
         response = _serialize(triples, ox.NamedNode(node.catalog.iri), chosen)
     response.vary.add("Accept")
+    return response
+
+
+@bp.route("/federation/files/<sha256>", methods=["GET", "HEAD"])
+def file_copy(sha256: str) -> Response:
+    """The node's copy of a member's file, by the hash the merged graph's ``dds:storedCopy`` names."""
+    node = _node()
+    info = files.by_hash(node.merged, sha256) if len(sha256) == 64 else None
+    try:
+        data = node.harvester.blobs.open(sha256) if info is not None else None
+    except FileNotFoundError:
+        data = None
+    if info is None or data is None:
+        raise NotFound(f"no copy of a member's file has the SHA-256 {sha256[:64]!r}")
+    response = file_bytes(data, info)
+    response.headers["ETag"] = f'"{sha256}"'
+    sandbox(response, info.media_type)
     return response
 
 

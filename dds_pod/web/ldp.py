@@ -9,15 +9,17 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable
+from typing import BinaryIO
 from urllib.parse import quote, urlencode
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request
+from werkzeug.wsgi import wrap_file
 
-from .. import standard
-from ..errors import BadDocument, NotFound
+from .. import negotiation, standard
+from ..errors import BadDocument, DocumentTooLarge, NotFound
 from ..federation.inbox import InboxBusy
-from ..ldp import representation
+from ..ldp import files, representation
 from ..ldp.intake import Body
 from ..ldp.resources import Pod, Preconditions, Resource, Search, Written, check_path_segments
 from ..node import Node
@@ -32,6 +34,7 @@ bp = Blueprint("ldp", __name__)
 
 LDP_TYPE_LINKS = {
     "resource": ['<http://www.w3.org/ns/ldp#Resource>; rel="type"', '<http://www.w3.org/ns/ldp#RDFSource>; rel="type"'],
+    "file": ['<http://www.w3.org/ns/ldp#Resource>; rel="type"', '<http://www.w3.org/ns/ldp#NonRDFSource>; rel="type"'],
     "container": ['<http://www.w3.org/ns/ldp#BasicContainer>; rel="type"',
                   '<http://www.w3.org/ns/ldp#Container>; rel="type"',
                   '<http://www.w3.org/ns/ldp#Resource>; rel="type"',
@@ -42,11 +45,19 @@ PREFER_CONTAINMENT = "http://www.w3.org/ns/ldp#PreferContainment"
 CONTAINS = ox.NamedNode(str(LDP.contains))
 METHODS_CONTAINER = "GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE"
 METHODS_RESOURCE = "GET, HEAD, OPTIONS, PUT, PATCH, DELETE"
+METHODS_FILE = "GET, HEAD, OPTIONS, PUT, DELETE"  # a file's bytes are replaced whole, never patched
 METHODS_MISSING = "OPTIONS, PUT, PATCH"  # PATCH creates a missing resource too
 CONTAINER_PAGE_MAX = 10000
 FEED_PAGE_MAX = 1000  # events per change-feed page: a larger limit is sent to a page of this many
 IMMUTABLE_MAX_AGE_S = 31536000  # a year: a full page of the feed never changes
 LINKED_LABELS_MAX = 50  # linked resources of one page looked up for their titles
+# A file is served so that nothing in it runs on the node's origin: no sniffing into HTML, no script, no plugin,
+# no fetch. PDFs are left out of the sandbox only: browsers refuse to show a sandboxed PDF (their viewer runs
+# apart from the origin anyway).
+FILE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:"
+SANDBOXED_FILE_POLICY = f"sandbox; {FILE_POLICY}"
+FILE_TAG = "file"  # the ETag tag of a file's bytes (its description has the tags of its RDF representations)
+CHUNK_BYTES = 64 * 1024
 
 
 def _node() -> Node:
@@ -77,6 +88,11 @@ def resource(pod_name: str, path: str) -> Response:
 
 def _get(pod: Pod, iri: str) -> Response:
     resource = pod.view(iri)
+    info = files.file_info(resource.triples, iri)
+    if info is not None and "meta" not in request.args and _wants_bytes(info):
+        return _file_response(pod, resource, info)
+    if info is not None:
+        return _description_response(pod, resource)
     chosen = conneg.choose(request)
     minimal = resource.is_container and _prefers_minimal()
     query = _page_query() if resource.is_container else ""
@@ -91,6 +107,63 @@ def _get(pod: Pod, iri: str) -> Response:
     _describe(response, pod, resource.iri, exists=True)
     if minimal:
         response.headers["Preference-Applied"] = "return=representation"
+    return response
+
+
+def _file_response(pod: Pod, resource: Resource, info: files.FileInfo) -> Response:
+    """A file's exact bytes with the type it was sent with, sandboxed, and the link to its description."""
+    etag = _etag(resource.version, FILE_TAG, "")
+    if _matches(request.headers.get("If-None-Match"), etag):
+        response = Response(status=304)
+    else:
+        try:
+            data = pod.blobs.open(info.sha256)
+        except FileNotFoundError:
+            raise NotFound(f"the bytes of {resource.iri} are missing from this node") from None
+        response = file_bytes(data, info)
+    response.headers["ETag"] = etag
+    sandbox(response, info.media_type)
+    _describe(response, pod, resource.iri, exists=True, is_file=True)
+    return response
+
+
+def sandbox(response: Response, media_type: str) -> None:
+    """The headers every answer with a file's bytes carries, whoever serves it."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    sandboxed = media_type.split(";")[0] != "application/pdf"
+    response.headers["Content-Security-Policy"] = SANDBOXED_FILE_POLICY if sandboxed else FILE_POLICY
+
+
+def file_bytes(data: BinaryIO, info: files.FileInfo) -> Response:
+    """The bytes streamed from where they are kept, with their type and length."""
+    response = Response(wrap_file(request.environ, data), mimetype=info.media_type, direct_passthrough=True)
+    response.headers["Content-Type"] = info.media_type
+    response.headers["Content-Length"] = str(info.size)
+    return response
+
+
+def _wants_bytes(info: files.FileInfo) -> bool:
+    """Whether a request for a file asks for its bytes (any Accept that takes them as well as RDF) rather than
+    for RDF only, as a harvester does: that one gets the description, without the bytes it did not ask for."""
+    offered = [info.media_type.split(";")[0], *(t for t in conneg.OFFERED if t != "text/html")]
+    return negotiation.best(conneg.accepted(request), offered) == offered[0]
+
+
+def _description_response(pod: Pod, resource: Resource) -> Response:
+    """``{file}?meta`` (or the file asked for in RDF only): the file's description, with the contributions that
+    attach it."""
+    chosen = conneg.choose(request)
+    etag = _etag(resource.version, chosen.tag + "-meta", "")
+    triples = [*resource.triples, *files.attached_by(pod.store, resource.iri)]
+    response = Response(status=304) if _matches(request.headers.get("If-None-Match"), etag) else _render(
+        pod, triples, resource.subject, chosen, None)
+    response.headers["ETag"] = etag
+    for link in LDP_TYPE_LINKS["resource"]:
+        response.headers.add("Link", link)
+    response.headers.add("Link", f'<{resource.iri}>; rel="describes"')
+    response.headers["Content-Location"] = f"{resource.iri}?meta"
+    response.headers["Allow"] = "GET, HEAD, OPTIONS"
+    response.vary.add("Accept")
     return response
 
 
@@ -282,14 +355,28 @@ def _post(pod: Pod, iri: str) -> Response:
         response = Response(status=405)
         _describe(response, pod, iri, exists=True)
         return response
-    written = pod.post(iri, _body(), slug=params.text_header("Slug"), as_container=_link_says_container(),
-                       credential=credential)
+    slug = params.text_header("Slug")
+    if files.is_rdf(request.content_type):
+        written = pod.post(iri, _body(), slug=slug, as_container=_link_says_container(), credential=credential)
+    else:
+        upload = _upload(pod)
+        try:
+            written = pod.post_file(iri, upload, slug=slug, credential=credential)
+        finally:
+            upload.staged.discard()
     return _written_response(pod, written)
 
 
 def _put(pod: Pod, iri: str) -> Response:
     credential = authorize(_node(), pod)
-    written = pod.put(iri, _body(), preconditions=_preconditions(), credential=credential)
+    if files.is_rdf(request.content_type):
+        written = pod.put(iri, _body(), preconditions=_preconditions(), credential=credential)
+    else:
+        upload = _upload(pod)
+        try:
+            written = pod.put_file(iri, upload, preconditions=_preconditions(), credential=credential)
+        finally:
+            upload.staged.discard()  # kept bytes have moved; a refused write leaves none behind
     return _written_response(pod, written)
 
 
@@ -308,7 +395,7 @@ def _delete(pod: Pod, iri: str) -> Response:
 def _options(pod: Pod, iri: str) -> Response:
     response = Response(status=204)
     exists = pod.version(iri) is not None
-    _describe(response, pod, iri, exists=exists)
+    _describe(response, pod, iri, exists=exists, is_file=exists and files.is_file(pod.store.triples(iri), iri))
     return response
 
 
@@ -339,15 +426,30 @@ def _written_response(pod: Pod, written: Written) -> Response:
         response.headers["Location"] = resource.iri
     else:
         response = Response(status=204)
-    response.headers["ETag"] = _etag(resource.version, conneg.JSON_LD.tag, "")
+    is_file = files.is_file(resource.triples, resource.iri)
+    response.headers["ETag"] = _etag(resource.version, FILE_TAG if is_file else conneg.JSON_LD.tag, "")
     for warning in written.report.warnings:
         text = f"{warning.field}: {warning.message('en')}"
         response.headers.add("DDS-Validation-Warning", text.encode("ascii", "replace").decode())
-    _describe(response, pod, resource.iri, exists=True)
+    _describe(response, pod, resource.iri, exists=True, is_file=is_file)
     return response
 
 
 # ------------------------------------------------------------------- request parsing
+
+def _upload(pod: Pod) -> files.Upload:
+    """A file's bytes read aside, once its type is allowed (415 naming Content-Type) and its size is within the
+    limit (413 naming Content-Length before reading, or the body when a chunked one runs over)."""
+    config = _node().config
+    media_type = files.accepted_media_type(request.content_type or "", config.files.media_types)
+    limit = config.max_file_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise DocumentTooLarge(f"the file is over the limit of {limit} bytes", field="Content-Length")
+    request.max_content_length = limit
+    stream = request.stream
+    staged = pod.blobs.stage(iter(lambda: stream.read(CHUNK_BYTES), b""), limit)
+    return files.Upload(staged, media_type)
+
 
 def _body() -> Body:
     """The request's body as the pod reads it: its plain text is in the language ``Content-Language`` states,
@@ -420,17 +522,20 @@ def _paging(pod: Pod) -> tuple[int, int, Search | None]:
     return limit, offset, Search(tuple(by_key[f] for f in fields), terms, method)
 
 
-def _describe(response: Response, pod: Pod, iri: str, exists: bool) -> None:
+def _describe(response: Response, pod: Pod, iri: str, exists: bool, is_file: bool = False) -> None:
     """The headers every answer about a resource carries: LDP types, methods, accepted formats."""
     container = iri.endswith("/")
     if exists:
-        for link in LDP_TYPE_LINKS["container" if container else "resource"]:
+        for link in LDP_TYPE_LINKS["container" if container else "file" if is_file else "resource"]:
             response.headers.add("Link", link)
-        response.headers["Allow"] = METHODS_CONTAINER if container else METHODS_RESOURCE
+        if is_file:
+            response.headers.add("Link", f'<{iri}?meta>; rel="describedby"')
+        response.headers["Allow"] = METHODS_CONTAINER if container else METHODS_FILE if is_file else METHODS_RESOURCE
         response.headers.add("Link", f'<{pod.url}inbox/>; rel="http://www.w3.org/ns/ldp#inbox"')
     else:
         response.headers["Allow"] = METHODS_MISSING
-    response.headers["Accept-Patch"] = conneg.ACCEPT_PATCH
+    if not is_file:
+        response.headers["Accept-Patch"] = conneg.ACCEPT_PATCH
     if container:
         response.headers["Accept-Post"] = conneg.ACCEPT_POST
     if not pod.is_free(iri):  # the free-RDF area is bound by no shape

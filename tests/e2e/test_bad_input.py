@@ -469,7 +469,7 @@ def test_integers_past_the_range_are_400_naming_them(base, snapshot, path, name)
     ("GET", "federation/nothing/", b"", {}, 404),
     ("PUT", "sparql", b"x", {}, 405),
     ("GET", "bordeaux/proposals/", b"", {"Accept": "image/png"}, 406),
-    ("POST", "bordeaux/proposals/", b"x", {"Content-Type": "image/png", **auth()}, 415),
+    ("POST", "bordeaux/proposals/", b"x", {"Content-Type": "application/x-msdownload", **auth()}, 415),
     ("POST", "bordeaux/batch", b"{", {"Content-Type": "application/json", **auth()}, 400),
     ("POST", "sparql", b"query=%ff", {"Content-Type": "application/x-www-form-urlencoded"}, 400),
     ("POST", "bordeaux/proposals/", b"{}", JSONLD, 401),
