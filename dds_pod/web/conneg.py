@@ -43,17 +43,19 @@ def accepted(request: Request) -> Accept:
     return [(value.split(";")[0].strip().lower(), quality) for value, quality in request.accept_mimetypes]
 
 
-def choose(request: Request) -> Representation:
-    """The representation ``?format=`` names, else the best for the Accept header; JSON-LD when the client has no
-    preference."""
+def choose(request: Request, default: str = "application/ld+json") -> Representation:
+    """The representation ``?format=`` names, else the best for the Accept header; ``default`` when the client
+    has no preference (no Accept, or ``*/*``). Pods pass Turtle, as LDP 1.0 §4.3.2.2 asks, while a browser still
+    gets HTML (it asks for text/html) and Startin'blox JSON-LD (it names it)."""
     named = request.args.get("format")
     if named is not None:
         if named not in NAMED_FORMATS:
             raise BadDocument(f"format must be one of {', '.join(NAMED_FORMATS)}", field="format")
         return NAMED_FORMATS[named]
-    best = negotiation.best(accepted(request), OFFERED)
+    offered = [default, *(media for media in OFFERED if media != default)]
+    best = negotiation.best(accepted(request), offered)
     if best is None:
-        raise NotAcceptable(f"none of the offered types is acceptable: {', '.join(OFFERED)}")
+        raise NotAcceptable(f"none of the offered types is acceptable: {', '.join(offered)}")
     if best in ("application/ld+json", "application/json"):
         return JSON_LD_EXPANDED if _wants_expanded(request.headers.get("Accept", "")) else JSON_LD
     if best == "text/html":

@@ -43,6 +43,7 @@ CONTAINS = ox.NamedNode(str(LDP.contains))
 METHODS_CONTAINER = "GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE"
 METHODS_RESOURCE = "GET, HEAD, OPTIONS, PUT, PATCH, DELETE"
 METHODS_MISSING = "OPTIONS, PUT, PATCH"  # PATCH creates a missing resource too
+POD_DEFAULT = "text/turtle"  # what a client that states no preference gets (LDP 1.0 §4.3.2.2)
 CONTAINER_PAGE_MAX = 10000
 FEED_PAGE_MAX = 1000  # events per change-feed page: a larger limit gets this many and the link to the rest
 LINKED_LABELS_MAX = 50  # linked resources of one page looked up for their titles
@@ -76,7 +77,7 @@ def resource(pod_name: str, path: str) -> Response:
 
 def _get(pod: Pod, iri: str) -> Response:
     resource = pod.view(iri)
-    chosen = conneg.choose(request)
+    chosen = conneg.choose(request, default=POD_DEFAULT)
     minimal = resource.is_container and _prefers_minimal()
     query = _page_query() if resource.is_container else ""
     etag = _etag(resource.version, chosen.tag + ("-min" if minimal else ""), query)
