@@ -348,6 +348,43 @@ def _node_object(graph: _Graph, subject: ox.NamedNode | ox.BlankNode) -> dict:
     return node
 
 
+@cache
+def _language_terms() -> frozenset[str]:
+    """The context's terms whose values are language maps (title, content, ...)."""
+    return frozenset(term for term, coercion in _context().properties.values() if coercion == _LANGUAGE)
+
+
+def narrowed(node: Any, languages: Sequence[str]) -> Any:
+    """`node` (a node object, or a list of them) with each language map cut to the first of `languages` it holds.
+
+    Startin'blox shows a map of two or more languages as raw JSON, so a reader that asks for one language gets
+    a one-entry map, still valid under the context. A map holding none of the languages is left whole; the
+    input is not changed (it may be a cached object).
+    """
+    if not languages:
+        return node
+    if isinstance(node, list):
+        return [narrowed(value, languages) for value in node]
+    if not isinstance(node, dict):
+        return node
+    terms = _language_terms()
+    return {key: _one_language(value, languages) if key in terms and isinstance(value, dict)
+            else narrowed(value, languages) for key, value in node.items()}
+
+
+def _one_language(values: dict[str, str], languages: Sequence[str]) -> dict[str, str]:
+    """The entry of the first wanted language `values` holds: the exact tag, else one sharing its primary subtag."""
+    for wanted in languages:
+        for tag in values:
+            if tag.lower() == wanted:
+                return {tag: values[tag]}
+        primary = wanted.split("-")[0]
+        for tag in values:
+            if tag.lower().split("-")[0] == primary:
+                return {tag: values[tag]}
+    return values
+
+
 def document(node: dict, context_url: str) -> dict:
     """{"@context": context_url, **node}"""
     return {"@context": context_url, **node}

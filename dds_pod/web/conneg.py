@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pyoxigraph as ox
@@ -33,6 +34,8 @@ RDF_REPRESENTATIONS = {
 OFFERED = ["application/ld+json", "application/json", *RDF_REPRESENTATIONS, "text/html"]
 ACCEPT_POST = "application/ld+json, text/turtle, application/n-triples"
 ACCEPT_PATCH = "application/sparql-update, text/n3, application/ld+json, application/merge-patch+json"
+LANGUAGE_TAG = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8}){0,4}")
+LANGUAGES_MAX = 10  # entries of Accept-Language read: a header is no reason to do unbounded work
 NAMED_FORMATS = {"jsonld": JSON_LD, "turtle": RDF_REPRESENTATIONS["text/turtle"]}
 """``?format=`` values: a link on a page for people cannot set Accept, so it names the representation instead."""
 
@@ -61,6 +64,18 @@ def choose(request: Request, default: str = "application/ld+json") -> Representa
     if best == "text/html":
         return HTML
     return RDF_REPRESENTATIONS[best]
+
+
+def languages(request: Request) -> list[str]:
+    """The languages the reader asks text in, lower-cased and most wanted first: ``?lang=`` (one tag, else 400
+    naming it), else ``Accept-Language`` (malformed entries and ``*`` ignored); empty when it asks for none."""
+    named = request.args.get("lang")
+    if named is not None:
+        if not LANGUAGE_TAG.fullmatch(named):
+            raise BadDocument("lang must be one language tag such as fr or pt-BR", field="lang")
+        return [named.lower()]
+    ranked = [value for value, quality in list(request.accept_languages)[:LANGUAGES_MAX] if quality > 0]
+    return [value.lower() for value in ranked if LANGUAGE_TAG.fullmatch(value)]
 
 
 def choose_media_type(request: Request, offered: list[str]) -> str:

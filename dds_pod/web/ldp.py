@@ -78,31 +78,36 @@ def resource(pod_name: str, path: str) -> Response:
 def _get(pod: Pod, iri: str) -> Response:
     resource = pod.view(iri)
     chosen = conneg.choose(request, default=POD_DEFAULT)
+    languages = conneg.languages(request) if chosen == conneg.JSON_LD else []
     minimal = resource.is_container and _prefers_minimal()
     query = _page_query() if resource.is_container else ""
-    etag = _etag(resource.version, chosen.tag + ("-min" if minimal else ""), query)
+    tag = chosen.tag + ("-min" if minimal else "") + (f"-{_digest(','.join(languages))}" if languages else "")
+    etag = _etag(resource.version, tag, query)
     if _matches(request.headers.get("If-None-Match"), etag):
         response = Response(status=304)
     elif resource.is_container:
-        response = _container_response(pod, resource, chosen, minimal)
+        response = _container_response(pod, resource, chosen, minimal, languages)
     else:
-        response = _resource_response(pod, resource, chosen)
+        response = _resource_response(pod, resource, chosen, languages)
     response.headers["ETag"] = etag
     _describe(response, pod, resource.iri, exists=True)
+    response.vary.add("Accept-Language")  # compact JSON-LD narrows language maps to the reader's language
     if minimal:
         response.headers["Preference-Applied"] = "return=representation"
     return response
 
 
-def _container_response(pod: Pod, container: Resource, chosen: conneg.Representation, minimal: bool) -> Response:
+def _container_response(pod: Pod, container: Resource, chosen: conneg.Representation, minimal: bool,
+                        languages: list[str]) -> Response:
     own = [t for t in container.triples if t.predicate != CONTAINS]
     limit, offset, search = _paging(pod)
     members, total = ([], 0) if minimal else pod.member_page(container.iri, limit, offset, search)
     if chosen == conneg.JSON_LD:
-        head = json.dumps(representation.document(representation.node_object(own, container.subject),
-                                                  _node().context_url), ensure_ascii=False)
+        head = json.dumps(representation.document(
+            representation.narrowed(representation.node_object(own, container.subject), languages),
+            _node().context_url), ensure_ascii=False)
         if not minimal:
-            texts = ",".join(_member_json(pod, member, version) for member, version in members)
+            texts = ",".join(_member_json(pod, member, version, languages) for member, version in members)
             head = f'{head[:-1]}, "ldp:contains": [{texts}]}}'
         response = Response(head, mimetype="application/ld+json")
     else:
@@ -116,18 +121,22 @@ def _container_response(pod: Pod, container: Resource, chosen: conneg.Representa
     return response
 
 
-def _resource_response(pod: Pod, resource: Resource, chosen: conneg.Representation) -> Response:
+def _resource_response(pod: Pod, resource: Resource, chosen: conneg.Representation,
+                       languages: list[str]) -> Response:
     """One resource, with the links to its replies and the counts of its reactions the pod's view adds."""
     node = _node_object(resource)
     # Always arrays, so that a client reads one reply like several (the same JSON-LD either way).
     lists = {key: node[key] if isinstance(node[key], list) else [node[key]]
              for key in ("replies", "reactionCounts") if key in node}
-    return _render(pod, resource.triples, resource.subject, chosen, {**node, **lists} if lists else node)
+    node = representation.narrowed({**node, **lists} if lists else node, languages)
+    return _render(pod, resource.triples, resource.subject, chosen, node)
 
 
-def _member_json(pod: Pod, iri: str, version: str) -> str:
+def _member_json(pod: Pod, iri: str, version: str, languages: list[str]) -> str:
+    """A member's node object as JSON, from the cache (a reader of one language costs one more pass on it)."""
     build = lambda: representation.node_object(_member_triples(pod, iri), ox.NamedNode(iri))  # noqa: E731
-    return _cache().get(iri, version, build)[1]
+    node, text = _cache().get(iri, version, build)
+    return json.dumps(representation.narrowed(node, languages), ensure_ascii=False) if languages else text
 
 
 def _member_triples(pod: Pod, iri: str) -> list[ox.Triple]:
@@ -345,8 +354,12 @@ def _matches(header: str | None, etag: str) -> bool:
 
 
 def _etag(version: str, tag: str, query: str) -> str:
-    suffix = f"-{hashlib.sha1(query.encode()).hexdigest()[:8]}" if query else ""
+    suffix = f"-{_digest(query)}" if query else ""
     return f'"{version}-{tag}{suffix}"'
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()[:8]
 
 
 def _prefers_minimal() -> bool:
