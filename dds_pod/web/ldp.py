@@ -15,13 +15,13 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request
 
 from .. import standard
-from ..errors import BadDocument, NotFound
+from ..errors import BadDocument, MethodNotAllowed, NotFound
 from ..federation.inbox import InboxBusy
-from ..ldp import representation
+from ..ldp import reactions, representation
 from ..ldp.intake import Body
 from ..ldp.resources import Pod, Preconditions, Resource, Search, Written, check_path_segments
 from ..node import Node
-from ..vocab import LDP
+from ..vocab import LDP, RDF
 from . import conneg, html, params
 from .auth import authorize
 from .cache import NodeCache
@@ -69,6 +69,8 @@ def resource(pod_name: str, path: str) -> Response:
     iri = pod.url + quote(path, safe="/:@!$&'()*+,;=-._~")
     if path == "changes/":
         return _change_feed(pod)
+    if reactions.thread_target(iri) is not None and pod.version(iri) is None:
+        return _replies_container(pod, iri)
     handler: Callable[[Pod, str], Response] = HANDLERS[request.method]
     return handler(pod, iri)
 
@@ -118,6 +120,40 @@ def _container_response(pod: Pod, container: Resource, chosen: conneg.Representa
         response = _render(pod, triples, container.subject, chosen, None)
     if not minimal:
         paging_links(response, container.iri, limit, offset, total)
+    return response
+
+
+def _replies_container(pod: Pod, iri: str) -> Response:
+    """``<resource>/replies/``: a read-only container of the resource's replies, each embedded with its fields
+    (a reply from another platform, known from the inbox only, by its IRI)."""
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        raise MethodNotAllowed(f"{iri} is computed from the replies of its resource: it takes no writes")
+    target, replies = pod.replies(iri)
+    chosen = conneg.choose(request, default=POD_DEFAULT)
+    languages = conneg.languages(request) if chosen == conneg.JSON_LD else []
+    subject = ox.NamedNode(iri)
+    own = [ox.Triple(subject, ox.NamedNode(str(RDF.type)), ox.NamedNode(str(LDP.BasicContainer)))]
+    versions = {reply: pod.version(reply) for reply in replies}  # an edited reply changes the page too
+    tag = chosen.tag + (f"-{_digest(','.join(languages))}" if languages else "")
+    etag = _etag(target.version, tag, "replies " + " ".join(f"{r}={v}" for r, v in versions.items()))
+    if _matches(request.headers.get("If-None-Match"), etag):
+        response = Response(status=304)
+    elif chosen == conneg.JSON_LD:
+        head = representation.narrowed(representation.node_object(own, subject), languages)
+        members = [json.loads(_member_json(pod, reply, version, languages)) if version else {"@id": reply}
+                   for reply, version in versions.items()]
+        response = _json(representation.document({**head, "ldp:contains": members}, _node().context_url))
+    else:
+        triples = list(own)
+        for reply in replies:
+            triples.append(ox.Triple(subject, CONTAINS, ox.NamedNode(reply)))
+            triples.extend(_member_triples(pod, reply))
+        response = _render(pod, triples, subject, chosen, None)
+    response.headers["ETag"] = etag
+    for link in LDP_TYPE_LINKS["container"]:
+        response.headers.add("Link", link)
+    response.headers["Allow"] = "GET, HEAD, OPTIONS"
+    response.vary.update(("Accept", "Accept-Language", "Origin"))
     return response
 
 
