@@ -328,6 +328,19 @@ def node_object(triples: Sequence[ox.Triple], subject: ox.NamedNode | ox.BlankNo
     return _node_object(_Graph(triples), subject)
 
 
+def document_object(triples: Sequence[ox.Triple], subject: ox.NamedNode) -> dict:
+    """:func:`node_object` of a document's `subject` with, under "@included", every other IRI its triples describe
+    (a Solid profile's ``<#me>``, a type index's registrations): a document is all its triples, not only those
+    about its own IRI."""
+    graph = _Graph(triples)
+    node = _node_object(graph, subject)
+    others = sorted((s for s in graph.properties if type(s) is ox.NamedNode and s != subject), key=lambda s: s.value)
+    if others:
+        included = [*node.get("@included", []), *(_node_object(graph, other) for other in others)]
+        node["@included"] = sorted(included, key=_sort_key)
+    return node
+
+
 def node_objects(triples: Sequence[ox.Triple], subjects: Iterable[ox.NamedNode | ox.BlankNode]) -> list[dict]:
     """The node object of each subject, as :func:`node_object` writes it, with the triples indexed once:
     linear in ``len(triples)`` however many subjects they describe (a page of a change feed)."""

@@ -170,7 +170,7 @@ def _resource_response(pod: Pod, resource: Resource, chosen: conneg.Representati
 
 def _member_json(pod: Pod, iri: str, version: str, languages: list[str]) -> str:
     """A member's node object as JSON, from the cache (a reader of one language costs one more pass on it)."""
-    build = lambda: representation.node_object(_member_triples(pod, iri), ox.NamedNode(iri))  # noqa: E731
+    build = lambda: representation.document_object(_member_triples(pod, iri), ox.NamedNode(iri))  # noqa: E731
     node, text = _cache().get(iri, version, build)
     return json.dumps(representation.narrowed(node, languages), ensure_ascii=False) if languages else text
 
@@ -181,7 +181,7 @@ def _member_triples(pod: Pod, iri: str) -> list[ox.Triple]:
 
 def _node_object(resource: Resource) -> dict:
     return _cache().get(resource.iri, resource.version,
-                        lambda: representation.node_object(resource.triples, resource.subject))[0]
+                        lambda: representation.document_object(resource.triples, resource.subject))[0]
 
 
 def _render(pod: Pod, triples: list[ox.Triple], subject: ox.NamedNode, chosen: conneg.Representation,
@@ -338,7 +338,7 @@ def _written_response(pod: Pod, written: Written) -> Response:
         if "return=minimal" in request.headers.get("Prefer", ""):
             response = Response(status=201)
         else:
-            node = representation.node_object(resource.triples, resource.subject)
+            node = representation.document_object(resource.triples, resource.subject)
             response = _json(representation.document(node, _node().context_url))
             response.status_code = 201
         response.headers["Location"] = resource.iri
