@@ -6,11 +6,12 @@ STAMP := $(VENV)/.installed
 TRANSLATIONS := dds_pod/translations
 CATALOGS := $(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po)
 JS := tests/e2e/js
+CONFORMANCE := tests/conformance
 CHROMIUM := /usr/bin/chromium
 # The demo's seeds, shared with the browser tests: one POD=[KIND:]PATH per line of examples/demo-seeds.txt.
 SEEDS = $(addprefix --seed ,$(shell grep -v '^\#' examples/demo-seeds.txt))
 
-.PHONY: install run test test-tools js chromium screenshots lint bench clean messages
+.PHONY: install run test test-tools js conformance-tools conformance chromium screenshots lint bench clean messages
 
 # The interface's catalogs are compiled here (the .mo files are not committed): editing a .po reinstalls.
 $(STAMP): pyproject.toml $(CATALOGS)
@@ -35,7 +36,7 @@ test: $(STAMP) test-tools
 	$(BIN)/pytest
 
 # What the end-to-end tests drive besides Python; each is installed when the machine can, or its tests skip.
-test-tools: js chromium
+test-tools: js conformance-tools chromium
 
 # The JavaScript clients of tests/e2e (Comunica, Playwright, axe-core), pinned by tests/e2e/js/package-lock.json,
 # under the machine's node; reinstalled when the lock file changes.
@@ -44,6 +45,18 @@ js: $(JS)/node_modules/.package-lock.json
 $(JS)/node_modules/.package-lock.json: $(JS)/package-lock.json
 	@if command -v npm >/dev/null; then \
 		npm ci --prefix $(JS) --no-audit --no-fund --loglevel=error; fi
+
+# The Solid CRUD test suite (solid-crud-tests, pinned by tests/conformance/package-lock.json), installed like the
+# clients above; tests/e2e/test_solid_crud.py runs it under `make test`.
+conformance-tools: $(CONFORMANCE)/node_modules/.package-lock.json
+
+$(CONFORMANCE)/node_modules/.package-lock.json: $(CONFORMANCE)/package-lock.json
+	@if command -v npm >/dev/null; then \
+		npm ci --prefix $(CONFORMANCE) --ignore-scripts --no-audit --no-fund --loglevel=error; fi
+
+# The suite against a node of its own, in the free-RDF area of a pod: prints the failed tests and the counts.
+conformance: $(STAMP) conformance-tools
+	$(BIN)/python -m tests.conformance.harness
 
 # tests/e2e/test_browser.py: Debian's headless Chromium, installed only as root with apt-get.
 chromium:

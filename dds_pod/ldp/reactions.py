@@ -95,6 +95,24 @@ def triples(target: str, reactions: list[Reaction]) -> list[ox.Triple]:
     return result
 
 
+THREAD = "replies/"  # the replies container of a resource is <resource>/replies/
+
+
+def thread_link(target: str) -> ox.Triple:
+    """``dds:repliesContainer`` from ``target`` to its replies container, an LDP container that embeds each
+    reply (Startin'blox nests it: one request shows a thread)."""
+    return ox.Triple(ox.NamedNode(target), named(DDS.repliesContainer), ox.NamedNode(f"{target}/{THREAD}"))
+
+
+def thread_target(iri: str) -> str | None:
+    """The resource whose replies container ``iri`` would be, or None when ``iri`` is no such IRI. A pod holds no
+    resource twinned with a container of the same name, so ``<resource>/replies/`` cannot be a stored container."""
+    if not iri.endswith("/" + THREAD):
+        return None
+    target = iri[: -len(THREAD) - 1]
+    return target if target and not target.endswith("/") else None
+
+
 def digest(reactions: list[Reaction]) -> str:
     """A short fingerprint of the list, empty when there is none (so the ETag of a resource without
     reactions stays what it always was)."""

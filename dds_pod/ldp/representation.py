@@ -328,6 +328,19 @@ def node_object(triples: Sequence[ox.Triple], subject: ox.NamedNode | ox.BlankNo
     return _node_object(_Graph(triples), subject)
 
 
+def document_object(triples: Sequence[ox.Triple], subject: ox.NamedNode) -> dict:
+    """:func:`node_object` of a document's `subject` with, under "@included", every other IRI its triples describe
+    (a Solid profile's ``<#me>``, a type index's registrations): a document is all its triples, not only those
+    about its own IRI."""
+    graph = _Graph(triples)
+    node = _node_object(graph, subject)
+    others = sorted((s for s in graph.properties if type(s) is ox.NamedNode and s != subject), key=lambda s: s.value)
+    if others:
+        included = [*node.get("@included", []), *(_node_object(graph, other) for other in others)]
+        node["@included"] = sorted(included, key=_sort_key)
+    return node
+
+
 def node_objects(triples: Sequence[ox.Triple], subjects: Iterable[ox.NamedNode | ox.BlankNode]) -> list[dict]:
     """The node object of each subject, as :func:`node_object` writes it, with the triples indexed once:
     linear in ``len(triples)`` however many subjects they describe (a page of a change feed)."""
@@ -346,6 +359,43 @@ def _node_object(graph: _Graph, subject: ox.NamedNode | ox.BlankNode) -> dict:
     if included:
         node["@included"] = sorted(included, key=_sort_key)
     return node
+
+
+@cache
+def _language_terms() -> frozenset[str]:
+    """The context's terms whose values are language maps (title, content, ...)."""
+    return frozenset(term for term, coercion in _context().properties.values() if coercion == _LANGUAGE)
+
+
+def narrowed(node: Any, languages: Sequence[str]) -> Any:
+    """`node` (a node object, or a list of them) with each language map cut to the first of `languages` it holds.
+
+    Startin'blox shows a map of two or more languages as raw JSON, so a reader that asks for one language gets
+    a one-entry map, still valid under the context. A map holding none of the languages is left whole; the
+    input is not changed (it may be a cached object).
+    """
+    if not languages:
+        return node
+    if isinstance(node, list):
+        return [narrowed(value, languages) for value in node]
+    if not isinstance(node, dict):
+        return node
+    terms = _language_terms()
+    return {key: _one_language(value, languages) if key in terms and isinstance(value, dict)
+            else narrowed(value, languages) for key, value in node.items()}
+
+
+def _one_language(values: dict[str, str], languages: Sequence[str]) -> dict[str, str]:
+    """The entry of the first wanted language `values` holds: the exact tag, else one sharing its primary subtag."""
+    for wanted in languages:
+        for tag in values:
+            if tag.lower() == wanted:
+                return {tag: values[tag]}
+        primary = wanted.split("-")[0]
+        for tag in values:
+            if tag.lower().split("-")[0] == primary:
+                return {tag: values[tag]}
+    return values
 
 
 def document(node: dict, context_url: str) -> dict:

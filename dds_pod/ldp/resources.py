@@ -223,10 +223,22 @@ class Pod:
         if resource.is_container:
             return resource
         found = reactions.find(self.store, self.url, iri)
+        thread = reactions.thread_link(iri)
         if not found:
-            return resource
-        return Resource(iri, [*resource.triples, *reactions.triples(iri, found)],
+            return Resource(iri, [*resource.triples, thread], resource.version)
+        return Resource(iri, [*resource.triples, *reactions.triples(iri, found), thread],
                         _with_reactions(resource.version, found))
+
+    def replies(self, iri: str) -> tuple[Resource, list[str]]:
+        """The resource whose replies container ``iri`` is (``<resource>/replies/``), as :meth:`view` shows it,
+        and the IRIs of its replies; 404 when ``iri`` names no such container."""
+        target = reactions.thread_target(iri)
+        if target is None:
+            raise NotFound(f"no resource at {iri}")
+        resource = self.view(target)
+        replies = sorted(t.object.value for t in resource.triples if t.subject == resource.subject
+                         and t.predicate == named(AS.replies) and isinstance(t.object, ox.NamedNode))
+        return resource, replies
 
     def version(self, iri: str) -> str | None:
         return self._version(iri)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pyoxigraph as ox
@@ -33,6 +34,8 @@ RDF_REPRESENTATIONS = {
 OFFERED = ["application/ld+json", "application/json", *RDF_REPRESENTATIONS, "text/html"]
 ACCEPT_POST = "application/ld+json, text/turtle, application/n-triples"
 ACCEPT_PATCH = "application/sparql-update, text/n3, application/ld+json, application/merge-patch+json"
+LANGUAGE_TAG = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8}){0,4}")
+LANGUAGES_MAX = 10  # entries of Accept-Language read: a header is no reason to do unbounded work
 NAMED_FORMATS = {"jsonld": JSON_LD, "turtle": RDF_REPRESENTATIONS["text/turtle"]}
 """``?format=`` values: a link on a page for people cannot set Accept, so it names the representation instead."""
 
@@ -43,22 +46,36 @@ def accepted(request: Request) -> Accept:
     return [(value.split(";")[0].strip().lower(), quality) for value, quality in request.accept_mimetypes]
 
 
-def choose(request: Request) -> Representation:
-    """The representation ``?format=`` names, else the best for the Accept header; JSON-LD when the client has no
-    preference."""
+def choose(request: Request, default: str = "application/ld+json") -> Representation:
+    """The representation ``?format=`` names, else the best for the Accept header; ``default`` when the client
+    has no preference (no Accept, or ``*/*``). Pods pass Turtle, as LDP 1.0 §4.3.2.2 asks, while a browser still
+    gets HTML (it asks for text/html) and Startin'blox JSON-LD (it names it)."""
     named = request.args.get("format")
     if named is not None:
         if named not in NAMED_FORMATS:
             raise BadDocument(f"format must be one of {', '.join(NAMED_FORMATS)}", field="format")
         return NAMED_FORMATS[named]
-    best = negotiation.best(accepted(request), OFFERED)
+    offered = [default, *(media for media in OFFERED if media != default)]
+    best = negotiation.best(accepted(request), offered)
     if best is None:
-        raise NotAcceptable(f"none of the offered types is acceptable: {', '.join(OFFERED)}")
+        raise NotAcceptable(f"none of the offered types is acceptable: {', '.join(offered)}")
     if best in ("application/ld+json", "application/json"):
         return JSON_LD_EXPANDED if _wants_expanded(request.headers.get("Accept", "")) else JSON_LD
     if best == "text/html":
         return HTML
     return RDF_REPRESENTATIONS[best]
+
+
+def languages(request: Request) -> list[str]:
+    """The languages the reader asks text in, lower-cased and most wanted first: ``?lang=`` (one tag, else 400
+    naming it), else ``Accept-Language`` (malformed entries and ``*`` ignored); empty when it asks for none."""
+    named = request.args.get("lang")
+    if named is not None:
+        if not LANGUAGE_TAG.fullmatch(named):
+            raise BadDocument("lang must be one language tag such as fr or pt-BR", field="lang")
+        return [named.lower()]
+    ranked = [value for value, quality in list(request.accept_languages)[:LANGUAGES_MAX] if quality > 0]
+    return [value.lower() for value in ranked if LANGUAGE_TAG.fullmatch(value)]
 
 
 def choose_media_type(request: Request, offered: list[str]) -> str:

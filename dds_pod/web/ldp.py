@@ -17,13 +17,13 @@ from flask import Blueprint, Response, current_app, request
 from werkzeug.wsgi import wrap_file
 
 from .. import negotiation, standard
-from ..errors import BadDocument, DocumentTooLarge, NotFound
+from ..errors import BadDocument, DocumentTooLarge, MethodNotAllowed, NotFound
 from ..federation.inbox import InboxBusy
-from ..ldp import files, representation
+from ..ldp import files, reactions, representation
 from ..ldp.intake import Body
 from ..ldp.resources import Pod, Preconditions, Resource, Search, Written, check_path_segments
 from ..node import Node
-from ..vocab import LDP
+from ..vocab import LDP, RDF
 from . import conneg, html, params
 from .auth import authorize
 from .cache import NodeCache
@@ -47,6 +47,7 @@ METHODS_CONTAINER = "GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE"
 METHODS_RESOURCE = "GET, HEAD, OPTIONS, PUT, PATCH, DELETE"
 METHODS_FILE = "GET, HEAD, OPTIONS, PUT, DELETE"  # a file's bytes are replaced whole, never patched
 METHODS_MISSING = "OPTIONS, PUT, PATCH"  # PATCH creates a missing resource too
+POD_DEFAULT = "text/turtle"  # what a client that states no preference gets (LDP 1.0 §4.3.2.2)
 CONTAINER_PAGE_MAX = 10000
 FEED_PAGE_MAX = 1000  # events per change-feed page: a larger limit is sent to a page of this many
 IMMUTABLE_MAX_AGE_S = 31536000  # a year: a full page of the feed never changes
@@ -80,6 +81,8 @@ def resource(pod_name: str, path: str) -> Response:
     iri = pod.url + quote(path, safe="/:@!$&'()*+,;=-._~")
     if path == "changes/":
         return _change_feed(pod)
+    if reactions.thread_target(iri) is not None and pod.version(iri) is None:
+        return _replies_container(pod, iri)
     handler: Callable[[Pod, str], Response] = HANDLERS[request.method]
     return handler(pod, iri)
 
@@ -93,18 +96,21 @@ def _get(pod: Pod, iri: str) -> Response:
         return _file_response(pod, resource, info)
     if info is not None:
         return _description_response(pod, resource)
-    chosen = conneg.choose(request)
+    chosen = conneg.choose(request, default=POD_DEFAULT)
+    languages = conneg.languages(request) if chosen == conneg.JSON_LD else []
     minimal = resource.is_container and _prefers_minimal()
     query = _page_query() if resource.is_container else ""
-    etag = _etag(resource.version, chosen.tag + ("-min" if minimal else ""), query)
+    tag = chosen.tag + ("-min" if minimal else "") + (f"-{_digest(','.join(languages))}" if languages else "")
+    etag = _etag(resource.version, tag, query)
     if _matches(request.headers.get("If-None-Match"), etag):
         response = Response(status=304)
     elif resource.is_container:
-        response = _container_response(pod, resource, chosen, minimal)
+        response = _container_response(pod, resource, chosen, minimal, languages)
     else:
-        response = _resource_response(pod, resource, chosen)
+        response = _resource_response(pod, resource, chosen, languages)
     response.headers["ETag"] = etag
     _describe(response, pod, resource.iri, exists=True)
+    response.vary.add("Accept-Language")  # compact JSON-LD narrows language maps to the reader's language
     if minimal:
         response.headers["Preference-Applied"] = "return=representation"
     return response
@@ -152,7 +158,7 @@ def _wants_bytes(info: files.FileInfo) -> bool:
 def _description_response(pod: Pod, resource: Resource) -> Response:
     """``{file}?meta`` (or the file asked for in RDF only): the file's description, with the contributions that
     attach it."""
-    chosen = conneg.choose(request)
+    chosen = conneg.choose(request, default=POD_DEFAULT)
     etag = _etag(resource.version, chosen.tag + "-meta", "")
     triples = [*resource.triples, *files.attached_by(pod.store, resource.iri)]
     response = Response(status=304) if _matches(request.headers.get("If-None-Match"), etag) else _render(
@@ -167,16 +173,19 @@ def _description_response(pod: Pod, resource: Resource) -> Response:
     return response
 
 
-def _container_response(pod: Pod, container: Resource, chosen: conneg.Representation, minimal: bool) -> Response:
+def _container_response(pod: Pod, container: Resource, chosen: conneg.Representation, minimal: bool,
+                        languages: list[str]) -> Response:
     own = [t for t in container.triples if t.predicate != CONTAINS]
     limit, offset, search = _paging(pod)
     members, total = ([], 0) if minimal else pod.member_page(container.iri, limit, offset, search)
     targets = {} if minimal else page_targets(container.iri, limit, offset, total)
     view = [] if minimal else paging_triples(container.iri, targets, total)
     if chosen == conneg.JSON_LD:
-        head = json.dumps(paged_document(own + view, container.subject, _node().context_url), ensure_ascii=False)
+        head = json.dumps(representation.narrowed(paged_document(own + view, container.subject,
+                                                                _node().context_url), languages),
+                          ensure_ascii=False)
         if not minimal:
-            texts = ",".join(_member_json(pod, member, version) for member, version in members)
+            texts = ",".join(_member_json(pod, member, version, languages) for member, version in members)
             head = f'{head[:-1]}, "ldp:contains": [{texts}]}}'
         response = Response(head, mimetype="application/ld+json")
     else:
@@ -193,18 +202,56 @@ def _container_response(pod: Pod, container: Resource, chosen: conneg.Representa
     return response
 
 
-def _resource_response(pod: Pod, resource: Resource, chosen: conneg.Representation) -> Response:
+def _replies_container(pod: Pod, iri: str) -> Response:
+    """``<resource>/replies/``: a read-only container of the resource's replies, each embedded with its fields
+    (a reply from another platform, known from the inbox only, by its IRI)."""
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        raise MethodNotAllowed(f"{iri} is computed from the replies of its resource: it takes no writes")
+    target, replies = pod.replies(iri)
+    chosen = conneg.choose(request, default=POD_DEFAULT)
+    languages = conneg.languages(request) if chosen == conneg.JSON_LD else []
+    subject = ox.NamedNode(iri)
+    own = [ox.Triple(subject, ox.NamedNode(str(RDF.type)), ox.NamedNode(str(LDP.BasicContainer)))]
+    versions = {reply: pod.version(reply) for reply in replies}  # an edited reply changes the page too
+    tag = chosen.tag + (f"-{_digest(','.join(languages))}" if languages else "")
+    etag = _etag(target.version, tag, "replies " + " ".join(f"{r}={v}" for r, v in versions.items()))
+    if _matches(request.headers.get("If-None-Match"), etag):
+        response = Response(status=304)
+    elif chosen == conneg.JSON_LD:
+        head = representation.narrowed(representation.node_object(own, subject), languages)
+        members = [json.loads(_member_json(pod, reply, version, languages)) if version else {"@id": reply}
+                   for reply, version in versions.items()]
+        response = _json(representation.document({**head, "ldp:contains": members}, _node().context_url))
+    else:
+        triples = list(own)
+        for reply in replies:
+            triples.append(ox.Triple(subject, CONTAINS, ox.NamedNode(reply)))
+            triples.extend(_member_triples(pod, reply))
+        response = _render(pod, triples, subject, chosen, None)
+    response.headers["ETag"] = etag
+    for link in LDP_TYPE_LINKS["container"]:
+        response.headers.add("Link", link)
+    response.headers["Allow"] = "GET, HEAD, OPTIONS"
+    response.vary.update(("Accept", "Accept-Language", "Origin"))
+    return response
+
+
+def _resource_response(pod: Pod, resource: Resource, chosen: conneg.Representation,
+                       languages: list[str]) -> Response:
     """One resource, with the links to its replies and the counts of its reactions the pod's view adds."""
     node = _node_object(resource)
     # Always arrays, so that a client reads one reply like several (the same JSON-LD either way).
     lists = {key: node[key] if isinstance(node[key], list) else [node[key]]
              for key in ("replies", "reactionCounts") if key in node}
-    return _render(pod, resource.triples, resource.subject, chosen, {**node, **lists} if lists else node)
+    node = representation.narrowed({**node, **lists} if lists else node, languages)
+    return _render(pod, resource.triples, resource.subject, chosen, node)
 
 
-def _member_json(pod: Pod, iri: str, version: str) -> str:
-    build = lambda: representation.node_object(_member_triples(pod, iri), ox.NamedNode(iri))  # noqa: E731
-    return _cache().get(iri, version, build)[1]
+def _member_json(pod: Pod, iri: str, version: str, languages: list[str]) -> str:
+    """A member's node object as JSON, from the cache (a reader of one language costs one more pass on it)."""
+    build = lambda: representation.document_object(_member_triples(pod, iri), ox.NamedNode(iri))  # noqa: E731
+    node, text = _cache().get(iri, version, build)
+    return json.dumps(representation.narrowed(node, languages), ensure_ascii=False) if languages else text
 
 
 def _member_triples(pod: Pod, iri: str) -> list[ox.Triple]:
@@ -213,7 +260,7 @@ def _member_triples(pod: Pod, iri: str) -> list[ox.Triple]:
 
 def _node_object(resource: Resource) -> dict:
     return _cache().get(resource.iri, resource.version,
-                        lambda: representation.node_object(resource.triples, resource.subject))[0]
+                        lambda: representation.document_object(resource.triples, resource.subject))[0]
 
 
 def _render(pod: Pod, triples: list[ox.Triple], subject: ox.NamedNode, chosen: conneg.Representation,
@@ -420,7 +467,7 @@ def _written_response(pod: Pod, written: Written) -> Response:
         if "return=minimal" in request.headers.get("Prefer", ""):
             response = Response(status=201)
         else:
-            node = representation.node_object(resource.triples, resource.subject)
+            node = representation.document_object(resource.triples, resource.subject)
             response = _json(representation.document(node, _node().context_url))
             response.status_code = 201
         response.headers["Location"] = resource.iri
@@ -487,8 +534,12 @@ def _matches(header: str | None, etag: str) -> bool:
 
 
 def _etag(version: str, tag: str, query: str) -> str:
-    suffix = f"-{hashlib.sha1(query.encode()).hexdigest()[:8]}" if query else ""
+    suffix = f"-{_digest(query)}" if query else ""
     return f'"{version}-{tag}{suffix}"'
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()[:8]
 
 
 def _prefers_minimal() -> bool:

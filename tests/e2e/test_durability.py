@@ -13,7 +13,7 @@ from dds_pod.federation.outbox import OUTBOX_GRAPH
 from dds_pod.store.oxigraph import OxigraphStore
 from dds_pod.testing import Loopback, QuietHandler, ServerProcess, free_port, write_config
 
-from .conftest import JSONLD, auth, example, post
+from .conftest import ACCEPT_JSONLD, JSONLD, auth, example, post
 
 
 def test_acknowledged_write_survives_kill_9(tmp_path):
@@ -28,7 +28,7 @@ def test_acknowledged_write_survives_kill_9(tmp_path):
         assert patched.status_code == 204
         server.kill()  # SIGKILL right after the 2xx: no flush, no clean shutdown
         server = ServerProcess(config, port, tmp_path / "server.log").start()
-        body = requests.get(created.headers["Location"], timeout=5).json()
+        body = requests.get(created.headers["Location"], headers=ACCEPT_JSONLD, timeout=5).json()
         assert body["supportCount"] == 999
         feed = requests.get(f"{server.url}bordeaux/changes/", headers={"Accept": "application/ld+json"},
                             timeout=5).json()
@@ -40,7 +40,7 @@ def test_acknowledged_write_survives_kill_9(tmp_path):
 
 def test_concurrent_writers_with_if_match_one_wins(base):
     location = post(base, "proposals/", example("proposal-community-garden")).headers["Location"]
-    etag = requests.get(location, timeout=5).headers["ETag"]
+    etag = requests.get(location, headers=ACCEPT_JSONLD, timeout=5).headers["ETag"]
     results: list[tuple[int, int]] = []
     start = threading.Barrier(8)
 
@@ -59,7 +59,7 @@ def test_concurrent_writers_with_if_match_one_wins(base):
     winners = [count for count, status in results if status == 204]
     assert len(winners) == 1, results
     assert sorted(status for _, status in results) == [204] + [412] * 7
-    assert requests.get(location, timeout=5).json()["supportCount"] == winners[0]
+    assert requests.get(location, headers=ACCEPT_JSONLD, timeout=5).json()["supportCount"] == winners[0]
 
 
 def test_concurrent_posts_get_distinct_names(base):

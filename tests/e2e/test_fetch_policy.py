@@ -19,7 +19,7 @@ from rdflib import Graph, URIRef
 
 from dds_pod.testing import TOKENS, Loopback, QuietHandler, ServerProcess, free_port
 
-from .conftest import JSONLD, auth, example
+from .conftest import ACCEPT_JSONLD, JSONLD, auth, example
 from .test_federation import BrokenMember
 
 DDS = "https://w3id.org/dds/ns#"
@@ -227,7 +227,7 @@ def test_the_node_reads_its_own_pods_over_http_without_the_allow_list(servers):
     assert response.status_code == 202, response.text
     deadline, state = time.monotonic() + 30, {}
     while time.monotonic() < deadline:  # verified in the background: the download is what this test is about
-        state = requests.get(response.headers["Location"], timeout=10).json()
+        state = requests.get(response.headers["Location"], headers=ACCEPT_JSONLD, timeout=10).json()
         if state["state"] != "pending":
             break
         time.sleep(0.2)

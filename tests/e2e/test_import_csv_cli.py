@@ -10,6 +10,7 @@ import requests
 from dds_pod.testing import TOKENS
 
 from ..conftest import DATA, REPO
+from .conftest import ACCEPT_JSONLD
 
 REAL = DATA / "real"
 KEY = {"DDS_PSEUDONYM_KEY": "csv-import-test-key-0123456789", "PATH": "/usr/bin"}
@@ -27,13 +28,13 @@ def test_barcelona_projects_and_result_comments(base):
     assert result.returncode == 0, result.stdout + result.stderr[-2000:]
     created = int(result.stdout.split("created ")[1].split(",")[0])
     assert created >= 220 + 87, result.stdout
-    project = requests.get(f"{base}paris/proposals/decidim-project-1", timeout=10).json()
+    project = requests.get(f"{base}paris/proposals/decidim-project-1", headers=ACCEPT_JSONLD, timeout=10).json()
     assert project["@type"] == "BudgetProject" and float(project["estimatedCost"]) == 18000
     assert project["supportCount"] == 60 and set(project["title"]) == {"ca", "es"}
-    comment = requests.get(f"{base}paris/comments/decidim-comment-18673", timeout=10).json()
+    comment = requests.get(f"{base}paris/comments/decidim-comment-18673", headers=ACCEPT_JSONLD, timeout=10).json()
     assert comment["stance"] == "neutral" and comment["content"] == {"es": "Prohibir el escape libre de las "
                                                                           "motocicletas en Barcelona ."}
-    author = requests.get(comment["author"], timeout=10).json()
+    author = requests.get(comment["author"], headers=ACCEPT_JSONLD, timeout=10).json()
     assert author["name"].startswith("Participant ")
     again = _run("decidim-csv", files, f"{base}paris/")
     assert "created 0, updated 0" in again.stdout, again.stdout

@@ -15,7 +15,7 @@ import requests
 from dds_pod.testing import TOKENS, Loopback, QuietHandler, free_port
 
 from ..conftest import DATA, REPO
-from .conftest import auth, example, post
+from .conftest import ACCEPT_JSONLD, auth, example, post
 
 FIXTURES = DATA / "decidim-dataspace"
 KEY = "a-test-pseudonymisation-key-of-some-length"
@@ -67,17 +67,17 @@ def test_import_is_idempotent_incremental_and_pseudonymous(base, platform):
     first = _import(platform.url, pod)
     assert first.returncode == 0, first.stdout + first.stderr
     assert "created 14, updated 0, unchanged 0" in first.stdout
-    proposal = requests.get(f"{pod}proposals/bxm-prop-2025-4-101", timeout=5).json()
+    proposal = requests.get(f"{pod}proposals/bxm-prop-2025-4-101", headers=ACCEPT_JSONLD, timeout=5).json()
     assert proposal["status"] == "evaluating" and proposal["identifier"] == "BXM-PROP-2025-4-101"
     assert proposal["platform"] == "https://decidim.paris.example"
-    comment = requests.get(f"{pod}comments/bxm-comm-2025-4-9002", timeout=5).json()
+    comment = requests.get(f"{pod}comments/bxm-comm-2025-4-9002", headers=ACCEPT_JSONLD, timeout=5).json()
     assert comment["inReplyTo"] == f"{pod}comments/bxm-comm-2025-4-9001" and comment["stance"] == "neutral"
     assert requests.get(f"{pod}comments/bxm-comm-2025-4-9003", timeout=5).status_code == 404, "deleted upstream"
-    people = requests.get(f"{pod}people/?limit=100", timeout=5).json()["ldp:contains"]
+    people = requests.get(f"{pod}people/?limit=100", headers=ACCEPT_JSONLD, timeout=5).json()["ldp:contains"]
     names = json.dumps(people, ensure_ascii=False)
     assert "Camille Dupont" not in names and "Collectif Vélo Bastide" not in names
     assert all(p["name"].startswith("Participant ") for p in people)
-    organisation = requests.get(f"{pod}organizations/bxm", timeout=5).json()
+    organisation = requests.get(f"{pod}organizations/bxm", headers=ACCEPT_JSONLD, timeout=5).json()
     assert organisation["name"] == "Bordeaux Métropole"
 
     again = _import(platform.url, pod)
@@ -90,7 +90,8 @@ def test_import_is_idempotent_incremental_and_pseudonymous(base, platform):
     gone["deleted_at"] = "2025-06-02T10:00:00.000+02:00"
     third = _import(platform.url, pod)
     assert "created 0, updated 1, unchanged 12, deleted 1" in third.stdout, third.stdout
-    assert requests.get(f"{pod}proposals/bxm-prop-2025-4-102", timeout=5).json()["status"] == "rejected"
+    rejected = requests.get(f"{pod}proposals/bxm-prop-2025-4-102", headers=ACCEPT_JSONLD, timeout=5).json()
+    assert rejected["status"] == "rejected"
     assert requests.get(f"{pod}comments/bxm-comm-2025-4-9004", timeout=5).status_code == 410
 
 
@@ -107,12 +108,12 @@ def test_names_on_request_and_html_sanitised(base, platform):
          "--token", TOKENS["bordeaux"], "--locale", "fr", "--authors", "names"],
         cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
-    body = requests.get(f"{pod}proposals/bxm-prop-2025-4-666", timeout=5).json()
+    body = requests.get(f"{pod}proposals/bxm-prop-2025-4-666", headers=ACCEPT_JSONLD, timeout=5).json()
     html = body["content"]["fr"]
     assert "script" not in html and "onclick" not in html and "javascript:" not in html
     assert 'href="https://ok.example"' in html
     assert body["contentText"]["fr"] == "Bonjour lien ok"
-    person = requests.get(body["author"], timeout=5).json()
+    person = requests.get(body["author"], headers=ACCEPT_JSONLD, timeout=5).json()
     assert person["name"] == "Collectif Vélo Bastide"
 
 

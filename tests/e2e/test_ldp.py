@@ -10,7 +10,7 @@ from datetime import datetime
 import requests
 from rdflib import Dataset, Graph, URIRef
 
-from .conftest import JSONLD, auth, example, post
+from .conftest import ACCEPT_JSONLD, JSONLD, auth, example, post
 
 LDP = "http://www.w3.org/ns/ldp#"
 TURTLE_PROPOSAL = """
@@ -36,10 +36,10 @@ def _links(response):
 
 
 def test_1_type_links_on_containers_and_resources(base):
-    container = requests.get(f"{base}bordeaux/proposals/", timeout=5)
+    container = requests.get(f"{base}bordeaux/proposals/", headers=ACCEPT_JSONLD, timeout=5)
     assert {LDP + "BasicContainer", LDP + "Resource"} <= _types(container)
     created = post(base, "proposals/", example("proposal-community-garden"))
-    resource = requests.get(created.headers["Location"], timeout=5)
+    resource = requests.get(created.headers["Location"], headers=ACCEPT_JSONLD, timeout=5)
     assert {LDP + "Resource", LDP + "RDFSource"} <= _types(resource)
     assert LDP + "BasicContainer" not in _types(resource)
 
@@ -56,10 +56,10 @@ def test_2_get_head_options_everywhere(base):
 
 def test_3_etags_and_conditional_requests(base):
     location = post(base, "proposals/", example("proposal-community-garden")).headers["Location"]
-    first = requests.get(location, timeout=5)
+    first = requests.get(location, headers=ACCEPT_JSONLD, timeout=5)
     etag = first.headers["ETag"]
     assert etag.startswith('"') and not etag.startswith("W/")
-    assert requests.get(location, headers={"If-None-Match": etag}, timeout=5).status_code == 304
+    assert requests.get(location, headers={**ACCEPT_JSONLD, "If-None-Match": etag}, timeout=5).status_code == 304
     turtle = requests.get(location, headers={"Accept": "text/turtle"}, timeout=5)
     assert turtle.headers["ETag"] != etag, "each representation has its own strong ETag"
     changed = dict(example("proposal-community-garden"), supportCount=3)
@@ -75,13 +75,13 @@ def test_3_etags_and_conditional_requests(base):
 
 def test_4_put_replaces_the_state_but_not_server_managed_triples(base):
     location = post(base, "proposals/", example("proposal-piste-cyclable-victor-hugo")).headers["Location"]
-    before = requests.get(location, timeout=5).json()
+    before = requests.get(location, headers=ACCEPT_JSONLD, timeout=5).json()
     replacement = {"@context": "https://w3id.org/dds/context.jsonld", "type": "Proposal",
                    "title": {"en": "Replaced"}, "published": "2025-05-01T00:00:00Z",
                    "platform": "https://attacker.example", "created": "1999-01-01T00:00:00Z"}
     replaced = requests.put(location, data=json.dumps(replacement), headers={**JSONLD, **auth()}, timeout=5)
     assert replaced.status_code == 204
-    after = requests.get(location, timeout=5).json()
+    after = requests.get(location, headers=ACCEPT_JSONLD, timeout=5).json()
     assert after["title"] == {"en": "Replaced"}
     assert "status" not in after and "location" not in after, "PUT replaces the whole state"
     assert after["platform"] == "https://participation.bordeaux-metropole.example"
@@ -96,7 +96,7 @@ def test_5_post_creates_a_member_with_slug_and_containment(base):
     assert created.headers["Location"] == f"{base}bordeaux/proposals/{slug}"
     again = post(base, "proposals/", example("proposal-community-garden"), slug=slug)
     assert again.headers["Location"] != created.headers["Location"], "a taken slug is only a hint"
-    container = requests.get(f"{base}bordeaux/proposals/?limit=1000", timeout=5).json()
+    container = requests.get(f"{base}bordeaux/proposals/?limit=1000", headers=ACCEPT_JSONLD, timeout=5).json()
     assert created.headers["Location"] in {m["@id"] for m in container["ldp:contains"]}
 
 
@@ -128,7 +128,7 @@ def test_8_delete_removes_resource_and_containment(base):
     location = post(base, "proposals/", example("proposal-community-garden")).headers["Location"]
     assert requests.delete(location, headers=auth(), timeout=5).status_code == 204
     assert requests.get(location, timeout=5).status_code in (404, 410)
-    container = requests.get(f"{base}bordeaux/proposals/?limit=1000", timeout=5).json()
+    container = requests.get(f"{base}bordeaux/proposals/?limit=1000", headers=ACCEPT_JSONLD, timeout=5).json()
     assert location not in {m["@id"] for m in container["ldp:contains"]}
 
 
@@ -151,6 +151,28 @@ def test_9_content_negotiation(base):
     assert "Accept" in requests.get(location, timeout=5).headers["Vary"]
 
 
+def test_a_client_without_preference_gets_turtle_and_named_types_keep_theirs(base):
+    """LDP 1.0 §4.3.2.2: Turtle when the request states no preference; a browser (text/html first) and
+    Startin'blox (application/ld+json) are not affected, and ETags follow the representation."""
+    location = post(base, "proposals/", example("proposal-piste-cyclable-victor-hugo")).headers["Location"]
+    session = requests.Session()
+    del session.headers["Accept"]  # no Accept header at all
+    for url in (location, f"{base}bordeaux/proposals/"):
+        for headers in ({}, {"Accept": "*/*"}):
+            response = session.get(url, headers=headers, timeout=5)
+            assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/turtle"), url
+            assert len(Graph().parse(data=response.text, format="turtle", publicID=url)) > 3
+    turtle = session.get(location, timeout=5).headers["ETag"]
+    browser = requests.get(location, timeout=5, headers={
+        "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"})
+    assert browser.headers["Content-Type"].startswith("text/html")
+    sib = requests.get(location, headers={"Accept": "application/ld+json"}, timeout=5)
+    assert sib.json()["@id"] == location and sib.headers["ETag"] != turtle
+    assert requests.get(location, headers={"Accept": "application/json;q=0.5, */*;q=0.1"},
+                        timeout=5).headers["Content-Type"].startswith("application/ld+json")
+    assert requests.get(location, headers={"Accept": "text/plain"}, timeout=5).status_code == 406
+
+
 def test_10_solid_rules(base):
     no_type = requests.post(f"{base}bordeaux/proposals/", data=b"{}", headers=auth(), timeout=5)
     assert no_type.status_code in (400, 415)
@@ -165,19 +187,19 @@ def test_10_solid_rules(base):
 def test_11_prefer_minimal_container_and_paging(base):
     for index in range(7):
         post(base, "meetings/", example("meeting-atelier-mobilite"), slug=f"atelier-{index}")
-    minimal = requests.get(f"{base}bordeaux/meetings/", timeout=5, headers={
+    minimal = requests.get(f"{base}bordeaux/meetings/", timeout=5, headers={**ACCEPT_JSONLD,
         "Prefer": 'return=representation; include="http://www.w3.org/ns/ldp#PreferMinimalContainer"'})
     assert "ldp:contains" not in minimal.json()
     assert minimal.headers["Preference-Applied"] == "return=representation"
-    page = requests.get(f"{base}bordeaux/meetings/", timeout=5)  # page size 5 in the test configuration
+    page = requests.get(f"{base}bordeaux/meetings/", headers=ACCEPT_JSONLD, timeout=5)  # page size 5 here
     assert len(page.json()["ldp:contains"]) == 5
     links = page.links
     assert {"first", "next", "last"} <= set(links)
-    second = requests.get(links["next"]["url"], timeout=5).json()
+    second = requests.get(links["next"]["url"], headers=ACCEPT_JSONLD, timeout=5).json()
     assert second["@id"] == f"{base}bordeaux/meetings/", "the container keeps its IRI without the query"
     first_ids = {m["@id"] for m in page.json()["ldp:contains"]}
     assert first_ids.isdisjoint(m["@id"] for m in second["ldp:contains"])
-    assert "prev" in requests.get(links["next"]["url"], timeout=5).links
+    assert "prev" in requests.get(links["next"]["url"], headers=ACCEPT_JSONLD, timeout=5).links
 
 
 def test_post_with_prefer_minimal_answers_without_a_body(base):

@@ -57,6 +57,17 @@ def test_any_rdf_is_accepted_in_the_free_area(node):
     assert patched.status_code == 204, patched.text
 
 
+def test_json_ld_of_a_document_keeps_the_triples_about_its_fragments(node):
+    url = f"{node}bordeaux/apps/profile/fragments"
+    assert requests.put(url, data=PROFILE.encode(), headers={**TURTLE, **auth()}, timeout=5).status_code == 201
+    body = requests.get(url, headers={"Accept": "application/ld+json"}, timeout=5).json()
+    me = next(n for n in body["@included"] if n["@id"] == f"{url}#me")
+    assert me["http://xmlns.com/foaf/0.1/name"] == "Alice"
+    listed = requests.get(f"{node}bordeaux/apps/profile/", headers={"Accept": "application/ld+json"}, timeout=5)
+    member = next(m for m in listed.json()["ldp:contains"] if m["@id"] == url)
+    assert f"{url}#me" in {n["@id"] for n in member["@included"]}
+
+
 def test_the_free_containers_exist_from_the_start_without_a_shape_link(node):
     for path in ("apps/", "settings/prefs/"):
         response = requests.get(f"{node}bordeaux/{path}", headers={"Accept": "text/turtle"}, timeout=5)

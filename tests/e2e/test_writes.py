@@ -8,7 +8,7 @@ import requests
 
 from dds_pod.testing import TOKENS
 
-from .conftest import JSONLD, auth, example, post
+from .conftest import ACCEPT_JSONLD, JSONLD, auth, example, post
 
 
 def test_invalid_document_is_422_with_report_and_field_errors(base):
@@ -66,7 +66,7 @@ def test_writes_need_the_pod_token(base, server):
     assert wrong.status_code == 401
     other = requests.post(url, data=document, headers={**JSONLD, **auth("paris")}, timeout=5)
     assert other.status_code == 403
-    assert requests.get(url, timeout=5).status_code == 200, "reads are public"
+    assert requests.get(url, headers=ACCEPT_JSONLD, timeout=5).status_code == 200, "reads are public"
     assert TOKENS["paris"] not in server.log() and TOKENS["bordeaux"] not in server.log()
 
 
@@ -77,17 +77,17 @@ def test_sparql_update_patch(base):
     response = requests.patch(location, data=update.encode(),
                               headers={**auth(), "Content-Type": "application/sparql-update"}, timeout=5)
     assert response.status_code == 204, response.text
-    assert requests.get(location, timeout=5).json()["supportCount"] == 213
+    assert requests.get(location, headers=ACCEPT_JSONLD, timeout=5).json()["supportCount"] == 213
 
 
 def test_patch_whose_result_is_invalid_is_422_and_stores_nothing(base):
     location = post(base, "proposals/", example("proposal-piste-cyclable-victor-hugo")).headers["Location"]
-    before = requests.get(location, timeout=5)
+    before = requests.get(location, headers=ACCEPT_JSONLD, timeout=5)
     update = "DELETE WHERE { <> <https://www.w3.org/ns/activitystreams#published> ?d }"
     response = requests.patch(location, data=update.encode(),
                               headers={**auth(), "Content-Type": "application/sparql-update"}, timeout=5)
     assert response.status_code == 422
-    after = requests.get(location, timeout=5)
+    after = requests.get(location, headers=ACCEPT_JSONLD, timeout=5)
     assert after.headers["ETag"] == before.headers["ETag"] and after.text == before.text
 
 
@@ -98,7 +98,7 @@ def test_n3_patch(base):
         solid:deletes { <> dds:status ?s } ; solid:inserts { <> dds:status dds:accepted } ."""
     response = requests.patch(location, data=patch.encode(), headers={**auth(), "Content-Type": "text/n3"}, timeout=5)
     assert response.status_code == 204, response.text
-    assert requests.get(location, timeout=5).json()["status"] == "accepted"
+    assert requests.get(location, headers=ACCEPT_JSONLD, timeout=5).json()["status"] == "accepted"
     conflict = patch.replace("dds:status ?s }", "dds:status dds:rejected }", 2).replace("?s", "dds:rejected")
     assert requests.patch(location, data=conflict.encode(), headers={**auth(), "Content-Type": "text/n3"},
                           timeout=5).status_code == 409
@@ -110,7 +110,7 @@ def test_merge_patch_changes_only_given_fields(base):
     response = requests.patch(location, data=json.dumps(patch),
                               headers={**auth(), "Content-Type": "application/merge-patch+json"}, timeout=5)
     assert response.status_code == 204, response.text
-    after = requests.get(location, timeout=5).json()
+    after = requests.get(location, headers=ACCEPT_JSONLD, timeout=5).json()
     assert after["title"] == {"fr": "Une piste cyclable protégée cours Victor-Hugo", "en": "A protected cycle lane"}
     assert "statusDate" not in after and after["supportCount"] == 212
 
@@ -123,18 +123,18 @@ def test_merge_patch_null_in_a_language_map_removes_only_that_language(base):
     removed = {"title": {"en": None}, "content": {"fr": "Nouveau texte", "en": None}}
     response = requests.patch(location, data=json.dumps(removed), headers=headers, timeout=5)
     assert response.status_code == 204, response.text
-    after = requests.get(location, timeout=5).json()
+    after = requests.get(location, headers=ACCEPT_JSONLD, timeout=5).json()
     assert after["title"] == {"fr": "Une piste cyclable protégée cours Victor-Hugo"}
     assert after["content"] == {"fr": "Nouveau texte"}
 
 
 def test_merge_patch_removing_an_unknown_field_is_400_naming_it_and_changes_nothing(base):
     location = post(base, "proposals/", example("proposal-piste-cyclable-victor-hugo")).headers["Location"]
-    before = requests.get(location, timeout=5)
+    before = requests.get(location, headers=ACCEPT_JSONLD, timeout=5)
     response = requests.patch(location, data=json.dumps({"titel": None, "supportCount": 1}),
                               headers={**auth(), "Content-Type": "application/merge-patch+json"}, timeout=5)
     assert response.status_code == 400 and response.json()["field"] == "titel"
-    after = requests.get(location, timeout=5)
+    after = requests.get(location, headers=ACCEPT_JSONLD, timeout=5)
     assert after.headers["ETag"] == before.headers["ETag"] and after.json() == before.json()
 
 
@@ -144,7 +144,7 @@ def test_startinblox_form_post_is_mapped_to_dds_terms(base):
     response = requests.post(f"{base}bordeaux/proposals/", data=json.dumps(form),
                              headers={**JSONLD, **auth(), "Content-Language": "fr"}, timeout=5)
     assert response.status_code == 201, response.text
-    body = requests.get(response.headers["Location"], timeout=5).json()
+    body = requests.get(response.headers["Location"], headers=ACCEPT_JSONLD, timeout=5).json()
     assert body["@type"] == "Proposal" and body["title"] == {"fr": "Plus de bancs"}
     unknown = dict(form, colour="blue")
     refused = requests.post(f"{base}bordeaux/proposals/", data=json.dumps(unknown), headers={**JSONLD, **auth()},
@@ -156,7 +156,8 @@ def test_search_parameters(base):
     post(base, "proposals/", example("proposal-piste-cyclable-victor-hugo"), slug="search-velo")
     post(base, "proposals/", example("proposal-community-garden"), slug="search-garden")
     def ids(**params):
-        response = requests.get(f"{base}bordeaux/proposals/", params={"limit": 1000, **params}, timeout=5)
+        response = requests.get(f"{base}bordeaux/proposals/", headers=ACCEPT_JSONLD, params={"limit": 1000, **params},
+                                timeout=5)
         return {m["@id"].rsplit("/", 1)[1] for m in response.json()["ldp:contains"]}
     found = ids(**{"search-fields": "title", "search-terms": "PISTE cyclable", "search-method": "ibasic"})
     assert "search-velo" in found and "search-garden" not in found
@@ -174,7 +175,7 @@ def test_batch_deletes_only_the_pods_own_deletable_resources(base):
         response = requests.post(f"{base}bordeaux/batch", data=json.dumps({"delete": [target]}),
                                  headers={**auth(), "Content-Type": "application/json"}, timeout=10)
         assert response.status_code in (400, 405, 409), (target, response.status_code, response.text)
-    assert requests.get(victim, timeout=5).status_code == 200
+    assert requests.get(victim, headers=ACCEPT_JSONLD, timeout=5).status_code == 200
     feed = requests.get(f"{base}bordeaux/changes/", headers={"Accept": "text/turtle"}, timeout=5)
     assert feed.status_code == 200 and "tree:member" in feed.text
     writes = [(requests.put, "text/turtle", b"<> a <https://w3id.org/dds/ns#Proposal> ."),
@@ -202,7 +203,7 @@ def test_deeply_nested_blank_nodes_are_refused_and_nothing_breaks(base):
                              headers={**auth(), "Content-Type": "text/turtle"}, timeout=10)
     assert response.status_code == 400  # refused before parsing: nesting is bounded at 64 levels
     assert "nested deeper" in json.dumps(response.json())
-    assert requests.get(f"{base}bordeaux/proposals/", timeout=5).status_code == 200
+    assert requests.get(f"{base}bordeaux/proposals/", headers=ACCEPT_JSONLD, timeout=5).status_code == 200
 
 
 def test_unauthenticated_writes_say_how_to_authenticate(base):

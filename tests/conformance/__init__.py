@@ -1,0 +1,1 @@
+"""The Solid CRUD test suite run against a real node (see harness.py)."""
