@@ -201,6 +201,11 @@ class Pod:
         document that claims a DDS class is still held to its shape)."""
         return iri.startswith(self.url) and iri[len(self.url):].startswith(self.config.free_rdf)
 
+    def _deleted(self, iri: str) -> Gone | NotFound:
+        """A deleted civic resource is 410 (its tombstone tells harvesters and readers it existed); in a free-RDF
+        area it is 404, as generic Solid apps expect of a resource they deleted."""
+        return NotFound(f"no resource at {iri} (it was deleted)") if self.is_free(iri) else Gone(f"{iri} was deleted")
+
     # ----------------------------------------------------------------- reading
 
     def get(self, iri: str) -> Resource:
@@ -213,7 +218,7 @@ class Pod:
         if not triples:
             raise NotFound(f"no resource at {iri}")
         if ox.Triple(ox.NamedNode(iri), named(RDF.type), named(AS.Tombstone)) in triples:
-            raise Gone(f"{iri} was deleted")
+            raise self._deleted(iri)
         return Resource(iri, triples, version or "0")
 
     def view(self, iri: str) -> Resource:
@@ -249,7 +254,7 @@ class Pod:
             raise NotFound(f"no resource at {iri}")
         tombstone = ox.Quad(ox.NamedNode(iri), named(RDF.type), named(AS.Tombstone), ox.NamedNode(iri))
         if next(iter(self.store.quads(tombstone.subject, tombstone.predicate, tombstone.object, iri)), None):
-            raise Gone(f"{iri} was deleted")
+            raise self._deleted(iri)
         if not iri.endswith("/"):
             raise MethodNotAllowed(f"{iri} is not a container: POST needs a container")
 

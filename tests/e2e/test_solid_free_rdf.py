@@ -16,7 +16,7 @@ from dds_pod.config import ConfigError, from_dict
 from dds_pod.node import Node
 from dds_pod.testing import TOKENS, ServerProcess, free_port, write_config
 
-from .conftest import auth
+from .conftest import auth, example
 
 TURTLE = {"Content-Type": "text/turtle"}
 PROFILE = """@prefix foaf: <http://xmlns.com/foaf/0.1/> . @prefix solid: <http://www.w3.org/ns/solid/terms#> .
@@ -121,3 +121,17 @@ def test_a_node_with_a_civic_container_as_free_rdf_does_not_start(tmp_path):
                              str(port)], capture_output=True, text=True, timeout=60,
                             env={**os.environ, "DDS_TEST_TOKEN_PARIS": TOKENS["paris"]})
     assert result.returncode != 0 and "pods.bordeaux.free_rdf: 'comments/'" in result.stderr
+
+
+def test_a_deleted_resource_is_404_in_the_free_area_and_410_in_civic_containers(node):
+    free = f"{node}bordeaux/apps/deleted-soon"
+    assert requests.put(free, data=PROFILE.encode(), headers={**TURTLE, **auth()}, timeout=5).status_code == 201
+    assert requests.delete(free, headers=auth(), timeout=5).status_code in (200, 204)
+    gone = requests.get(free, headers={"Accept": "text/turtle"}, timeout=5)
+    assert gone.status_code == 404
+    assert requests.put(free, data=PROFILE.encode(), headers={**TURTLE, **auth()}, timeout=5).status_code == 201
+    civic = requests.post(f"{node}bordeaux/proposals/", json=example("proposal-community-garden"), timeout=5,
+                          headers={**auth(), "Content-Type": "application/ld+json"})
+    assert civic.status_code == 201, civic.text
+    assert requests.delete(civic.headers["Location"], headers=auth(), timeout=5).status_code in (200, 204)
+    assert requests.get(civic.headers["Location"], headers={"Accept": "text/turtle"}, timeout=5).status_code == 410
