@@ -91,6 +91,18 @@ def demo_config(root: Path, directory: Path, port: int) -> tuple[Path, list[str]
     return config, seeds
 
 
+def terminate(process: subprocess.Popen) -> None:
+    """SIGTERM to a process started in its own group, SIGKILL if it has not ended 10 s later."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
+
+
 class ServerProcess:
     """A node served by ``dds-pod serve`` in a subprocess; its stderr is kept for inspection."""
 
@@ -127,13 +139,8 @@ class ServerProcess:
         self._log.close()
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(10)
+        if self.process:
+            terminate(self.process)
         self._log.close()
 
     @property
@@ -187,13 +194,8 @@ class OxigraphServer:
         raise RuntimeError(f"oxigraph did not start: {self.log_path.read_text(errors='replace')}")
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(10)
+        if self.process:
+            terminate(self.process)
 
 
 def sparql_store_table(pods: OxigraphServer, federation: OxigraphServer, timeout_s: float = 5) -> str:
