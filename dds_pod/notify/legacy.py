@@ -8,6 +8,11 @@ if it lies in one of this node's pods, anything else is answered with an ``error
 the ``auth`` and ``dpop`` lines such clients send first are read and ignored. Anyone may connect, so connections
 in total and subscriptions per connection are bounded. The registry is shared by the websocket thread that
 subscribes and the writers' threads that ask whether a pod is watched: every access holds its lock.
+
+Such clients send ``sub`` and then write without waiting for the ``ack``, so their write can commit before their
+``sub`` is read. A write is therefore told to the endpoint while a connection has not subscribed yet, and the
+endpoint keeps the IRIs changed in the last ``GRACE_S`` seconds: a new subscription hears at once of a change
+of its IRI made since its connection opened.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from ..ldp.resources import check_path_segments
 PROTOCOL = "solid-0.1"
 PATH = "/solid-0.1"
 MAX_SUBSCRIPTIONS = 100  # IRIs one connection may subscribe to
+GRACE_S = 2.0  # how long a change is kept for a subscription that may have been on its way
 IGNORED = ("auth", "dpop")  # credentials: every pod is readable without them
 
 
@@ -72,15 +78,21 @@ class Subscriptions:
             topics.add(iri)
         return f"ack {iri}"
 
+    def holds(self, number: int, iri: str) -> bool:
+        with self._lock:
+            return iri in self._topics.get(number, ())
+
     def subscribers(self, topic: str) -> list[int]:
         """The connections subscribed to ``topic``."""
         with self._lock:
             return [number for number, topics in self._topics.items() if topic in topics]
 
     def watches(self, prefix: str) -> bool:
-        """Whether any connection subscribed to an IRI under ``prefix`` (a pod)."""
+        """Whether a write under ``prefix`` (a pod) may concern a connection: one subscribed to an IRI under it,
+        or one not subscribed yet, whose first ``sub`` may be on its way."""
         with self._lock:
-            return any(topic.startswith(prefix) for topics in self._topics.values() for topic in topics)
+            return any(not topics or any(topic.startswith(prefix) for topic in topics)
+                       for topics in self._topics.values())
 
     def _refusal(self, iri: str) -> str | None:
         """Why ``iri`` cannot be subscribed to, or None. It need not exist yet: creating it is a change."""

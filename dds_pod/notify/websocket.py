@@ -16,6 +16,9 @@ import asyncio
 import contextlib
 import json
 import threading
+import time
+import weakref
+from collections import deque
 from collections.abc import Sequence
 from http import HTTPStatus
 
@@ -28,6 +31,7 @@ from ..config import NotificationsConfig
 from . import legacy
 from .channels import Channel, Channels
 
+RECENT_CHANGES = 1024  # IRIs changed lately, kept for the solid-0.1 subscriptions on their way
 OUTGOING_QUEUE = 256  # notifications waiting for one slow connection; more, and it is closed
 REAP_INTERVAL_S = 1.0
 START_TIMEOUT_S = 10.0
@@ -49,6 +53,8 @@ class WebSocketEndpoint:
         self._thread: threading.Thread | None = None
         self._sockets: dict[str, tuple[ServerConnection, asyncio.Queue[str]]] = {}  # channel IRI -> its connection
         self._legacy: dict[int, tuple[ServerConnection, asyncio.Queue[str]]] = {}  # solid-0.1 connections
+        self._opened: weakref.WeakKeyDictionary[ServerConnection, float] = weakref.WeakKeyDictionary()
+        self._recent: deque[tuple[float, str]] = deque(maxlen=RECENT_CHANGES)  # (when, IRI) of lately told changes
         self._closing: set[asyncio.Future] = set()
 
     # ----------------------------------------------------------------- lifecycle (any thread)
@@ -88,7 +94,7 @@ class WebSocketEndpoint:
         if loop is None or not self.serving:
             return
         with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(self._publish, topic)
+            loop.call_soon_threadsafe(self._publish, topic, time.monotonic())
 
     def close_channel(self, channel: Channel) -> None:
         """Close the connection of a channel that was ended over HTTP."""
@@ -125,6 +131,7 @@ class WebSocketEndpoint:
         if _is_legacy(request.path):
             if self.subscriptions.full():
                 return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "too many solid-0.1 connections\n")
+            self._opened[connection] = time.monotonic()  # before the client can write anything
             return None
         channel = self.channels.find(_token(request.path))
         if channel is None:
@@ -162,13 +169,12 @@ class WebSocketEndpoint:
             return
         queue: asyncio.Queue[str] = asyncio.Queue(OUTGOING_QUEUE)
         self._legacy[number] = (connection, queue)
+        opened = self._opened.pop(connection, time.monotonic())
         sender = asyncio.create_task(self._send(connection, queue))
         try:
             async for message in connection:
-                text = message if isinstance(message, str) else message.decode("utf-8", "replace")
-                reply = self.subscriptions.answer(number, text)
-                if reply is not None:
-                    self._queue(number, reply)
+                self._answer(number, message if isinstance(message, str) else message.decode("utf-8", "replace"),
+                             opened)
         except ConnectionClosed:
             pass
         finally:
@@ -176,7 +182,22 @@ class WebSocketEndpoint:
             self._legacy.pop(number, None)
             self.subscriptions.disconnect(number)
 
-    def _publish(self, topic: str) -> None:
+    def _answer(self, number: int, line: str, opened: float) -> None:
+        """Reply to a client's line; a new subscription also hears of its IRI's changes since the connection
+        opened that came before it, within the grace (see :mod:`.legacy`)."""
+        iri = line.strip().partition(" ")[2].strip()
+        held = self.subscriptions.holds(number, iri)
+        reply = self.subscriptions.answer(number, line)
+        if reply is None:
+            return
+        self._queue(number, reply)
+        if reply.startswith("ack ") and not held:
+            since = max(opened, time.monotonic() - legacy.GRACE_S)
+            for _ in range(sum(1 for when, topic in self._recent if topic == iri and when >= since)):
+                self._queue(number, f"pub {iri}")
+
+    def _publish(self, topic: str, when: float) -> None:
+        self._recent.append((when, topic))
         for number in self.subscriptions.subscribers(topic):
             self._queue(number, f"pub {topic}")
 

@@ -326,6 +326,7 @@ def test_solid_0_1_publishes_a_resource_and_its_container(node):
         location = post(base, "proposals/", example("proposal-community-garden")).headers["Location"]
         assert _heard(socket) == f"pub {container}"
         _sub(socket, location)
+        assert _heard(socket) == f"pub {location}"  # its creation, a moment after the connection opened
         assert _put(location, {**example("proposal-community-garden"), "supportCount": 3}).status_code == 204
         assert _heard(socket) == f"pub {location}"
         _nothing_more(socket)  # a member's update leaves its container's list as it was
@@ -357,6 +358,29 @@ def test_solid_0_1_hears_only_what_it_subscribed_to(node):
         assert post(node.url, "proposals/", example("proposal-piste-cyclable-victor-hugo")).status_code == 201
         assert post(node.url, "proposals/", example("proposal-community-garden"), pod="paris").status_code == 201
         _nothing_more(socket)
+
+
+def test_solid_0_1_a_subscription_on_its_way_hears_of_a_write_made_meanwhile(node):
+    resource = f"{node.url}bordeaux/apps/raced.ttl"
+    turtle = {"Content-Type": "text/turtle", **auth()}
+    with _legacy(resource) as socket:
+        # The write commits before the node reads the sub, as when a client writes without awaiting its ack.
+        assert requests.put(resource, data="<#a> <#b> <#c> .", headers=turtle, timeout=5).status_code == 201
+        _sub(socket, resource)
+        assert _heard(socket) == f"pub {resource}"
+        _sub(socket, resource)  # subscribing again replays nothing
+        _nothing_more(socket)
+
+
+def test_solid_0_1_a_subscription_does_not_hear_of_a_write_before_its_connection(node):
+    resource = f"{node.url}bordeaux/apps/earlier.ttl"
+    turtle = {"Content-Type": "text/turtle", **auth()}
+    with _legacy(f"{node.url}bordeaux/apps/") as watching:  # the write is told: someone is listening
+        assert requests.put(resource, data="<#a> <#b> <#c> .", headers=turtle, timeout=5).status_code == 201
+        with _legacy(resource) as socket:
+            _sub(socket, resource)
+            _nothing_more(socket)
+        watching.close()
 
 
 @pytest.mark.parametrize(("line", "error"), [
