@@ -6,6 +6,7 @@ topic (a resource or container of one of this node's pods) and answers its ``rec
 unguessable token; the client connects and receives an Activity Streams notification for every committed change
 of the topic. The parts: :mod:`.subscription` reads requests, :mod:`.channels` bounds and keeps channels,
 :mod:`.activity` turns a pod's change feed into notifications, :mod:`.websocket` serves the connections.
+The same endpoint serves the legacy ``solid-0.1`` protocol (:mod:`.legacy`), announced by ``Updates-Via``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from datetime import UTC, datetime
 from ..config import NotificationsConfig
 from ..errors import BadDocument, DDSError, Gone, NotFound
 from ..ldp.resources import RESERVED_PATHS, Pod, check_path_segments
+from . import legacy
 from .activity import NOTIFICATION_CONTEXT, PodWatcher
 from .channels import Channels, TooManyChannels
 from .subscription import Subscription, context_document
@@ -44,12 +46,22 @@ class Notifications:
         self.settings = settings
         self.base_url = base_url
         self.channels = Channels(settings)
-        self.endpoint = WebSocketEndpoint(self.channels, settings)
+        self.legacy = legacy.Subscriptions(settings.max_channels)
+        self.endpoint = WebSocketEndpoint(self.channels, self.legacy, settings)
         self.service_url = f"{base_url}.notifications/WebSocketChannel2023/"
 
     def watcher(self, pod: Pod) -> PodWatcher:
         """The write hook that tells a pod's committed changes to its subscribers."""
-        return PodWatcher(pod, self.channels, self.endpoint)
+        self.legacy.pods.add(pod.url)
+        return PodWatcher(pod, self.channels, self.legacy, self.endpoint)
+
+    def updates_via(self, host: str) -> str | None:
+        """The solid-0.1 endpoint's URL for a client that reached the node by ``host``; None when not served."""
+        if not self.endpoint.serving:
+            return None
+        if self.settings.ws_url:
+            return f"{self.settings.ws_url}{legacy.PATH.lstrip('/')}"
+        return f"ws://{_ws_host(host, self.base_url)}:{self.endpoint.port}{legacy.PATH}"
 
     def description_url(self, pod: Pod) -> str:
         return f"{self.base_url}.storage/{pod.config.name}"

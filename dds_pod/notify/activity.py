@@ -5,7 +5,8 @@ one account of what changed, whichever path wrote (POST, PUT, PATCH, DELETE, a b
 one of the pod's write hooks, reads the events a commit added (under the pod's write lock, so in their order)
 and hands one notification per topic to an :class:`Announcer`: the resource gets ``Create``, ``Update`` or
 ``Delete``, its container ``Add`` or ``Remove``. ``state`` is the topic's version, the ETag a conditional
-request names. A pod nobody watches costs one probe of its feed per write.
+request names. The same events give the legacy ``solid-0.1`` subscribers (:mod:`.legacy`) the IRIs they
+subscribed to that changed. A pod nobody watches costs one probe of its feed per write.
 """
 
 from __future__ import annotations
@@ -14,11 +15,15 @@ import logging
 import uuid
 from typing import Protocol
 
+import pyoxigraph as ox
+
 from ..changes import Event
+from ..errors import Gone, NotFound
 from ..ldp.hooks import StagedWrite
-from ..ldp.resources import Pod
+from ..ldp.resources import CREATED, Pod
 from ..store import Change
 from .channels import Channels
+from .legacy import Subscriptions
 
 log = logging.getLogger(__name__)
 
@@ -33,13 +38,17 @@ class Announcer(Protocol):
     def announce(self, topic: str, notification: dict) -> None:
         """Send ``notification`` to the channels of ``topic``, without waiting for them."""
 
+    def publish(self, topic: str) -> None:
+        """Tell the solid-0.1 subscribers of ``topic`` that it changed, without waiting for them."""
+
 
 class PodWatcher:
     """A write hook of one pod: after each commit, the notifications of the events it added."""
 
-    def __init__(self, pod: Pod, channels: Channels, announcer: Announcer) -> None:
+    def __init__(self, pod: Pod, channels: Channels, legacy: Subscriptions, announcer: Announcer) -> None:
         self.pod = pod
         self.channels = channels
+        self.legacy = legacy
         self.announcer = announcer
         self._seen = pod.feed.last_sequence()
 
@@ -57,11 +66,18 @@ class PodWatcher:
     def _tell(self) -> None:
         last = self.pod.feed.last_sequence()
         seen, self._seen = self._seen, last
-        if last <= seen or not self.channels.watches(self.pod.url):
+        if last <= seen:
+            return
+        channels, legacy = self.channels.watches(self.pod.url), self.legacy.watches(self.pod.url)
+        if not channels and not legacy:
             return
         for event in self.pod.feed.events(seen, last - seen):
-            for topic, notification in notifications(event, self.pod):
-                self.announcer.announce(topic, notification)
+            if channels:
+                for topic, notification in notifications(event, self.pod):
+                    self.announcer.announce(topic, notification)
+            if legacy:
+                for topic in changed(event, self.pod):
+                    self.announcer.publish(topic)
 
 
 def notifications(event: Event, pod: Pod) -> list[tuple[str, dict]]:
@@ -77,6 +93,31 @@ def notifications(event: Event, pod: Pod) -> list[tuple[str, dict]]:
         member["state"] = _state(pod, container)
         told.append((container, member))
     return told
+
+
+def changed(event: Event, pod: Pod) -> list[str]:
+    """The IRIs whose solid-0.1 subscribers hear of an event: the resource; for a member that came or went, its
+    container, and the containers its creation made (they have no event of their own), up to one that was there."""
+    told = [event.iri]
+    if event.kind not in CONTAINER_KINDS:
+        return told
+    container = container_of(event.iri, pod.url)
+    while container is not None:
+        told.append(container)
+        if event.kind != "create" or not _created_by(pod, container, event.time):
+            break
+        container = container_of(container, pod.url)
+    return told
+
+
+def _created_by(pod: Pod, container: str, time: str) -> bool:
+    """Whether ``container`` was created by the write made at ``time``."""
+    try:
+        triples = pod.get(container).triples
+    except (NotFound, Gone):
+        return False
+    return any(t.predicate == CREATED and isinstance(t.object, ox.Literal) and t.object.value == time
+               for t in triples)
 
 
 def container_of(iri: str, pod_url: str) -> str | None:

@@ -4,7 +4,8 @@ Every answer about a pod's resource links the pod's storage description
 (``rel="http://www.w3.org/ns/solid/terms#storageDescription"``); the description lists the WebSocketChannel2023
 subscription service; a POST there answers the channel, whose ``receiveFrom`` is built with the host the client
 asked by; a DELETE of the channel's IRI ends it. The notification context is served here too, so no client of
-the node needs another origin to read it. What a subscription means lives in :mod:`dds_pod.notify`.
+the node needs another origin to read it. Those answers also carry ``Updates-Via``, the endpoint of the legacy
+``solid-0.1`` websocket protocol. What a subscription means lives in :mod:`dds_pod.notify`.
 """
 
 from __future__ import annotations
@@ -70,11 +71,16 @@ def context() -> Response:
 
 @bp.after_app_request
 def _advertise(response: Response) -> Response:
-    """Link every answer about a pod's resource (errors included) to its pod's storage description."""
+    """Link every answer about a pod's resource (errors included) to its pod's storage description, and name the
+    solid-0.1 endpoint where this process serves it."""
     pod_name = (request.view_args or {}).get("pod_name")
     pod = _node().pods.get(pod_name) if request.blueprint == "ldp" and isinstance(pod_name, str) else None
     if pod is not None:
-        response.headers.add("Link", f'<{_node().notifications.description_url(pod)}>; rel="{STORAGE_DESCRIPTION}"')
+        notifications = _node().notifications
+        response.headers.add("Link", f'<{notifications.description_url(pod)}>; rel="{STORAGE_DESCRIPTION}"')
+        updates_via = notifications.updates_via(request.host)
+        if updates_via is not None:
+            response.headers["Updates-Via"] = updates_via
     return response
 
 

@@ -3,7 +3,8 @@
 The suite logs in by WebID-OIDC or writes anonymously to a public container; a pod takes neither, only its
 bearer token. So the suite talks to a small loopback proxy that adds the pod's token to every request and passes
 everything else through unchanged. The node's ``base_url`` is the proxy's address, so the IRIs the pod writes
-(``Location``, ``ldp:contains``) are the ones the suite asked for.
+(``Location``, ``ldp:contains``) are the ones the suite asked for. Its websocket tests (``solid-0.1``) connect to
+the ``Updates-Via`` the node answers, which is the node's own websocket port, not the proxy's.
 
 ``python -m tests.conformance.harness`` installs nothing: ``make conformance`` runs ``npm ci`` here first. It
 prints one line per failed test, then ``N passed, N failed, N skipped``; the exit status is 0 when the suite ran.
@@ -104,7 +105,7 @@ def _suite(root: str, directory: Path) -> Outcome:
     written.raise_for_status()
     results = directory / "results.json"
     env = {**os.environ, "SERVER_ROOT": root.rstrip("/"), "STORAGE_ROOT": storage.rstrip("/"),
-           "ALICE_WEBID": f"{webid_document}#me", "SKIP_WPS": "1", "INCLUDE_MAY": "1"}
+           "ALICE_WEBID": f"{webid_document}#me", "INCLUDE_MAY": "1"}
     tests = sorted(str(path) for path in (SUITE / "test" / "surface").glob("*.test.ts"))
     # The suite reads its fixtures from paths relative to its own directory.
     command = [str(JEST), "--config", str(HERE / "jest.config.js"), "--runInBand", "--forceExit", "--json",

@@ -1,11 +1,12 @@
-"""Solid Notifications (WebSocketChannel2023) against a real node: discovery, subscriptions, the notifications
-writes produce, and every refusal a subscriber or a websocket client can meet."""
+"""Solid Notifications (WebSocketChannel2023) and the legacy solid-0.1 protocol against a real node: discovery,
+subscriptions, the notifications writes produce, and every refusal a subscriber or a websocket client can meet."""
 
 from __future__ import annotations
 
 import json
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import requests
 from rdflib import Graph, URIRef
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
+from websockets.typing import Subprotocol
 
 from dds_pod.testing import ServerProcess, free_port, write_config
 
@@ -26,7 +28,7 @@ STORAGE_DESCRIPTION = "http://www.w3.org/ns/solid/terms#storageDescription"
 
 def _node(directory: Path, **limits: int) -> ServerProcess:
     port = free_port()
-    config = write_config(directory, port)
+    config = write_config(directory, port, free_rdf=["apps/"])
     table = "\n".join(f"{key} = {value}" for key, value in limits.items())
     config.write_text(config.read_text(encoding="utf-8") + f"[notifications]\n{table}\n", encoding="utf-8")
     return ServerProcess(config, port, directory / "server.log").start()
@@ -282,3 +284,148 @@ def test_a_browser_of_another_origin_may_subscribe(node):
     response = requests.post(_service(node.url), timeout=5, headers={**JSONLD, "Origin": "https://app.example"},
                              data=json.dumps({"type": "WebSocketChannel2023", "topic": f"{node.url}paris/"}))
     assert response.status_code == 200 and response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+# ----------------------------------------------------------------- solid-0.1 (Updates-Via)
+
+def _updates_via(iri: str) -> str:
+    return requests.head(iri, timeout=5).headers["Updates-Via"]
+
+
+@contextmanager
+def _legacy(iri: str) -> Iterator[ClientConnection]:
+    """A solid-0.1 client, as legacy Solid clients connect: to a resource's Updates-Via, first sending credentials."""
+    with connect(_updates_via(iri), subprotocols=[Subprotocol("solid-0.1")]) as socket:
+        socket.send("auth Bearer not-needed")
+        socket.send("dpop not-needed")
+        yield socket
+
+
+def _sub(socket: ClientConnection, iri: str) -> None:
+    socket.send(f"sub {iri}")
+    assert socket.recv(timeout=5) == f"ack {iri}"
+
+
+def _heard(socket: ClientConnection) -> str:
+    return str(socket.recv(timeout=5))
+
+
+def test_pod_answers_name_the_solid_0_1_endpoint(node):
+    for answer in (requests.get(f"{node.url}bordeaux/", timeout=5),
+                   requests.head(f"{node.url}bordeaux/apps/nothing-yet", timeout=5)):
+        assert answer.headers["Updates-Via"].startswith("ws://127.0.0.1:")
+        assert answer.headers["Updates-Via"].endswith("/solid-0.1")
+    assert "Updates-Via" not in requests.get(f"{node.url}.storage/bordeaux", timeout=5).headers
+
+
+def test_solid_0_1_publishes_a_resource_and_its_container(node):
+    base, container = node.url, f"{node.url}bordeaux/proposals/"
+    with _legacy(container) as socket:
+        assert socket.subprotocol == "solid-0.1"
+        _sub(socket, container)
+        location = post(base, "proposals/", example("proposal-community-garden")).headers["Location"]
+        assert _heard(socket) == f"pub {container}"
+        _sub(socket, location)
+        assert _heard(socket) == f"pub {location}"  # its creation, a moment after the connection opened
+        assert _put(location, {**example("proposal-community-garden"), "supportCount": 3}).status_code == 204
+        assert _heard(socket) == f"pub {location}"
+        _nothing_more(socket)  # a member's update leaves its container's list as it was
+        assert requests.delete(location, headers=auth(), timeout=5).status_code == 204
+        assert sorted([_heard(socket), _heard(socket)]) == sorted([f"pub {container}", f"pub {location}"])
+        _nothing_more(socket)
+
+
+def test_solid_0_1_publishes_the_containers_a_write_created(node):
+    area = f"{node.url}bordeaux/apps/"
+    deep, deeper = f"{area}tree/", f"{area}tree/branch/"
+    leaf = f"{deeper}leaf.ttl"
+    with _legacy(area) as socket:
+        for iri in (area, deep, deeper, leaf):  # they need not exist yet
+            _sub(socket, iri)
+        turtle = {"Content-Type": "text/turtle", **auth()}
+        assert requests.put(leaf, data="<#a> <#b> <#c> .", headers=turtle, timeout=5).status_code == 201
+        assert sorted(_heard(socket) for _ in range(4)) == sorted(f"pub {iri}" for iri in (area, deep, deeper, leaf))
+        _nothing_more(socket)
+        assert requests.put(f"{deeper}other.ttl", data="<#a> <#b> <#d> .", headers=turtle,
+                            timeout=5).status_code == 201
+        assert _heard(socket) == f"pub {deeper}"
+        _nothing_more(socket)  # its containers were there already
+
+
+def test_solid_0_1_hears_only_what_it_subscribed_to(node):
+    with _legacy(f"{node.url}bordeaux/") as socket:
+        _sub(socket, f"{node.url}bordeaux/comments/")
+        assert post(node.url, "proposals/", example("proposal-piste-cyclable-victor-hugo")).status_code == 201
+        assert post(node.url, "proposals/", example("proposal-community-garden"), pod="paris").status_code == 201
+        _nothing_more(socket)
+
+
+def test_solid_0_1_a_subscription_on_its_way_hears_of_a_write_made_meanwhile(node):
+    resource = f"{node.url}bordeaux/apps/raced.ttl"
+    turtle = {"Content-Type": "text/turtle", **auth()}
+    with _legacy(resource) as socket:
+        # The write commits before the node reads the sub, as when a client writes without awaiting its ack.
+        assert requests.put(resource, data="<#a> <#b> <#c> .", headers=turtle, timeout=5).status_code == 201
+        _sub(socket, resource)
+        assert _heard(socket) == f"pub {resource}"
+        _sub(socket, resource)  # subscribing again replays nothing
+        _nothing_more(socket)
+
+
+def test_solid_0_1_a_subscription_does_not_hear_of_a_write_before_its_connection(node):
+    resource = f"{node.url}bordeaux/apps/earlier.ttl"
+    turtle = {"Content-Type": "text/turtle", **auth()}
+    with _legacy(f"{node.url}bordeaux/apps/") as watching:  # the write is told: someone is listening
+        assert requests.put(resource, data="<#a> <#b> <#c> .", headers=turtle, timeout=5).status_code == 201
+        with _legacy(resource) as socket:
+            _sub(socket, resource)
+            _nothing_more(socket)
+        watching.close()
+
+
+@pytest.mark.parametrize(("line", "error"), [
+    ("sub https://elsewhere.example/pod/", "is not a resource of a pod of this node"),
+    ("sub {base}ns", "is not a resource of a pod of this node"),
+    ("sub {base}bordeaux/%2e%2e/paris/", "contains '.', '..'"),
+    ("sub {base}bordeaux/a b", "is not a resource of a pod of this node"),
+    ("sub", "is not a resource of a pod of this node"),
+    ("unsub {base}bordeaux/", "unknown command 'unsub'"),
+])
+def test_solid_0_1_refuses_foreign_or_malformed_iris_with_an_error_line(node, line, error):
+    with _legacy(f"{node.url}bordeaux/") as socket:
+        socket.send(line.replace("{base}", node.url))
+        answer = _heard(socket)
+        assert answer.startswith("error ") and error in answer, answer
+        _sub(socket, f"{node.url}bordeaux/")  # the connection serves on
+
+
+def test_solid_0_1_bounds_the_subscriptions_of_a_connection(node):
+    with _legacy(f"{node.url}bordeaux/") as socket:
+        for n in range(100):
+            _sub(socket, f"{node.url}bordeaux/apps/{n}")
+        _sub(socket, f"{node.url}bordeaux/apps/0")  # one already held costs nothing
+        socket.send(f"sub {node.url}bordeaux/apps/100")
+        assert _heard(socket) == "error a connection subscribes to at most 100 IRIs"
+
+
+def test_solid_0_1_closes_a_connection_on_a_message_over_the_limit(node):
+    with _legacy(f"{node.url}bordeaux/") as socket:
+        socket.send(f"sub {node.url}bordeaux/{'x' * 300}")
+        with pytest.raises(ConnectionClosed) as closed:
+            socket.recv(timeout=5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+
+
+def test_solid_0_1_takes_a_bounded_number_of_connections(tmp_path):
+    small = _node(tmp_path, max_channels=1)
+    try:
+        with _legacy(f"{small.url}bordeaux/") as first:
+            _sub(first, f"{small.url}bordeaux/")
+            with pytest.raises(InvalidStatus) as refused, _legacy(f"{small.url}bordeaux/"):
+                pass
+            assert refused.value.response.status_code == 503
+        time.sleep(0.3)  # the node sees the first connection end
+        with _legacy(f"{small.url}bordeaux/") as again:
+            _sub(again, f"{small.url}bordeaux/")
+    finally:
+        small.stop()
