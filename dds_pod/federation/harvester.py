@@ -221,6 +221,9 @@ class Harvester:
         return None
 
     def _validation_problem(self, harvested: Harvested, inferred: list[ox.Triple]) -> str | None:
+        foreign = _foreign_subject(harvested)
+        if foreign is not None:
+            return f"it describes {foreign}: a harvested document may only describe itself"
         report = self.validator.validate_triples([*harvested.triples, *inferred], warnings=False)
         if report.conforms:
             return None
@@ -309,3 +312,14 @@ class BackgroundSync:
             self._stop.wait(self.interval_s)
 
 
+
+
+def _foreign_subject(harvested: Harvested) -> str | None:
+    """The first subject of a member's document other than the document itself, its fragments and blank nodes:
+    a member cannot state facts about other resources in the merged graph."""
+    own = harvested.iri
+    for triple in harvested.triples:
+        subject = triple.subject
+        if isinstance(subject, ox.NamedNode) and subject.value != own and not subject.value.startswith(own + "#"):
+            return subject.value
+    return None

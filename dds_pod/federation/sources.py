@@ -136,6 +136,10 @@ class LocalSource:
             since = batch[-1].sequence
 
     def fetch(self, iri: str, etag: str | None = None) -> Harvested | NotModifiedType | None:
+        """The resource, or None when it is gone or in the pod's free-RDF area (apps' documents, not civic data:
+        they stay out of the merged graph)."""
+        if self.pod.is_free(iri):
+            return None
         try:
             resource = self.pod.get(iri)
         except (NotFound, Gone):

@@ -608,7 +608,8 @@ class Pod:
         if previous is not None and files.is_file(previous.triples, iri):
             raise Conflict(f"{iri} is a file: replace it with a PUT of its bytes, not with RDF")
         named_triples = name_root(sanitized(triples), subject)  # every write path passes here, patches included
-        self._check_subjects(named_triples, iri)
+        if not self.is_free(iri):  # a Solid app's document may describe anything; a civic one only itself
+            self._check_subjects(named_triples, iri)
         kept = [t for t in named_triples
                 if t.predicate != CONTAINS and not (t.subject == subject and t.predicate in SERVER_MANAGED_OX)]
         types = {t.object for t in kept if t.subject == subject and t.predicate == TYPE}

@@ -19,7 +19,7 @@ ALLOW_METHODS = "GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE"
 ALLOW_HEADERS = ("Accept, Authorization, Cache-Control, Content-Type, If-Match, If-None-Match, Prefer, Slug, "
                  "Link, Accept-Language, Content-Language")
 EXPOSE_HEADERS = ("Location, ETag, Link, Accept-Post, Accept-Patch, Allow, Content-Type, Preference-Applied, "
-                  "DDS-Validation-Warning, Vary")
+                  "DDS-Validation-Warning, Vary, Updates-Via, Content-Location")
 
 
 def register(app: Flask, trusted_origins: Set[str] = frozenset()) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,6 +35,8 @@ def node(tmp_path_factory) -> Iterator[str]:
     directory = tmp_path_factory.mktemp("free-rdf")
     port = free_port()
     config = write_config(directory, port, max_body_bytes=4096, free_rdf=["apps/", "settings/prefs/"])
+    with config.open("a", encoding="utf-8") as toml:  # the merged graph harvests the node's own pods
+        toml.write("[federation]\nmembers = []\ninterval_s = 0.5\n")
     process = ServerProcess(config, port, directory / "server.log").start()
     yield process.url
     process.stop()
@@ -135,3 +138,39 @@ def test_a_deleted_resource_is_404_in_the_free_area_and_410_in_civic_containers(
     assert civic.status_code == 201, civic.text
     assert requests.delete(civic.headers["Location"], headers=auth(), timeout=5).status_code in (200, 204)
     assert requests.get(civic.headers["Location"], headers={"Accept": "text/turtle"}, timeout=5).status_code == 410
+
+
+def test_the_free_area_takes_a_document_about_any_iri_and_a_civic_container_does_not(node):
+    store = b'{"@id": "http://store.example.com/", "@type": "http://store.example.com/Store", ' \
+            b'"http://store.example.com/name": "Links Bike Shop"}'
+    put = requests.put(f"{node}bordeaux/apps/shops/example.json", data=store, timeout=5,
+                       headers={**auth(), "Content-Type": "application/ld+json"})
+    assert put.status_code == 201, put.text
+    read = requests.get(f"{node}bordeaux/apps/shops/example.json", headers={"Accept": "text/turtle"}, timeout=5)
+    assert "Links Bike Shop" in read.text and "store.example.com" in read.text
+    civic = requests.put(f"{node}bordeaux/proposals/about-a-shop", data=store, timeout=5,
+                         headers={**auth(), "Content-Type": "application/ld+json"})
+    assert civic.status_code == 400 and civic.json()["field"] == "@id"
+
+
+def _in_merged_graph(node: str, subject: str) -> bool:
+    query = f"ASK {{ GRAPH ?g {{ <{subject}> ?p ?o }} }}"
+    answer = requests.post(f"{node}sparql", data={"query": query}, timeout=15,
+                           headers={"Accept": "application/sparql-results+json"})
+    assert answer.status_code == 200, answer.text
+    return answer.json()["boolean"]
+
+
+def test_the_free_area_stays_out_of_the_merged_graph(node):
+    """Apps' documents are not civic data: once a proposal written after them is harvested, they are still not."""
+    note = b'<#it> <http://schema.org/name> "an app setting" .'
+    assert requests.put(f"{node}bordeaux/apps/settings-note", data=note, timeout=5,
+                        headers={**TURTLE, **auth()}).status_code == 201
+    proposal = requests.post(f"{node}bordeaux/proposals/", json=example("proposal-community-garden"), timeout=5,
+                             headers={**auth(), "Content-Type": "application/ld+json"})
+    assert proposal.status_code == 201, proposal.text
+    deadline = time.monotonic() + 30
+    while not _in_merged_graph(node, proposal.headers["Location"]):
+        assert time.monotonic() < deadline, "the proposal was never harvested"
+        time.sleep(0.3)
+    assert not _in_merged_graph(node, f"{node}bordeaux/apps/settings-note#it")
