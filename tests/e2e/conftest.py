@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 import pytest
 import requests
@@ -70,6 +72,21 @@ def post(base: str, container: str, document: dict, slug: str | None = None, pod
     extra = {"Slug": slug} if slug else {}
     return requests.post(f"{base}{pod}/{container}", data=json.dumps(document),
                          headers={**JSONLD, **auth(pod), **extra, **headers}, timeout=10)
+
+
+Found = TypeVar("Found")
+
+
+def until(check: Callable[[], Found], timeout: float = 20.0) -> Found:
+    """What ``check`` gives once it is truthy, polling (the node harvests and indexes in the background); its
+    last answer, falsy, when ``timeout`` seconds pass first: the caller asserts on it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.3)
+    return check()
 
 
 def tool_missing(message: str) -> None:

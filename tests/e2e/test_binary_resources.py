@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import socket
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ from rdflib.namespace import DCTERMS, RDF
 
 from dds_pod.testing import ServerProcess, free_port, write_config
 
-from .conftest import auth
+from .conftest import auth, until
 
 LDP = "http://www.w3.org/ns/ldp#"
 BYTE_SIZE = URIRef("http://www.w3.org/ns/dcat#byteSize")
@@ -118,11 +117,7 @@ def test_put_creates_and_replaces_under_conditions(base):
 def test_the_description_holds_size_type_hash_dates_and_attaching_contributions(base):
     location = _upload(base, b"plain words", "text/plain; charset=UTF-8").headers["Location"]
     proposal = f"{base}bordeaux/proposals/with-attachment-{uuid.uuid4().hex[:6]}"
-    turtle = f"""@prefix dds: <https://w3id.org/dds/ns#> . @prefix dcterms: <http://purl.org/dc/terms/> .
-    @prefix as: <https://www.w3.org/ns/activitystreams#> . @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
-    <> a dds:Proposal ; dcterms:title "Des bancs"@fr ; as:published "2025-03-04T09:12:00Z"^^xsd:dateTime ;
-       as:attachment <{location}> ."""
-    assert _put(proposal, turtle.encode(), "text/turtle").status_code == 201
+    assert _put(proposal, _attaching(location, "Des bancs"), "text/turtle").status_code == 201
     graph = _description(location)
     file = URIRef(location)
     assert (file, RDF.type, URIRef(LDP + "NonRDFSource")) in graph
@@ -271,14 +266,12 @@ def _copies(base: str) -> dict[str, str]:
     return {row["file"]["value"]: row["copy"]["value"] for row in rows}
 
 
-def _wait_for(check, seconds: float = 20.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.3)
-    return check()
+def _attaching(file: str, title: str) -> bytes:
+    """A proposal, in Turtle, that attaches ``file``."""
+    return f"""@prefix dds: <https://w3id.org/dds/ns#> . @prefix dcterms: <http://purl.org/dc/terms/> .
+    @prefix as: <https://www.w3.org/ns/activitystreams#> . @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+    <> a dds:Proposal ; dcterms:title "{title}"@fr ; as:published "2025-03-04T09:12:00Z"^^xsd:dateTime ;
+       as:attachment <{file}> .""".encode()
 
 
 def test_the_federation_keeps_copies_of_members_files_within_its_size_cap(node, federation):
@@ -286,7 +279,7 @@ def test_the_federation_keeps_copies_of_members_files_within_its_size_cap(node, 
     small = _upload(node[0].url, b"%PDF-1.4 official answer " + uuid.uuid4().bytes, "application/pdf")
     large = _upload(node[0].url, b"x" * (FEDERATION_CAP + 1), "image/png")
     small_url, large_url = small.headers["Location"], large.headers["Location"]
-    copies = _wait_for(lambda: small_url in _copies(base) and _copies(base))
+    copies = until(lambda: small_url in _copies(base) and _copies(base))
     assert copies, "the member's file was not harvested"
     copy = requests.get(copies[small_url], timeout=5)
     assert copy.status_code == 200 and copy.content == requests.get(small_url, timeout=5).content
@@ -294,14 +287,10 @@ def test_the_federation_keeps_copies_of_members_files_within_its_size_cap(node, 
     assert large_url not in copies, "a file over the federation's cap is not copied"
     # the member's status is written once its sync ends, after the batch that brought the copy
     status = lambda: requests.get(f"{base}catalog", headers={"Accept": "text/turtle"}, timeout=5).text  # noqa: E731
-    assert _wait_for(lambda: f"{large_url} kept out" in status()), "the file over the cap is named in the status"
+    assert until(lambda: f"{large_url} kept out" in status()), "the file over the cap is named in the status"
     proposal = f"{member}proposals/attaching-{uuid.uuid4().hex[:6]}"
-    turtle = f"""@prefix dds: <https://w3id.org/dds/ns#> . @prefix dcterms: <http://purl.org/dc/terms/> .
-    @prefix as: <https://www.w3.org/ns/activitystreams#> . @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
-    <> a dds:Proposal ; dcterms:title "Réponse officielle"@fr ; as:published "2025-03-04T09:12:00Z"^^xsd:dateTime ;
-       as:attachment <{small_url}> ."""
-    assert _put(proposal, turtle.encode(), "text/turtle").status_code == 201
-    page = _wait_for(lambda: (found := requests.get(f"{base}contribution", params={"id": proposal},
+    assert _put(proposal, _attaching(small_url, "Réponse officielle"), "text/turtle").status_code == 201
+    page = until(lambda: (found := requests.get(f"{base}contribution", params={"id": proposal},
                                                     headers={"Accept": "text/html"}, timeout=5)).ok and found)
     assert page, "the contribution was not harvested"
     assert f'href="{copies[small_url]}"' in page.text, "the contribution's page links to the node's copy"
@@ -313,12 +302,12 @@ def test_the_federation_drops_its_copy_once_the_member_deletes_the_file(node, fe
     _, base, folder = federation
     content = b"%PDF-1.4 withdrawn " + uuid.uuid4().bytes
     location = _upload(node[0].url, content, "application/pdf").headers["Location"]
-    copy = _wait_for(lambda: _copies(base).get(location))
+    copy = until(lambda: _copies(base).get(location))
     assert copy and requests.get(copy, timeout=5).status_code == 200
     sha = hashlib.sha256(content).hexdigest()
     assert sha in _stored(folder)
     assert requests.delete(location, headers=auth(), timeout=5).status_code == 204
-    assert _wait_for(lambda: sha not in _stored(folder)), "the copy outlived its file"
+    assert until(lambda: sha not in _stored(folder)), "the copy outlived its file"
     assert requests.get(copy, timeout=5).status_code == 404
 
 

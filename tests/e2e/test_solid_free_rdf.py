@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from dds_pod.config import ConfigError, from_dict
 from dds_pod.node import Node
 from dds_pod.testing import TOKENS, ServerProcess, free_port, write_config
 
-from .conftest import auth, example
+from .conftest import auth, example, until
 
 TURTLE = {"Content-Type": "text/turtle"}
 PROFILE = """@prefix foaf: <http://xmlns.com/foaf/0.1/> . @prefix solid: <http://www.w3.org/ns/solid/terms#> .
@@ -169,8 +168,5 @@ def test_the_free_area_stays_out_of_the_merged_graph(node):
     proposal = requests.post(f"{node}bordeaux/proposals/", json=example("proposal-community-garden"), timeout=5,
                              headers={**auth(), "Content-Type": "application/ld+json"})
     assert proposal.status_code == 201, proposal.text
-    deadline = time.monotonic() + 30
-    while not _in_merged_graph(node, proposal.headers["Location"]):
-        assert time.monotonic() < deadline, "the proposal was never harvested"
-        time.sleep(0.3)
+    assert until(lambda: _in_merged_graph(node, proposal.headers["Location"]), 30), "the proposal was never harvested"
     assert not _in_merged_graph(node, f"{node}bordeaux/apps/settings-note#it")
