@@ -40,6 +40,18 @@ def test_an_upload_over_the_limit_is_refused_and_leaves_nothing(blobs, tmp_path)
         assert not list((tmp_path / "files" / "incoming").iterdir())
 
 
+def test_an_upload_cut_off_while_read_leaves_nothing(tmp_path):
+    blobs = FileBlobs(tmp_path / "files")
+
+    def cut_off():
+        yield b"the first part"
+        raise ConnectionResetError("the client went away")
+
+    with pytest.raises(ConnectionResetError):
+        blobs.stage(cut_off(), max_bytes=1000)
+    assert blobs.hashes() == [] and not list((tmp_path / "files" / "incoming").iterdir())
+
+
 def test_a_staged_upload_not_kept_is_discarded(tmp_path):
     blobs = FileBlobs(tmp_path / "files")
     blobs.stage([b"never kept"], max_bytes=100).discard()

@@ -1,25 +1,25 @@
-"""A member's document may describe only itself (its IRI, its fragments, blank nodes) in the merged graph."""
+"""A civic document, stored or harvested, may describe only itself: its IRI, its fragments, blank nodes."""
 
 from __future__ import annotations
 
 import pyoxigraph as ox
 
-from dds_pod.federation.harvester import _foreign_subject
-from dds_pod.federation.sources import Harvested
+from dds_pod.ldp.resources import foreign_subject
 
 DOC = "https://pod.example/bordeaux/proposals/p1"
 NAME = ox.NamedNode("http://schema.org/name")
 
 
-def harvested(*subjects: ox.NamedNode | ox.BlankNode) -> Harvested:
-    return Harvested(DOC, [ox.Triple(subject, NAME, ox.Literal("x")) for subject in subjects], None)
+def foreign(*subjects: ox.NamedNode | ox.BlankNode) -> str | None:
+    found = foreign_subject([ox.Triple(subject, NAME, ox.Literal("x")) for subject in subjects], DOC)
+    return found.value if isinstance(found, ox.NamedNode) else None
 
 
 def test_the_document_its_fragments_and_blank_nodes_are_its_own():
-    assert _foreign_subject(harvested(ox.NamedNode(DOC), ox.NamedNode(f"{DOC}#place"), ox.BlankNode())) is None
+    assert foreign(ox.NamedNode(DOC), ox.NamedNode(f"{DOC}#place"), ox.BlankNode()) is None
 
 
 def test_another_resource_or_a_look_alike_prefix_is_foreign():
-    assert _foreign_subject(harvested(ox.NamedNode(DOC), ox.NamedNode("https://pod.example/paris/p9"))) \
+    assert foreign(ox.NamedNode(DOC), ox.NamedNode("https://pod.example/paris/p9")) \
         == "https://pod.example/paris/p9"
-    assert _foreign_subject(harvested(ox.NamedNode(f"{DOC}-other"))) == f"{DOC}-other"
+    assert foreign(ox.NamedNode(f"{DOC}-other")) == f"{DOC}-other"

@@ -16,7 +16,6 @@ answers the few reads it needs (stored hashes and ETags, the last sequence appli
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 from collections.abc import Callable, Iterable
@@ -27,6 +26,7 @@ import pyoxigraph as ox
 from ..canonical import content_hash
 from ..changes import Event
 from ..ldp import files
+from ..ldp.resources import foreign_subject
 from ..store import Change
 from ..store.blobs import BlobStore, MemoryBlobs
 from ..terms import ObjectTerm, date_time, integer, named, utc_now
@@ -214,14 +214,16 @@ class Harvester:
             data = source.file_bytes(iri, info.sha256)
         except FetchError as exc:
             return f"its bytes could not be read: {exc}"
-        if hashlib.sha256(data).hexdigest() != info.sha256:
+        staged = self.blobs.stage([data], len(data))
+        if staged.sha256 != info.sha256:
+            staged.discard()
             return "its bytes do not have the SHA-256 its description states"
         with self.blobs.lock:
-            self.blobs.keep(self.blobs.stage([data], len(data)))
+            self.blobs.keep(staged)
         return None
 
     def _validation_problem(self, harvested: Harvested, inferred: list[ox.Triple]) -> str | None:
-        foreign = _foreign_subject(harvested)
+        foreign = foreign_subject(harvested.triples, harvested.iri)
         if foreign is not None:
             return f"it describes {foreign}: a harvested document may only describe itself"
         report = self.validator.validate_triples([*harvested.triples, *inferred], warnings=False)
@@ -313,13 +315,3 @@ class BackgroundSync:
 
 
 
-
-def _foreign_subject(harvested: Harvested) -> str | None:
-    """The first subject of a member's document other than the document itself, its fragments and blank nodes:
-    a member cannot state facts about other resources in the merged graph."""
-    own = harvested.iri
-    for triple in harvested.triples:
-        subject = triple.subject
-        if isinstance(subject, ox.NamedNode) and subject.value != own and not subject.value.startswith(own + "#"):
-            return subject.value
-    return None

@@ -249,11 +249,7 @@ class MergedGraph:
 
     def typed_rows(self, classes: Iterable[str], iris: Collection[str] | None) -> list[tuple[str, str]]:
         """(resource, class) for the resources of these classes, inferred classes included."""
-        if iris is None:
-            types = " ".join(_ref(c) for c in classes)
-            pattern = f"VALUES ?type {{ {types} }} ?r a ?type"
-        else:  # from each resource's types, not from every member of the classes
-            pattern = f"?r a ?type FILTER(?type IN ({', '.join(_ref(c) for c in classes)}))"
+        pattern = _one_of("type", "?r a ?type", classes, iris)
         query = f"SELECT DISTINCT ?r ?type WHERE {{ {_values('r', iris)} {pattern} }}"
         return [(row["r"].value, row["type"].value) for row in self.store.select(query) if _is_iri(row["r"])]
 
@@ -345,12 +341,16 @@ def _values(variable: str, iris: Collection[str] | None) -> str:
 
 
 def _predicates(predicates: Iterable[str], iris: Collection[str] | None) -> str:
-    """``?r ?p ?o`` for these predicates. For a few resources each one's statements are read and filtered (the
-    store then starts from ?r); for every resource, the statements of each predicate."""
-    listed = ", ".join(_ref(p) for p in predicates)
+    return _one_of("p", "?r ?p ?o", predicates, iris)
+
+
+def _one_of(variable: str, pattern: str, values: Iterable[str], iris: Collection[str] | None) -> str:
+    """``pattern`` with ``?variable`` one of ``values``. For a few resources each one's statements are read and
+    filtered (the store then starts from ?r); for every resource, the statements of each value."""
+    refs = [_ref(value) for value in values]
     if iris is None:
-        return f"VALUES ?p {{ {listed.replace(',', '')} }} ?r ?p ?o"
-    return f"?r ?p ?o FILTER(?p IN ({listed}))"
+        return f"VALUES ?{variable} {{ {' '.join(refs)} }} {pattern}"
+    return f"{pattern} FILTER(?{variable} IN ({', '.join(refs)}))"
 
 
 def _is_iri(term) -> bool:

@@ -634,14 +634,12 @@ class Pod:
         return list(dict.fromkeys(kept))
 
     def _check_subjects(self, triples: Iterable[Statement], iri: str) -> None:
-        for subject in {t.subject for t in triples}:
-            if isinstance(subject, ox.Triple):
-                raise BadDocument(f"a triple term cannot be a subject: a document may only describe {iri}",
-                                  field="@id")
-            if isinstance(subject, ox.BlankNode) or subject.value == iri or subject.value.startswith(iri + "#"):
-                continue
-            where = "outside this pod" if not subject.value.startswith(self.url) else "another resource"
-            raise BadDocument(f"\"@id\" {subject.value!r} is {where}: a document may only describe {iri}",
+        foreign = foreign_subject(triples, iri)
+        if isinstance(foreign, ox.Triple):
+            raise BadDocument(f"a triple term cannot be a subject: a document may only describe {iri}", field="@id")
+        if foreign is not None:
+            where = "outside this pod" if not foreign.value.startswith(self.url) else "another resource"
+            raise BadDocument(f"\"@id\" {foreign.value!r} is {where}: a document may only describe {iri}",
                               field="@id")
 
     def _new_member_iri(self, container: str, slug: str | None, as_container: bool) -> str:
@@ -709,6 +707,18 @@ class Pod:
             ox.Triple(subject, named(DCTERMS.modified), stamp),
         ])
         change.add.append(_version_quad(iri, ox.Literal(_new_version())))
+
+
+def foreign_subject(triples: Iterable[Statement], iri: str) -> ox.NamedNode | ox.Triple | None:
+    """The first subject of a document other than the document itself, its fragments and blank nodes: what a
+    civic document, stored or harvested, may not describe."""
+    for triple in triples:
+        subject = triple.subject
+        if isinstance(subject, ox.BlankNode):
+            continue
+        if isinstance(subject, ox.Triple) or (subject.value != iri and not subject.value.startswith(iri + "#")):
+            return subject
+    return None
 
 
 def _check_free_rdf(config: PodConfig) -> None:

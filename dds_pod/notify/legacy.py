@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 
 from ..errors import BadDocument
 from ..ldp.resources import check_path_segments
@@ -40,6 +41,7 @@ class Subscriptions:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._topics: dict[int, set[str]] = {}
+        self._opened: dict[int, float] = {}  # when each connection opened (monotonic)
 
     def full(self) -> bool:
         with self._lock:
@@ -52,11 +54,13 @@ class Subscriptions:
                 return None
             number = next(self._ids)
             self._topics[number] = set()
+            self._opened[number] = time.monotonic()
             return number
 
     def disconnect(self, number: int) -> None:
         with self._lock:
             self._topics.pop(number, None)
+            self._opened.pop(number, None)
 
     def answer(self, number: int, line: str) -> str | None:
         """The reply to one line a client sent: ``ack``, an ``error``, or nothing for a line ignored."""
@@ -89,10 +93,12 @@ class Subscriptions:
 
     def watches(self, prefix: str) -> bool:
         """Whether a write under ``prefix`` (a pod) may concern a connection: one subscribed to an IRI under it,
-        or one not subscribed yet, whose first ``sub`` may be on its way."""
+        or one opened less than ``GRACE_S`` ago and not subscribed yet, whose first ``sub`` may be on its way (an
+        idle connection older than that could not hear of the write anyway: changes are kept ``GRACE_S``)."""
+        recent = time.monotonic() - GRACE_S
         with self._lock:
-            return any(not topics or any(topic.startswith(prefix) for topic in topics)
-                       for topics in self._topics.values())
+            return any(any(topic.startswith(prefix) for topic in topics) if topics
+                       else self._opened[number] >= recent for number, topics in self._topics.items())
 
     def _refusal(self, iri: str) -> str | None:
         """Why ``iri`` cannot be subscribed to, or None. It need not exist yet: creating it is a change."""

@@ -319,7 +319,7 @@ def _change_feed(pod: Pod) -> Response:
     asked = int_arg("limit", _node().config.page_size, minimum=1)
     limit = min(asked, FEED_PAGE_MAX)
     is_node = "since" in request.args
-    if is_node and (asked != limit or "limit" not in request.args or _feed_query() != f"since={since}&limit={limit}"):
+    if is_node and _feed_query() != f"since={since}&limit={limit}":  # not the page's own IRI
         return _feed_redirect(pod, since, limit)
     chosen = conneg.choose(request)
     if chosen == conneg.HTML:
