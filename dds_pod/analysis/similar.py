@@ -22,14 +22,13 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from . import Corpus, NotEnoughData, Run, Similar, Text
-from .translate import COMMAND, TranslationError, mode, translate_many
-from .vectors import MAX_CHARS, char_vectoriser, document, make_run, stemmed, utc_now, word_vectoriser
+from .translate import COMMAND, mode
+from .vectors import MAX_CHARS, PIVOT, char_vectoriser, document, make_run, pivoted, stemmed, utc_now, word_vectoriser
 
 METHODS = ("auto", "pivot", "char", "word")
 K = 5
 MIN_SCORE = 0.25
 NEAR_DUPLICATE = 0.9
-PIVOT = "es"
 BLOCK_CELLS = 8_000_000  # scores of one block (32 MB of float32)
 
 
@@ -167,24 +166,6 @@ def _documents(texts: Sequence[Text], method: str, pivot: str, command: str) -> 
         return [" ".join(stemmed(document(text), text.language)) for text in texts]
     translated = pivoted(texts, pivot, command)
     return [" ".join(stemmed(body, language)) for body, language in translated]
-
-
-def pivoted(texts: Sequence[Text], pivot: str = PIVOT, command: str = COMMAND) -> list[tuple[str, str]]:
-    """Each text's document in the pivot language (translated, one call per source language), with the language
-    it is now in: a text whose language cannot be translated stays as it is."""
-    result = [(document(text), text.language) for text in texts]
-    by_language: dict[str, list[int]] = defaultdict(list)
-    for position, text in enumerate(texts):
-        if text.language and text.language != pivot and mode(text.language, pivot, command):
-            by_language[text.language].append(position)
-    for language, positions in sorted(by_language.items()):
-        try:
-            translations = translate_many([result[p][0] for p in positions], language, pivot, command)
-        except TranslationError:
-            continue  # the pair failed: those texts keep their language, compared by their own stems
-        for position, translation in zip(positions, translations, strict=True):
-            result[position] = (translation, pivot)
-    return result
 
 
 def _labels(values: list[str]) -> np.ndarray:

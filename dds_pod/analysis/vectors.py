@@ -11,8 +11,8 @@ a term is shown as the most frequent word that gave its stem. Stop words come fr
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import cache, lru_cache
 from importlib import metadata
@@ -23,8 +23,10 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from ..search.words import MAX_WORD_CHARS, STEMMERS, stem, unaccented, words
 from . import Corpus, Run, Text
+from .translate import COMMAND, TranslationError, mode, translate_many
 
 MAX_CHARS = 20_000
+PIVOT = "es"  # the language texts are translated to for comparison: Apertium pairs it with ca, fr and en
 MIN_WORD_CHARS = 2  # one-letter words are articles and initials in every language the node reads
 SOFTWARE = ("dds-pod", "scikit-learn", "numpy", "scipy", "snowballstemmer", "py3langid", "stopwordsiso")
 
@@ -104,6 +106,24 @@ def char_vectoriser(documents: int, max_features: int = 400_000) -> TfidfVectori
         max_df=1.0 if documents <= 4_000 else 2_000 / documents, sublinear_tf=True, max_features=max_features,
         dtype=np.float32,
     )
+
+
+def pivoted(texts: Sequence[Text], pivot: str = PIVOT, command: str = COMMAND) -> list[tuple[str, str]]:
+    """Each text's document in the pivot language (translated, one call per source language), with the language
+    it is now in: a text whose language cannot be translated stays as it is."""
+    result = [(document(text), text.language) for text in texts]
+    by_language: dict[str, list[int]] = defaultdict(list)
+    for position, text in enumerate(texts):
+        if text.language and text.language != pivot and mode(text.language, pivot, command):
+            by_language[text.language].append(position)
+    for language, positions in sorted(by_language.items()):
+        try:
+            translations = translate_many([result[p][0] for p in positions], language, pivot, command)
+        except TranslationError:
+            continue  # the pair failed: those texts keep their language, compared by their own stems
+        for position, translation in zip(positions, translations, strict=True):
+            result[position] = (translation, pivot)
+    return result
 
 
 def software() -> str:
