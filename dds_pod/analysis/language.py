@@ -3,7 +3,8 @@ download), restricted to the languages the node reads.
 
 A text shorter than ``min_chars`` letters, or whose most likely language has a probability under
 ``min_confidence``, is left unknown (``""``) rather than guessed: a wrong tag would stem it in the wrong language
-and send it to a translator for the wrong pair.
+and send it to a translator for the wrong pair. A text the full model reads as another language (German,
+Portuguese) is unknown too, rather than tagged with the closest of the node's languages.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ def detect(text: str, languages: tuple[str, ...] = LANGUAGES, *, min_chars: int 
     """The language of ``text`` among ``languages``, or :data:`UNKNOWN` when too short or too unsure."""
     sample = text[:MAX_CHARS]
     if sum(char.isalpha() for char in sample) < min_chars:
+        return UNKNOWN
+    if _identifier(None).classify(sample)[0] not in languages:  # German is not English because English is closer
         return UNKNOWN
     language, confidence = _identifier(languages).classify(sample)
     return language if confidence >= min_confidence else UNKNOWN
@@ -64,13 +67,13 @@ def _tag(text: Text, languages: dict[str, str]) -> Text:
     return replace(text, language=languages[text.iri])
 
 
-def _identifier(languages: tuple[str, ...]) -> LanguageIdentifier:
-    """The model restricted to ``languages``, loaded once per thread and choice of languages."""
+def _identifier(languages: tuple[str, ...] | None) -> LanguageIdentifier:
+    """The model restricted to ``languages`` (all it knows when None), loaded once per thread and choice."""
     cache = getattr(_local, "identifiers", None)
     if cache is None:
         cache = _local.identifiers = {}
     if languages not in cache:
         identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-        identifier.set_languages(list(languages))
+        identifier.set_languages(list(languages) if languages else None)
         cache[languages] = identifier
     return cache[languages]
