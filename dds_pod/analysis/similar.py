@@ -5,7 +5,8 @@ Across languages the texts are compared either through a pivot language (each te
 then stemmed: ``pivot``), or by character n-grams, which Catalan, Spanish and French largely share (``char``);
 ``word`` compares stems within one language. ``auto`` takes the pivot when Apertium translates every language of
 the corpus into it. The comparison runs in blocks of rows of a sparse matrix, so memory stays bounded (a block of
-scores, never the n × n matrix) however many texts there are.
+scores, never the n × n matrix) however many texts there are; above :data:`EXACT_UP_TO` texts, their vectors
+are first reduced to :data:`DIMENSIONS` (truncated SVD, seeded), which bounds the cost of each comparison.
 
 :class:`SimilarIndex` keeps the fitted vectoriser and the matrix, so that the texts changed by a harvest are
 compared with the rest (:func:`update_similar`) without vectorising everything again.
@@ -19,7 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
+from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.preprocessing import normalize
 
 from . import Corpus, NotEnoughData, Run, Similar, Text
 from .translate import COMMAND, mode
@@ -30,6 +33,10 @@ K = 5
 MIN_SCORE = 0.25
 NEAR_DUPLICATE = 0.9
 BLOCK_CELLS = 8_000_000  # scores of one block (32 MB of float32)
+EXACT_UP_TO = 20_000  # texts compared on their full sparse vectors; more are first reduced to DIMENSIONS
+DIMENSIONS = 256
+SEED = 0
+SVD_ITERATIONS = 3  # of the randomised SVD, below scikit-learn's 5: each is two passes over the large matrix
 
 
 @dataclass
@@ -40,7 +47,8 @@ class SimilarIndex:
     pivot: str
     command: str
     vectoriser: TfidfVectorizer
-    matrix: sparse.csr_matrix  # one row per text, in the order of ``texts``
+    reducer: TruncatedSVD | None  # the projection of a large corpus's vectors, None when compared in full
+    matrix: sparse.csr_matrix | np.ndarray  # one row per text, in the order of ``texts``
     texts: list[Text]
 
 
@@ -52,10 +60,13 @@ class SimilarResult:
 
 
 def find_similar(corpus: Corpus, *, method: str = "auto", k: int = K, min_score: float = MIN_SCORE,
-                 near_duplicate: float = NEAR_DUPLICATE, pivot: str = PIVOT,
-                 command: str = COMMAND) -> SimilarResult | NotEnoughData:
+                 near_duplicate: float = NEAR_DUPLICATE, pivot: str = PIVOT, command: str = COMMAND,
+                 dimensions: int | None = None) -> SimilarResult | NotEnoughData:
     """For each contribution, up to ``k`` contributions of another platform or language scoring at least
-    ``min_score``; those at ``near_duplicate`` or above are flagged."""
+    ``min_score``; those at ``near_duplicate`` or above are flagged. ``dimensions``: compare the texts' vectors
+    reduced to that many (latent semantic analysis, seeded), 0 for their full vectors; None: full up to
+    :data:`EXACT_UP_TO` texts, :data:`DIMENSIONS` above (the sparse products of a large corpus of related
+    texts cost nearly what a dense n × n matrix does)."""
     started = utc_now()
     texts = sorted((text for text in corpus.texts if document(text).strip()), key=_order)
     if len({text.iri for text in texts}) < 2:
@@ -64,11 +75,15 @@ def find_similar(corpus: Corpus, *, method: str = "auto", k: int = K, min_score:
     vectoriser, matrix = vectorise(texts, chosen, pivot, command)
     if matrix.shape[1] == 0 or matrix.nnz == 0:
         return NotEnoughData("similar", "the texts have no words in common to compare")
-    index = SimilarIndex(chosen, pivot, command, vectoriser, matrix, texts)
+    size = (DIMENSIONS if len(texts) > EXACT_UP_TO else 0) if dimensions is None else dimensions
+    reducer = TruncatedSVD(size, n_iter=SVD_ITERATIONS, random_state=SEED) if 0 < size < min(matrix.shape) else None
+    rows = normalize(reducer.fit_transform(matrix)).astype(np.float32) if reducer else matrix
+    index = SimilarIndex(chosen, pivot, command, vectoriser, reducer, rows, texts)
     found = _similar(index, range(len(texts)), k, min_score, near_duplicate)
     parameters: dict[str, str | int | float | bool] = {
         "method": chosen, "k": k, "min_score": min_score, "near_duplicate": near_duplicate, "max_chars": MAX_CHARS,
-        "features": int(matrix.shape[1])}
+        "features": int(matrix.shape[1]), "dimensions": reducer.n_components if reducer else 0,
+        "svd_iterations": SVD_ITERATIONS if reducer else 0}
     if chosen == "pivot":
         parameters["pivot"] = pivot
     return SimilarResult(found, make_run(f"tfidf-{chosen}-cosine", parameters, corpus, started), index)
@@ -83,7 +98,10 @@ def update_similar(index: SimilarIndex, changed: Sequence[Text], removed: Collec
     kept = [row for row, text in enumerate(index.texts) if text.iri not in gone]
     fresh = sorted((text for text in changed if document(text).strip()), key=_order)
     added = index.vectoriser.transform(_documents(fresh, index.method, index.pivot, index.command))
-    index.matrix = sparse.vstack([index.matrix[kept], added], format="csr")
+    if index.reducer is not None:
+        index.matrix = np.vstack([index.matrix[kept], normalize(index.reducer.transform(added)).astype(np.float32)])
+    else:
+        index.matrix = sparse.vstack([index.matrix[kept], added], format="csr")
     index.texts = [index.texts[row] for row in kept] + fresh
     return _similar(index, range(len(kept), len(index.texts)), k, min_score, near_duplicate)
 
@@ -109,7 +127,7 @@ def vectorise(texts: Sequence[Text], method: str, pivot: str = PIVOT,
         return vectoriser, sparse.csr_matrix((len(texts), 0), dtype=np.float32)
 
 
-def nearest(queries: sparse.csr_matrix, base: sparse.csr_matrix, k: int,
+def nearest(queries: sparse.csr_matrix | np.ndarray, base: sparse.csr_matrix | np.ndarray, k: int,
             exclude: Sequence[tuple[np.ndarray, np.ndarray]] = ()) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` rows of ``base`` nearest to each row of ``queries`` (indices, -1 where fewer, and scores), best
     first, ties by index. A pair is skipped when, for any ``(query_labels, base_labels)`` of ``exclude``, their
@@ -118,9 +136,11 @@ def nearest(queries: sparse.csr_matrix, base: sparse.csr_matrix, k: int,
     k = min(k, size)
     indices = np.full((rows, k), -1, dtype=np.int64)
     scores = np.zeros((rows, k), dtype=np.float32)
-    transposed = base.T.tocsc() if k else base.T
+    # sparse, as rows: a product with a column matrix would convert it at every block
+    transposed = sparse.csr_matrix(base.T) if sparse.issparse(base) else np.ascontiguousarray(base.T)
     for start, stop in _blocks(rows, size) if k else ():
-        block = (queries[start:stop] @ transposed).toarray()
+        product = queries[start:stop] @ transposed
+        block = product.toarray() if sparse.issparse(product) else np.asarray(product)
         for query_labels, base_labels in exclude:
             block[query_labels[start:stop, None] == base_labels[None, :]] = -1.0
         top = np.argpartition(-block, k - 1, axis=1)[:, :k]
