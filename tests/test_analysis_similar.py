@@ -157,3 +157,17 @@ def test_one_word_megabyte_and_unknown_language_texts():
     assert {(each.source, each.target) for each in found.similar} >= {("big", "xx"), ("xx", "big")}
     words = find_similar(replace(corpus), method="word")
     assert isinstance(words, SimilarResult)
+
+
+def test_reduced_vectors_still_find_the_translation():
+    """The path a corpus above EXACT_UP_TO texts takes, forced on a small one."""
+    corpus = barcelona()
+    result = find_similar(corpus, method="char", command=ABSENT, dimensions=64)
+    assert isinstance(result, SimilarResult) and result.run.parameters["dimensions"] == 64
+    assert isinstance(result.index.matrix, np.ndarray) and result.index.matrix.shape == (440, 64)
+    again = find_similar(corpus, method="char", command=ABSENT, dimensions=64)
+    assert isinstance(again, SimilarResult) and again.similar == result.similar
+    text = next(text for text in corpus.texts if text.language == "ca")
+    found = update_similar(result.index, [replace(text, iri="new", platform="other")])
+    assert found and found[0].source == "new" and found[0].target == text.iri and found[0].near_duplicate
+    assert result.index.matrix.shape == (441, 64)
