@@ -83,6 +83,9 @@ class ServerConfig:
     body_timeout_s: float = 60.0  # from the end of the headers to the end of the body, else 408
     idle_timeout_s: float = 60.0  # a kept-alive connection without a request is closed after this
     max_header_bytes: int = 64 * 1024  # larger request headers get 431
+    # "here": this process runs the node's jobs, or takes them over when the process of this machine running them
+    # ends; "elsewhere": never (they run on another machine serving the same store). See dds_pod.jobs.
+    jobs: str = "here"
 
 
 @dataclass(frozen=True)
@@ -250,7 +253,18 @@ def _server(raw: dict[str, Any]) -> ServerConfig:
         body_timeout_s=_positive_number(raw, "body_timeout_s", defaults.body_timeout_s, "server."),
         idle_timeout_s=_positive_number(raw, "idle_timeout_s", defaults.idle_timeout_s, "server."),
         max_header_bytes=_positive_int(raw, "max_header_bytes", defaults.max_header_bytes, "server."),
+        jobs=_choice(raw, "jobs", defaults.jobs, JOB_PLACES, "server."),
     )
+
+
+def _choice(raw: dict[str, Any], key: str, default: str, choices: tuple[str, ...], prefix: str) -> str:
+    value = raw.get(key, default)
+    if value not in choices:
+        raise ConfigError(f"{prefix}{key} must be one of {', '.join(repr(c) for c in choices)}", field=prefix + key)
+    return value
+
+
+JOB_PLACES = ("here", "elsewhere")
 
 
 def _interface(raw: dict[str, Any]) -> InterfaceConfig:

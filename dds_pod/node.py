@@ -65,7 +65,9 @@ class Node:
         # The bytes of the pods' files, beside the store that describes them.
         self.blobs = open_blobs(config.data_dir / "files" if config.data_dir is not None else None)
         self.pods = {name: self._pod(pod) for name, pod in config.pods.items()}
-        self._background: list[BackgroundTask] = []
+        self._jobs: list[BackgroundTask] = []
+        self._serving_tasks: list[BackgroundTask] = []
+        self._started: dict[bool, list[BackgroundTask]] = {True: [], False: []}  # by "is a job"
         for pod in self.pods.values():
             pod.initialize()
         federation = config.federation
@@ -76,8 +78,8 @@ class Node:
                            member_fetcher(config, config.max_body_bytes, "dds-pod notifications"), limits,
                            f"{config.base_url}federation/notifications/")
         self.add_background(self.outbox)
-        self.add_background(self.inbox)
-        self.add_background(self.notifications.endpoint)
+        self.add_background(self.inbox, every_process=True)
+        self.add_background(self.notifications.endpoint, every_process=True)
         self._build_federation()
 
     def _pod(self, config: PodConfig) -> Pod:
@@ -116,17 +118,26 @@ class Node:
         """Build the search index from the merged graph if it is empty (at start-up); the documents written."""
         return build_if_empty(self.search, self.search_documents)
 
-    def add_background(self, task: BackgroundTask) -> None:
-        """Register a task (harvesting, notification delivery) run by a server, not by the CLI or tests."""
-        self._background.append(task)
+    def add_background(self, task: BackgroundTask, *, every_process: bool = False) -> None:
+        """Register a task run by a server, not by the CLI or tests. By default a job of the node (harvesting,
+        delivering notifications, analysis): however many processes serve the node, one runs its jobs (see
+        :mod:`.jobs`). ``every_process``: a task of each process that serves requests, about what that process
+        received itself (the inbox's verification, the websocket endpoint of its subscribers)."""
+        (self._serving_tasks if every_process else self._jobs).append(task)
 
-    def start_background(self) -> None:
-        for task in self._background:
-            task.start()
+    def start_background(self, *, jobs: bool = True, serving: bool = True) -> None:
+        """Start the node's jobs, the tasks of a serving process, or both."""
+        for is_job, tasks in ((False, self._serving_tasks if serving else []), (True, self._jobs if jobs else [])):
+            for task in tasks:
+                task.start()
+                self._started[is_job].append(task)
 
-    def stop_background(self) -> None:
-        for task in self._background:
-            task.stop()
+    def stop_background(self, *, jobs: bool = True, serving: bool = True) -> None:
+        """Stop what :meth:`start_background` started (the jobs, the serving tasks or both), the last first."""
+        for is_job, chosen in ((True, jobs), (False, serving)):
+            started = self._started[is_job]
+            while chosen and started:
+                started.pop().stop()
 
     def pods_accepting(self, token: str) -> set[str]:
         """Names of the pods this bearer token may write to (compared in constant time)."""

@@ -40,6 +40,9 @@ LDP_INBOX = "http://www.w3.org/ns/ldp#inbox"
 ACTIVITIES = {"Create": AS.Create, "Update": AS.Update}
 RETRYABLE_STATUSES = frozenset({408, 425, 429})
 ANSWERING = frozenset(named(p) for p in reactions.ANSWERING)
+# A write of this process wakes the delivery thread; one of another process serving the node (see dds_pod.jobs) is
+# found in the store by the next round, at most this long after.
+POLL_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -199,7 +202,7 @@ class Outbox:
             except Exception:
                 log.exception("outbox delivery round failed")
                 delay = self.retry_base_s
-            self._wake.wait(MAX_RETRY_DELAY_S if delay is None else delay)
+            self._wake.wait(min(POLL_S, MAX_RETRY_DELAY_S if delay is None else delay))
 
 
 def answered_in(statements: Iterable[Statement], iri: str) -> list[str]:
