@@ -198,9 +198,12 @@ class OxigraphServer:
             terminate(self.process)
 
 
-def sparql_store_table(pods: OxigraphServer, federation: OxigraphServer, timeout_s: float = 5) -> str:
-    """The ``[store]`` table of a node whose pods and merged graph live on two Oxigraph servers."""
+def sparql_store_table(pods: OxigraphServer, federation: OxigraphServer, timeout_s: float = 5,
+                       lock_dir: Path | None = None) -> str:
+    """The ``[store]`` table of a node whose pods and merged graph live on two Oxigraph servers; ``lock_dir``: the
+    folder of its processes' write locks."""
     return "\n".join([
         "[store]", 'backend = "sparql"', f'query_url = "{pods.query_url}"', f'update_url = "{pods.update_url}"',
-        f"timeout_s = {timeout_s}", "[store.federation]", f'query_url = "{federation.query_url}"',
+        f"timeout_s = {timeout_s}", *([f'lock_dir = "{lock_dir}"'] if lock_dir is not None else []),
+        "[store.federation]", f'query_url = "{federation.query_url}"',
         f'update_url = "{federation.update_url}"', ""])
