@@ -5,16 +5,22 @@ member's resources, this node's pods included, with provenance), read through ``
 The harvester, the merged views, the catalogue and the Decidim API each get only the parts they
 use; the node owns their background tasks. Nothing below this module imports it.
 
-Built once by the application factory; the HTTP layer reaches the domain only through it.
+Built once by the application factory; the HTTP layer reaches the domain only through it. A node whose store does not
+answer yet (a SPARQL engine still starting) is built all the same: it prepares its pods once the store answers
+(:meth:`Node.ensure_ready`), and until then its requests get 503.
 """
 
 from __future__ import annotations
 
 import hmac
+import logging
+import threading
+import time
 from typing import Protocol
 
 from .api.decidim import DecidimAPI
 from .config import Config, PodConfig
+from .errors import StoreUnavailable
 from .federation.catalog import Catalog
 from .federation.fetch import AddressPolicy
 from .federation.harvester import BackgroundSync, Harvester
@@ -37,6 +43,9 @@ from .search.updater import IndexUpdater, build_if_empty
 from .store import Store, open_store
 from .store.blobs import open_blobs
 from .validation import Validator, default_validator
+
+log = logging.getLogger(__name__)
+RETRY_READY_S = 1.0  # how often a node whose store did not answer tries again, at most
 
 
 class BackgroundTask(Protocol):
@@ -68,8 +77,8 @@ class Node:
         self._jobs: list[BackgroundTask] = []
         self._serving_tasks: list[BackgroundTask] = []
         self._started: dict[bool, list[BackgroundTask]] = {True: [], False: []}  # by "is a job"
-        for pod in self.pods.values():
-            pod.initialize()
+        self._ready, self._ready_lock, self._tried = False, threading.Lock(), float("-inf")
+        self._waiting = ""  # why the store did not answer, last time
         federation = config.federation
         limits = InboxLimits(federation.inbox_queue, federation.inbox_per_actor, federation.inbox_workers,
                              federation.retry_base_s, config.max_body_bytes)
@@ -80,7 +89,13 @@ class Node:
         self.add_background(self.outbox)
         self.add_background(self.inbox, every_process=True)
         self.add_background(self.notifications.endpoint, every_process=True)
+        self.add_background(self.notifications.follower, every_process=True)
         self._build_federation()
+        self._records = self.catalog.read_records()
+        try:
+            self.ensure_ready()
+        except StoreUnavailable as exc:
+            log.warning("the store does not answer (%s): requests get 503 until it does", exc.message)
 
     def _pod(self, config: PodConfig) -> Pod:
         """A pod whose writes queue what they owe other pods (the outbox), then tell their subscribers."""
@@ -105,6 +120,37 @@ class Node:
                                self.config.catalog_records)
         self.decidim = DecidimAPI(self.merged_graph)
         self.portal = Portal(self.merged_graph, self.received_reactions)
+
+    def ensure_ready(self) -> None:
+        """Create the pods' initial containers, start following their feeds, queue again the inbox's pending
+        notifications and store the catalogue's records, once; raise
+        :class:`StoreUnavailable` while the store does not answer (tried again at most every RETRY_READY_S)."""
+        if self._ready:
+            return
+        with self._ready_lock:
+            if self._ready:
+                return
+            if time.monotonic() - self._tried < RETRY_READY_S:
+                raise StoreUnavailable(f"the node is waiting for its store: {self._waiting}")
+            self._tried = time.monotonic()
+            try:
+                self._prepare()
+            except StoreUnavailable as exc:
+                self._waiting = exc.message
+                raise StoreUnavailable(f"the node is waiting for its store: {exc.message}") from None
+            self._ready = True
+
+    def _prepare(self) -> None:
+        for pod in self.pods.values():
+            pod.initialize()
+        for watcher in self.notifications.watchers:
+            watcher.follow()
+        self.inbox.resume()
+        self.catalog.store_records(self._records)
+
+    @property
+    def ready(self) -> bool:
+        return self._ready
 
     def received_reactions(self, iri: str) -> list[Reaction]:
         """The reactions one of this node's pods holds or accepted through its inbox for ``iri`` (none for a

@@ -30,7 +30,7 @@ from waitress.server import TcpWSGIServer
 from waitress.task import ErrorTask
 
 from .config import Config, ServerConfig
-from .errors import ConfigError
+from .errors import ConfigError, StoreUnavailable
 from .lifecycle import ServingNode
 from .store import shared_between_processes
 from .supervisor import EXIT_FATAL, Supervisor
@@ -231,6 +231,10 @@ def _serve_in_child(config: Config, sock: socket.socket, threads: int, seeds: li
         print(f"dds-pod: {exc.message}", file=sys.stderr)
         serving.stop()
         sys.exit(EXIT_FATAL)
+    except StoreUnavailable as exc:  # the supervisor starts this process again, which seeds then
+        print(f"dds-pod: the pods cannot be seeded yet: {exc.message}", file=sys.stderr)
+        serving.stop()
+        sys.exit(1)
     serving.start()
     body_limit = max(config.max_body_bytes, config.max_file_bytes)  # files may be larger than RDF documents
     server = DeadlineServer(serving.app, sock, config.server, threads, body_limit)
@@ -243,6 +247,8 @@ def _serve_in_child(config: Config, sock: socket.socket, threads: int, seeds: li
 def _seed(serving: ServingNode, seeds: list[tuple[str, str, Path]]) -> None:
     from .demo import seed_source
 
+    if not seeds:
+        return
     node = serving.node
     empty = {name for name, pod in node.pods.items() if pod.feed.last_sequence() == 0}
     for pod_name, kind, path in seeds:

@@ -112,7 +112,8 @@ class ServerProcess:
         self.url = f"http://127.0.0.1:{port}/"
         self.process: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 30) -> ServerProcess:
+    def start(self, timeout: float = 30, status: int = 200) -> ServerProcess:
+        """Start the node and wait until its root answers ``status`` (503: a node waiting for its store)."""
         env = {**os.environ, "DDS_TEST_TOKEN_PARIS": TOKENS["paris"]}
         self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(
@@ -125,7 +126,7 @@ class ServerProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log_path.read_text()}")
             try:
-                if requests.get(self.url, timeout=1).status_code == 200:
+                if requests.get(self.url, timeout=1).status_code == status:
                     return self
             except requests.RequestException:  # not listening yet, or too busy to answer in time
                 time.sleep(0.1)

@@ -24,6 +24,7 @@ from urllib.parse import urljoin
 import pyoxigraph as ox
 
 from ..changes import INTERNAL
+from ..errors import StoreUnavailable
 from ..ldp import reactions
 from ..ldp.hooks import StagedWrite
 from ..store import Change, Store
@@ -199,6 +200,9 @@ class Outbox:
             self._wake.clear()
             try:
                 delay = self.deliver_due()
+            except StoreUnavailable as exc:  # the engine is down: nothing to fix here, try again later
+                log.warning("outbox delivery round skipped: %s", exc.message)
+                delay = self.retry_base_s
             except Exception:
                 log.exception("outbox delivery round failed")
                 delay = self.retry_base_s
