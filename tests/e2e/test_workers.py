@@ -20,7 +20,15 @@ import pytest
 import requests
 from rdflib import Graph, Namespace, URIRef
 
-from dds_pod.testing import OxigraphServer, ServerProcess, free_port, oxigraph_command, sparql_store_table, write_config
+from dds_pod.testing import (
+    TOKENS,
+    OxigraphServer,
+    ServerProcess,
+    free_port,
+    oxigraph_command,
+    sparql_store_table,
+    write_config,
+)
 
 from ..conftest import REPO
 from .conftest import JSONLD, auth, example
@@ -235,3 +243,30 @@ def test_a_misspelt_jobs_setting_is_refused_by_name(tmp_path):
     result = _cli("serve", "--config", str(config), "--port", "9")
     assert result.returncode == 2
     assert "server.jobs must be one of 'here', 'elsewhere'" in result.stderr
+
+
+def test_a_worker_process_runs_the_jobs_that_web_processes_leave_to_it(engines, tmp_path):
+    port = free_port()
+    config = node_config(tmp_path, engines, port, "[server]", 'jobs = "elsewhere"')
+    server = ServerProcess(config, port, tmp_path / "serve.log", ["--workers", "2"]).start()
+    log = (tmp_path / "worker.log").open("ab")
+    worker = subprocess.Popen([sys.executable, "-m", "dds_pod.cli", "worker", "--config", str(config)], stdout=log,
+                              stderr=log, start_new_session=True,
+                              env={**os.environ, "DDS_TEST_TOKEN_PARIS": TOKENS["paris"]})
+    try:
+        created = post_to(server, "proposals/", example("proposal-community-garden"), pod="paris")
+        assert created.status_code == 201
+        until(lambda: engine_holds(engines.federation, created.headers["Location"]))
+        assert not JOBS_LINE.search(server.log()), "the web processes run no job"
+        assert len(JOBS_LINE.findall((tmp_path / "worker.log").read_text())) == 1
+        running = children(worker.pid)
+        os.kill(running[0], signal.SIGKILL)  # the worker's process; its supervisor starts another
+        until(lambda: len(JOBS_LINE.findall((tmp_path / "worker.log").read_text())) == 2)
+        again = post_to(server, "proposals/", example("proposal-piste-cyclable-victor-hugo"), pod="paris")
+        until(lambda: engine_holds(engines.federation, again.headers["Location"]))
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(30)
+        log.close()
+        server.stop()
+    assert "Traceback" not in (tmp_path / "worker.log").read_text()
