@@ -172,6 +172,10 @@ def serve(config: Config, host: str, port: int, threads: int | None, seeds: list
               "folder); several processes need a store on a SPARQL engine ([store] backend = \"sparql\")",
               file=sys.stderr)
         return 2
+    if workers > 1 and config.data_dir is None:
+        print(f"dds-pod: --workers {workers} needs data_dir: the processes share the files and the search index kept "
+              "there (without it, each would keep its own in memory)", file=sys.stderr)
+        return 2
     for name in config.pods:
         print(f"pod {name}: {config.pod_url(name)}  (a browser gets HTML; Accept: application/ld+json gets JSON-LD)",
               file=sys.stderr)

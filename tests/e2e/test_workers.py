@@ -59,7 +59,7 @@ def engines(tmp_path_factory) -> Iterator[Engines]:
 
 def node_config(directory: Path, engines: Engines, port: int, *extra: str) -> Path:
     """A node named by ``port`` that federates its own paris pod, harvested every half second, on the engines."""
-    config = write_config(directory, port, page_size=5)
+    config = write_config(directory, port, data_dir=directory / "data", page_size=5)
     federation = ["[federation]", f'members = ["http://127.0.0.1:{port}/paris/"]', "interval_s = 0.5",
                   "fetch_timeout_s = 2", 'allow_networks = ["127.0.0.0/8"]']
     table = sparql_store_table(engines.pods, engines.federation, timeout_s=5, lock_dir=directory / "locks")
@@ -127,6 +127,13 @@ def engine_holds(engine: OxigraphServer, iri: str) -> bool:
     return bool(response.json()["boolean"])
 
 
+def searched(process: ServerProcess, text: str) -> str:
+    response = requests.get(f"{process.url}federation/proposals/", params={"q": text, "limit": 100},
+                            headers={"Accept": "application/ld+json"}, timeout=10)
+    assert response.status_code == 200, response.text
+    return response.text
+
+
 def at_once(calls: list[Callable[[], requests.Response]]) -> list[requests.Response]:
     """Run the calls in threads released together, so that their requests reach the processes at the same time."""
     barrier = threading.Barrier(len(calls))
@@ -188,9 +195,12 @@ def test_the_jobs_run_in_one_process_and_another_takes_over_when_it_is_killed(pr
     processes.all[0].kill()  # SIGKILL: no clean stop, its lock is released by the system
     until(lambda: len(processes.jobs_runners()) == 1, timeout=20)
     assert processes.jobs_runners()[0] in processes.all[1:]
-    second = post_to(processes.all[1], "proposals/", example("proposal-community-garden"), pod="paris")
+    document = dict(example("proposal-community-garden"), title={"fr": "Un kiosque à musique place Gambetta"})
+    second = post_to(processes.all[1], "proposals/", document, pod="paris")
     assert second.status_code == 201
     until(lambda: engine_holds(engines.federation, second.headers["Location"]))
+    for process in processes.alive():  # the index the jobs' process updates is the one every process reads
+        until(lambda process=process: second.headers["Location"] in searched(process, "kiosque"))
     for process in processes.alive():
         assert "Traceback" not in process.log()
 
@@ -235,6 +245,15 @@ def test_an_embedded_store_refuses_several_processes_and_a_worker(tmp_path):
     refused = _cli("serve", "--config", str(config), "--workers", "0")
     assert refused.returncode == 2
     assert "expected a whole number of 1 or more" in refused.stderr
+
+
+def test_several_processes_without_data_dir_are_refused(engines, tmp_path):
+    config = write_config(tmp_path, free_port())
+    with config.open("a", encoding="utf-8") as file:
+        file.write(sparql_store_table(engines.pods, engines.federation))
+    served = _cli("serve", "--config", str(config), "--port", str(free_port()), "--workers", "2")
+    assert served.returncode == 2
+    assert "--workers 2 needs data_dir" in served.stderr
 
 
 def test_a_misspelt_jobs_setting_is_refused_by_name(tmp_path):
