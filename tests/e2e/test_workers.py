@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 from rdflib import Graph, Namespace, URIRef
+from websockets.sync.client import connect
 
 from dds_pod.testing import (
     TOKENS,
@@ -186,6 +187,23 @@ def test_concurrent_puts_with_one_if_match_one_wins_the_others_get_412(processes
     assert stored["supportCount"] == winner, "the stored state is the one write that was accepted"
     updates = [event for event in feed(processes.all[1], "bordeaux").subjects(AS.object, URIRef(location))]
     assert len(updates) == 2, "its creation and the one update: no lost or extra event"
+
+
+def test_a_subscriber_of_one_process_hears_a_write_made_through_another(processes):
+    listener, writer = processes.all[2], processes.all[1]
+    container = f"{processes.all[1].url}bordeaux/proposals/"  # the node's IRIs name the second process's port
+    service = f"{listener.url}.notifications/WebSocketChannel2023/"
+    body = {"@context": ["https://www.w3.org/ns/solid/notification/v1"],
+            "type": "http://www.w3.org/ns/solid/notifications#WebSocketChannel2023", "topic": container}
+    channel = requests.post(service, data=json.dumps(body), headers=JSONLD, timeout=10)
+    assert channel.status_code == 200, channel.text
+    with connect(channel.json()["receiveFrom"]) as socket:
+        created = post_to(writer, "proposals/", example("proposal-community-garden"))
+        assert created.status_code == 201
+        told = json.loads(socket.recv(timeout=10))  # within the follower's second
+        assert (told["type"], told["object"]) == ("Add", created.headers["Location"])
+        with pytest.raises(TimeoutError):
+            socket.recv(timeout=1.5)  # once, not again at the next round
 
 
 def test_the_jobs_run_in_one_process_and_another_takes_over_when_it_is_killed(processes, engines):
