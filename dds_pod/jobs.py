@@ -33,7 +33,6 @@ class JobRunner:
 
     def __init__(self, node: Node) -> None:
         self.node = node
-        self.running = threading.Event()  # set while this process runs the jobs
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="dds-jobs", daemon=True)
 
@@ -62,9 +61,7 @@ class JobRunner:
         except StoreUnavailable as exc:  # the index is built by the next harvest's commits instead
             log.warning("the search index could not be prepared: %s", exc.message)
         self.node.start_background(jobs=True, serving=False)
-        self.running.set()
         try:
             self._stopping.wait()
         finally:
             self.node.stop_background(jobs=True, serving=False)
-            self.running.clear()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from dds_pod.config import from_dict
 from dds_pod.errors import ConfigError, StoreUnavailable
 from dds_pod.store import StoreContext, open_store, read_settings, shared_between_processes
 from dds_pod.store.oxigraph import OxigraphStore
@@ -92,3 +93,10 @@ def test_lock_dir_is_read_relative_to_the_configuration(tmp_path):
     with pytest.raises(ConfigError) as raised:
         read_settings({**table, "lock_dir": 7}, StoreContext(None, tmp_path))
     assert raised.value.field == "store.lock_dir"
+
+
+def test_jobs_left_elsewhere_need_a_store_other_processes_open():
+    with pytest.raises(ConfigError) as raised:
+        from_dict({"base_url": "http://127.0.0.1:8000/", "server": {"jobs": "elsewhere"}})
+    assert raised.value.field == "server.jobs"
+    assert from_dict({"base_url": "http://127.0.0.1:8000/"}).server.jobs == "here"
