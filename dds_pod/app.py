@@ -36,7 +36,7 @@ def create_app(config: Config, store: Store | None = None) -> Flask:
     node = Node(config, store=store)
     app.extensions["dds.node"] = node
     app.extensions["dds.cache"] = NodeCache()
-    node.catalog.load_records()
+    app.before_request(node.ensure_ready)  # a 503 problem while the store has not answered yet
     app.register_blueprint(standard.bp)
     interface.register(app)
     app.register_blueprint(federation.bp)

@@ -46,10 +46,16 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--threads", type=int, help="request threads (default: [server] threads, 8)")
+    serve.add_argument("--workers", type=_positive, default=1, metavar="N",
+                       help="serving processes (default 1); more than one needs a store on a SPARQL engine")
     serve.add_argument("--seed", action="append", default=[], metavar="POD=[KIND:]PATH",
                        help="fill an empty POD at start-up from PATH: JSON-LD files (the default), or with KIND "
                             "decidim-dataspace (a folder of the module's JSON answers), decidim-csv or consul-csv")
     serve.set_defaults(command=run_serve)
+
+    worker = commands.add_parser("worker", help="run the node's jobs (harvest, notifications) without serving HTTP")
+    worker.add_argument("--config", required=True, help="the node's TOML configuration")
+    worker.set_defaults(command=run_worker)
 
     harvest = commands.add_parser("harvest", help="sync the federation's members once and exit")
     harvest.add_argument("--config", required=True, help="the node's TOML configuration")
@@ -130,7 +136,29 @@ def run_serve(args: argparse.Namespace) -> int:
                   f"existing PATH; KIND is one of {', '.join(SEED_KINDS)}", file=sys.stderr)
             return EXIT_UNREADABLE
         seeds.append((pod, kind or "jsonld", Path(path)))
-    return serve(config, args.host, args.port, args.threads, seeds)
+    return serve(config, args.host, args.port, args.threads, seeds, args.workers)
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    from .config import ConfigError, load
+    from .server import work
+
+    try:
+        config = load(args.config)
+    except ConfigError as exc:
+        print(f"dds-pod: {exc.message}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    return work(config)
+
+
+def _positive(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, not {text!r}")
+    return number
 
 
 def _node(config_path: str):

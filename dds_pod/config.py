@@ -17,7 +17,7 @@ from typing import Any
 from . import search
 from .errors import ConfigError
 from .search import SearchSettings
-from .store import StoreContext, StoreSettings, read_settings
+from .store import StoreContext, StoreSettings, read_settings, shared_between_processes
 
 POD_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 FREE_RDF_PATH = re.compile(r"(?:[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}/){1,8}")  # no segment is "." or ".."
@@ -83,6 +83,9 @@ class ServerConfig:
     body_timeout_s: float = 60.0  # from the end of the headers to the end of the body, else 408
     idle_timeout_s: float = 60.0  # a kept-alive connection without a request is closed after this
     max_header_bytes: int = 64 * 1024  # larger request headers get 431
+    # "here": this process runs the node's jobs, or takes them over when the process of this machine running them
+    # ends; "elsewhere": never (they run on another machine serving the same store). See dds_pod.jobs.
+    jobs: str = "here"
 
 
 @dataclass(frozen=True)
@@ -179,17 +182,22 @@ def from_dict(raw: dict[str, Any], relative_to: Path = Path()) -> Config:
     _refuse_unknown("", raw, TOP_LEVEL_KEYS)
     data_dir = (relative_to / raw["data_dir"]) if raw.get("data_dir") else None
     pods = {name: _pod(name, value) for name, value in _table(raw, "pods").items()}
+    store = read_settings(raw.get("store", "oxigraph"), StoreContext(data_dir, relative_to))
+    server = _server(_table(raw, "server"))
+    if server.jobs == "elsewhere" and not shared_between_processes(store):
+        raise ConfigError("server.jobs = \"elsewhere\" leaves the node's jobs to another process, which an embedded "
+                          "store does not allow (it belongs to this process)", field="server.jobs")
     return Config(
         base_url=base_url,
         pods=pods,
         data_dir=data_dir,
-        store=read_settings(raw.get("store", "oxigraph"), StoreContext(data_dir, relative_to)),
+        store=store,
         page_size=_positive_int(raw, "page_size", 100),
         max_body_bytes=_positive_int(raw, "max_body_bytes", 5 * 1024 * 1024),
         federation=_federation(_table(raw, "federation")),
         catalog_records=_records(_catalog(raw), relative_to),
         import_settings=_import(_table(raw, "import")),
-        server=_server(_table(raw, "server")),
+        server=server,
         cors_origins=_origins(raw.get("cors_origins", [])),
         interface=_interface(_table(raw, "interface")),
         search=search.read_settings(raw.get("search"), data_dir),
@@ -250,7 +258,18 @@ def _server(raw: dict[str, Any]) -> ServerConfig:
         body_timeout_s=_positive_number(raw, "body_timeout_s", defaults.body_timeout_s, "server."),
         idle_timeout_s=_positive_number(raw, "idle_timeout_s", defaults.idle_timeout_s, "server."),
         max_header_bytes=_positive_int(raw, "max_header_bytes", defaults.max_header_bytes, "server."),
+        jobs=_choice(raw, "jobs", defaults.jobs, JOB_PLACES, "server."),
     )
+
+
+def _choice(raw: dict[str, Any], key: str, default: str, choices: tuple[str, ...], prefix: str) -> str:
+    value = raw.get(key, default)
+    if value not in choices:
+        raise ConfigError(f"{prefix}{key} must be one of {', '.join(repr(c) for c in choices)}", field=prefix + key)
+    return value
+
+
+JOB_PLACES = ("here", "elsewhere")
 
 
 def _interface(raw: dict[str, Any]) -> InterfaceConfig:

@@ -1,7 +1,9 @@
-"""One lifecycle for a serving node, whichever server runs it (``dds-pod serve`` or plain gunicorn).
+"""One lifecycle for a serving node, whichever server runs it (``dds-pod serve``, plain gunicorn, ``dds-pod worker``).
 
-A serving process builds the application, starts the node's background tasks (harvesting the federation,
-delivering notifications) exactly once, and at exit stops them and closes the stores. The stores and threads
+A serving process builds the application, starts its own background tasks (the inbox's verification, the websocket
+endpoint) and competes for the node's jobs (harvesting the federation, delivering notifications: see :mod:`.jobs`),
+which one process of the node runs at a time; at exit it stops them and closes the stores. A ``dds-pod worker``
+process serves no request: it only runs the jobs. The stores and threads
 belong to the process that serves: they are never made in a parent that then forks (a gunicorn master with
 ``--preload``), where the threads would not survive the fork and an on-disk store would be shared.
 """
@@ -21,15 +23,23 @@ from flask import Flask
 
 from .app import create_app
 from .config import Config
+from .jobs import JobRunner
 from .node import Node
 
 
 class ServingNode:
-    """The application of one serving process and the start and stop of its node's background tasks."""
+    """The application of one serving process and the start and stop of its node's background tasks.
 
-    def __init__(self, config: Config) -> None:
+    ``serves_requests`` False: a worker process, which runs the node's jobs only. A serving process competes for
+    the jobs unless the configuration leaves them to other processes (``[server] jobs = "elsewhere"``).
+    """
+
+    def __init__(self, config: Config, *, serves_requests: bool = True) -> None:
         self.app: Flask = create_app(config)
         self.node: Node = self.app.extensions["dds.node"]
+        self.serves_requests = serves_requests
+        runs_jobs = config.server.jobs == "here" or not serves_requests
+        self.jobs = JobRunner(self.node) if runs_jobs else None
         self._lock = threading.Lock()
         self._state = "built"  # then "running", then "stopped"; each step happens once
 
@@ -40,8 +50,9 @@ class ServingNode:
             # What start-up built (ontology, shapes, contexts, seeded data) lives as long as the process: frozen, it
             # is no longer walked by every full collection of the garbage collector, a cost bulk imports feel.
             gc.freeze()
-            self.node.prepare_search()
-            self.node.start_background()
+            self.node.start_background(jobs=False, serving=self.serves_requests)
+            if self.jobs is not None:
+                self.jobs.start()
             self._state = "running"
         atexit.register(self.stop)  # a gunicorn worker leaves through sys.exit: atexit runs, daemon threads die
 
@@ -50,6 +61,8 @@ class ServingNode:
             if self._state == "stopped":
                 return
             if self._state == "running":
+                if self.jobs is not None:
+                    self.jobs.stop()
                 self.node.stop_background()
             self.node.close()
             self._state = "stopped"

@@ -5,16 +5,22 @@ member's resources, this node's pods included, with provenance), read through ``
 The harvester, the merged views, the catalogue and the Decidim API each get only the parts they
 use; the node owns their background tasks. Nothing below this module imports it.
 
-Built once by the application factory; the HTTP layer reaches the domain only through it.
+Built once by the application factory; the HTTP layer reaches the domain only through it. A node whose store does not
+answer yet (a SPARQL engine still starting) is built all the same: it prepares its pods once the store answers
+(:meth:`Node.ensure_ready`), and until then its requests get 503.
 """
 
 from __future__ import annotations
 
 import hmac
+import logging
+import threading
+import time
 from typing import Protocol
 
 from .api.decidim import DecidimAPI
 from .config import Config, PodConfig
+from .errors import StoreUnavailable
 from .federation.catalog import Catalog
 from .federation.fetch import AddressPolicy
 from .federation.harvester import BackgroundSync, Harvester
@@ -37,6 +43,9 @@ from .search.updater import IndexUpdater, build_if_empty
 from .store import Store, open_store
 from .store.blobs import open_blobs
 from .validation import Validator, default_validator
+
+log = logging.getLogger(__name__)
+RETRY_READY_S = 1.0  # how often a node whose store did not answer tries again, at most
 
 
 class BackgroundTask(Protocol):
@@ -65,9 +74,11 @@ class Node:
         # The bytes of the pods' files, beside the store that describes them.
         self.blobs = open_blobs(config.data_dir / "files" if config.data_dir is not None else None)
         self.pods = {name: self._pod(pod) for name, pod in config.pods.items()}
-        self._background: list[BackgroundTask] = []
-        for pod in self.pods.values():
-            pod.initialize()
+        self._jobs: list[BackgroundTask] = []
+        self._serving_tasks: list[BackgroundTask] = []
+        self._started: dict[bool, list[BackgroundTask]] = {True: [], False: []}  # by "is a job"
+        self._ready, self._ready_lock, self._tried = False, threading.Lock(), float("-inf")
+        self._waiting = ""  # why the store did not answer, last time
         federation = config.federation
         limits = InboxLimits(federation.inbox_queue, federation.inbox_per_actor, federation.inbox_workers,
                              federation.retry_base_s, config.max_body_bytes)
@@ -76,9 +87,15 @@ class Node:
                            member_fetcher(config, config.max_body_bytes, "dds-pod notifications"), limits,
                            f"{config.base_url}federation/notifications/")
         self.add_background(self.outbox)
-        self.add_background(self.inbox)
-        self.add_background(self.notifications.endpoint)
+        self.add_background(self.inbox, every_process=True)
+        self.add_background(self.notifications.endpoint, every_process=True)
+        self.add_background(self.notifications.follower, every_process=True)
         self._build_federation()
+        self._records = self.catalog.read_records()
+        try:
+            self.ensure_ready()
+        except StoreUnavailable as exc:
+            log.warning("the store does not answer (%s): requests get 503 until it does", exc.message)
 
     def _pod(self, config: PodConfig) -> Pod:
         """A pod whose writes queue what they owe other pods (the outbox), then tell their subscribers."""
@@ -104,6 +121,37 @@ class Node:
         self.decidim = DecidimAPI(self.merged_graph)
         self.portal = Portal(self.merged_graph, self.received_reactions)
 
+    def ensure_ready(self) -> None:
+        """Create the pods' initial containers, start following their feeds, queue again the inbox's pending
+        notifications and store the catalogue's records, once; raise
+        :class:`StoreUnavailable` while the store does not answer (tried again at most every RETRY_READY_S)."""
+        if self._ready:
+            return
+        with self._ready_lock:
+            if self._ready:
+                return
+            if time.monotonic() - self._tried < RETRY_READY_S:
+                raise StoreUnavailable(f"the node is waiting for its store: {self._waiting}")
+            self._tried = time.monotonic()
+            try:
+                self._prepare()
+            except StoreUnavailable as exc:
+                self._waiting = exc.message
+                raise StoreUnavailable(f"the node is waiting for its store: {exc.message}") from None
+            self._ready = True
+
+    def _prepare(self) -> None:
+        for pod in self.pods.values():
+            pod.initialize()
+        for watcher in self.notifications.watchers:
+            watcher.follow()
+        self.inbox.resume()
+        self.catalog.store_records(self._records)
+
+    @property
+    def ready(self) -> bool:
+        return self._ready
+
     def received_reactions(self, iri: str) -> list[Reaction]:
         """The reactions one of this node's pods holds or accepted through its inbox for ``iri`` (none for a
         resource of another node)."""
@@ -116,17 +164,26 @@ class Node:
         """Build the search index from the merged graph if it is empty (at start-up); the documents written."""
         return build_if_empty(self.search, self.search_documents)
 
-    def add_background(self, task: BackgroundTask) -> None:
-        """Register a task (harvesting, notification delivery) run by a server, not by the CLI or tests."""
-        self._background.append(task)
+    def add_background(self, task: BackgroundTask, *, every_process: bool = False) -> None:
+        """Register a task run by a server, not by the CLI or tests. By default a job of the node (harvesting,
+        delivering notifications, analysis): however many processes serve the node, one runs its jobs (see
+        :mod:`.jobs`). ``every_process``: a task of each process that serves requests, about what that process
+        received itself (the inbox's verification, the websocket endpoint of its subscribers)."""
+        (self._serving_tasks if every_process else self._jobs).append(task)
 
-    def start_background(self) -> None:
-        for task in self._background:
-            task.start()
+    def start_background(self, *, jobs: bool = True, serving: bool = True) -> None:
+        """Start the node's jobs, the tasks of a serving process, or both."""
+        for is_job, tasks in ((False, self._serving_tasks if serving else []), (True, self._jobs if jobs else [])):
+            for task in tasks:
+                task.start()
+                self._started[is_job].append(task)
 
-    def stop_background(self) -> None:
-        for task in self._background:
-            task.stop()
+    def stop_background(self, *, jobs: bool = True, serving: bool = True) -> None:
+        """Stop what :meth:`start_background` started (the jobs, the serving tasks or both), the last first."""
+        for is_job, chosen in ((True, jobs), (False, serving)):
+            started = self._started[is_job]
+            while chosen and started:
+                started.pop().stop()
 
     def pods_accepting(self, token: str) -> set[str]:
         """Names of the pods this bearer token may write to (compared in constant time)."""

@@ -7,12 +7,15 @@ in time: its headers within ``server.header_timeout_s`` of its first byte and it
 ``server.body_timeout_s`` of its headers, or it is answered 408 and the connection closed. Errors of framing
 (413, 400 for a malformed chunk, 431) are problem documents, like the application's.
 
-One process owns the embedded stores, with threads; a supervisor starts it again if it dies.
+One process owns the embedded stores, with threads; on a remote store (a SPARQL engine), ``--workers N`` processes
+serve the node, sharing the listening socket, and one of them runs the node's jobs (:mod:`.jobs`). A supervisor
+starts a process again when it dies.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import signal
@@ -27,8 +30,9 @@ from waitress.server import TcpWSGIServer
 from waitress.task import ErrorTask
 
 from .config import Config, ServerConfig
-from .errors import ConfigError
+from .errors import ConfigError, StoreUnavailable
 from .lifecycle import ServingNode
+from .store import shared_between_processes
 from .supervisor import EXIT_FATAL, Supervisor
 
 LINGER_S = 2.0  # how long a closing connection drops what its client still sends
@@ -161,7 +165,17 @@ class DeadlineServer(TcpWSGIServer):
                 channel.time_out(*late)
 
 
-def serve(config: Config, host: str, port: int, threads: int | None, seeds: list[tuple[str, str, Path]]) -> int:
+def serve(config: Config, host: str, port: int, threads: int | None, seeds: list[tuple[str, str, Path]],
+          workers: int = 1) -> int:
+    if workers > 1 and not shared_between_processes(config.store):
+        print(f"dds-pod: --workers {workers}: the {config.store.backend!r} store belongs to one process (it locks its "
+              "folder); several processes need a store on a SPARQL engine ([store] backend = \"sparql\")",
+              file=sys.stderr)
+        return 2
+    if workers > 1 and config.data_dir is None:
+        print(f"dds-pod: --workers {workers} needs data_dir: the processes share the files and the search index kept "
+              "there (without it, each would keep its own in memory)", file=sys.stderr)
+        return 2
     for name in config.pods:
         print(f"pod {name}: {config.pod_url(name)}  (a browser gets HTML; Accept: application/ld+json gets JSON-LD)",
               file=sys.stderr)
@@ -172,8 +186,37 @@ def serve(config: Config, host: str, port: int, threads: int | None, seeds: list
     except OSError as exc:
         print(f"dds-pod: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
         return 2
-    with sock:
-        return Supervisor(lambda: _serve_in_child(config, sock, threads or config.server.threads, seeds)).run()
+    threads = threads or config.server.threads
+    with sock:  # the first process seeds the empty pods: the others would find them empty too, at the same time
+        return Supervisor([functools.partial(_serve_in_child, config, sock, threads, seeds if n == 0 else [])
+                           for n in range(workers)]).run()
+
+
+def work(config: Config) -> int:
+    """``dds-pod worker``: a process that serves no request and runs the node's jobs (or takes them over when the
+    process running them ends), supervised."""
+    if not shared_between_processes(config.store):
+        print(f"dds-pod: worker: the {config.store.backend!r} store belongs to the serving process, which runs the "
+              "node's jobs itself; a worker needs a store on a SPARQL engine ([store] backend = \"sparql\")",
+              file=sys.stderr)
+        return 2
+    return Supervisor(lambda: _work_in_child(config), name="dds-pod-worker").run()
+
+
+def _work_in_child(config: Config) -> None:
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _exit)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
+    try:
+        serving = ServingNode(config, serves_requests=False)
+    except ConfigError as exc:
+        print(f"dds-pod: {exc.message}", file=sys.stderr)
+        sys.exit(EXIT_FATAL)
+    serving.start()
+    try:
+        signal.pause()  # until SIGTERM: _exit raises SystemExit here
+    finally:
+        serving.stop()
 
 
 def _serve_in_child(config: Config, sock: socket.socket, threads: int, seeds: list[tuple[str, str, Path]]) -> None:
@@ -192,6 +235,10 @@ def _serve_in_child(config: Config, sock: socket.socket, threads: int, seeds: li
         print(f"dds-pod: {exc.message}", file=sys.stderr)
         serving.stop()
         sys.exit(EXIT_FATAL)
+    except StoreUnavailable as exc:  # the supervisor starts this process again, which seeds then
+        print(f"dds-pod: the pods cannot be seeded yet: {exc.message}", file=sys.stderr)
+        serving.stop()
+        sys.exit(1)
     serving.start()
     body_limit = max(config.max_body_bytes, config.max_file_bytes)  # files may be larger than RDF documents
     server = DeadlineServer(serving.app, sock, config.server, threads, body_limit)
@@ -204,6 +251,8 @@ def _serve_in_child(config: Config, sock: socket.socket, threads: int, seeds: li
 def _seed(serving: ServingNode, seeds: list[tuple[str, str, Path]]) -> None:
     from .demo import seed_source
 
+    if not seeds:
+        return
     node = serving.node
     empty = {name for name, pod in node.pods.items() if pod.feed.last_sequence() == 0}
     for pod_name, kind, path in seeds:

@@ -112,7 +112,8 @@ class ServerProcess:
         self.url = f"http://127.0.0.1:{port}/"
         self.process: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 30) -> ServerProcess:
+    def start(self, timeout: float = 30, status: int = 200) -> ServerProcess:
+        """Start the node and wait until its root answers ``status`` (503: a node waiting for its store)."""
         env = {**os.environ, "DDS_TEST_TOKEN_PARIS": TOKENS["paris"]}
         self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(
@@ -125,7 +126,7 @@ class ServerProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log_path.read_text()}")
             try:
-                if requests.get(self.url, timeout=1).status_code == 200:
+                if requests.get(self.url, timeout=1).status_code == status:
                     return self
             except requests.RequestException:  # not listening yet, or too busy to answer in time
                 time.sleep(0.1)
@@ -198,9 +199,12 @@ class OxigraphServer:
             terminate(self.process)
 
 
-def sparql_store_table(pods: OxigraphServer, federation: OxigraphServer, timeout_s: float = 5) -> str:
-    """The ``[store]`` table of a node whose pods and merged graph live on two Oxigraph servers."""
+def sparql_store_table(pods: OxigraphServer, federation: OxigraphServer, timeout_s: float = 5,
+                       lock_dir: Path | None = None) -> str:
+    """The ``[store]`` table of a node whose pods and merged graph live on two Oxigraph servers; ``lock_dir``: the
+    folder of its processes' write locks."""
     return "\n".join([
         "[store]", 'backend = "sparql"', f'query_url = "{pods.query_url}"', f'update_url = "{pods.update_url}"',
-        f"timeout_s = {timeout_s}", "[store.federation]", f'query_url = "{federation.query_url}"',
+        f"timeout_s = {timeout_s}", *([f'lock_dir = "{lock_dir}"'] if lock_dir is not None else []),
+        "[store.federation]", f'query_url = "{federation.query_url}"',
         f'update_url = "{federation.update_url}"', ""])

@@ -107,21 +107,21 @@ def test_a_document_changed_while_its_batch_was_checked_is_checked_again(node):
     pod.write_batch(_read(node, [document]), [], credential="t")
     renamed = dict(document, title={"fr": "Renommée"})
 
+    real = pod._writing
+
     class WriteFirst:
         """The pod's lock, taken once only after another write of the same resource."""
 
-        def __init__(self, real) -> None:
-            self.real = real
-
         def __enter__(self):
-            pod._lock = self.real
+            del pod._writing  # the real lock again, for this write and the next
             pod.write_batch(_read(node, [renamed]), [], credential="t")
-            return self.real.__enter__()
+            self.lock = real()
+            return self.lock.__enter__()
 
         def __exit__(self, *exc):
-            return self.real.__exit__(*exc)
+            return self.lock.__exit__(*exc)
 
-    pod._lock = WriteFirst(pod._lock)
+    pod._writing = WriteFirst
     outcome = pod.write_batch(_read(node, [renamed]), [], credential="t")
     assert outcome.unchanged == [iri], "checked against the state written meanwhile, not the one before"
 

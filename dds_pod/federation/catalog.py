@@ -47,8 +47,9 @@ class Catalog:
         triples.extend(self._datasets(catalog))
         return triples
 
-    def load_records(self) -> None:
-        """Read the configured DCAT records into the merged store's datasets graph (replacing what was there)."""
+    def read_records(self) -> Change:
+        """The configured DCAT records as the change that replaces the merged store's datasets graph: read at
+        start-up (a bad record is a configuration error), committed once the store answers."""
         datasets = self.merged.graphs.datasets
         change = Change(drop_graphs={datasets})
         graph = ox.NamedNode(datasets)
@@ -63,7 +64,10 @@ class Catalog:
                 for quad in quads:
                     if quad.predicate == _TYPE and quad.object == _DATASET:
                         change.add.append(ox.Quad(ox.NamedNode(member), _SERVES, quad.subject, graph))
-        self.merged.commit(change)
+        return change
+
+    def store_records(self, records: Change) -> None:
+        self.merged.commit(records)
 
     def _datasets(self, catalog: ox.NamedNode) -> list[ox.Triple]:
         """Datasets and everything they hang on (distributions, periods...), linked from the catalogue."""

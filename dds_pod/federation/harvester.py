@@ -25,6 +25,7 @@ import pyoxigraph as ox
 
 from ..canonical import content_hash
 from ..changes import Event
+from ..errors import StoreUnavailable
 from ..ldp import files
 from ..ldp.resources import foreign_subject
 from ..store import Change
@@ -97,6 +98,9 @@ class Harvester:
         except FetchError as exc:
             report.status, report.error, title = "failed", str(exc), None
             log.warning("harvest of %s failed: %s", url, exc)
+        except StoreUnavailable as exc:  # a store of this node (a local member's, the merged graph's) is down
+            report.status, report.error, title = "failed", exc.message, None
+            log.warning("harvest of %s failed: %s", url, exc.message)
         except Exception as exc:  # a member answering something unforeseen must not stop the others
             report.status, report.error, title = "failed", f"{type(exc).__name__}: {exc}", None
             log.exception("harvest of %s failed", url)
@@ -309,6 +313,8 @@ class BackgroundSync:
             try:
                 for report in self.harvester.sync_all():
                     log.info("%s", report.summary())
+            except StoreUnavailable as exc:  # the engine is down: the next round tries again
+                log.warning("harvest round skipped: %s", exc.message)
             except Exception:  # a bug in one round must not end background syncing
                 log.exception("harvest round failed")
             self._stop.wait(self.interval_s)

@@ -135,7 +135,6 @@ class Inbox:
         self._order = itertools.count()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._resume()
 
     # ------------------------------------------------------------------ admitting (the HTTP request)
 
@@ -359,8 +358,10 @@ class Inbox:
         heapq.heappush(self._due, (time.monotonic() + delay_s, next(self._order), entry.key))
         self._work.notify()
 
-    def _resume(self) -> None:
-        """Queue again what was waiting when the node stopped: a 202 told its sender not to send it again."""
+    def resume(self) -> None:
+        """Queue again what was waiting when the node stopped: a 202 told its sender not to send it again. Called
+        by the node once its store answers (each process serving the node queues what it finds: verifying an
+        entry twice records one outcome)."""
         subjects = {value_of(quad.subject) for quad in self.store.quads(None, STATE, ox.Literal(PENDING), INBOX_GRAPH)}
         with self._work:
             for subject in sorted(subjects):

@@ -24,6 +24,7 @@ from urllib.parse import urljoin
 import pyoxigraph as ox
 
 from ..changes import INTERNAL
+from ..errors import StoreUnavailable
 from ..ldp import reactions
 from ..ldp.hooks import StagedWrite
 from ..store import Change, Store
@@ -40,6 +41,9 @@ LDP_INBOX = "http://www.w3.org/ns/ldp#inbox"
 ACTIVITIES = {"Create": AS.Create, "Update": AS.Update}
 RETRYABLE_STATUSES = frozenset({408, 425, 429})
 ANSWERING = frozenset(named(p) for p in reactions.ANSWERING)
+# A write of this process wakes the delivery thread; one of another process serving the node (see dds_pod.jobs) is
+# found in the store by the next round, at most this long after.
+POLL_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -196,10 +200,13 @@ class Outbox:
             self._wake.clear()
             try:
                 delay = self.deliver_due()
+            except StoreUnavailable as exc:  # the engine is down: nothing to fix here, try again later
+                log.warning("outbox delivery round skipped: %s", exc.message)
+                delay = self.retry_base_s
             except Exception:
                 log.exception("outbox delivery round failed")
                 delay = self.retry_base_s
-            self._wake.wait(MAX_RETRY_DELAY_S if delay is None else delay)
+            self._wake.wait(min(POLL_S, MAX_RETRY_DELAY_S if delay is None else delay))
 
 
 def answered_in(statements: Iterable[Statement], iri: str) -> list[str]:

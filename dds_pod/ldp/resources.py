@@ -14,10 +14,10 @@ import hmac
 import itertools
 import os
 import re
-import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from urllib.parse import unquote
@@ -193,8 +193,12 @@ class Pod:
         self.intake = intake
         self.hook = hook or NoHook()
         self.feed = ChangeFeed(store, self.url)
-        self._lock = threading.Lock()
         _check_free_rdf(config)
+
+    def _writing(self) -> AbstractContextManager[object]:
+        """The pod's write lock, held from reading what a write checks (If-Match, a free name, the feed's next
+        sequence) to its commit: the store's, so that it excludes the writers of every process serving the pod."""
+        return self.store.write_lock(self.url)
 
     def is_free(self, iri: str) -> bool:
         """Whether the resource is in one of the pod's free-RDF containers: any RDF, no DDS type needed (a
@@ -284,7 +288,7 @@ class Pod:
     def initialize(self) -> None:
         """Create the root container and the initial containers of a new pod, and the free-RDF containers the
         configuration names that do not exist yet."""
-        with self._lock:
+        with self._writing():
             change, now = Change(), utc_now()
             if not self.store.has_graph(self.url):
                 self._put_container(change, self.url, self.config.title, now)
@@ -306,7 +310,7 @@ class Pod:
         self.require_container(container)
         proposed = self._new_member_iri(container, slug, as_container)
         triples = self.intake.read_body(body, proposed, self.config.language)
-        with self._lock:
+        with self._writing():
             self.require_container(container)
             iri = proposed
             if not self._free(proposed):
@@ -319,7 +323,7 @@ class Pod:
         keeps the stored one (forms send back only their fields), else gets its container's (see :meth:`_write`)."""
         triples = self.intake.read_body(body, iri, self.config.language)
         self._check_path(iri)
-        with self._lock:
+        with self._writing():
             previous = self._current(iri)
             preconditions.check(previous.version if previous else None)
             if previous is None:
@@ -331,7 +335,7 @@ class Pod:
         self._check_path(iri)
         if iri.endswith("/"):
             raise Conflict(f"{iri} ends with '/': a container cannot be a file")
-        with self._lock:
+        with self._writing():
             previous = self._current(iri)
             preconditions.check(previous.version if previous else None)
             if previous is None:
@@ -343,7 +347,7 @@ class Pod:
     def post_file(self, container: str, upload: files.Upload, *, slug: str | None, credential: str) -> Written:
         """POST of a file's bytes into a container: a new member, named after the Slug."""
         self.require_container(container)
-        with self._lock:
+        with self._writing():
             self.require_container(container)
             return self._write_file(self._new_member_iri(container, slug, False), upload, None, credential)
 
@@ -379,7 +383,7 @@ class Pod:
         asks, and validated like a PUT that creates it."""
         transform = self._patcher(iri, body)
         self._check_path(iri)
-        with self._lock:
+        with self._writing():
             previous = self._current(iri)
             preconditions.check(previous.version if previous else None)
             if previous is None:
@@ -430,7 +434,7 @@ class Pod:
         checked = [self._check_document(iri, triples, credential, now, outcome) for iri, triples in documents]
         if atomic and outcome.rejected:
             raise BatchRejected(outcome)
-        with self._lock:
+        with self._writing():
             change = Change()
             for (iri, triples), ready in zip(documents, checked, strict=True):
                 if self._version(iri) != ready.seen_version:  # written since it was checked
@@ -495,7 +499,7 @@ class Pod:
         return version.value
 
     def delete(self, iri: str, *, preconditions: Preconditions) -> None:
-        with self._lock:
+        with self._writing():
             previous = self._current(iri)
             if previous is None:
                 raise NotFound(f"no resource at {iri}")
@@ -539,7 +543,7 @@ class Pod:
         only ``also``: returns whether the member is new. Not in the change feed: the feed lists what the
         platform published, and a notification is what another platform said.
         """
-        with self._lock:
+        with self._writing():
             fresh = not self.store.has_graph(iri)
             if fresh:
                 also.replace_graph(iri, triples)

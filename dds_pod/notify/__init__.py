@@ -21,7 +21,7 @@ from ..config import NotificationsConfig
 from ..errors import BadDocument, DDSError, Gone, NotFound
 from ..ldp.resources import RESERVED_PATHS, Pod, check_path_segments
 from . import legacy
-from .activity import NOTIFICATION_CONTEXT, PodWatcher
+from .activity import NOTIFICATION_CONTEXT, FeedFollower, PodWatcher
 from .channels import Channels, TooManyChannels
 from .subscription import Subscription, context_document
 from .websocket import WebSocketEndpoint
@@ -48,12 +48,16 @@ class Notifications:
         self.channels = Channels(settings)
         self.legacy = legacy.Subscriptions(settings.max_channels)
         self.endpoint = WebSocketEndpoint(self.channels, self.legacy, settings)
+        self.watchers: list[PodWatcher] = []
+        self.follower = FeedFollower(self.watchers)
         self.service_url = f"{base_url}.notifications/WebSocketChannel2023/"
 
     def watcher(self, pod: Pod) -> PodWatcher:
         """The write hook that tells a pod's committed changes to its subscribers."""
         self.legacy.pods.add(pod.url)
-        return PodWatcher(pod, self.channels, self.legacy, self.endpoint)
+        watcher = PodWatcher(pod, self.channels, self.legacy, self.endpoint)
+        self.watchers.append(watcher)
+        return watcher
 
     def updates_via(self, host: str) -> str | None:
         """The solid-0.1 endpoint's URL for a client that reached the node by ``host``; None when not served."""

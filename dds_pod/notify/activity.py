@@ -2,16 +2,18 @@
 
 Every write of a pod adds its events to the pod's change feed in the commit that stores it, so the feed is the
 one account of what changed, whichever path wrote (POST, PUT, PATCH, DELETE, a batch). A :class:`PodWatcher`,
-one of the pod's write hooks, reads the events a commit added (under the pod's write lock, so in their order)
-and hands one notification per topic to an :class:`Announcer`: the resource gets ``Create``, ``Update`` or
-``Delete``, its container ``Add`` or ``Remove``. ``state`` is the topic's version, the ETag a conditional
+one of the pod's write hooks, reads the events a commit added (one reader at a time, so in their order), and
+every second those that other processes serving the node added (:class:`FeedFollower`); it hands one notification
+per topic to an :class:`Announcer`: the resource gets ``Create``, ``Update`` or ``Delete``, its container ``Add``
+or ``Remove``. ``state`` is the topic's version, the ETag a conditional
 request names. The same events give the legacy ``solid-0.1`` subscribers (:mod:`.legacy`) the IRIs they
-subscribed to that changed. A pod nobody watches costs one probe of its feed per write.
+subscribed to that changed. A pod nobody watches costs one probe of its feed per write and per second.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from typing import Protocol
 
@@ -50,7 +52,13 @@ class PodWatcher:
         self.channels = channels
         self.legacy = legacy
         self.announcer = announcer
-        self._seen = pod.feed.last_sequence()
+        self._seen: int | None = None  # the last event told; None until the watcher follows the feed
+        self._lock = threading.Lock()
+
+    def follow(self) -> None:
+        """Start from the feed's end (events before it are owed to no subscriber): once the store answers."""
+        with self._lock:
+            self._seen = self.pod.feed.last_sequence()
 
     def stage(self, change: Change, write: StagedWrite) -> None:
         """Nothing to store: notifications are told once the write is."""
@@ -64,10 +72,15 @@ class PodWatcher:
             log.exception("notifications of %s could not be told", self.pod.url)
 
     def _tell(self) -> None:
-        last = self.pod.feed.last_sequence()
-        seen, self._seen = self._seen, last
-        if last <= seen:
-            return
+        with self._lock:
+            if self._seen is None:
+                return
+            last = self.pod.feed.last_sequence()
+            seen, self._seen = self._seen, last
+            if last > seen:
+                self._announce(seen, last)
+
+    def _announce(self, seen: int, last: int) -> None:
         channels, legacy = self.channels.watches(self.pod.url), self.legacy.watches(self.pod.url)
         if not channels and not legacy:
             return
@@ -134,3 +147,30 @@ def _activity(kind: str, iri: str, time: str) -> dict:
 def _state(pod: Pod, iri: str) -> str:
     """The topic's version as an ETag (a later write of the same commit may have moved it on)."""
     return f'"{pod.version(iri) or "0"}"'
+
+
+class FeedFollower:
+    """A serving process's thread that tells its subscribers what other processes serving the node wrote: every
+    ``interval_s``, each watcher reads its pod's feed past the last event it told (a probe of the feed when nothing
+    changed). A process's own writes are told at once, by their commits."""
+
+    def __init__(self, watchers: list[PodWatcher], interval_s: float = 1.0) -> None:
+        self.watchers = watchers
+        self.interval_s = interval_s
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._run, name="dds-feed-follower", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stopping.wait(self.interval_s):
+            for watcher in self.watchers:
+                watcher.committed()  # logs its own failures (an engine down): the next round tries again

@@ -42,6 +42,7 @@ Opener = Callable[[Mapping[str, Any], str], Store]
 class Backend:
     read_options: ReadOptions
     open: Opener
+    shared: bool  # whether several processes may open its stores at once (a remote engine's are)
 
 
 _BACKENDS: dict[str, Backend] = {}
@@ -49,8 +50,8 @@ _BACKENDS: dict[str, Backend] = {}
 _BUILT_IN = {"oxigraph": f"{__name__}.oxigraph", "sparql": f"{__name__}.sparql"}
 
 
-def register(name: str, read_options: ReadOptions, opener: Opener) -> None:
-    _BACKENDS[name] = Backend(read_options, opener)
+def register(name: str, read_options: ReadOptions, opener: Opener, *, shared: bool = False) -> None:
+    _BACKENDS[name] = Backend(read_options, opener, shared)
 
 
 def read_settings(raw: Any, context: StoreContext) -> StoreSettings:
@@ -67,6 +68,12 @@ def read_settings(raw: Any, context: StoreContext) -> StoreSettings:
 def open_store(settings: StoreSettings, part: str = "") -> Store:
     """The store of one part of the node: ``""`` holds its pods, ``"federation"`` the merged graph."""
     return _backend(settings.backend).open(settings.options, part)
+
+
+def shared_between_processes(settings: StoreSettings) -> bool:
+    """Whether several processes of a node may serve from these stores: not an embedded store, which one process
+    owns (RocksDB locks its folder), but a remote engine's."""
+    return _backend(settings.backend).shared
 
 
 def _backend(name: Any) -> Backend:
@@ -95,4 +102,5 @@ __all__ = [
     "read_settings",
     "refuse_unknown_options",
     "register",
+    "shared_between_processes",
 ]

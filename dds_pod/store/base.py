@@ -7,8 +7,10 @@ that the store applies all of it or nothing.
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
@@ -97,6 +99,15 @@ class Store(ABC):
         query's FROM / FROM NAMED, and ``default_graph`` replaces the union; ``base_iri`` resolves
         relative IRIs in the query.
         """
+
+    def write_lock(self, name: str) -> AbstractContextManager[object]:
+        """The lock a writer holds from reading what it checks (a version an If-Match names, the next sequence of a
+        change feed) until its change is committed, so that no other writer of ``name`` comes in between.
+
+        One process owns an embedded store: a lock of that process is enough. A store that several processes
+        write (a remote engine) must exclude the writers of the other processes too."""
+        locks: dict[str, threading.Lock] = self.__dict__.setdefault("_write_locks", {})
+        return locks.setdefault(name, threading.Lock())
 
     def select(self, sparql: str) -> Iterable[ox.QuerySolution]:
         """The rows of a SELECT query over the union of the graphs: :meth:`query` for callers that read rows."""

@@ -1,7 +1,7 @@
 """A store on an external SPARQL 1.1 engine (an Oxigraph server, Fuseki, ...), spoken to over HTTP.
 
-The node then keeps no data of its own: the engine is sized, backed up and replicated on its own. One node process
-still writes to a dataset, since writes to a pod are serialised within that process. Reads are SPARQL 1.1 Query
+The node then keeps no data of its own: the engine is sized, backed up and replicated on its own, and several node
+processes may serve from one dataset. Reads are SPARQL 1.1 Query
 requests whose results (SPARQL JSON, N-Triples) are parsed by pyoxigraph into the very terms the embedded store
 returns, so no caller can tell the two apart. A :class:`Change` is rendered as ONE SPARQL 1.1 Update request, which
 the engine applies as one transaction: a write is all there or not at all.
@@ -11,6 +11,12 @@ makes the call fail at once with :class:`StoreUnavailable` (a 503 for the web la
 server thread. A timed-out update is the one ambiguous case: the engine may still apply it after the node
 gave up, but then it applies all of it.
 
+Writers of several processes are excluded from one another by a lock file per written name (a pod) in the
+``lock_dir`` folder, which every process of the node on the machine shares: a lock of the operating system, released
+when its holder dies, however it dies. Guarded updates (an update whose WHERE checks the version it replaces) would
+not do: Oxigraph server evaluates concurrent updates on snapshots and applies them without detecting conflicts, so
+two updates guarded by the same condition both apply (``benchmarks/engine_isolation.py`` shows it).
+
 SPARQL has no standard way to ask for the union of the named graphs as the default graph, which the embedded
 store's ``union_default_graph`` gives: this backend sends Oxigraph's ``union-default-graph`` request parameter
 (its name is the ``union_parameter`` option), or nothing when it is empty, for an engine configured to make its
@@ -19,11 +25,17 @@ default graph the union already.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import tempfile
+import threading
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import filelock
 import pyoxigraph as ox
 import requests
 from requests.adapters import HTTPAdapter
@@ -41,6 +53,7 @@ QUERY_ACCEPT = f"{SPARQL_JSON}, {N_TRIPLES};q=0.9"
 POOL_SIZE = 16
 TIMEOUTS = {"connect_timeout_s": 2.0, "timeout_s": 30.0}  # seconds, by default
 UNION_PARAMETER = "union-default-graph"  # Oxigraph's
+LOCK_POLL_S = 0.002  # how often a waiting writer tries the lock another process holds
 PART_OPTIONS = {"query_url", "update_url"}  # what [store.<part>] may set for one part of the node
 PARTS = ("federation",)
 
@@ -53,11 +66,15 @@ class SparqlStore(Store):
     evaluates_elsewhere = True
 
     def __init__(self, query_url: str, update_url: str, *, connect_timeout_s: float = TIMEOUTS["connect_timeout_s"],
-                 timeout_s: float = TIMEOUTS["timeout_s"], union_parameter: str = UNION_PARAMETER) -> None:
+                 timeout_s: float = TIMEOUTS["timeout_s"], union_parameter: str = UNION_PARAMETER,
+                 lock_dir: Path | None = None) -> None:
         self.query_url, self.update_url = query_url, update_url
         self.timeout = (connect_timeout_s, timeout_s)
         self.union_parameter = union_parameter
+        self.lock_dir = lock_dir or default_lock_dir()
         self._session, self._pid = _session(), os.getpid()
+        self._locks: dict[str, filelock.FileLock] = {}
+        self._locks_lock = threading.Lock()
 
     # ----------------------------------------------------------------- reading
 
@@ -124,6 +141,19 @@ class SparqlStore(Store):
         if update:
             self._post(self.update_url, update, "application/sparql-update", {}, None)
 
+    def write_lock(self, name: str) -> AbstractContextManager[object]:
+        """A lock of every process writing ``name`` in this dataset on this machine, waited for at most the read
+        timeout: a writer that waits longer gets :class:`StoreUnavailable` (a 503), as for a slow engine."""
+        with self._locks_lock:
+            lock = self._locks.get(name)
+            if lock is None:
+                digest = hashlib.sha256(f"{self.update_url}\n{name}".encode()).hexdigest()[:32]
+                self.lock_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+                lock = filelock.FileLock(self.lock_dir / f"{digest}.lock", timeout=self.timeout[1],
+                                         poll_interval=LOCK_POLL_S, preserve_lock_file=True)
+                self._locks[name] = lock
+        return _held(lock, name, self.timeout[1])
+
     def close(self) -> None:
         self._session.close()
 
@@ -153,6 +183,24 @@ class SparqlStore(Store):
         if os.getpid() != self._pid:
             self._session, self._pid = _session(), os.getpid()
         return self._session
+
+
+@contextmanager
+def _held(lock: filelock.FileLock, name: str, timeout_s: float):
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        raise StoreUnavailable(f"another process has been writing {name} for more than {timeout_s:g} s") from None
+    try:
+        yield lock
+    finally:
+        lock.release()
+
+
+def default_lock_dir() -> Path:
+    """Where the processes of a node on this machine keep their write locks when ``lock_dir`` is not set: one
+    folder of the machine's temporary folder, per user (a lock file of another user could not be opened)."""
+    return Path(tempfile.gettempdir()) / f"dds-pod-locks-{os.getuid()}"
 
 
 def _session() -> requests.Session:
@@ -190,9 +238,14 @@ def _origin(url: str) -> str:
 
 def _read_options(raw: Mapping[str, Any], context: StoreContext) -> dict[str, Any]:
     """``query_url`` and ``update_url`` hold the pods; the ``[store.federation]`` table's the merged graph, which
-    must be another dataset (its graphs are named like the pods'). Timeouts in seconds; ``union_parameter``."""
-    refuse_unknown_options("sparql", raw, {*PART_OPTIONS, *TIMEOUTS, "union_parameter", *PARTS})
+    must be another dataset (its graphs are named like the pods'). Timeouts in seconds; ``union_parameter``;
+    ``lock_dir``, the folder of the write locks (relative to the configuration's)."""
+    refuse_unknown_options("sparql", raw, {*PART_OPTIONS, *TIMEOUTS, "union_parameter", "lock_dir", *PARTS})
     options: dict[str, Any] = {name: _seconds(raw, name, default) for name, default in TIMEOUTS.items()}
+    lock_dir = raw.get("lock_dir")
+    if lock_dir is not None and (not isinstance(lock_dir, str) or not lock_dir):
+        raise ConfigError("store.lock_dir must be a folder's path", field="store.lock_dir")
+    options["lock_dir"] = context.relative_to / lock_dir if lock_dir else None
     union = raw.get("union_parameter", UNION_PARAMETER)
     if not isinstance(union, str):
         raise ConfigError("store.union_parameter must be a request parameter's name, or \"\"",
@@ -241,7 +294,8 @@ def _seconds(raw: Mapping[str, Any], name: str, default: float) -> float:
 def _open(options: Mapping[str, Any], part: str) -> SparqlStore:
     urls = options[part]
     return SparqlStore(urls["query_url"], urls["update_url"], connect_timeout_s=options["connect_timeout_s"],
-                       timeout_s=options["timeout_s"], union_parameter=options["union_parameter"])
+                       timeout_s=options["timeout_s"], union_parameter=options["union_parameter"],
+                       lock_dir=options["lock_dir"])
 
 
-register("sparql", _read_options, _open)
+register("sparql", _read_options, _open, shared=True)
