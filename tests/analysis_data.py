@@ -6,6 +6,7 @@ hashes, as the pseudonymised reactions of the corpus are."""
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 
 from dds_pod.analysis import Corpus, Reaction, Text
@@ -31,6 +32,7 @@ def madrid_comment(ident: str) -> str:
     return f"{MADRID_POD}comments/{ident}"
 
 
+@functools.cache
 def madrid() -> Corpus:
     """Madrid's proposals and comments; each commenter's reaction is a +1 on the proposal commented on."""
     with (MADRID / "proposals.csv").open(encoding="utf-8") as stream:
@@ -48,11 +50,18 @@ def madrid() -> Corpus:
     return Corpus(texts=tuple(proposals + comments), reactions=tuple(reactions), snapshot={MADRID_POD: 5714})
 
 
+def madrid_proposal_of() -> dict[str, str]:
+    """Comment IRI -> the proposal it was written under, as the export's ``proposalId`` column says."""
+    with (MADRID / "comments.csv").open(encoding="utf-8") as stream:
+        return {madrid_comment(row["id"]): madrid_proposal(row["proposalId"]) for row in csv.DictReader(stream)}
+
+
 def barcelona_rows() -> list[dict[str, str]]:
     with BARCELONA.open(encoding="utf-8") as stream:
         return list(csv.DictReader(stream, delimiter=";"))
 
 
+@functools.cache
 def barcelona() -> Corpus:
     """Barcelona's result comments: a reply answers the comment (``commentable_id``), a root comment the result."""
     texts, reactions = [], []
