@@ -74,7 +74,7 @@ class Excerpts:
         for number in value:
             index = _number(number)
             if index is None or not 1 <= index <= len(self.iris):
-                raise LLMRejected(f"a claim cites excerpt {str(number)[:20]!r}, which was not sent")
+                raise LLMRejected(f"a claim cites excerpt {str(number)[:20]}, which was not sent")
             iris.append(self.iris[index - 1])
         return tuple(dict.fromkeys(iris))
 
