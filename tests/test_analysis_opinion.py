@@ -10,7 +10,7 @@ import pytest
 from dds_pod.analysis import Bridge, Corpus, NotEnoughData, Reaction, Text, Theme
 from dds_pod.analysis.opinion import OpinionSettings, opinion_groups, stance_counts
 
-from .analysis_data import BARCELONA_POD, STANCE, barcelona, barcelona_rows, madrid, madrid_proposal
+from .analysis_data import BARCELONA_POD, STANCE, barcelona, barcelona_rows, madrid
 
 POD = "https://pod.example/"
 
@@ -150,12 +150,26 @@ def test_madrid_commenters_form_groups_with_the_thresholds_held():
     assert opinion_groups(corpus, settings)[:2] == (groups, bridges)  # type: ignore[index]
 
 
-def test_madrid_groups_agree_with_proposals_their_members_commented_on():
-    corpus = madrid()
+def test_each_group_supports_its_agreements_more_than_the_rest_do():
+    """Checked from the reactions themselves: the groups' members are those whose supports fit their group."""
+    corpus = divided(per_group=12)
     groups, _, _ = opinion_groups(corpus)  # type: ignore[misc]
-    commented = {r.target for r in corpus.reactions}
-    assert all(iri in commented for g in groups for iri in g.agrees_with)
-    assert madrid_proposal("7") in commented
+    supporters: dict[str, set[str]] = {}
+    for r in corpus.reactions:
+        if r.value > 0:
+            supporters.setdefault(r.target, set()).add(r.actor)
+    for group in groups:
+        for iri in group.agrees_with:
+            camp = {actor.split("-")[0] for actor in supporters[iri]}
+            assert len(camp) == 1 and len(supporters[iri]) == group.size  # a camp's own proposals, all of it
+
+
+def test_reply_loops_end():
+    a, b = f"{POD}comments/a", f"{POD}comments/b"
+    texts = (comment("a", b, "inFavour"), comment("b", a, "against"))
+    result = stance_counts(Corpus(texts=texts))
+    assert not isinstance(result, NotEnoughData)
+    assert sum(s.in_favour + s.against for s in result[0]) == 2
 
 
 def test_barcelona_has_too_few_reactions_for_groups():
