@@ -25,8 +25,8 @@ MAX_FREE_RDF = 32
 PSEUDONYM_KEY_ENV = "DDS_PSEUDONYM_KEY"
 MIN_PSEUDONYM_KEY = 16
 
-__all__ = ["Config", "ConfigError", "FederationConfig", "ImportConfig", "NotificationsConfig", "PodConfig",
-           "ServerConfig", "load"]
+__all__ = ["Config", "ConfigError", "FederationConfig", "ImportConfig", "LLMConfig", "NotificationsConfig",
+           "PodConfig", "ServerConfig", "load"]
 
 
 @dataclass(frozen=True)
@@ -135,6 +135,55 @@ class FilesConfig:
 
 
 @dataclass(frozen=True)
+class LLMConfig:
+    """The ``[analysis.llm]`` table: an OpenAI-compatible chat server (llama.cpp, Ollama, vLLM) that may name
+    themes and write summaries. Off by default; the URL is the operator's, the only place the node sends
+    (pseudonymised) excerpts to. The key, when the server wants one, comes from the environment variable named
+    by ``api_key_env``, never from the file."""
+
+    enabled: bool = False
+    url: str = ""  # the server's base URL, e.g. "http://127.0.0.1:8080/": requests go to {url}v1/chat/completions
+    model: str = ""
+    timeout_s: float = 60.0  # for the whole answer
+    max_tokens: int = 512
+    max_response_bytes: int = 256 * 1024  # a longer answer is cut off and refused
+    api_key_env: str = ""
+    api_key: str = field(default="", repr=False)
+
+
+LLM_KEYS = frozenset({"enabled", "url", "model", "timeout_s", "max_tokens", "max_response_bytes", "api_key_env"})
+
+
+def llm_settings(analysis: dict[str, Any]) -> LLMConfig:
+    """The ``llm`` table of ``[analysis]``, checked: enabled needs a URL and a model, a named key variable must be
+    set."""
+    raw, prefix, defaults = _table(analysis, "llm", "analysis."), "analysis.llm.", LLMConfig()
+    _refuse_unknown(prefix, raw, LLM_KEYS)
+    enabled, url, model = raw.get("enabled", False), raw.get("url", ""), raw.get("model", "")
+    key_env = raw.get("api_key_env", "")
+    if not isinstance(enabled, bool):
+        raise ConfigError("analysis.llm.enabled must be true or false", field=prefix + "enabled")
+    if not isinstance(url, str) or (url and not re.match(r"^https?://[^/\s?#]+(/[^\s?#]*)?$", url)):
+        raise ConfigError("analysis.llm.url must be the chat server's http(s) base URL, such as "
+                          "\"http://127.0.0.1:8080/\"", field=prefix + "url")
+    for key, value in (("model", model), ("api_key_env", key_env)):
+        if not isinstance(value, str) or len(value) > 200:
+            raise ConfigError(f"analysis.llm.{key} must be a string", field=prefix + key)
+    if enabled and not (url and model):
+        raise ConfigError("analysis.llm.enabled needs analysis.llm.url and analysis.llm.model",
+                          field=prefix + ("model" if url else "url"))
+    api_key = os.environ.get(key_env, "") if key_env else ""
+    if key_env and not api_key:
+        raise ConfigError(f"analysis.llm.api_key_env names {key_env!r}, which is not set", field=prefix + "api_key_env")
+    return LLMConfig(
+        enabled=enabled, url=url if not url or url.endswith("/") else url + "/", model=model,
+        timeout_s=_positive_number(raw, "timeout_s", defaults.timeout_s, prefix),
+        max_tokens=_positive_int(raw, "max_tokens", defaults.max_tokens, prefix),
+        max_response_bytes=_positive_int(raw, "max_response_bytes", defaults.max_response_bytes, prefix),
+        api_key_env=key_env, api_key=api_key)
+
+
+@dataclass(frozen=True)
 class Config:
     base_url: str
     pods: dict[str, PodConfig]
@@ -153,6 +202,7 @@ class Config:
     search: SearchSettings = field(default_factory=lambda: search.read_settings(None, None))
     notifications: NotificationsConfig = field(default_factory=NotificationsConfig)
     files: FilesConfig = field(default_factory=FilesConfig)
+    analysis_llm: LLMConfig = field(default_factory=LLMConfig)
 
     @property
     def max_file_bytes(self) -> int:
@@ -203,7 +253,14 @@ def from_dict(raw: dict[str, Any], relative_to: Path = Path()) -> Config:
         search=search.read_settings(raw.get("search"), data_dir),
         notifications=_notifications(_table(raw, "notifications")),
         files=_files(_table(raw, "files")),
+        analysis_llm=llm_settings(_analysis(raw)),
     )
+
+
+def _analysis(raw: dict[str, Any]) -> dict[str, Any]:
+    analysis = _table(raw, "analysis")
+    _refuse_unknown("analysis.", analysis, {"llm"})
+    return analysis
 
 
 def _files(raw: dict[str, Any]) -> FilesConfig:
@@ -227,7 +284,7 @@ def _origins(raw: Any) -> frozenset[str]:
 
 TOP_LEVEL_KEYS = frozenset({"base_url", "data_dir", "pods", "store", "page_size", "max_body_bytes", "federation",
                             "catalog", "import", "server", "cors_origins", "interface", "search", "notifications",
-                            "files"})
+                            "files", "analysis"})
 
 
 def pseudonym_key(import_table: dict[str, Any] | None = None) -> str | None:

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -208,3 +208,52 @@ def sparql_store_table(pods: OxigraphServer, federation: OxigraphServer, timeout
         f"timeout_s = {timeout_s}", *([f'lock_dir = "{lock_dir}"'] if lock_dir is not None else []),
         "[store.federation]", f'query_url = "{federation.query_url}"',
         f'update_url = "{federation.update_url}"', ""])
+
+
+class ChatReply:
+    """What the fake chat server answers to one request: an assistant message (``content``), or raw ``body``
+    bytes, with a status, after ``delay_s``."""
+
+    def __init__(self, content: str | None = None, *, status: int = 200, body: bytes | None = None,
+                 delay_s: float = 0.0) -> None:
+        completion = {"id": "fake", "object": "chat.completion", "model": "fake",
+                      "choices": [{"index": 0, "finish_reason": "stop",
+                                   "message": {"role": "assistant", "content": content}}]}
+        self.body = body if body is not None else json.dumps(completion).encode()
+        self.status, self.delay_s = status, delay_s
+
+
+class FakeChatServer:
+    """An OpenAI-compatible chat server on loopback (``POST /v1/chat/completions``) answering from a script: a
+    function of the request's JSON body giving a :class:`ChatReply`. Every request is kept, with its headers, so
+    that a test can check what was sent."""
+
+    def __init__(self, script: Callable[[dict], ChatReply]) -> None:
+        self.script = script
+        self.requests: list[tuple[dict, dict[str, str]]] = []
+        self.loopback = Loopback(self._handler())
+        self.url = self.loopback.url
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(QuietHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                request = json.loads(self.rfile.read(length) or b"{}")
+                fake.requests.append((request, dict(self.headers)))
+                reply = fake.script(request) if self.path == "/v1/chat/completions" else ChatReply(status=404)
+                time.sleep(reply.delay_s)
+                try:
+                    self.send_response(reply.status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(reply.body)))
+                    self.end_headers()
+                    self.wfile.write(reply.body)
+                except OSError:  # the client gave up waiting
+                    pass
+
+        return Handler
+
+    def close(self) -> None:
+        self.loopback.close()

@@ -76,6 +76,7 @@ class Theme:
     platforms: Mapping[str, int]  # platform IRI -> members of it
     topics: tuple[str, ...] = ()  # the platforms' own topics this theme coincides with
     labelled_by: str = "terms"  # "terms", or "llm" when a model named it (its citations checked)
+    label_cites: tuple[str, ...] = ()  # when named by a model: the members its labels rest on
 
 
 @dataclass(frozen=True)
