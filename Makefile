@@ -11,7 +11,7 @@ CHROMIUM := /usr/bin/chromium
 # The demo's seeds, shared with the browser tests: one POD=[KIND:]PATH per line of examples/demo-seeds.txt.
 SEEDS = $(addprefix --seed ,$(shell grep -v '^\#' examples/demo-seeds.txt))
 
-.PHONY: install run test test-tools js conformance-tools conformance chromium screenshots lint bench clean messages
+.PHONY: install run test test-tools js conformance-tools conformance chromium apertium screenshots lint bench clean messages
 
 # The interface's catalogs are compiled here (the .mo files are not committed): editing a .po reinstalls.
 $(STAMP): pyproject.toml $(CATALOGS)
@@ -36,7 +36,7 @@ test: $(STAMP) test-tools
 	$(BIN)/pytest
 
 # What the end-to-end tests drive besides Python; each is installed when the machine can, or its tests skip.
-test-tools: js conformance-tools chromium
+test-tools: js conformance-tools chromium apertium
 
 # The JavaScript clients of tests/e2e (Comunica, Playwright, axe-core), pinned by tests/e2e/js/package-lock.json,
 # under the machine's node; reinstalled when the lock file changes.
@@ -62,6 +62,14 @@ conformance: $(STAMP) conformance-tools
 chromium:
 	@if [ ! -x $(CHROMIUM) ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi
+
+# tests/test_analysis_*.py: Apertium's pairs between the interface's languages (Catalan, Spanish, French,
+# English), the analysis's pivot for texts in other languages; installed only as root with apt-get.
+APERTIUM_PAIRS := apertium-spa-cat apertium-fra-cat apertium-fr-es apertium-eng-spa apertium-eng-cat
+apertium:
+	@if ! command -v apertium >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq apertium $(APERTIUM_PAIRS) \
+		>/dev/null; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check dds_pod tests benchmarks

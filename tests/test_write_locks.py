@@ -19,8 +19,8 @@ from dds_pod.store.sparql import SparqlStore
 QUERY, UPDATE = "http://127.0.0.1:9/query", "http://127.0.0.1:9/update"  # never reached: locks are local
 
 
-def remote(lock_dir: Path, timeout_s: float = 5.0) -> SparqlStore:
-    return SparqlStore(QUERY, UPDATE, timeout_s=timeout_s, lock_dir=lock_dir)
+def remote(lock_dir: Path, lock_wait_s: float = 5.0) -> SparqlStore:
+    return SparqlStore(QUERY, UPDATE, timeout_s=0.5, lock_dir=lock_dir, lock_wait_s=lock_wait_s)
 
 
 def _hold(lock_dir: Path, name: str, held: multiprocessing.synchronize.Event, release: float) -> None:
@@ -35,14 +35,14 @@ def test_a_lock_held_by_another_process_is_waited_for_then_a_503(tmp_path):
     holder.start()
     try:
         assert held.wait(30)
-        with pytest.raises(StoreUnavailable) as raised, remote(tmp_path, timeout_s=0.5).write_lock("pod"):
+        with pytest.raises(StoreUnavailable) as raised, remote(tmp_path, lock_wait_s=0.5).write_lock("pod"):
             pass
         assert "another process has been writing pod for more than 0.5 s" in raised.value.message
         with remote(tmp_path).write_lock("other pod"):  # one lock per name
             pass
     finally:
         holder.join(30)
-    with remote(tmp_path, timeout_s=0.5).write_lock("pod"):  # released when its holder ended
+    with remote(tmp_path, lock_wait_s=0.5).write_lock("pod"):  # released when its holder ended
         pass
 
 
@@ -53,7 +53,7 @@ def test_a_lock_of_a_killed_process_is_released(tmp_path):
     assert held.wait(30)
     holder.kill()
     holder.join(30)
-    with remote(tmp_path, timeout_s=2).write_lock("pod"):
+    with remote(tmp_path, lock_wait_s=2).write_lock("pod"):
         pass
 
 
@@ -90,9 +90,21 @@ def test_lock_dir_is_read_relative_to_the_configuration(tmp_path):
     assert shared_between_processes(settings)
     store = open_store(settings)
     assert isinstance(store, SparqlStore) and store.lock_dir == tmp_path / "locks"
+    assert store.lock_wait_s == 30.0
     with pytest.raises(ConfigError) as raised:
         read_settings({**table, "lock_dir": 7}, StoreContext(None, tmp_path))
     assert raised.value.field == "store.lock_dir"
+
+
+def test_lock_wait_s_is_its_own_setting(tmp_path):
+    table = {"backend": "sparql", "query_url": QUERY, "update_url": UPDATE, "timeout_s": 5, "lock_wait_s": 90,
+             "federation": {"query_url": "http://127.0.0.1:9/fq", "update_url": "http://127.0.0.1:9/fu"}}
+    store = open_store(read_settings(table, StoreContext(None, tmp_path)))
+    assert isinstance(store, SparqlStore) and (store.timeout[1], store.lock_wait_s) == (5.0, 90.0)
+    for wrong in (0, -1, "soon", True):
+        with pytest.raises(ConfigError) as raised:
+            read_settings({**table, "lock_wait_s": wrong}, StoreContext(None, tmp_path))
+        assert raised.value.field == "store.lock_wait_s"
 
 
 def test_jobs_left_elsewhere_need_a_store_other_processes_open():

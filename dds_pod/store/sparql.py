@@ -51,7 +51,9 @@ N_TRIPLES = "application/n-triples"
 QUERY_ACCEPT = f"{SPARQL_JSON}, {N_TRIPLES};q=0.9"
 # Connections kept open to the engine: as many as the node's threads that read at once, without waiting.
 POOL_SIZE = 16
-TIMEOUTS = {"connect_timeout_s": 2.0, "timeout_s": 30.0}  # seconds, by default
+# Seconds, by default: connecting to the engine, its whole answer, and how long a writer waits for the write lock
+# another process holds (writers of one pod queue behind each other, so this outlasts one write many times).
+TIMEOUTS = {"connect_timeout_s": 2.0, "timeout_s": 30.0, "lock_wait_s": 30.0}
 UNION_PARAMETER = "union-default-graph"  # Oxigraph's
 LOCK_POLL_S = 0.002  # how often a waiting writer tries the lock another process holds
 PART_OPTIONS = {"query_url", "update_url"}  # what [store.<part>] may set for one part of the node
@@ -67,9 +69,10 @@ class SparqlStore(Store):
 
     def __init__(self, query_url: str, update_url: str, *, connect_timeout_s: float = TIMEOUTS["connect_timeout_s"],
                  timeout_s: float = TIMEOUTS["timeout_s"], union_parameter: str = UNION_PARAMETER,
-                 lock_dir: Path | None = None) -> None:
+                 lock_dir: Path | None = None, lock_wait_s: float = TIMEOUTS["lock_wait_s"]) -> None:
         self.query_url, self.update_url = query_url, update_url
         self.timeout = (connect_timeout_s, timeout_s)
+        self.lock_wait_s = lock_wait_s
         self.union_parameter = union_parameter
         self.lock_dir = lock_dir or default_lock_dir()
         self._session, self._pid = _session(), os.getpid()
@@ -142,17 +145,17 @@ class SparqlStore(Store):
             self._post(self.update_url, update, "application/sparql-update", {}, None)
 
     def write_lock(self, name: str) -> AbstractContextManager[object]:
-        """A lock of every process writing ``name`` in this dataset on this machine, waited for at most the read
-        timeout: a writer that waits longer gets :class:`StoreUnavailable` (a 503), as for a slow engine."""
+        """A lock of every process writing ``name`` in this dataset on this machine, waited for at most
+        ``lock_wait_s``: a writer that waits longer gets :class:`StoreUnavailable` (a 503), as for a slow engine."""
         with self._locks_lock:
             lock = self._locks.get(name)
             if lock is None:
                 digest = hashlib.sha256(f"{self.update_url}\n{name}".encode()).hexdigest()[:32]
                 self.lock_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-                lock = filelock.FileLock(self.lock_dir / f"{digest}.lock", timeout=self.timeout[1],
+                lock = filelock.FileLock(self.lock_dir / f"{digest}.lock", timeout=self.lock_wait_s,
                                          poll_interval=LOCK_POLL_S, preserve_lock_file=True)
                 self._locks[name] = lock
-        return _held(lock, name, self.timeout[1])
+        return _held(lock, name, self.lock_wait_s)
 
     def close(self) -> None:
         self._session.close()
@@ -295,7 +298,7 @@ def _open(options: Mapping[str, Any], part: str) -> SparqlStore:
     urls = options[part]
     return SparqlStore(urls["query_url"], urls["update_url"], connect_timeout_s=options["connect_timeout_s"],
                        timeout_s=options["timeout_s"], union_parameter=options["union_parameter"],
-                       lock_dir=options["lock_dir"])
+                       lock_dir=options["lock_dir"], lock_wait_s=options["lock_wait_s"])
 
 
 register("sparql", _read_options, _open, shared=True)
