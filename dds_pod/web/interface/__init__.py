@@ -10,7 +10,7 @@ from datetime import datetime
 from flask import Flask
 from flask_babel import format_date
 
-from . import explore, i18n, pages, words
+from . import explore, i18n, pages, reading, themes, words
 
 
 def register(app: Flask) -> None:
@@ -23,6 +23,8 @@ def register(app: Flask) -> None:
     app.jinja_env.filters.update(words.FILTERS, date=_date, http_url=_http_url)
     app.register_blueprint(pages.bp)
     app.register_blueprint(explore.bp)
+    app.register_blueprint(themes.bp)
+    app.register_blueprint(reading.bp)
 
 
 def _date(value: str | None) -> str:

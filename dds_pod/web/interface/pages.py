@@ -2,7 +2,9 @@
 
 Server-rendered HTML that works without JavaScript; every page goes through :func:`render`, which sets the
 Content-Security-Policy, remembers a language switch and says what the answer varies on. Bad input gets an HTML
-error page with the right status (400 for a malformed id, 404 for an unknown one), never a 500.
+error page with the right status (400 for a malformed id, 404 for an unknown one, 503 with ``Retry-After`` when
+the node is too busy for the request), never a 500. A contribution's page shows what the latest analysis says
+of it when the node has analysed its data.
 """
 
 from __future__ import annotations
@@ -53,14 +55,18 @@ def home() -> Response:
 @bp.route("/contribution", methods=["GET", "HEAD"])
 def contribution() -> Response:
     """A contribution with its thread, influence and provenance; ``format=jsonld|turtle`` gives the node's copy."""
-    iri = _id_arg()
+    iri = id_arg()
     data_format = request.args.get("format")
     if data_format is not None:
         return _copy(iri, data_format)
-    found = _node().portal.contribution(iri, i18n.locale())
+    portal, language = _node().portal, i18n.locale()
+    found = portal.contribution(iri, language)
     if found is None:
         raise NotFound(_("This node holds no contribution at this address."), field="id")
-    return render("contribution.html", item=found)
+    views = portal.analysed(language)
+    languages = {text.language for text in (*found.titles, *found.contents) if text.language}
+    return render("contribution.html", item=found, analysis=views.contribution(iri) if views else None,
+                  analysed=views is not None, readable=portal.reading.offered(languages))
 
 
 def _copy(iri: str, data_format: str) -> Response:
@@ -79,7 +85,7 @@ def _copy(iri: str, data_format: str) -> Response:
 
 @bp.route("/platform", methods=["GET", "HEAD"])
 def platform() -> Response:
-    iri = _id_arg()
+    iri = id_arg()
     holdings = _node().portal.platform(iri, i18n.locale())
     if holdings is None:
         raise NotFound(_("No platform of this node has this address."), field="id")
@@ -88,7 +94,7 @@ def platform() -> Response:
 
 @bp.route("/space", methods=["GET", "HEAD"])
 def space() -> Response:
-    iri = _id_arg()
+    iri = id_arg()
     holdings = _node().portal.space(iri, i18n.locale())
     if holdings is None:
         raise NotFound(_("No participatory space of this node has this address."), field="id")
@@ -103,7 +109,7 @@ def vendor(package: str, filename: str) -> Response:
     return send_from_directory(VENDOR[package], filename, max_age=VENDOR_MAX_AGE_S)
 
 
-def _id_arg() -> str:
+def id_arg() -> str:
     """The ``id`` parameter: an absolute IRI of bounded length (400 naming ``id`` otherwise)."""
     value = request.args.get("id")
     if not value:
@@ -114,8 +120,13 @@ def _id_arg() -> str:
 
 
 @bp.errorhandler(DDSError)
-def _error(error: DDSError) -> Response:
-    titles = {400: _("This address is not valid"), 404: _("Nothing here")}
+def error_page(error: DDSError) -> Response:
+    """The error as a page of the interface; a 503 says when to come back."""
+    titles = {400: _("This address is not valid"), 404: _("Nothing here"), 503: _("Too busy for now")}
     status = error.status if error.status in titles else 500
-    return render("error.html", status=status, title=titles.get(status, HTTPStatus(status).phrase),
-                  message=error.message if status != 500 else "", field=error.field)
+    response = render("error.html", status=status, title=titles.get(status, HTTPStatus(status).phrase),
+                      message=error.message if status != 500 else "", field=error.field)
+    retry_after = getattr(error, "retry_after_s", None)
+    if status == 503:
+        response.headers["Retry-After"] = str(retry_after or 30)
+    return response

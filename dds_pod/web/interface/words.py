@@ -26,6 +26,8 @@ STATUSES = {
 STANCES = {"inFavour": _l("In favour"), "against": _l("Against"), "neutral": _l("Neutral")}
 ROLES = {"adopted": _l("Adopted"), "partiallyAdopted": _l("Partially adopted"), "merged": _l("Merged"),
          "notRetained": _l("Not retained")}
+READ_IN = {"ca": _l("Read in Catalan"), "es": _l("Read in Spanish"), "fr": _l("Read in French"),
+           "en": _l("Read in English")}
 REACTIONS = {"supports": _l("Supports"), "likes": _l("Likes"), "dislikes": _l("Dislikes"),
              "comments": _l("Comments")}
 
@@ -41,4 +43,5 @@ FILTERS = {
     "kinds_label": lambda key: word(KINDS, key), "kind_label": lambda key: word(KIND, key),
     "status_label": lambda key: word(STATUSES, key), "stance_label": lambda key: word(STANCES, key),
     "role_label": lambda key: word(ROLES, key), "reaction_label": lambda key: word(REACTIONS, key),
+    "read_in_label": lambda key: word(READ_IN, key),
 }
