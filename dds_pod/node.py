@@ -16,8 +16,10 @@ import hmac
 import logging
 import threading
 import time
+from functools import partial
 from typing import Protocol
 
+from .analysis.graph import load_analysis, run_iri, theme_iri
 from .api.decidim import DecidimAPI
 from .config import Config, PodConfig
 from .errors import StoreUnavailable
@@ -36,6 +38,7 @@ from .ldp.intake import Intake
 from .ldp.reactions import Reaction
 from .ldp.resources import Pod
 from .notify import Notifications
+from .portal.analysis import Links
 from .portal.service import Portal
 from .search import SearchIndex, open_index
 from .search.documents import DocumentBuilder
@@ -119,7 +122,10 @@ class Node:
         self.catalog = Catalog(self.merged_graph, [pod.url for pod in pods] + list(federation.members),
                                self.config.catalog_records)
         self.decidim = DecidimAPI(self.merged_graph)
-        self.portal = Portal(self.merged_graph, self.received_reactions)
+        base_url = self.config.base_url
+        self.portal = Portal(self.merged_graph, self.received_reactions,
+                             analysis=lambda: load_analysis(self.merged, base_url),
+                             links=Links(theme=partial(theme_iri, base_url), run=partial(run_iri, base_url)))
 
     def ensure_ready(self) -> None:
         """Create the pods' initial containers, start following their feeds, queue again the inbox's pending

@@ -14,10 +14,6 @@ import pyoxigraph as ox
 import pytest
 
 from dds_pod.analysis import Analysis, Corpus, NotEnoughData, Stances, Text, Theme
-from dds_pod.analysis.opinion import opinion_groups, stance_counts
-from dds_pod.analysis.similar import find_similar
-from dds_pod.analysis.summaries import summarise
-from dds_pod.analysis.themes import find_themes
 from dds_pod.federation.merged import MergedGraph, MergedGraphs
 from dds_pod.portal.analysis import Links, stance_bar, theme_label
 from dds_pod.portal.service import Portal
@@ -26,6 +22,7 @@ from dds_pod.store.oxigraph import OxigraphStore
 from dds_pod.vocab import AS, DCTERMS, DDS, RDF
 
 from . import analysis_comments, analysis_data
+from .analysis_published import analysed
 
 BASE = "http://node.example/"
 SECOND = "https://segona.example/"
@@ -66,35 +63,13 @@ def quads(text: Text) -> list[ox.Quad]:
     return found
 
 
-def analysed(data: Corpus) -> Analysis:
-    """The analysis the node would publish of ``data``, step by step."""
-    analysis = Analysis()
-    themes = find_themes(data, n_themes=4)
-    assert not isinstance(themes, NotEnoughData)
-    analysis.themes, analysis.runs["themes"] = themes.themes, themes.run
-    similar = find_similar(data, method="char")
-    assert not isinstance(similar, NotEnoughData)
-    analysis.similar, analysis.runs["similar"] = similar.similar, similar.run
-    stances = stance_counts(data, analysis.themes)
-    assert not isinstance(stances, NotEnoughData)
-    analysis.stances, analysis.runs["stances"] = stances
-    summaries = summarise(data, analysis.themes)
-    assert not isinstance(summaries, NotEnoughData)
-    analysis.summaries, analysis.runs["summaries"] = summaries
-    groups = opinion_groups(data)
-    if isinstance(groups, NotEnoughData):
-        analysis.not_enough.append(groups)
-    else:
-        analysis.groups, analysis.bridges, analysis.runs["opinion"] = groups
-    return analysis
-
-
 @pytest.fixture(scope="module")
 def world() -> tuple[Corpus, Analysis, Portal]:
     data = corpus()
     merged = MergedGraph(OxigraphStore(), MergedGraphs(BASE))
     merged.commit(Change(add=[quad for text in data.texts for quad in quads(text)]))
-    analysis = analysed(data)
+    analysis = analysed(data, n_themes=4)
+    assert analysis.themes and analysis.similar and analysis.stances and analysis.summaries
     return data, analysis, Portal(merged, lambda iri: [], lambda: analysis, LINKS)
 
 

@@ -62,6 +62,17 @@ class IndexDocument:
 
 
 @dataclass(frozen=True)
+class Grouping:
+    """Named sets of contributions the index does not hold (the analysis's themes), counted and filtered on as one
+    more facet, ``facet``. ``version`` names this state of the sets: a backend converts them into its own terms
+    once per version (and per state of its documents), not per search."""
+
+    facet: str
+    version: str
+    members: Mapping[str, frozenset[str]] = field(default_factory=dict, hash=False)  # value -> contribution IRIs
+
+
+@dataclass(frozen=True)
 class SearchQuery:
     """One search: the text (the reader's words, never index syntax), the facet values that must hold (values
     of one facet are alternatives, facets are all required), and the page wanted."""
@@ -85,6 +96,8 @@ class SearchQuery:
     limit: int = 20
     offset: int = 0
     reader_language: str | None = None  # stems the text in this language too, and picks snippets
+    grouping: Grouping | None = None  # counted as its facet when given
+    groups: frozenset[str] = frozenset()  # the grouping's values that must hold (alternatives)
 
 
 @dataclass(frozen=True)

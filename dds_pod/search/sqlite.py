@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from . import FACETS, Hit, IndexDocument, LocalizedText, SearchQuery, SearchResult, register
+from . import FACETS, Grouping, Hit, IndexDocument, LocalizedText, SearchQuery, SearchResult, register
 from .bitsets import Counts, FacetBitsets, WordMatch, bitset, ids, members
 from .words import STEMMERS, language_of, query_terms, stemmed_text, stems
 
@@ -82,6 +82,7 @@ ORDER = {
 }
 
 Condition = tuple[str, list[Any]]
+GROUPED = "grouping"  # the filter of a query's grouping (its facet's name is the grouping's own)
 
 
 class SqliteIndex:
@@ -94,6 +95,7 @@ class SqliteIndex:
         self._opened: list[sqlite3.Connection] = []
         self._loading = threading.Lock()
         self._loaded: FacetBitsets | None = None
+        self._grouped: tuple[int, str, dict[str, int]] | None = None  # generation, grouping version, bitsets
         self._shared = self._open() if path == ":memory:" else None
         with self._lock:
             _migrate(self._connection())
@@ -179,7 +181,8 @@ class SqliteIndex:
         bitsets = self._bitsets(connection)
         ranked = query.sort == "relevance"
         words = bitsets.words.get(match, lambda: _word_match(connection, match, ranked)) if match else None
-        matched, counts = _counted(connection, query, bitsets, words, filters)
+        groups = self._group_bitsets(connection, bitsets, query.grouping) if query.grouping else None
+        matched, counts = _counted(connection, query, bitsets, words, filters, groups)
         total = matched.bit_count()
         if not total:
             return SearchResult(0, (), counts)
@@ -204,6 +207,19 @@ class SqliteIndex:
                                         f"WHERE generation > {int(loaded.generation)}")
             self._loaded = loaded
         return loaded
+
+    def _group_bitsets(self, connection: sqlite3.Connection, bitsets: FacetBitsets,
+                       grouping: Grouping) -> dict[str, int]:
+        """The grouping's sets as bitsets of this generation's document ids: made once per generation and
+        grouping version (one pass over the documents' IRIs), shared by the searches that follow."""
+        kept = self._grouped
+        if kept is not None and kept[0] == bitsets.generation and kept[1] == grouping.version:
+            return kept[2]
+        ids_of = dict(connection.execute("SELECT iri, id FROM docs"))
+        made = {value: bitset([ids_of[iri] for iri in members if iri in ids_of])
+                for value, members in grouping.members.items()}
+        self._grouped = (bitsets.generation, grouping.version, made)
+        return made
 
     # ------------------------------------------------------------------ connections
 
@@ -417,6 +433,9 @@ def _filters(query: SearchQuery) -> dict[str, Condition]:
     if query.bbox:
         west, south, east, north = query.bbox
         found["bbox"] = ("d.lat BETWEEN ? AND ? AND d.lon BETWEEN ? AND ?", [south, north, west, east])
+    if query.grouping and query.groups:
+        members = sorted({iri for value in query.groups for iri in query.grouping.members.get(value, ())})
+        found[GROUPED] = ("d.iri IN (SELECT value FROM json_each(?))", [json.dumps(members)])
     return found
 
 
@@ -504,26 +523,44 @@ def _scored(connection: sqlite3.Connection, match: str) -> list[tuple[int, float
 
 
 def _counted(connection: sqlite3.Connection, query: SearchQuery, bitsets: FacetBitsets, words: WordMatch | None,
-             filters: Mapping[str, Condition]) -> tuple[int, dict[str, Counts]]:
-    """The documents found and each facet's counts, under every filter but the facet's own: choosing another
-    value of it would give these."""
+             filters: Mapping[str, Condition], groups: Mapping[str, int] | None) -> tuple[int, dict[str, Counts]]:
+    """The documents found and each facet's counts (the grouping's too, given its ``groups`` bitsets), under
+    every filter but the facet's own: choosing another value of it would give these."""
     base = words.bits if words is not None else bitsets.everything
-    ranges = [condition for name, condition in filters.items() if name not in FACETS]
+    ranges = [condition for name, condition in filters.items() if name not in (*FACETS, GROUPED)]
     if ranges:
         base = _within(connection, query, bitsets, base, _where(ranges))
     chosen = {name: bitsets.having(name, _chosen(name, values)) for name, (_, values) in filters.items()
               if name in FACETS}
+    if groups is not None and query.groups:
+        chosen[GROUPED] = _union(groups.get(value, 0) for value in query.groups)
     counts: dict[str, Counts] = {}
-    for name in FACETS:
+    for name in (*FACETS, *([GROUPED] if groups is not None else [])):
         among = base
         for other, bits in chosen.items():
             if other != name:
                 among &= bits
-        counts[name] = bitsets.counts(name, among, FACET_VALUES)
+        if name == GROUPED and groups is not None and query.grouping is not None:
+            counts[query.grouping.facet] = _group_counts(groups, among)
+        else:
+            counts[name] = bitsets.counts(name, among, FACET_VALUES)
     matched = base
     for bits in chosen.values():
         matched &= bits
     return matched, counts
+
+
+def _union(bitsets: Iterable[int]) -> int:
+    found = 0
+    for bits in bitsets:
+        found |= bits
+    return found
+
+
+def _group_counts(groups: Mapping[str, int], among: int) -> Counts:
+    counted = [(value, n) for value, bits in groups.items() if (n := (bits & among).bit_count())]
+    counted.sort(key=lambda pair: (-pair[1], pair[0]))
+    return tuple(counted[:FACET_VALUES])
 
 
 def _within(connection: sqlite3.Connection, query: SearchQuery, bitsets: FacetBitsets, among: int,

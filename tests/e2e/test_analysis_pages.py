@@ -1,0 +1,295 @@
+"""The analysis in the public interface, on a real node: theme pages, a contribution's similar ones elsewhere,
+stance bars, cited summaries, the PROV links, "read in" by Apertium, and their failure states.
+
+The node keeps its stores on two Oxigraph servers; the Bordeaux pod publishes Barcelona budget projects in
+Catalan and the Paris pod the same projects in Spanish (two platforms, two languages), with comments carrying
+stances, through the pods' HTTP API as platforms do. Once harvested, the analysis of those texts is computed by
+the real analysis functions and published into the merged store's analysis graph, where the node reads it.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import pytest
+import requests
+
+from dds_pod import config as node_config
+from dds_pod.analysis import Analysis, Corpus, Text
+from dds_pod.analysis.graph import publish, run_iri, theme_iri
+from dds_pod.analysis.translate import pairs
+from dds_pod.sanitize import clean_html, plain_text
+from dds_pod.store import open_store
+from dds_pod.testing import TOKENS, OxigraphServer, ServerProcess, free_port, oxigraph_command, sparql_store_table, write_config
+
+from .. import analysis_data
+from ..analysis_published import analysed
+from .conftest import auth, tool_missing
+
+HTML = {"Accept": "text/html"}
+BORDEAUX, PARIS = "https://participation.bordeaux-metropole.example", "https://decidim.paris.example"
+PROJECTS = 12
+COMMENTS = (("inFavour", "Molt necessari: cada dia hi passen centenars de veïns i els carrers estan plens."),
+            ("inFavour", "Estic d'acord, el barri ho necessita i els veïns ho demanen des de fa anys."),
+            ("against", "No hi estic d'acord: el pressupost hauria d'anar a les escoles del barri."),
+            ("neutral", "Caldria saber quant costarà el manteniment dels propers anys."))
+HOSTILE = "<script>alert('pwned')</script> Horts urbans"
+
+
+@dataclass
+class World:
+    node: ServerProcess
+    catalan: list[str]  # the Bordeaux projects, in Catalan
+    spanish: dict[str, str]  # Catalan project -> its Spanish counterpart on Paris
+    comments: list[str]
+    hostile: str
+    analysis: Analysis
+
+
+@pytest.fixture(scope="module")
+def engines(tmp_path_factory) -> Iterator[tuple[OxigraphServer, OxigraphServer]]:
+    if oxigraph_command() is None:
+        tool_missing("the analysis pages' tests need the oxigraph command: pip install oxigraph")
+    directory = tmp_path_factory.mktemp("analysis-engines")
+    started = [OxigraphServer(directory / name, directory / f"{name}.log").start() for name in ("pods", "merged")]
+    yield started[0], started[1]
+    for engine in started:
+        engine.stop()
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory, engines) -> Iterator[World]:
+    directory = tmp_path_factory.mktemp("analysis-pages")
+    port = free_port()
+    path = write_config(directory, port)
+    with path.open("a", encoding="utf-8") as file:
+        file.write("[federation]\ninterval_s = 0.5\n" + sparql_store_table(*engines))
+    with pytest.MonkeyPatch.context() as patch:  # the configuration names the Paris pod's token by variable
+        patch.setenv("DDS_TEST_TOKEN_PARIS", TOKENS["paris"])
+        settings = node_config.load(path)
+    node = ServerProcess(path, port, directory / "server.log").start()
+    try:
+        yield _published(node, settings)
+    finally:
+        node.stop()
+
+
+def _published(node: ServerProcess, settings: node_config.Config) -> World:
+    """The projects, their comments and a hostile one posted and harvested, then the analysis published."""
+    rows = analysis_data.projects()[:PROJECTS]
+    catalan, spanish, texts = [], {}, []
+    for row in rows:
+        ca = _post(node.url, "bordeaux", _project(row, "ca"))
+        es = _post(node.url, "paris", _project(row, "es"))
+        catalan.append(ca)
+        spanish[ca] = es
+        texts += [_text(ca, row, "ca", BORDEAUX), _text(es, row, "es", PARIS)]
+    comments = []
+    for stance, body in COMMENTS:
+        iri = _post(node.url, "bordeaux", {"@context": "https://w3id.org/dds/context.jsonld", "type": "Comment",
+                                           "inReplyTo": catalan[0], "content": {"ca": body}, "stance": stance,
+                                           "published": "2025-06-02T10:00:00Z"},
+                    container="comments/")
+        comments.append(iri)
+        texts.append(Text(iri=iri, kind="comments", member="bordeaux", language="ca", body=body, platform=BORDEAUX,
+                          in_reply_to=catalan[0], stance=stance))
+    hostile_row = {**rows[1], "title/ca": HOSTILE}
+    hostile = _post(node.url, "bordeaux", _project(hostile_row, "ca"))
+    texts.append(_text(hostile, hostile_row, "ca", BORDEAUX))
+    for iri in [*catalan, *spanish.values(), *comments, hostile]:
+        _harvested(node.url, iri)
+    analysis = analysed(Corpus(texts=tuple(texts), snapshot={f"{node.url}bordeaux/changes": len(texts)}), n_themes=3)
+    assert analysis.themes and analysis.similar and analysis.stances
+    publish(open_store(settings.store, part="federation"), analysis, settings.base_url)
+    return World(node, catalan, spanish, comments, hostile, analysis)
+
+
+def _project(row: dict[str, str], language: str) -> dict:
+    return {"@context": "https://w3id.org/dds/context.jsonld", "type": "BudgetProject",
+            "title": {language: row[f"title/{language}"]},
+            "content": {language: clean_html(row[f"description/{language}"])[:3000]},
+            "published": "2025-06-01T09:00:00Z"}
+
+
+def _text(iri: str, row: dict[str, str], language: str, platform: str) -> Text:
+    return Text(iri=iri, kind="budget-projects", member=platform, language=language, title=row[f"title/{language}"],
+                body=plain_text(clean_html(row[f"description/{language}"])[:3000]), platform=platform)
+
+
+def _post(base: str, pod: str, document: dict, container: str = "proposals/") -> str:
+    response = requests.post(f"{base}{pod}/{container}", data=json.dumps(document),
+                             headers={"Content-Type": "application/ld+json", **auth(pod)}, timeout=20)
+    assert response.status_code == 201, response.text
+    return response.headers["Location"]
+
+
+def _harvested(base: str, iri: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _get(base, "contribution", id=iri).status_code == 200:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{iri} was not harvested in {timeout} s")
+
+
+def _get(base: str, path: str, **params) -> requests.Response:
+    return requests.get(f"{base}{path}", params=params, headers=HTML, timeout=30)
+
+
+def _section(page: str, ident: str) -> str:
+    match = re.search(rf'<section id="{ident}".*?</section>', page, re.S)
+    assert match, f"no section#{ident}"
+    return match.group(0)
+
+
+def _text_of(fragment: str) -> str:
+    """The words a reader sees: inline elements run on, blocks are apart."""
+    inline = re.sub(r"</?(span|a|code|time|strong|small|q)\b[^>]*>", "", fragment)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", inline)).split())
+
+
+def _link(iri: str) -> str:
+    return f"/contribution?id={html.escape(iri)}"
+
+
+# Never analysed: the session's node (no analysis was ever published there)
+
+
+def test_a_node_never_analysed_says_so(base):
+    page = _get(base, "themes")
+    assert page.status_code == 200
+    assert "has not analysed its contributions yet" in page.text
+    missing = _get(base, "theme", key="abc123")
+    assert missing.status_code == 404 and "not analysed" in missing.text
+
+
+# Published
+
+
+def test_the_themes_page_lists_the_themes_with_their_platforms_and_provenance(world):
+    page = _get(world.node.url, "themes", locale="en")
+    assert page.status_code == 200, page.text
+    for theme in world.analysis.themes:
+        assert f"/theme?key={theme.key}" in page.text
+        assert html.escape(theme.labels.get("en") or next(iter(theme.labels.values())), quote=False) in page.text
+    assert run_iri(world.node.url, "themes", world.analysis.runs["themes"]) in page.text
+    assert "Content-Security-Policy" in page.headers
+
+
+def test_a_theme_page_shows_members_by_platform_summary_stances_and_its_records(world):
+    theme = max(world.analysis.themes, key=lambda t: len(t.members))
+    page = _get(world.node.url, "theme", key=theme.key, locale="en")
+    assert page.status_code == 200, page.text
+    members = _text_of(_section(page.text, "theme-members"))
+    assert "Bordeaux" in members or "Paris" in members
+    for iri in theme.members[:5]:
+        assert _link(iri) in page.text
+    assert theme_iri(world.node.url, theme.key) in page.text
+    assert run_iri(world.node.url, "themes", world.analysis.runs["themes"]) in page.text
+    summary = next((s for s in world.analysis.summaries if s.subject == theme.key), None)
+    if summary is not None:
+        cited = _section(page.text, "theme-summary")
+        for sentence in summary.sentences[:2]:
+            assert html.escape(sentence.text, quote=False) in cited or html.escape(sentence.text) in cited
+    assert "All of them in Explore" in page.text
+
+
+def test_a_project_shows_its_spanish_counterpart_on_the_other_platform(world):
+    project = world.catalan[2]
+    page = _get(world.node.url, "contribution", id=project, locale="en")
+    analysis = _section(page.text, "analysis")
+    assert _link(world.spanish[project]) in analysis
+    words = _text_of(analysis)
+    assert "Similar on other platforms" in words and "similarity" in words
+    assert "How this was computed" in words
+    assert run_iri(world.node.url, "similar", world.analysis.runs["similar"]) in analysis
+
+
+def test_the_commented_project_shows_its_stance_bar_in_words(world):
+    page = _get(world.node.url, "contribution", id=world.catalan[0], locale="en")
+    words = _text_of(_section(page.text, "analysis"))
+    assert "In favour: 2 (50 %)" in words
+    assert "Against: 1 (25 %)" in words and "Neutral: 1 (25 %)" in words
+    assert 'aria-hidden="true"' in page.text  # the drawn bar; the words above say the same
+
+
+def test_catalan_readers_get_the_pages_in_catalan(world):
+    page = _get(world.node.url, "themes", locale="ca")
+    assert "Temes" in page.text
+    contribution = _get(world.node.url, "contribution", id=world.catalan[2], locale="ca")
+    assert "Semblants en altres plataformes" in contribution.text
+
+
+def test_hostile_titles_are_escaped_on_the_analysis_pages(world):
+    pages = [_get(world.node.url, "theme", key=theme.key).text for theme in world.analysis.themes]
+    pages.append(_get(world.node.url, "contribution", id=world.hostile).text)
+    for page in pages:
+        assert "<script>alert" not in page
+    assert any("&lt;script&gt;alert" in page for page in pages)
+
+
+@pytest.mark.parametrize(("params", "status", "field"), [
+    ({"key": "<script>"}, 400, "key"), ({"key": "x" * 65}, 400, "key"), ({}, 400, "key"),
+    ({"key": "0000000000"}, 404, "key"),
+])
+def test_bad_and_unknown_theme_keys(world, params, status, field):
+    page = _get(world.node.url, "theme", **params)
+    assert page.status_code == status
+    assert f"<code>{field}</code>" in page.text and "<script>" not in page.text
+
+
+# Read in another language
+
+
+def _needs_apertium(source: str, target: str) -> None:
+    if (source, target) not in pairs():
+        tool_missing(f"Apertium's {source}-{target} pair is not installed (Debian: apertium-spa-cat ...)")
+
+
+def test_read_in_spanish_is_a_marked_machine_translation(world):
+    _needs_apertium("ca", "es")
+    project = world.catalan[3]
+    contribution = _get(world.node.url, "contribution", id=project, locale="en")
+    assert "to=es" in contribution.text and "Read in Spanish" in contribution.text
+    page = _get(world.node.url, "translation", id=project, to="es", locale="en")
+    assert page.status_code == 200, page.text
+    assert "Machine translation" in page.text and "It is not the author" in page.text
+    assert 'lang="es"' in page.text
+    again = _get(world.node.url, "translation", id=project, to="es", locale="en")
+    assert again.text == page.text
+
+
+def test_a_flood_of_translations_is_refused_with_retry_after_while_pages_answer(world):
+    _needs_apertium("ca", "es")
+    targets = [(iri, language) for iri in world.catalan[4:10] for language in ("es", "en", "fr")
+               if ("ca", language) in pairs()]
+    with ThreadPoolExecutor(len(targets) + 1) as pool:
+        asked = [pool.submit(_get, world.node.url, "translation", id=iri, to=language) for iri, language in targets]
+        time.sleep(0.3)
+        themes = _get(world.node.url, "themes")  # while translations run
+        answers = [future.result() for future in asked]
+    statuses = [answer.status_code for answer in answers]
+    assert set(statuses) <= {200, 503} and 503 in statuses and 200 in statuses
+    refused = next(answer for answer in answers if answer.status_code == 503)
+    assert int(refused.headers["Retry-After"]) > 0
+    assert themes.status_code == 200
+
+
+@pytest.mark.parametrize(("params", "status", "field"), [
+    ({"to": "de"}, 400, "to"), ({"to": ""}, 400, "to"), ({"to": "ca"}, 404, "to"),
+])
+def test_bad_translation_requests(world, params, status, field):
+    page = _get(world.node.url, "translation", id=world.catalan[0], **params)
+    assert page.status_code == status
+    assert f"<code>{field}</code>" in page.text
+
+
+def test_a_translation_of_an_unknown_contribution_is_404(world):
+    page = _get(world.node.url, "translation", id="https://nowhere.example/x", to="es")
+    assert page.status_code == 404
