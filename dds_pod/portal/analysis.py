@@ -10,6 +10,7 @@ are indexed once per analysis (:class:`Lookup`), not searched per page.
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 import pyoxigraph as ox
 
 from ..analysis import Analysis, Bridge, NotEnoughData, Run, Stances, Summary, Theme
+from ..search import Grouping
 from .labels import Labeller, Named
 from .overview import Card, cards
 from .reads import PortalReads
@@ -27,6 +29,7 @@ SIMILAR_SHOWN = 10
 STATEMENTS_SHOWN = 10  # a group's agreements, and bridges
 LABEL_FALLBACK = ("en", "fr", "es", "ca")
 STANCE_ORDER = ("inFavour", "against", "neutral")
+THEME_FACET = "theme"
 
 
 @dataclass(frozen=True)
@@ -145,11 +148,13 @@ class ContributionAnalysis:
 
 class Lookup:
     """An analysis indexed by what pages ask for: a theme by key, a contribution's themes, similar ones, stances,
-    summaries and bridge."""
+    summaries and bridge; and its themes as a grouping of the search index (Explore's theme facet)."""
 
     def __init__(self, analysis: Analysis) -> None:
         self.analysis = analysis
         self.themes = {theme.key: theme for theme in analysis.themes}
+        self.grouping = Grouping(THEME_FACET, uuid.uuid4().hex,
+                                 {theme.key: frozenset(theme.members) for theme in analysis.themes})
         self.themes_of: dict[str, list[Theme]] = defaultdict(list)
         for theme in analysis.themes:
             for member in theme.members:
@@ -173,6 +178,14 @@ class AnalysisViews:
     @property
     def analysis(self) -> Analysis:
         return self.lookup.analysis
+
+    @property
+    def grouping(self) -> Grouping:
+        return self.lookup.grouping
+
+    def theme_labels(self) -> dict[str, Text]:
+        """Each theme's label in the reader's language, by key."""
+        return {theme.key: theme_label(theme, self.labeller.reader) for theme in self.analysis.themes}
 
     def themes_page(self) -> ThemesPage:
         analysis = self.analysis

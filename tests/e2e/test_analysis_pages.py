@@ -26,7 +26,15 @@ from dds_pod.analysis.graph import publish, run_iri, theme_iri
 from dds_pod.analysis.translate import pairs
 from dds_pod.sanitize import clean_html, plain_text
 from dds_pod.store import open_store
-from dds_pod.testing import TOKENS, OxigraphServer, ServerProcess, free_port, oxigraph_command, sparql_store_table, write_config
+from dds_pod.testing import (
+    TOKENS,
+    OxigraphServer,
+    ServerProcess,
+    free_port,
+    oxigraph_command,
+    sparql_store_table,
+    write_config,
+)
 
 from .. import analysis_data
 from ..analysis_published import analysed
@@ -293,3 +301,26 @@ def test_bad_translation_requests(world, params, status, field):
 def test_a_translation_of_an_unknown_contribution_is_404(world):
     page = _get(world.node.url, "translation", id="https://nowhere.example/x", to="es")
     assert page.status_code == 404
+
+
+# The theme facet of Explore
+
+
+def test_explore_counts_and_filters_by_theme(world):
+    answer = requests.get(f"{world.node.url}explore", headers={"Accept": "application/json"}, timeout=30).json()
+    counted = {entry["value"]: entry["count"] for entry in answer["facets"]["theme"]}
+    assert counted == {theme.key: len(theme.members) for theme in world.analysis.themes}
+    theme = max(world.analysis.themes, key=lambda t: len(t.members))
+    narrowed = requests.get(f"{world.node.url}explore", params={"theme": theme.key},
+                            headers={"Accept": "application/json"}, timeout=30).json()
+    assert narrowed["total"] == len(theme.members)
+    assert {row["id"] for row in narrowed["results"]} <= set(theme.members)
+    page = _get(world.node.url, "explore", locale="en")
+    assert 'data-facet="theme"' in page.text
+    label = theme.labels.get("en") or next(iter(theme.labels.values()))
+    assert html.escape(label, quote=False) in page.text
+
+
+def test_an_unknown_theme_is_refused_naming_the_parameter(world):
+    page = _get(world.node.url, "explore", theme="0000000000")
+    assert page.status_code == 400 and "<code>theme</code>" in page.text

@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 
 from ...errors import BadDocument
 from ...node import Node
+from ...portal.analysis import THEME_FACET, AnalysisViews
 from ...portal.listing import Listing, lines
 from ...search import FACETS, SearchQuery, SearchResult
 from . import i18n, words
@@ -28,9 +29,10 @@ bp = Blueprint("explore", __name__)
 MAP_POINTS = 1000  # markers on the map at most; the list and its counts cover everything
 # Facets whose values are IRIs or codes found in the data: a value the index does not hold is refused.
 OPEN_FACETS = ("platform", "space", "topic", "language")
-FACET_TITLES = {"kind": _l("Kind"), "platform": _l("Platform"), "space": _l("Participatory space"),
-                "topic": _l("Topic"), "status": _l("Status"), "language": _l("Language"),
-                "located": _l("Place"), "answered": _l("Official answer"), "decided": _l("Decisions")}
+FACET_TITLES = {"theme": _l("Theme"), "kind": _l("Kind"), "platform": _l("Platform"),
+                "space": _l("Participatory space"), "topic": _l("Topic"), "status": _l("Status"),
+                "language": _l("Language"), "located": _l("Place"), "answered": _l("Official answer"),
+                "decided": _l("Decisions")}
 FLAG_LABELS = {"located": _l("Has a location"), "answered": _l("Has an official answer"),
                "decided": _l("Influenced a result or decision")}
 SORT_LABELS = {"relevance": _l("Relevance"), "newest": _l("Newest"), "supported": _l("Most supported"),
@@ -50,8 +52,9 @@ def _wants_json() -> bool:
 @bp.route("/explore", methods=["GET", "HEAD"])
 def explore() -> Response:
     node, language = _node(), i18n.locale()
+    views = node.portal.analysed(language)
     try:
-        state = read_state(request.args, _known_values(node), language)
+        state = _state(node, views)
     except BadDocument as error:
         if _wants_json():
             raise
@@ -63,7 +66,7 @@ def explore() -> Response:
         return _json(state, result, rows)
     tiles = node.config.interface
     return render("explore.html", error=None, state=state, result=result, rows=rows, active="explore",
-                  facets=_facet_groups(node, state, result, language), facet_titles=FACET_TITLES,
+                  facets=_facet_groups(node, state, result, language, views), facet_titles=FACET_TITLES,
                   sort_labels=SORT_LABELS, map_url=state.url("/explore/map.json"), max_page=MAX_PAGE,
                   tiles_url=tiles.tiles_url, tiles_attribution=tiles.tiles_attribution,
                   language_names=_language_names(language))
@@ -74,11 +77,18 @@ def map_points() -> Response:
     """The located contributions matching the filters, as GeoJSON: everywhere, not only in the map's current
     area, so that moving the map shows what lies beyond it."""
     node, language = _node(), i18n.locale()
-    state = read_state(request.args, _known_values(node), language)
+    state = _state(node, node.portal.analysed(language))
     found = node.search.search(_map_query(state), facets=False)
     features = [_feature(row) for row in _rows(node, found, language) if row.location is not None]
     body = {"type": "FeatureCollection", "features": features, "total": found.total, "shown": len(features)}
     return Response(json.dumps(body, ensure_ascii=False), mimetype="application/geo+json")
+
+
+def _state(node: Node, views: AnalysisViews | None) -> ExploreState:
+    """The checked state of the request; its themes are the latest analysis's (none before the first)."""
+    grouping = views.grouping if views is not None else None
+    known = {**_known_values(node), "theme": frozenset(grouping.members) if grouping else frozenset()}
+    return read_state(request.args, known, i18n.locale(), grouping)
 
 
 def _rows(node: Node, result: SearchResult, language: str) -> list[Listing]:
@@ -110,11 +120,15 @@ def _known_values(node: Node) -> Mapping[str, frozenset[str]]:
     return cached[1]
 
 
-def _facet_groups(node: Node, state: ExploreState, result: SearchResult, language: str) -> list[dict]:
-    """Each facet with its values, counts, names in the reader's language and the link that toggles it."""
+def _facet_groups(node: Node, state: ExploreState, result: SearchResult, language: str,
+                  views: AnalysisViews | None) -> list[dict]:
+    """Each facet with its values, counts, names in the reader's language and the link that toggles it; the
+    analysis's themes first when there are some."""
     labels = _facet_labels(node, result, language)
+    if views is not None:
+        labels.update({("theme", key): (label.value, label.language) for key, label in views.theme_labels().items()})
     groups = []
-    for name in FACETS:
+    for name in (THEME_FACET, *FACETS):
         values = []
         for value, count in result.facets.get(name, ()):
             if name in FLAGS:  # counted as true and false; offered as the one choice "has it"

@@ -17,7 +17,7 @@ from werkzeug.datastructures import MultiDict
 
 from ...errors import BadDocument
 from ...federation.views import STATUSES, parse_bbox, parse_date
-from ...search import SORTS, SearchQuery
+from ...search import SORTS, Grouping, SearchQuery
 from ...terms import checked_iri
 from ..params import has_control_character
 
@@ -29,8 +29,9 @@ LIST_KINDS = ("proposals", "amendments", "debates", "comments", "budget-projects
               "decisions", "spaces")
 FLAGS = ("located", "answered", "decided")
 _LANGUAGE = re.compile(r"[a-z]{2,3}(-[a-z0-9]{1,8})*")
+_THEME_KEY = re.compile(r"[A-Za-z0-9_.~-]{1,64}")
 _MULTI = {"kind": "kinds", "platform": "platforms", "space": "spaces", "topic": "topics", "status": "statuses",
-          "language": "languages"}
+          "language": "languages", "theme": "groups"}
 # Query-string parameters in the order links write them.
 PARAMETERS = ("q", *_MULTI, *FLAGS, "from", "to", "bbox", "sort", "locale")
 
@@ -61,10 +62,12 @@ class ExploreState:
         return frozenset(v for k, v in self.pairs if k == facet)
 
 
-def read_state(args: MultiDict, known: Mapping[str, Iterable[str]], reader_language: str | None) -> ExploreState:
-    """The state of ``args``; ``known`` gives, per facet of IRIs or codes, the values the index holds."""
+def read_state(args: MultiDict, known: Mapping[str, Iterable[str]], reader_language: str | None,
+               themes: Grouping | None = None) -> ExploreState:
+    """The state of ``args``; ``known`` gives, per facet of IRIs or codes, the values the index holds (``theme``:
+    the keys of ``themes``, the latest analysis's, counted as a facet when given)."""
     pairs: list[tuple[str, str]] = []
-    fields: dict = {"reader_language": reader_language, "limit": PAGE_SIZE}
+    fields: dict = {"reader_language": reader_language, "limit": PAGE_SIZE, "grouping": themes}
     text = _text(args)
     if text:
         pairs.append(("q", text))
@@ -144,7 +147,9 @@ def _check_facet_value(name: str, value: str, known: Mapping[str, Iterable[str]]
         raise BadDocument(f"language {value!r} is not a language code such as fr or ca", field="language")
     if name in ("platform", "space", "topic"):
         checked_iri(value, name)
-    if name in ("platform", "space", "topic", "language") and value not in set(known.get(name, ())):
+    if name == "theme" and not _THEME_KEY.fullmatch(value):
+        raise BadDocument(f"theme {value!r} is not a theme's key", field="theme")
+    if name in ("platform", "space", "topic", "language", "theme") and value not in set(known.get(name, ())):
         raise BadDocument(f"no contribution has the {name} {value!r}", field=name)
 
 
