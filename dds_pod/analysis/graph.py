@@ -40,11 +40,16 @@ from ..store import Change, Store
 from ..terms import value_of
 from ..vocab import DCTERMS, DDS, PROV, RDF, SKOS, XSD
 from . import Analysis, Bridge, NotEnoughData, OpinionGroup, Run, Sentence, Similar, Stances, Summary, Theme
-
-# Which step's run generated each kind of result (the step names the computations give their NotEnoughData).
-STEP_LANGUAGES, STEP_THEMES, STEP_SIMILAR, STEP_STANCES = "languages", "themes", "similar", "stances"
-STEP_OPINION, STEP_SUMMARIES = "opinion", "summaries"
-STEP_LLM_THEMES, STEP_LLM_SUMMARIES = "llm-themes", "llm-summaries"
+from .runs import (
+    STEP_LANGUAGES,
+    STEP_LLM_SUMMARIES,
+    STEP_LLM_THEMES,
+    STEP_OPINION,
+    STEP_SIMILAR,
+    STEP_STANCES,
+    STEP_SUMMARIES,
+    STEP_THEMES,
+)
 
 # The parts of the analysis graph: each a container of resources of one kind.
 PARTS = ("themes", "runs", "similar", "stances", "groups", "bridges", "summaries", "not-enough")

@@ -12,6 +12,11 @@ from importlib import metadata
 
 from . import Corpus, Run
 
+# The steps, by the name each records its run and its NotEnoughData under (Analysis.runs is keyed by them).
+STEP_LANGUAGES, STEP_THEMES, STEP_SIMILAR, STEP_STANCES = "languages", "themes", "similar", "stances"
+STEP_OPINION, STEP_SUMMARIES = "opinion", "summaries"
+STEP_LLM_THEMES, STEP_LLM_SUMMARIES = "llm-themes", "llm-summaries"
+
 
 def now() -> str:
     """The current time, ISO 8601 in UTC to the second: the form runs record."""
