@@ -2,8 +2,8 @@
 
 Barcelona's budget projects are published twice, as two platforms would: the Catalan texts by the city's
 platform, the Spanish ones by a second platform under their own IRIs, so every project has a known counterpart in
-another language elsewhere. Barcelona's result comments bring stances and threads. The analysis functions run on
-that corpus as the node runs them; the views must then show what they found, by name, with their provenance.
+another language elsewhere. Barcelona's result comments bring stances and threads. The analysis runner runs every
+step on that corpus as the node does; the views must then show what they found, by name, with their provenance.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import pyoxigraph as ox
 import pytest
 
 from dds_pod.analysis import Analysis, Corpus, NotEnoughData, Stances, Text, Theme
+from dds_pod.analysis.runner import analyse
 from dds_pod.federation.merged import MergedGraph, MergedGraphs
 from dds_pod.portal.analysis import Links, stance_bar, theme_label
 from dds_pod.portal.service import Portal
@@ -22,7 +23,6 @@ from dds_pod.store.oxigraph import OxigraphStore
 from dds_pod.vocab import AS, DCTERMS, DDS, RDF
 
 from . import analysis_comments, analysis_data
-from .analysis_published import analysed
 
 BASE = "http://node.example/"
 SECOND = "https://segona.example/"
@@ -68,7 +68,7 @@ def world() -> tuple[Corpus, Analysis, Portal]:
     data = corpus()
     merged = MergedGraph(OxigraphStore(), MergedGraphs(BASE))
     merged.commit(Change(add=[quad for text in data.texts for quad in quads(text)]))
-    analysis = analysed(data, n_themes=4)
+    analysis = analyse(data)
     assert analysis.themes and analysis.similar and analysis.stances and analysis.summaries
     return data, analysis, Portal(merged, lambda iri: [], lambda: analysis, LINKS)
 

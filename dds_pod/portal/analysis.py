@@ -18,6 +18,15 @@ from dataclasses import dataclass
 import pyoxigraph as ox
 
 from ..analysis import Analysis, Bridge, NotEnoughData, Run, Stances, Summary, Theme
+from ..analysis.runs import (
+    STEP_LLM_SUMMARIES,
+    STEP_LLM_THEMES,
+    STEP_OPINION,
+    STEP_SIMILAR,
+    STEP_STANCES,
+    STEP_SUMMARIES,
+    STEP_THEMES,
+)
 from ..search import Grouping
 from .labels import Labeller, Named
 from .overview import Card, cards
@@ -198,7 +207,7 @@ class AnalysisViews:
         bridges = tuple(_bridge(bridge, described[bridge.contribution])
                         for bridge in analysis.bridges[:STATEMENTS_SHOWN])
         return ThemesPage(themes, groups, bridges, tuple(analysis.not_enough),
-                          self._computed(("themes", "opinion")))
+                          self._computed((STEP_THEMES, STEP_LLM_THEMES, STEP_OPINION)))
 
     def theme_page(self, key: str) -> ThemePage | None:
         """The theme of ``key``, or None when the analysis has none of that key."""
@@ -215,7 +224,8 @@ class AnalysisViews:
                         for platform, found in sorted(by_platform.items(), key=lambda item: -len(item[1])))
         return ThemePage(self.theme_card(theme), members, len(strongest), self._topics(theme.topics),
                          self._summary(key), self._stances(key), self.links.theme(key),
-                         self._computed(("themes", "summaries", "stances")))
+                         self._computed((STEP_THEMES, STEP_LLM_THEMES, STEP_SUMMARIES, STEP_LLM_SUMMARIES,
+                                         STEP_STANCES)))
 
     def contribution(self, iri: str) -> ContributionAnalysis:
         """What the analysis says of one contribution (every part empty when it says nothing of it)."""
@@ -225,11 +235,13 @@ class AnalysisViews:
         described = self._cards([*(s.target for s in found), *([iri] if bridge else [])])
         similar = tuple(SimilarView(described[s.target], self._language(described[s.target]), s.score,
                                     s.near_duplicate, s.cross_language) for s in found)
-        missing = tuple(gap for gap in self.analysis.not_enough if gap.step in ("similar", "stances", "summaries"))
+        missing = tuple(gap for gap in self.analysis.not_enough
+                        if gap.step in (STEP_SIMILAR, STEP_STANCES, STEP_SUMMARIES))
         return ContributionAnalysis(similar, tuple(self.theme_card(t) for t in lookup.themes_of.get(iri, ())),
                                     self._stances(iri), self._summary(iri),
                                     _bridge(bridge, described[iri]) if bridge else None, missing,
-                                    self._computed(("similar", "themes", "stances", "summaries", "opinion")))
+                                    self._computed((STEP_SIMILAR, STEP_THEMES, STEP_STANCES, STEP_SUMMARIES,
+                                                    STEP_LLM_SUMMARIES, STEP_OPINION)))
 
     def theme_card(self, theme: Theme) -> ThemeCard:
         platforms = sorted(theme.platforms.items(), key=lambda item: (-item[1], item[0]))

@@ -3,8 +3,8 @@ stance bars, cited summaries, the PROV links, "read in" by Apertium, and their f
 
 The node keeps its stores on two Oxigraph servers; the Bordeaux pod publishes Barcelona budget projects in
 Catalan and the Paris pod the same projects in Spanish (two platforms, two languages), with comments carrying
-stances, through the pods' HTTP API as platforms do. Once harvested, the analysis of those texts is computed by
-the real analysis functions and published into the merged store's analysis graph, where the node reads it.
+stances, through the pods' HTTP API as platforms do. Once harvested, the corpus is read from the merged store,
+analysed by the analysis runner and published into the store's analysis graph, where the node reads it.
 """
 
 from __future__ import annotations
@@ -21,10 +21,13 @@ import pytest
 import requests
 
 from dds_pod import config as node_config
-from dds_pod.analysis import Analysis, Corpus, Text
+from dds_pod.analysis import Analysis
+from dds_pod.analysis.corpus import Pseudonyms, read_corpus
 from dds_pod.analysis.graph import publish, run_iri, theme_iri
+from dds_pod.analysis.runner import analyse
 from dds_pod.analysis.translate import pairs
-from dds_pod.sanitize import clean_html, plain_text
+from dds_pod.federation.merged import MergedGraph, MergedGraphs
+from dds_pod.sanitize import clean_html
 from dds_pod.store import open_store
 from dds_pod.testing import (
     TOKENS,
@@ -37,11 +40,9 @@ from dds_pod.testing import (
 )
 
 from .. import analysis_data
-from ..analysis_published import analysed
 from .conftest import auth, tool_missing
 
 HTML = {"Accept": "text/html"}
-BORDEAUX, PARIS = "https://participation.bordeaux-metropole.example", "https://decidim.paris.example"
 PROJECTS = 12
 COMMENTS = (("inFavour", "Molt necessari: cada dia hi passen centenars de veïns i els carrers estan plens."),
             ("inFavour", "Estic d'acord, el barri ho necessita i els veïns ho demanen des de fa anys."),
@@ -91,13 +92,11 @@ def world(tmp_path_factory, engines) -> Iterator[World]:
 def _published(node: ServerProcess, settings: node_config.Config) -> World:
     """The projects, their comments and a hostile one posted and harvested, then the analysis published."""
     rows = analysis_data.projects()[:PROJECTS]
-    catalan, spanish, texts = [], {}, []
+    catalan, spanish = [], {}
     for row in rows:
         ca = _post(node.url, "bordeaux", _project(row, "ca"))
-        es = _post(node.url, "paris", _project(row, "es"))
         catalan.append(ca)
-        spanish[ca] = es
-        texts += [_text(ca, row, "ca", BORDEAUX), _text(es, row, "es", PARIS)]
+        spanish[ca] = _post(node.url, "paris", _project(row, "es"))
     comments = []
     for stance, body in COMMENTS:
         iri = _post(node.url, "bordeaux", {"@context": "https://w3id.org/dds/context.jsonld", "type": "Comment",
@@ -105,16 +104,17 @@ def _published(node: ServerProcess, settings: node_config.Config) -> World:
                                            "published": "2025-06-02T10:00:00Z"},
                     container="comments/")
         comments.append(iri)
-        texts.append(Text(iri=iri, kind="comments", member="bordeaux", language="ca", body=body, platform=BORDEAUX,
-                          in_reply_to=catalan[0], stance=stance))
     hostile_row = {**rows[1], "title/ca": HOSTILE}
     hostile = _post(node.url, "bordeaux", _project(hostile_row, "ca"))
-    texts.append(_text(hostile, hostile_row, "ca", BORDEAUX))
-    for iri in [*catalan, *spanish.values(), *comments, hostile]:
+    posted = {*catalan, *spanish.values(), *comments, hostile}
+    for iri in posted:
         _harvested(node.url, iri)
-    analysis = analysed(Corpus(texts=tuple(texts), snapshot={f"{node.url}bordeaux/changes": len(texts)}), n_themes=3)
+    store = open_store(settings.store, part="federation")
+    corpus = read_corpus(MergedGraph(store, MergedGraphs(settings.base_url)), Pseudonyms(b"test key"))
+    assert {text.iri for text in corpus.texts} == posted
+    analysis = analyse(corpus)
     assert analysis.themes and analysis.similar and analysis.stances
-    publish(open_store(settings.store, part="federation"), analysis, settings.base_url)
+    publish(store, analysis, settings.base_url)
     return World(node, catalan, spanish, comments, hostile, analysis)
 
 
@@ -123,11 +123,6 @@ def _project(row: dict[str, str], language: str) -> dict:
             "title": {language: row[f"title/{language}"]},
             "content": {language: clean_html(row[f"description/{language}"])[:3000]},
             "published": "2025-06-01T09:00:00Z"}
-
-
-def _text(iri: str, row: dict[str, str], language: str, platform: str) -> Text:
-    return Text(iri=iri, kind="budget-projects", member=platform, language=language, title=row[f"title/{language}"],
-                body=plain_text(clean_html(row[f"description/{language}"])[:3000]), platform=platform)
 
 
 def _post(base: str, pod: str, document: dict, container: str = "proposals/") -> str:
