@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -40,6 +41,7 @@ from dds_pod.testing import (
 )
 
 from .. import analysis_data
+from .browser_demo import missing_tools, run_script
 from .conftest import auth, tool_missing
 
 HTML = {"Accept": "text/html"}
@@ -319,3 +321,25 @@ def test_explore_counts_and_filters_by_theme(world):
 def test_an_unknown_theme_is_refused_naming_the_parameter(world):
     page = _get(world.node.url, "explore", theme="0000000000")
     assert page.status_code == 400 and "<code>theme</code>" in page.text
+
+
+# In a real browser
+
+
+def test_the_analysis_pages_pass_axe_and_fit_a_phone(world):
+    problem = missing_tools()
+    if problem:
+        tool_missing(problem)
+    theme = max(world.analysis.themes, key=lambda t: len(t.members))
+    expected = {"themes": 200, "theme?" + urlencode({"key": theme.key}): 200,
+                "contribution?" + urlencode({"id": world.catalan[0]}): 200,
+                "contribution?" + urlencode({"id": world.catalan[2], "locale": "ca"}): 200,
+                "explore?" + urlencode({"theme": theme.key}): 200, "theme?key=0000000000": 404}
+    if ("ca", "es") in pairs():
+        expected["translation?" + urlencode({"id": world.catalan[3], "to": "es"})] = 200
+    report = run_script("audit", world.node.url, *expected)
+    assert report["foreign"] == []
+    for page in report["pages"]:
+        assert page["status"] == expected[page["path"]], page
+        assert page["violations"] == [], page
+        assert page["width"]["scroll"] <= page["width"]["client"], page
