@@ -4,6 +4,7 @@ against counting by hand on a seeded random corpus, with and without words, and 
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 import pytest
 
@@ -73,3 +74,22 @@ def test_a_new_version_of_the_grouping_is_read_again(indexed):
 def test_without_a_grouping_there_is_no_such_facet(indexed):
     index, _, _ = indexed
     assert "theme" not in index.search(SearchQuery(limit=0)).facets
+
+
+def test_after_writes_the_groups_follow_the_documents_added_and_removed():
+    documents = corpus(60)
+    members = {"t-a": frozenset(d.iri for d in documents[:20]), "t-new": frozenset({"http://pods.example/x/new"})}
+    grouping = Grouping("theme", "v1", members)
+    index = SqliteIndex(":memory:")
+    try:
+        index.replace(documents)
+        assert dict(index.search(SearchQuery(grouping=grouping, limit=0)).facets["theme"]) == {"t-a": 20}
+        index.remove([documents[0].iri, documents[1].iri])
+        index.upsert([replace(documents[30], iri="http://pods.example/x/new")])
+        index.upsert([replace(documents[5], kind="debates")])  # replaced in place, still a member
+        counted = dict(index.search(SearchQuery(grouping=grouping, limit=0)).facets["theme"])
+        assert counted == {"t-a": 18, "t-new": 1}
+        found = index.search(SearchQuery(grouping=grouping, groups=frozenset({"t-a"}), limit=100))
+        assert {hit.iri for hit in found.hits} == {d.iri for d in documents[2:20]}
+    finally:
+        index.close()

@@ -18,6 +18,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from . import Grouping
+
 Counts = tuple[tuple[str, int], ...]
 
 # Facets whose values are a column of ``docs``; flags hold "true" / "false"; linked facets have their own table.
@@ -150,6 +152,40 @@ class FacetBitsets:
         counted = [(value, n) for value, bits in self.values[name].items() if (n := (bits & among).bit_count())]
         counted.sort(key=lambda pair: (-pair[1], pair[0]))
         return tuple(counted[:most])
+
+
+@dataclass(frozen=True)
+class GroupBitsets:
+    """A grouping's sets (the analysis's themes) as bitsets of one generation's document ids. After a write, the
+    documents changed are looked up again by id (ids outlive upserts), not the whole index."""
+
+    generation: int
+    version: str
+    values: Mapping[str, int]  # grouping value -> bitset
+    member_of: Mapping[str, tuple[str, ...]]  # contribution IRI -> the values holding it
+
+    @classmethod
+    def load(cls, connection: sqlite3.Connection, generation: int, grouping: Grouping) -> GroupBitsets:
+        member_of: dict[str, list[str]] = {}
+        for value, iris in grouping.members.items():
+            for iri in iris:
+                member_of.setdefault(iri, []).append(value)
+        found: dict[str, list[int]] = {value: [] for value in grouping.members}
+        for doc, iri in connection.execute("SELECT id, iri FROM docs"):
+            for value in member_of.get(iri, ()):
+                found[value].append(doc)
+        return cls(generation, grouping.version, {value: bitset(docs) for value, docs in found.items()},
+                   {iri: tuple(values) for iri, values in member_of.items()})
+
+    def patched(self, connection: sqlite3.Connection, generation: int, changed: str) -> GroupBitsets:
+        """These bitsets with the documents of the ``changed`` query (ids) read again."""
+        stale = bitset([doc for (doc,) in connection.execute(changed)])
+        fresh: dict[str, list[int]] = {}
+        for doc, iri in connection.execute(f"SELECT id, iri FROM docs WHERE id IN ({changed})"):
+            for value in self.member_of.get(iri, ()):
+                fresh.setdefault(value, []).append(doc)
+        values = {value: (bits & ~stale) | bitset(fresh.get(value, [])) for value, bits in self.values.items()}
+        return GroupBitsets(generation, self.version, values, self.member_of)
 
 
 def ids(bits: int) -> list[int]:

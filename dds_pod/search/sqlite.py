@@ -24,7 +24,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from . import FACETS, Grouping, Hit, IndexDocument, LocalizedText, SearchQuery, SearchResult, register
-from .bitsets import Counts, FacetBitsets, WordMatch, bitset, ids, members
+from .bitsets import Counts, FacetBitsets, GroupBitsets, WordMatch, bitset, ids, members
 from .words import STEMMERS, language_of, query_terms, stemmed_text, stems
 
 PREFIX_MIN_CHARS = 4  # shorter words as prefixes would match too much
@@ -95,7 +95,7 @@ class SqliteIndex:
         self._opened: list[sqlite3.Connection] = []
         self._loading = threading.Lock()
         self._loaded: FacetBitsets | None = None
-        self._grouped: tuple[int, str, dict[str, int]] | None = None  # generation, grouping version, bitsets
+        self._grouped: GroupBitsets | None = None
         self._shared = self._open() if path == ":memory:" else None
         with self._lock:
             _migrate(self._connection())
@@ -209,17 +209,23 @@ class SqliteIndex:
         return loaded
 
     def _group_bitsets(self, connection: sqlite3.Connection, bitsets: FacetBitsets,
-                       grouping: Grouping) -> dict[str, int]:
-        """The grouping's sets as bitsets of this generation's document ids: made once per generation and
-        grouping version (one pass over the documents' IRIs), shared by the searches that follow."""
-        kept = self._grouped
-        if kept is not None and kept[0] == bitsets.generation and kept[1] == grouping.version:
-            return kept[2]
-        ids_of = dict(connection.execute("SELECT iri, id FROM docs"))
-        made = {value: bitset([ids_of[iri] for iri in members if iri in ids_of])
-                for value, members in grouping.members.items()}
-        self._grouped = (bitsets.generation, grouping.version, made)
-        return made
+                       grouping: Grouping) -> Mapping[str, int]:
+        """The grouping's sets as bitsets of this generation's document ids: made once per grouping version (one
+        pass over the documents' IRIs), then patched with the documents each write changed, as the facets are."""
+        generation = bitsets.generation
+        with self._loading:
+            kept = self._grouped
+            if kept is not None and kept.version == grouping.version and kept.generation == generation:
+                return kept.values
+            logged_since = connection.execute("SELECT logged_since FROM generation").fetchone()[0]
+            if (kept is None or kept.version != grouping.version or kept.generation < logged_since
+                    or kept.generation > generation):
+                kept = GroupBitsets.load(connection, generation, grouping)
+            else:
+                kept = kept.patched(connection, generation, "SELECT DISTINCT doc FROM changes "
+                                    f"WHERE generation > {int(kept.generation)}")
+            self._grouped = kept
+        return kept.values
 
     # ------------------------------------------------------------------ connections
 
