@@ -18,6 +18,9 @@ import threading
 import time
 from typing import Protocol
 
+from .analysis.background import AnalysisJob
+from .analysis.corpus import Pseudonyms
+from .analysis.service import NodeAnalysis
 from .api.decidim import DecidimAPI
 from .config import Config, PodConfig
 from .errors import StoreUnavailable
@@ -120,6 +123,12 @@ class Node:
                                self.config.catalog_records)
         self.decidim = DecidimAPI(self.merged_graph)
         self.portal = Portal(self.merged_graph, self.received_reactions)
+        pseudonyms = Pseudonyms.for_node(self.config.import_settings.pseudonym_key, data_dir)
+        analysis = self.config.analysis
+        self.analysis = NodeAnalysis(self.merged_graph, self.config.base_url, analysis, self.config.analysis_llm,
+                                     pseudonyms)
+        if analysis.enabled and analysis.background:
+            self.add_background(AnalysisJob(self.analysis, analysis))
 
     def ensure_ready(self) -> None:
         """Create the pods' initial containers, start following their feeds, queue again the inbox's pending
