@@ -123,10 +123,9 @@ class Node:
                                self.config.catalog_records)
         self.decidim = DecidimAPI(self.merged_graph)
         self.portal = Portal(self.merged_graph, self.received_reactions)
-        pseudonyms = Pseudonyms.for_node(self.config.import_settings.pseudonym_key, data_dir)
-        analysis = self.config.analysis
+        analysis, key = self.config.analysis, self.config.import_settings.pseudonym_key
         self.analysis = NodeAnalysis(self.merged_graph, self.config.base_url, analysis, self.config.analysis_llm,
-                                     pseudonyms)
+                                     lambda: Pseudonyms.for_node(key, data_dir))
         if analysis.enabled and analysis.background:
             self.add_background(AnalysisJob(self.analysis, analysis))
 

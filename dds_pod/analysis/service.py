@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -52,9 +52,10 @@ class NodeAnalysis:
     """Runs the node's analysis (one run at a time) and reads back the published one."""
 
     def __init__(self, merged: MergedGraph, base_url: str, settings: AnalysisConfig, llm: LLMConfig,
-                 pseudonyms: Pseudonyms) -> None:
+                 pseudonyms: Callable[[], Pseudonyms]) -> None:
         self.merged, self.base_url, self.settings, self.llm = merged, base_url, settings, llm
-        self.pseudonyms = pseudonyms
+        self._pseudonyms_of_node = pseudonyms  # called at the first run: a node that never analyses keeps no key
+        self._pseudonyms: Pseudonyms | None = None
         self._analyser: Analyser | None = None  # made at the first run: serving needs none of its libraries
         self._running = threading.Lock()
 
@@ -65,9 +66,10 @@ class NodeAnalysis:
 
         with self._running:
             self._analyser = self._analyser or Analyser()
+            self._pseudonyms = self._pseudonyms or self._pseudonyms_of_node()
             timings: dict[str, float] = {}
             started = time.perf_counter()
-            corpus = read_corpus(self.merged, self.pseudonyms, max_chars=self.settings.max_text_chars)
+            corpus = read_corpus(self.merged, self._pseudonyms, max_chars=self.settings.max_text_chars)
             timings["read"] = time.perf_counter() - started
             client = ChatClient(self.llm) if self.llm.enabled else None
             try:
