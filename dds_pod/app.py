@@ -11,6 +11,7 @@ from .config import Config
 from .node import Node
 from .store import Store
 from .web import (
+    analysis,
     batch,
     cors,
     decidim,
@@ -46,6 +47,7 @@ def create_app(config: Config, store: Store | None = None) -> Flask:
     app.register_blueprint(batch.bp)
     app.register_blueprint(sparql.bp)
     app.register_blueprint(statistics.bp)
+    app.register_blueprint(analysis.bp)
     app.register_blueprint(ldp.bp)
     problems.register(app, constrained_by=node.shapes_url)
     cors.register(app, trusted_origins=config.cors_origins)

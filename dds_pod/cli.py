@@ -61,6 +61,10 @@ def _parser() -> argparse.ArgumentParser:
     harvest.add_argument("--config", required=True, help="the node's TOML configuration")
     harvest.set_defaults(command=run_harvest)
 
+    analyse = commands.add_parser("analyse", help="analyse the merged graph once and publish the results")
+    analyse.add_argument("--config", required=True, help="the node's TOML configuration")
+    analyse.set_defaults(command=run_analyse)
+
     index = commands.add_parser("index", help="the search index of the merged graph")
     index_commands = index.add_subparsers(required=True, metavar="ACTION")
     rebuild = index_commands.add_parser("rebuild", help="rebuild the search index from the merged graph")
@@ -187,6 +191,25 @@ def run_harvest(args: argparse.Namespace) -> int:
         print(report.summary())
     failed = [r for r in reports if r.status == "failed"]
     return EXIT_INVALID if failed else EXIT_OK
+
+
+def run_analyse(args: argparse.Namespace) -> int:
+    """One analysis of the node's merged graph, published in its analysis graph; the counts per step printed."""
+    node = _node(args.config)
+    if node is None:
+        return EXIT_UNREADABLE
+    try:
+        if not node.config.analysis.enabled:
+            print("dds-pod: the analysis is disabled by [analysis] enabled = false", file=sys.stderr)
+            return EXIT_INVALID
+        outcome = node.analysis.run()
+    except DDSError as exc:
+        print(f"dds-pod: the analysis did not run: {exc.message}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    finally:
+        node.close()
+    print(outcome.summary())
+    return EXIT_OK
 
 
 def run_index_rebuild(args: argparse.Namespace) -> int:

@@ -25,8 +25,8 @@ MAX_FREE_RDF = 32
 PSEUDONYM_KEY_ENV = "DDS_PSEUDONYM_KEY"
 MIN_PSEUDONYM_KEY = 16
 
-__all__ = ["Config", "ConfigError", "FederationConfig", "ImportConfig", "LLMConfig", "NotificationsConfig",
-           "PodConfig", "ServerConfig", "load"]
+__all__ = ["AnalysisConfig", "Config", "ConfigError", "FederationConfig", "ImportConfig", "LLMConfig",
+           "NotificationsConfig", "PodConfig", "ServerConfig", "load"]
 
 
 @dataclass(frozen=True)
@@ -184,6 +184,39 @@ def llm_settings(analysis: dict[str, Any]) -> LLMConfig:
 
 
 @dataclass(frozen=True)
+class AnalysisConfig:
+    """The ``[analysis]`` table: whether the node analyses its merged graph, and when. In the background, a run
+    starts once harvests have changed the graph and then left it alone ``quiet_s`` seconds, at most one per
+    ``min_interval_s``; ``dds-pod analyse`` runs one whenever asked (when enabled)."""
+
+    enabled: bool = True
+    background: bool = False
+    quiet_s: float = 10.0
+    min_interval_s: float = 300.0
+    max_text_chars: int = 20_000  # of each title and body read from the merged graph
+
+
+ANALYSIS_KEYS = frozenset({"enabled", "background", "quiet_s", "min_interval_s", "max_text_chars", "llm"})
+
+
+def analysis_settings(analysis: dict[str, Any]) -> AnalysisConfig:
+    """The ``[analysis]`` table, checked (its ``llm`` table is :func:`llm_settings`')."""
+    _refuse_unknown("analysis.", analysis, ANALYSIS_KEYS)
+    defaults = AnalysisConfig()
+    for key in ("enabled", "background"):
+        if not isinstance(analysis.get(key, False), bool):
+            raise ConfigError(f"analysis.{key} must be true or false", field=f"analysis.{key}")
+    quiet = analysis.get("quiet_s", defaults.quiet_s)
+    if isinstance(quiet, bool) or not isinstance(quiet, int | float) or quiet < 0:
+        raise ConfigError("analysis.quiet_s must be a number of seconds, 0 or more", field="analysis.quiet_s")
+    return AnalysisConfig(
+        enabled=analysis.get("enabled", defaults.enabled), background=analysis.get("background", defaults.background),
+        quiet_s=float(quiet),
+        min_interval_s=_positive_number(analysis, "min_interval_s", defaults.min_interval_s, "analysis."),
+        max_text_chars=_positive_int(analysis, "max_text_chars", defaults.max_text_chars, "analysis."))
+
+
+@dataclass(frozen=True)
 class Config:
     base_url: str
     pods: dict[str, PodConfig]
@@ -203,6 +236,7 @@ class Config:
     notifications: NotificationsConfig = field(default_factory=NotificationsConfig)
     files: FilesConfig = field(default_factory=FilesConfig)
     analysis_llm: LLMConfig = field(default_factory=LLMConfig)
+    analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
 
     @property
     def max_file_bytes(self) -> int:
@@ -253,14 +287,9 @@ def from_dict(raw: dict[str, Any], relative_to: Path = Path()) -> Config:
         search=search.read_settings(raw.get("search"), data_dir),
         notifications=_notifications(_table(raw, "notifications")),
         files=_files(_table(raw, "files")),
-        analysis_llm=llm_settings(_analysis(raw)),
+        analysis_llm=llm_settings(_table(raw, "analysis")),
+        analysis=analysis_settings(_table(raw, "analysis")),
     )
-
-
-def _analysis(raw: dict[str, Any]) -> dict[str, Any]:
-    analysis = _table(raw, "analysis")
-    _refuse_unknown("analysis.", analysis, {"llm"})
-    return analysis
 
 
 def _files(raw: dict[str, Any]) -> FilesConfig:

@@ -19,7 +19,10 @@ import time
 from functools import partial
 from typing import Protocol
 
-from .analysis.graph import load_analysis, run_iri, theme_iri
+from .analysis.background import AnalysisJob
+from .analysis.corpus import Pseudonyms
+from .analysis.graph import run_iri, theme_iri
+from .analysis.service import NodeAnalysis
 from .api.decidim import DecidimAPI
 from .config import Config, PodConfig
 from .errors import StoreUnavailable
@@ -122,9 +125,13 @@ class Node:
         self.catalog = Catalog(self.merged_graph, [pod.url for pod in pods] + list(federation.members),
                                self.config.catalog_records)
         self.decidim = DecidimAPI(self.merged_graph)
+        analysis, key = self.config.analysis, self.config.import_settings.pseudonym_key
+        self.analysis = NodeAnalysis(self.merged_graph, self.config.base_url, analysis, self.config.analysis_llm,
+                                     lambda: Pseudonyms.for_node(key, data_dir))
+        if analysis.enabled and analysis.background:
+            self.add_background(AnalysisJob(self.analysis, analysis))
         base_url = self.config.base_url
-        self.portal = Portal(self.merged_graph, self.received_reactions,
-                             analysis=lambda: load_analysis(self.merged, base_url),
+        self.portal = Portal(self.merged_graph, self.received_reactions, analysis=self.analysis.published,
                              links=Links(theme=partial(theme_iri, base_url), run=partial(run_iri, base_url)))
 
     def ensure_ready(self) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dds_pod.config import ConfigError, from_dict, load
+from dds_pod.config import AnalysisConfig, ConfigError, from_dict, load
 from dds_pod.node import Node
 from dds_pod.store import StoreSettings, open_store, read_settings, refuse_unknown_options, register
 from dds_pod.store.oxigraph import OxigraphStore
@@ -87,6 +87,7 @@ def test_a_registered_backend_is_opened_by_every_caller_without_change():
     ({"server": {"thread": 4}}, "server.thread"),
     ({"import": {"pseudonym": "x" * 20}}, "import.pseudonym"),
     ({"catalog": {"record": {}}}, "catalog.record"),
+    ({"analysis": {"quiet": 5}}, "analysis.quiet"),
     ({"pods": {"p": {"platform": "https://p.example", "token": "t", "langage": "fr"}}}, "pods.p.langage"),
 ])
 def test_an_unknown_key_is_refused_by_name(keys, field):
@@ -150,3 +151,28 @@ def test_files_table_sets_the_limit_and_the_allowed_types():
         with pytest.raises(ConfigError) as refused:
             _config(files=bad)
         assert refused.value.field == field
+
+
+def test_analysis_table_has_defaults_and_is_checked():
+    assert _config().analysis == AnalysisConfig()
+    assert (AnalysisConfig().enabled, AnalysisConfig().background) == (True, False)
+    analysis = _config(analysis={"background": True, "quiet_s": 0, "min_interval_s": 30, "max_text_chars": 500,
+                                 "llm": {"enabled": False}}).analysis
+    assert analysis == AnalysisConfig(enabled=True, background=True, quiet_s=0.0, min_interval_s=30.0,
+                                      max_text_chars=500)
+    for bad in ({"enabled": "yes"}, {"background": 1}, {"quiet_s": -1}, {"quiet_s": True}, {"min_interval_s": 0},
+                {"max_text_chars": 2.5}):
+        with pytest.raises(ConfigError) as raised:
+            _config(analysis=bad)
+        assert raised.value.field == f"analysis.{next(iter(bad))}"
+    with pytest.raises(ConfigError) as raised:
+        _config(analysis="often")
+    assert raised.value.field == "analysis"
+
+
+def test_a_node_that_never_analyses_keeps_no_pseudonym_key(tmp_path):
+    node = Node(_config(tmp_path, data_dir="var"))
+    try:
+        assert not (tmp_path / "var" / "analysis-pseudonym.key").exists()
+    finally:
+        node.close()

@@ -28,7 +28,8 @@ import threading
 import uuid
 import weakref
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
 import pyoxigraph as ox
@@ -497,3 +498,51 @@ def _python(term: ox.NamedNode | ox.Literal) -> Parameter:
 
 __all__ = ["analysis_graph", "load_analysis", "publish", "run_iri", "theme_iri", "to_graph"]
 
+
+
+# ---------------------------------------------------------------------------------------------------- serving
+
+
+@dataclass(frozen=True)
+class Published:
+    """The published graph cut into its resources, for serving each one: a resource is the statements whose
+    subject is its IRI or one of its hash IRIs."""
+
+    stamp: str
+    resources: Mapping[str, list[ox.Triple]]
+    positions: Mapping[str, int]
+
+    def resource(self, iri: str) -> list[ox.Triple]:
+        return self.resources.get(iri, [])
+
+    def members(self, container: str) -> list[str]:
+        """The resources directly in a part's container (``analysis/themes/`` ...), in the analysis's order."""
+        found = [iri for iri in self.resources
+                 if iri.startswith(container) and iri != container and "/" not in iri[len(container):]]
+        return sorted(found, key=lambda iri: (self.positions.get(iri, 0), iri))
+
+
+_published: weakref.WeakKeyDictionary[Store, dict[str, Published]] = weakref.WeakKeyDictionary()
+
+
+def published_graph(store: Store, base_url: str) -> Published | None:
+    """The published graph by resource, None before the first publication; read once per publication."""
+    stamp = analysis_stamp(store, base_url)
+    if stamp is None:
+        return None
+    with _cache_lock:
+        cached = _published.get(store, {}).get(base_url)
+    if cached is not None and cached.stamp == stamp:
+        return cached
+    resources: dict[str, list[ox.Triple]] = defaultdict(list)
+    positions: dict[str, int] = {}
+    position = str(DDS.position)
+    for triple in store.triples(analysis_graph(base_url)):
+        subject = triple.subject.value if isinstance(triple.subject, ox.NamedNode) else ""
+        resources[subject.split("#", 1)[0]].append(triple)
+        if triple.predicate.value == position and isinstance(triple.object, ox.Literal):
+            positions[subject] = int(triple.object.value)
+    found = Published(stamp, dict(resources), positions)
+    with _cache_lock:
+        _published.setdefault(store, {})[base_url] = found
+    return found
