@@ -343,3 +343,17 @@ def test_the_analysis_pages_pass_axe_and_fit_a_phone(world):
         assert page["status"] == expected[page["path"]], page
         assert page["violations"] == [], page
         assert page["width"]["scroll"] <= page["width"]["client"], page
+
+
+def test_the_how_this_was_computed_links_lead_to_the_prov_run_and_the_theme_resource(world):
+    theme = max(world.analysis.themes, key=lambda t: len(t.members))
+    page = _get(world.node.url, "theme", key=theme.key).text
+    computed = re.search(r'<details class="how-computed">.*?</details>', page, re.S).group(0)
+    links = [html.unescape(link) for link in re.findall(r'href="([^"]+)"', computed)]
+    run = run_iri(world.node.url, "themes", world.analysis.runs["themes"])
+    assert run in links and theme_iri(world.node.url, theme.key) in links
+    record = requests.get(run, headers={"Accept": "text/turtle"}, timeout=30)
+    assert record.status_code == 200, record.text
+    assert "prov" in record.text.lower() and world.analysis.runs["themes"].method in record.text
+    resource = requests.get(theme_iri(world.node.url, theme.key), headers={"Accept": "text/turtle"}, timeout=30)
+    assert resource.status_code == 200 and theme.members[0] in resource.text
