@@ -14,6 +14,7 @@ import pyoxigraph as ox
 import pytest
 
 from dds_pod.analysis import Analysis, Corpus, NotEnoughData, Stances, Text, Theme
+from dds_pod.analysis.opinion import opinion_groups
 from dds_pod.analysis.runner import analyse
 from dds_pod.federation.merged import MergedGraph, MergedGraphs
 from dds_pod.portal.analysis import Links, stance_bar, theme_label
@@ -23,6 +24,7 @@ from dds_pod.store.oxigraph import OxigraphStore
 from dds_pod.vocab import AS, DCTERMS, DDS, RDF
 
 from . import analysis_comments, analysis_data
+from .test_analysis_opinion import POD, divided
 
 BASE = "http://node.example/"
 SECOND = "https://segona.example/"
@@ -196,3 +198,28 @@ def test_a_label_falls_back_to_another_language_then_to_the_terms():
     assert theme_label(theme, "es").value == "bici, carril"
     assert theme_label(theme, "ca") == theme_label(theme, "es")
     assert theme_label(replace(theme, labels={}), "ca").value == "bici, carril, via"
+
+
+def test_opinion_groups_and_the_statement_bridging_them_are_shown_by_title():
+    reactions = divided()
+    proposals = sorted({reaction.target for reaction in reactions.reactions})
+    texts = [Text(iri=iri, kind="proposals", member=POD, language="en", title=f"Proposal {iri.rsplit('/', 1)[-1]}",
+                  platform=SECOND) for iri in proposals]
+    merged = MergedGraph(OxigraphStore(), MergedGraphs(BASE))
+    merged.commit(Change(add=[quad for text in texts for quad in quads(text)]))
+    found = opinion_groups(reactions)
+    assert not isinstance(found, NotEnoughData)
+    groups, bridges, run = found
+    analysis = Analysis(groups=groups, bridges=bridges, runs={"opinion": run})
+    views = Portal(merged, lambda iri: [], lambda: analysis, LINKS).analysed("en")
+    page = views.themes_page()
+    assert [(group.key, group.size) for group in page.groups] == [(group.key, group.size) for group in groups]
+    for shown, group in zip(page.groups, groups, strict=True):
+        assert [card.iri for card in shown.agrees_with] == list(group.agrees_with)
+        assert all(card.title.value.startswith("Proposal ") for card in shown.agrees_with)
+    park = f"{POD}proposals/park"
+    assert [bridge.card.iri for bridge in page.bridges] == [park]
+    assert page.bridges[0].agreement == tuple((group.key, 100) for group in sorted(groups, key=lambda g: g.key))
+    assert views.contribution(park).bridge == page.bridges[0]
+    assert views.contribution(f"{POD}proposals/l1").bridge is None  # one camp only
+    assert [computed.step for computed in page.computed] == ["opinion"]
