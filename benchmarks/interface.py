@@ -5,9 +5,11 @@ once), then times requests through the WSGI application, so the figures are the 
 network. Prints the median and 95th percentile per page and the size of each page; the targets are a median of
 at most 100 ms and at most 200 KB per page.
 
-    .venv/bin/python benchmarks/interface.py [--runs 50] [--small]
+    .venv/bin/python benchmarks/interface.py [--runs 50] [--small] [--analysed]
 
-``--small`` seeds only the example documents (no Madrid or Barcelona export), for a quick run.
+``--small`` seeds only the example documents (no Madrid or Barcelona export), for a quick run. ``--analysed``
+runs the node's analysis after the harvest (the time it took printed) and times the analysis's pages too: the
+themes, the largest theme, Explore narrowed to it, and the contribution page with its analysis section.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import argparse
 import statistics
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 from dds_pod import config as configuration
 from dds_pod.app import create_app
@@ -64,11 +67,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--small", action="store_true")
+    parser.add_argument("--analysed", action="store_true")
     args = parser.parse_args()
     started = time.perf_counter()
     app, base = build(args.small)
     print(f"demo node built and harvested in {time.perf_counter() - started:.1f} s")
     client = app.test_client()
+    if args.analysed:
+        outcome = app.extensions["dds.node"].analysis.run()
+        print(outcome.summary())
     pages = {"home": "/",
              "contribution": f"/contribution?id={base}bordeaux/proposals/piste-cyclable-victor-hugo",
              "platform": "/platform?id=https://participation.bordeaux-metropole.example",
@@ -78,6 +85,8 @@ def main() -> None:
              "explore, page 40": "/explore?page=40",
              "map points": "/explore/map.json?located=yes",
              "statistics": "/statistics"}
+    if args.analysed:
+        pages.update(_analysis_pages(app.extensions["dds.node"]))
     for name, url in pages.items():
         p50, p95, size = measure(client, url, args.runs)
         print(f"{name:>14}: p50 {p50:6.1f} ms   p95 {p95:6.1f} ms   {size / 1024:6.1f} KB")
@@ -89,6 +98,13 @@ def main() -> None:
         client.get("/", headers=HTML)
         cold.append((time.perf_counter() - started) * 1000)
     print(f"{'home, uncached':>14}: p50 {statistics.median(cold):6.1f} ms")
+
+
+def _analysis_pages(node) -> dict[str, str]:
+    analysis = node.analysis.published()
+    largest = max(analysis.themes, key=lambda theme: len(theme.members))
+    key = quote(largest.key, safe="")
+    return {"themes": "/themes", "theme": f"/theme?key={key}", "explore, theme": f"/explore?theme={key}"}
 
 
 if __name__ == "__main__":

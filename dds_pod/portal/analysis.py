@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from ..analysis import Analysis, Bridge, NotEnoughData, Run, Stances, Summary, Theme
+from ..analysis import Analysis, Bridge, NotEnoughData, Run, Similar, Stances, Summary, Theme
 from ..analysis.runs import (
     STEP_LLM_SUMMARIES,
     STEP_LLM_THEMES,
@@ -168,7 +168,7 @@ class Lookup:
         for theme in analysis.themes:
             for member in theme.members:
                 self.themes_of[member].append(theme)
-        self.similar: dict[str, list] = defaultdict(list)
+        self.similar: dict[str, list[Similar]] = defaultdict(list)
         for found in analysis.similar:
             self.similar[found.source].append(found)
         self.stances = {stances.subject: stances for stances in analysis.stances}

@@ -35,6 +35,7 @@ class Portal:
         self.analysis, self.links = analysis, links
         self.reading = MachineReader(self.reads)
         self._lookup: Lookup | None = None
+        self._lookup_lock = threading.Lock()  # apart from the other caches': building a lookup takes seconds
         self._lock = threading.Lock()
         self._platforms: tuple[int, dict] = (-1, {})
         self._homes: dict[tuple[int, str], overview.Home] = {}
@@ -73,7 +74,7 @@ class Portal:
         analysis = self.analysis() if self.analysis is not None else None
         if analysis is None or self.links is None:
             return None
-        with self._lock:
+        with self._lookup_lock:
             lookup = self._lookup
             if lookup is None or lookup.analysis is not analysis:
                 lookup = self._lookup = Lookup(analysis)
