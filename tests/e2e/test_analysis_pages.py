@@ -265,6 +265,7 @@ def test_read_in_spanish_is_a_marked_machine_translation(world):
     page = _get(world.node.url, "translation", id=project, to="es", locale="en")
     assert page.status_code == 200, page.text
     assert "Machine translation" in page.text and "It is not the author" in page.text
+    assert "from Catalan into Spanish" in page.text
     assert 'lang="es"' in page.text
     again = _get(world.node.url, "translation", id=project, to="es", locale="en")
     assert again.text == page.text

@@ -8,12 +8,14 @@ pairs installed, a 404.
 
 from __future__ import annotations
 
+from babel import Locale
 from flask import Blueprint, Response, current_app, request
 from flask_babel import gettext as _
 
 from ...config import INTERFACE_LANGUAGES
 from ...errors import BadDocument, DDSError, NotFound
 from ...node import Node
+from . import i18n
 from .pages import error_page, id_arg, render
 
 bp = Blueprint("reading", __name__)
@@ -36,4 +38,6 @@ def translation() -> Response:
     if original is None:
         raise NotFound(_("This node holds no text of this contribution it can translate into this language."),
                        field="to")
-    return render("translation.html", reading=reading.read(iri, original, target))
+    names = Locale.parse(i18n.locale()).languages
+    return render("translation.html", reading=reading.read(iri, original, target),
+                  source_name=names.get(original.language, original.language), target_name=names.get(target, target))
