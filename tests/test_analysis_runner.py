@@ -22,14 +22,18 @@ STEPS = {"languages", "themes", "similar", "stances", "opinion", "summaries"}
 
 
 @functools.cache
-def corpus() -> Corpus:
-    """80 of Barcelona's budget projects (Catalan and Spanish) with Barcelona's result comments (stances,
+def corpus(projects: int = 40) -> Corpus:
+    """Some of Barcelona's budget projects (Catalan and Spanish) with Barcelona's result comments (stances,
     reactions)."""
-    projects, comments = analysis_data.barcelona(), analysis_comments.barcelona()
-    kept = sorted({text.iri for text in projects.texts})[:80]
-    texts = tuple(text for text in projects.texts if text.iri in kept)
+    budget, comments = analysis_data.barcelona(), analysis_comments.barcelona()
+    kept = sorted({text.iri for text in budget.texts})[:projects]
+    texts = tuple(text for text in budget.texts if text.iri in kept)
     return Corpus(texts=texts + comments.texts, reactions=comments.reactions,
-                  snapshot={**projects.snapshot, **comments.snapshot})
+                  snapshot={**budget.snapshot, **comments.snapshot})
+
+
+def small() -> Corpus:
+    return corpus(16)
 
 
 @functools.cache
@@ -91,20 +95,20 @@ def test_texts_in_an_unknown_language_are_left_untagged():
 
 
 def test_a_platform_with_no_comments_has_no_stances():
-    analysis = analyse(replace(corpus(), texts=tuple(t for t in corpus().texts if t.kind != "comments")))
+    analysis = analyse(replace(small(), texts=tuple(t for t in small().texts if t.kind != "comments")))
     assert "stances" in steps_without_data(analysis) and not analysis.stances
     assert analysis.themes
 
 
-def test_a_few_changes_update_the_themes_and_similar_in_place():
-    analyser = Analyser()
-    first = analyser.analyse(corpus())
+def test_a_few_changes_update_the_themes_and_similar_in_place_and_many_make_a_full_run():
+    analyser = Analyser(RunSettings(incremental_max=3))
+    first = analyser.analyse(small())
     assert "incremental" not in first.runs["themes"].parameters
-    projects = [t for t in corpus().texts if t.kind == "budget-projects"]
+    projects = [t for t in small().texts if t.kind == "budget-projects"]
     changed = replace(projects[0], body=projects[0].body + " Més arbres i ombra al parc.")
     new = replace(projects[1], iri=f"{POD}budget-projects/new", member=POD, platform="https://other.example/")
-    texts = (*tuple(changed if t is projects[0] else t for t in corpus().texts), new)
-    second = analyser.analyse(replace(corpus(), texts=texts, snapshot={**corpus().snapshot, POD: 1}))
+    texts = (*tuple(changed if t is projects[0] else t for t in small().texts), new)
+    second = analyser.analyse(replace(small(), texts=texts, snapshot={**small().snapshot, POD: 1}))
     for step in ("themes", "similar"):
         assert second.runs[step].parameters["incremental"] is True
         assert second.runs[step].parameters["changed_contributions"] == 2
@@ -113,15 +117,10 @@ def test_a_few_changes_update_the_themes_and_similar_in_place():
     assert any(new.iri in theme.members for theme in second.themes)
     assert any(link.source == new.iri and link.target == projects[1].iri and link.near_duplicate
                for link in second.similar)
-
-
-def test_many_changes_make_a_full_run():
-    analyser = Analyser(RunSettings(incremental_max=1))
-    analyser.analyse(corpus())
-    projects = [t for t in corpus().texts if t.kind == "budget-projects"][:3]
-    texts = tuple(replace(t, body=t.body + " canvi") if t in projects else t for t in corpus().texts)
-    again = analyser.analyse(replace(corpus(), texts=texts))
-    assert "incremental" not in again.runs["themes"].parameters
+    many = sorted({t.iri for t in projects})[2:6]
+    texts = tuple(replace(t, body=t.body + " canvi") if t.iri in many else t for t in texts)
+    third = analyser.analyse(replace(small(), texts=texts))
+    assert "incremental" not in third.runs["themes"].parameters
 
 
 @pytest.fixture

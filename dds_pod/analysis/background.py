@@ -50,7 +50,7 @@ class AnalysisJob:
     def _run(self) -> None:
         _lower_priority()
         with threadpool_limits(limits=1):
-            self._analysed = self._published_snapshot()
+            self.resume()
             while not self._stop.wait(self.poll_s):
                 try:
                     self.tick(time.monotonic())
@@ -74,15 +74,14 @@ class AnalysisJob:
         log.info("%s", outcome.summary())
         return True
 
-    def _published_snapshot(self) -> Mapping[str, int] | None:
-        """The snapshot the published analysis read, if any (a restarted node need not analyse it again)."""
+    def resume(self) -> None:
+        """Take up from the published analysis: a restarted node need not analyse the same graph again."""
         try:
             published = self.service.published()
-        except StoreUnavailable:
-            return None
-        if published is None or not published.runs:
-            return None
-        return next(iter(published.runs.values())).snapshot
+        except StoreUnavailable:  # the first poll that reaches the store decides
+            return
+        if published is not None and published.runs:
+            self._analysed = next(iter(published.runs.values())).snapshot
 
 
 def _lower_priority() -> None:

@@ -179,8 +179,8 @@ class _Writer:
         self._add(node, DDS.analysisStep, Literal(step))
         self._add(node, DDS.method, Literal(run.method))
         self._add(node, DDS.softwareVersion, Literal(run.software))
-        self._add(node, PROV.startedAtTime, Literal(run.started, datatype=XSD.dateTime))
-        self._add(node, PROV.endedAtTime, Literal(run.ended, datatype=XSD.dateTime))
+        self._add(node, PROV.startedAtTime, Literal(run.started, datatype=XSD.dateTime, normalize=False))
+        self._add(node, PROV.endedAtTime, Literal(run.ended, datatype=XSD.dateTime, normalize=False))
         for name, value in sorted(run.parameters.items()):
             parameter = URIRef(f"{node}#parameter-{quote(name, safe='')}")
             self._add(node, DDS.parameter, parameter)
