@@ -319,9 +319,13 @@ def test_explore_counts_and_filters_by_theme(world):
     assert html.escape(label, quote=False) in page.text
 
 
-def test_an_unknown_theme_is_refused_naming_the_parameter(world):
-    page = _get(world.node.url, "explore", theme="0000000000")
-    assert page.status_code == 400 and "<code>theme</code>" in page.text
+@pytest.mark.parametrize("key", ["0000000000", "<script>", "x" * 65])
+def test_an_unknown_or_malformed_theme_is_refused_naming_the_parameter(world, key):
+    page = _get(world.node.url, "explore", theme=key)
+    assert page.status_code == 400 and "<code>theme</code>" in page.text and "<script>" not in page.text
+    data = requests.get(f"{world.node.url}explore", params={"theme": key}, headers={"Accept": "application/json"},
+                        timeout=30)
+    assert data.status_code == 400 and "theme" in data.text
 
 
 # In a real browser
