@@ -18,14 +18,13 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from . import FACETS, Hit, IndexDocument, LocalizedText, SearchQuery, SearchResult, register
+from . import FACETS, Hit, IndexDocument, LocalizedText, SearchQuery, SearchResult, register, utc_instant
 from .bitsets import Counts, FacetBitsets, WordMatch, bitset, ids, members
-from .words import STEMMERS, language_of, query_terms, stemmed_text, stems
+from .words import query_terms, stem_languages, stemmed_text, stems
 
 PREFIX_MIN_CHARS = 4  # shorter words as prefixes would match too much
 STORED_BODY_CHARS = 2000  # of each body, kept to show an excerpt (the full text is searched, not stored twice)
@@ -272,7 +271,7 @@ def _insert(connection: sqlite3.Connection, document: IndexDocument, doc_id: int
         "INSERT INTO docs (id, iri, kind, member, platform, space, status, published, lat, lon, place, answered, "
         "decided, supports, comments, in_reply_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (doc_id, document.iri, document.kind, document.member, document.platform, document.space, document.status,
-         _utc(document.published), latitude, longitude, document.place, int(document.answered),
+         utc_instant(document.published), latitude, longitude, document.place, int(document.answered),
          int(document.decided), document.supports, document.comments, document.in_reply_to))
     doc = cursor.lastrowid
     assert doc is not None
@@ -340,19 +339,6 @@ def _clear(connection: sqlite3.Connection) -> None:
             connection.execute(f"DELETE FROM {table}")
 
 
-def _utc(value: str | None) -> str | None:
-    """A date-time as the index compares them: UTC, ``YYYY-MM-DDTHH:MM:SSZ`` (no zone read as UTC)."""
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 # ---------------------------------------------------------------------- reading
 
 
@@ -374,7 +360,7 @@ def _match(query: SearchQuery) -> str | None:
     stemmed = " ".join(columns[1] for columns in fields)
     if query.exact:
         return f'{{{exact}}} : "{" ".join(word for term in terms for word in term)}"'
-    languages = _stem_languages(query)
+    languages = stem_languages(query.languages, query.reader_language)
 
     def one(word: str) -> str:
         forms = " OR ".join(f'"{form}"' for form in sorted(stems(word, languages)))
@@ -382,16 +368,6 @@ def _match(query: SearchQuery) -> str | None:
         return f'{{{exact}}} : "{word}"{prefix} OR {{{stemmed}}} : ({forms})'
 
     return " AND ".join("(" + " OR ".join(one(word) for word in term) + ")" for term in terms)
-
-
-def _stem_languages(query: SearchQuery) -> set[str]:
-    """The reader's language and the languages of the texts searched (every language when none is chosen)."""
-    chosen = {language_of(tag) for tag in query.languages}
-    languages = {language for language in chosen if language}
-    if not query.languages or not languages:
-        languages = set(STEMMERS)
-    reader = language_of(query.reader_language or "")
-    return languages | ({reader} if reader else set())
 
 
 def _filters(query: SearchQuery) -> dict[str, Condition]:
@@ -409,7 +385,7 @@ def _filters(query: SearchQuery) -> dict[str, Condition]:
     for name, flag in (("located", query.located), ("answered", query.answered), ("decided", query.decided)):
         if flag is not None:
             found[name] = (f"({FLAGS[name]}) = ?", [int(flag)])
-    since, until = _utc(query.since), _utc(query.until)
+    since, until = utc_instant(query.since), utc_instant(query.until)
     if since:
         found["since"] = ("d.published >= ?", [since])
     if until:
@@ -531,7 +507,7 @@ def _within(connection: sqlite3.Connection, query: SearchQuery, bitsets: FacetBi
     """Those of ``among`` within the dates and box: whole months and degrees from the bitsets, the documents of
     the buckets on an edge checked by SQLite, by id (or, when they are too many, the ranges through the
     columns' indexes)."""
-    surely, maybe = bitsets.ranged(_utc(query.since), _utc(query.until), query.bbox)
+    surely, maybe = bitsets.ranged(utc_instant(query.since), utc_instant(query.until), query.bbox)
     doubtful = among & maybe & ~surely
     if doubtful.bit_count() > MAX_LOOKED_UP:
         rows = connection.execute(f"SELECT d.id FROM docs d WHERE {ranges[0]}", ranges[1])
