@@ -264,20 +264,25 @@ class PostgresServer:
         raise RuntimeError(f"postgres did not start: {self.log_path.read_text(errors='replace')}")
 
     def stop(self) -> None:
-        """A fast shutdown (SIGINT would be "fast" too; SIGTERM is "smart" but its clients are gone by then)."""
-        if self.process:
-            terminate(self.process)
-            self.process = None
+        """A "fast" shutdown (SIGINT: clients are disconnected, where SIGTERM waits for them), SIGKILL past 10 s."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGINT)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                terminate(self.process)
+        self.process = None
 
     def remove(self) -> None:
         self.stop()
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def postgres_search_table(server: PostgresServer, schema: str = "dds_search", statement_timeout_s: float = 5) -> str:
+def postgres_search_table(server: PostgresServer, schema: str = "dds_search", statement_timeout_s: float = 5,
+                          connect_timeout_s: float = 5) -> str:
     """The ``[search]`` table of a node whose index lives on ``server``, in ``schema``."""
     return "\n".join(["[search]", 'backend = "postgres"', f'dsn = "{server.dsn}"', f'schema = "{schema}"',
-                      f"statement_timeout_s = {statement_timeout_s}", ""])
+                      f"statement_timeout_s = {statement_timeout_s}", f"connect_timeout_s = {connect_timeout_s}", ""])
 
 
 def sparql_store_table(pods: OxigraphServer, federation: OxigraphServer, timeout_s: float = 5,
