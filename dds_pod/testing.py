@@ -217,15 +217,16 @@ def postgres_bindir() -> Path | None:
 class PostgresServer:
     """A throw-away PostgreSQL cluster on a free loopback port: ``initdb`` into a temporary folder, then ``postgres``
     listening on 127.0.0.1 (and a socket in that folder). PostgreSQL refuses to run as root: as root, the cluster
-    belongs to, and runs as, the ``postgres`` system user. Its data survive a stop and a start."""
+    belongs to, and runs as, the ``postgres`` system user. Its data survive a stop and a start; ``durable=False``
+    (for tests) skips flushing them to disk."""
 
     SUPERUSER = "dds"
 
-    def __init__(self, log: Path) -> None:
+    def __init__(self, log: Path, durable: bool = False) -> None:
         bindir = postgres_bindir()
         if bindir is None:
             raise RuntimeError("PostgreSQL is not installed: make postgresql (Debian's postgresql package)")
-        self.bindir, self.log_path = bindir, log
+        self.bindir, self.log_path, self.durable = bindir, log, durable
         # The server's own user must reach its folder: a fresh one under /tmp, not a test's private tmp_path.
         self.directory = Path(tempfile.mkdtemp(prefix="dds-postgres-"))
         self.port = free_port()
@@ -250,8 +251,8 @@ class PostgresServer:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [*self._as_owner(), str(self.bindir / "postgres"), "-D", str(self.directory / "data"), "-k",
-                 str(self.directory), "-p", str(self.port), "-h", "127.0.0.1", "-c", "fsync=off",
-                 "-c", "max_connections=100"], stdout=log, stderr=log, start_new_session=True)
+                 str(self.directory), "-p", str(self.port), "-h", "127.0.0.1", "-c", "max_connections=100",
+                 *([] if self.durable else ["-c", "fsync=off"])], stdout=log, stderr=log, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

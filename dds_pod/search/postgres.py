@@ -50,49 +50,54 @@ FACET_VALUES = 100
 RANK_WEIGHTS = "{0.0625, 0.5, 0.125, 1.0}"
 WEIGHTS = {"title": ("A", "C"), "body": ("B", "D")}  # field -> (exact forms, stems)
 KEPT_LEXEMES = 50_000  # words whose lexemes a process remembers
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
+# The facet fields in a narrow table of their own: counting reads every row they match, never the texts.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (version integer NOT NULL);
 CREATE TABLE IF NOT EXISTS docs (
-    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, iri text NOT NULL UNIQUE, kind text NOT NULL,
-    member text NOT NULL, platform text, space text, status text, published text, lat double precision,
-    lon double precision, place text, answered boolean NOT NULL, decided boolean NOT NULL, supports integer NOT NULL,
-    comments integer NOT NULL, in_reply_to text, topics text[] NOT NULL, languages text[] NOT NULL,
-    texts jsonb NOT NULL, vector tsvector NOT NULL);
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, iri text NOT NULL UNIQUE, member text NOT NULL, place text,
+    in_reply_to text, texts jsonb NOT NULL, vector tsvector NOT NULL);
 CREATE INDEX IF NOT EXISTS docs_vector ON docs USING gin (vector);
-CREATE INDEX IF NOT EXISTS docs_topics ON docs USING gin (topics);
-CREATE INDEX IF NOT EXISTS docs_languages ON docs USING gin (languages);
-CREATE INDEX IF NOT EXISTS docs_published ON docs (published);
-CREATE INDEX IF NOT EXISTS docs_newest ON docs ((published IS NULL), published DESC, id);
-CREATE INDEX IF NOT EXISTS docs_supports ON docs (supports DESC, published DESC, id);
-CREATE INDEX IF NOT EXISTS docs_comments ON docs (comments DESC, published DESC, id);
-CREATE INDEX IF NOT EXISTS docs_place ON docs (lat, lon);
-CREATE INDEX IF NOT EXISTS docs_kind ON docs (kind, platform, status);
+CREATE TABLE IF NOT EXISTS doc_facets (
+    id bigint PRIMARY KEY REFERENCES docs (id) ON DELETE CASCADE, kind text NOT NULL, platform text, space text,
+    status text, published text, lat double precision, lon double precision, answered boolean NOT NULL,
+    decided boolean NOT NULL, supports integer NOT NULL, comments integer NOT NULL, topics text[] NOT NULL,
+    languages text[] NOT NULL);
 CREATE OR REPLACE AGGREGATE tsvector_agg (tsvector) (SFUNC = tsvector_concat, STYPE = tsvector, INITCOND = '');
 """
+TABLES = "doc_facets, docs, meta"
 
-COLUMNS = ("iri", "kind", "member", "platform", "space", "status", "published", "lat", "lon", "place", "answered",
-           "decided", "supports", "comments", "in_reply_to", "topics", "languages", "texts")
+# Column -> its type, for the parameters of the statement that writes a document.
+TEXT_COLUMNS = {"iri": "text", "member": "text", "place": "text", "in_reply_to": "text", "texts": "jsonb"}
+FACET_COLUMNS = {"kind": "text", "platform": "text", "space": "text", "status": "text", "published": "text",
+                 "lat": "float8", "lon": "float8", "answered": "boolean", "decided": "boolean", "supports": "integer",
+                 "comments": "integer", "topics": "text[]", "languages": "text[]"}
 INSERT = f"""
-INSERT INTO docs ({", ".join(COLUMNS)}, vector)
-VALUES ({", ".join(f"%({column})s" for column in COLUMNS)},
-    (SELECT tsvector_agg(setweight(to_tsvector(piece.config::regconfig, unaccent(piece.words)), piece.weight::"char")
-                         ORDER BY piece.n)
-     FROM unnest(%(configs)s::text[], %(words)s::text[], %(weights)s::text[]) WITH ORDINALITY
-          AS piece (config, words, weight, n)))
-ON CONFLICT (iri) DO UPDATE SET {", ".join(f"{column} = EXCLUDED.{column}" for column in COLUMNS[1:])},
-    vector = EXCLUDED.vector
+WITH written AS (
+    INSERT INTO docs ({", ".join(TEXT_COLUMNS)}, vector)
+    VALUES ({", ".join(f"%({column})s::{kind}" for column, kind in TEXT_COLUMNS.items())},
+        (SELECT tsvector_agg(setweight(to_tsvector(piece.config::regconfig, unaccent(piece.words)),
+                                       piece.weight::"char") ORDER BY piece.n)
+         FROM unnest(%(configs)s::text[], %(words)s::text[], %(weights)s::text[]) WITH ORDINALITY
+              AS piece (config, words, weight, n)))
+    ON CONFLICT (iri) DO UPDATE SET {", ".join(f"{column} = EXCLUDED.{column}" for column in TEXT_COLUMNS)},
+        vector = EXCLUDED.vector
+    RETURNING id)
+INSERT INTO doc_facets (id, {", ".join(FACET_COLUMNS)})
+SELECT id, {", ".join(f"%({column})s::{kind}" for column, kind in FACET_COLUMNS.items())} FROM written
+ON CONFLICT (id) DO UPDATE SET {", ".join(f"{column} = EXCLUDED.{column}" for column in FACET_COLUMNS)}
 """
-STORED = ("SELECT iri, kind, member, platform, space, status, published, lat, lon, place, answered, decided, "
-          "supports, comments, in_reply_to, topics, texts FROM docs WHERE iri = ANY(%s)")
+STORED = ("SELECT d.iri, f.kind, d.member, f.platform, f.space, f.status, f.published, f.lat, f.lon, d.place, "
+          "f.answered, f.decided, f.supports, f.comments, d.in_reply_to, f.topics, d.texts "
+          "FROM docs d JOIN doc_facets f ON f.id = d.id WHERE d.iri = ANY(%s)")
 LEXEMES = ("SELECT piece.key, tsvector_to_array(to_tsvector(piece.config::regconfig, unaccent(piece.word))) "
            "FROM unnest(%s::text[], %s::text[], %s::text[]) AS piece (key, config, word)")
 
-# The facets, by how they are read from a row of ``matched``, and how each filter is written.
-VALUE_FACETS = {"kind": "kind", "platform": "platform", "space": "space", "status": "status"}
-FLAG_FACETS = {"located": "located", "answered": "answered", "decided": "decided"}
+# The facets, by their column in ``matched``: one value each, a flag (counted as "true" / "false"), or an array.
+VALUE_FACETS = ("kind", "platform", "space", "status")
+FLAG_FACETS = ("located", "answered", "decided")
 ARRAY_FACETS = {"topic": "topics", "language": "languages"}
 ORDER = {
     "newest": "published IS NULL, published DESC, id",
@@ -144,6 +149,7 @@ class PostgresIndex:
                     batch.clear()
             if batch:
                 cursor.executemany(INSERT, batch)
+            cursor.execute("ANALYZE docs, doc_facets")  # the statistics of the new rows, before the first search
 
     def remove(self, iris: Iterable[str]) -> None:
         wanted = [_text(iri) for iri in iris]
@@ -265,7 +271,7 @@ def _migrate(connection: psycopg.Connection, schema: str) -> None:
         exists = connection.execute("SELECT to_regclass(%s) IS NOT NULL", [f"{schema}.meta"]).fetchone()
         version = connection.execute("SELECT max(version) FROM meta").fetchone() if exists and exists[0] else None
         if version is None or version[0] != SCHEMA_VERSION:
-            connection.execute("DROP TABLE IF EXISTS docs, meta")
+            connection.execute(f"DROP TABLE IF EXISTS {TABLES}")
         connection.execute(SCHEMA)
         connection.execute("INSERT INTO meta (version) SELECT %s WHERE NOT EXISTS (SELECT 1 FROM meta)",
                            [SCHEMA_VERSION])
@@ -351,94 +357,103 @@ def _stored(row: tuple) -> IndexDocument:
 
 
 def _filters(query: SearchQuery) -> dict[str, Condition]:
-    """The condition of each facet filter that is set (on a row of ``matched``), by facet name."""
+    """The condition of each facet filter that is set (on a row of ``doc_facets f``), by facet name."""
     found: dict[str, Condition] = {}
     for name, values in (("kind", query.kinds), ("platform", query.platforms), ("space", query.spaces),
                          ("status", query.statuses)):
         if values:
-            found[name] = (f"{VALUE_FACETS[name]} = ANY(%(f_{name})s)", {f"f_{name}": sorted(values)})
+            found[name] = (f"f.{name} = ANY(%(f_{name})s::text[])", {f"f_{name}": sorted(values)})
     for name, values in (("topic", query.topics), ("language", query.languages)):
         if values:
-            found[name] = (f"{ARRAY_FACETS[name]} && %(f_{name})s::text[]", {f"f_{name}": sorted(values)})
+            found[name] = (f"f.{ARRAY_FACETS[name]} && %(f_{name})s::text[]", {f"f_{name}": sorted(values)})
     for name, flag in (("located", query.located), ("answered", query.answered), ("decided", query.decided)):
         if flag is not None:
-            found[name] = (f"{FLAG_FACETS[name]} = %(f_{name})s", {f"f_{name}": flag})
+            column = "(f.lat IS NOT NULL)" if name == "located" else f"f.{name}"
+            found[name] = (f"{column} = %(f_{name})s::boolean", {f"f_{name}": flag})
     return found
 
 
 def _ranges(query: SearchQuery) -> Condition:
-    """The dates and box, on a row of ``docs`` (never counted as facets)."""
+    """The dates and box (never counted as facets)."""
     conditions: list[str] = []
     params: dict[str, Any] = {}
     since, until = utc_instant(query.since), utc_instant(query.until)
     if since:
-        conditions.append("d.published >= %(since)s")
+        conditions.append("f.published >= %(since)s::text")
         params["since"] = since
     if until:
-        conditions.append("d.published <= %(until)s")
+        conditions.append("f.published <= %(until)s::text")
         params["until"] = until
     if query.bbox:
-        conditions.append("d.lat BETWEEN %(south)s AND %(north)s AND d.lon BETWEEN %(west)s AND %(east)s")
+        conditions.append("f.lat BETWEEN %(south)s::float8 AND %(north)s::float8 "
+                          "AND f.lon BETWEEN %(west)s::float8 AND %(east)s::float8")
         params.update(zip(("west", "south", "east", "north"), query.bbox, strict=True))
     return " AND ".join(conditions) or "TRUE", params
 
 
 def _statement(query: SearchQuery, tsquery: str | None, facets: bool) -> Condition:
     """One statement for the total, the page and (``facets``) the counts, read from one snapshot: the documents
-    the words and ranges match (``matched``), with a flag per facet filter; rows of (part, name, value, n, score)."""
+    the words and ranges match (``matched``, facet fields only), with a flag per facet filter; its rows are
+    (part, name, value, n, score): part 0 the total, 1 the page in its order, 2 the counts."""
     filters = _filters(query)
     ranges, params = _ranges(query)
     ranked = tsquery is not None and query.sort == "relevance"
     score = f"ts_rank('{RANK_WEIGHTS}'::float4[], d.vector, %(tsquery)s::tsquery)" if ranked else "0.0"
-    words = "d.vector @@ %(tsquery)s::tsquery" if tsquery is not None else "TRUE"
+    words = " JOIN docs d ON d.id = f.id AND d.vector @@ %(tsquery)s::tsquery" if tsquery is not None else ""
     flags = "".join(f", ({condition}) AS f_{name}" for name, (condition, _) in filters.items())
     for _, values in filters.values():
         params.update(values)
-    params.update({"tsquery": tsquery, "limit": max(0, query.limit),
-                   "offset": max(0, query.offset)})
-    matched = (f"SELECT d.id, d.iri, d.kind, d.platform, d.space, d.status, d.lat IS NOT NULL AS located, "
-               f"d.answered, d.decided, d.topics, d.languages, d.published, d.supports, d.comments, "
-               f"{score} AS score FROM docs d WHERE {words} AND {ranges}")
+    params.update({"tsquery": tsquery, "limit": max(0, query.limit), "offset": max(0, query.offset)})
+    matched = (f"SELECT f.id, f.kind, f.platform, f.space, f.status, f.lat IS NOT NULL AS located, f.answered, "
+               f"f.decided, f.topics, f.languages, f.published, f.supports, f.comments, {score} AS score{flags} "
+               f"FROM doc_facets f{words} WHERE {ranges}")
     order = "score DESC, id" if ranked else ORDER.get(query.sort, ORDER["newest"])
     every = _all_but(filters, None)
-    parts = [f"SELECT 0 AS part, NULL::text AS name, NULL::text AS value, count(*) AS n, NULL::float8 AS score "
-             f"FROM matched WHERE {every}",
-             f"(SELECT 1, iri, NULL, NULL, score FROM matched WHERE {every} ORDER BY {order} "
-             f"LIMIT %(limit)s OFFSET %(offset)s)"]
-    if facets:
-        parts += [_facet_counts(name, _all_but(filters, name)) for name in FACETS]
-    statement = (f"WITH filtered AS MATERIALIZED ({matched}), matched AS MATERIALIZED (SELECT *{flags} FROM "
-                 f"filtered) " + " UNION ALL ".join(parts))
+    parts = [f"SELECT 1, (SELECT iri FROM docs WHERE docs.id = page.id), NULL, NULL, NULL, page.score FROM "
+             f"(SELECT id, score FROM matched WHERE {every} ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s) page",
+             _grouped_counts(filters) if facets else
+             f"SELECT 0, NULL, NULL, NULL, count(*), NULL FROM matched WHERE {every}"]
+    # Read twice (the page, the counts): scanning the rows again costs less than writing them aside.
+    statement = f"WITH matched AS NOT MATERIALIZED ({matched}) " + " UNION ALL ".join(f"({part})" for part in parts)
     return statement, params
+
+
+def _grouped_counts(filters: Mapping[str, Condition]) -> str:
+    """The total and every facet's counts in one pass over ``matched`` (grouping sets): each facet's groups counted
+    under every filter but its own, the empty group under all of them (the total). An array facet is grouped by
+    the whole array (a document's values, each once), the counts of its values added up from them."""
+    names = [*VALUE_FACETS, *FLAG_FACETS, *ARRAY_FACETS.values()]
+    facet = {**{column: column for column in (*VALUE_FACETS, *FLAG_FACETS)},
+             **{column: name for name, column in ARRAY_FACETS.items()}}
+    name = " ".join(f"WHEN GROUPING({column}) = 0 THEN '{facet[column]}'" for column in names)
+    value = ", ".join([*VALUE_FACETS, *(f"{column}::text" for column in FLAG_FACETS)])
+    values = ", ".join(ARRAY_FACETS.values())
+    count = " ".join(f"WHEN GROUPING({column}) = 0 THEN count(*) FILTER (WHERE {_all_but(filters, facet[column])})"
+                     for column in names)
+    sets = ", ".join(f"({column})" for column in names)
+    return (f"SELECT CASE WHEN GROUPING({', '.join(names)}) = {2 ** len(names) - 1} THEN 0 ELSE 2 END, "
+            f"CASE {name} END, COALESCE({value}), COALESCE({values}), CASE {count} ELSE count(*) FILTER (WHERE "
+            f"{_all_but(filters, None)}) END, NULL FROM matched GROUP BY GROUPING SETS ({sets}, ())")
 
 
 def _all_but(filters: Mapping[str, Condition], name: str | None) -> str:
     return " AND ".join(f"f_{other}" for other in filters if other != name) or "TRUE"
 
 
-def _facet_counts(name: str, among: str) -> str:
-    if name in ARRAY_FACETS:
-        return (f"SELECT 2, '{name}', value, count(*), NULL FROM matched, unnest({ARRAY_FACETS[name]}) AS value "
-                f"WHERE {among} GROUP BY value")
-    flag = FLAG_FACETS.get(name)
-    value = f"CASE WHEN {flag} THEN 'true' ELSE 'false' END" if flag else VALUE_FACETS[name]
-    return (f"SELECT 2, '{name}', {value}, count(*), NULL FROM matched WHERE {among} AND {value} IS NOT NULL "
-            f"GROUP BY 3")
-
-
 def _result(rows: list[tuple], facets: bool) -> SearchResult:
     total = 0
     hits: list[Hit] = []
-    counts: dict[str, list[tuple[str, int]]] = {name: [] for name in FACETS} if facets else {}
-    for part, name, value, n, score in rows:  # the page's rows come in its order: UNION ALL appends
+    counts: dict[str, dict[str, int]] = {name: {} for name in FACETS} if facets else {}
+    for part, name, value, values, n, score in rows:  # the page's rows come in its order: UNION ALL appends
         if part == 0:
             total = n
         elif part == 1:
             hits.append(Hit(name, float(score or 0.0)))
-        else:
-            counts[name].append((value, n))
+        elif n:
+            for each in [value] if value is not None else values or ():
+                counts[name][each] = counts[name].get(each, 0) + n
     return SearchResult(total, tuple(hits), {
-        name: tuple(sorted(values, key=lambda pair: (-pair[1], pair[0]))[:FACET_VALUES])
+        name: tuple(sorted(values.items(), key=lambda pair: (-pair[1], pair[0]))[:FACET_VALUES])
         for name, values in counts.items()})
 
 
