@@ -38,6 +38,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..errors import ConfigError, SearchUnavailable
 from . import FACETS, Hit, IndexDocument, LocalizedText, SearchQuery, SearchResult, register, utc_instant
+from .bitsets import Counts, FacetBitsets, Source, WordMatch, bitset
 from .words import STEMMERS, language_of, query_terms, stem, stem_languages, words
 
 # PostgreSQL's own Snowball configurations, by the languages of words.py; the others are stemmed in Python.
@@ -50,24 +51,43 @@ FACET_VALUES = 100
 RANK_WEIGHTS = "{0.0625, 0.5, 0.125, 1.0}"
 WEIGHTS = {"title": ("A", "C"), "body": ("B", "D")}  # field -> (exact forms, stems)
 KEPT_LEXEMES = 50_000  # words whose lexemes a process remembers
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
-# The facet fields in a narrow table of their own: counting reads every row they match, never the texts.
+# The facet fields in a narrow table of their own, read whole when a process loads its facet bitsets. Every write
+# bumps the generation and notes the documents it changed, for the other processes to patch their bitsets.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (version integer NOT NULL);
+CREATE TABLE IF NOT EXISTS generation (n bigint NOT NULL, logged_since bigint NOT NULL);
+INSERT INTO generation SELECT 0, 0 WHERE NOT EXISTS (SELECT 1 FROM generation);
+CREATE TABLE IF NOT EXISTS changes (generation bigint NOT NULL, doc bigint NOT NULL);
+CREATE INDEX IF NOT EXISTS changes_generation ON changes (generation);
 CREATE TABLE IF NOT EXISTS docs (
-    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, iri text NOT NULL UNIQUE, member text NOT NULL, place text,
-    in_reply_to text, texts jsonb NOT NULL, vector tsvector NOT NULL);
+    id bigint PRIMARY KEY, iri text NOT NULL UNIQUE, member text NOT NULL, place text, in_reply_to text,
+    texts jsonb NOT NULL, vector tsvector NOT NULL);
 CREATE INDEX IF NOT EXISTS docs_vector ON docs USING gin (vector);
 CREATE TABLE IF NOT EXISTS doc_facets (
     id bigint PRIMARY KEY REFERENCES docs (id) ON DELETE CASCADE, kind text NOT NULL, platform text, space text,
     status text, published text, lat double precision, lon double precision, answered boolean NOT NULL,
     decided boolean NOT NULL, supports integer NOT NULL, comments integer NOT NULL, topics text[] NOT NULL,
     languages text[] NOT NULL);
+CREATE INDEX IF NOT EXISTS doc_facets_published ON doc_facets (published);
+CREATE INDEX IF NOT EXISTS doc_facets_place ON doc_facets (lat, lon);
+CREATE INDEX IF NOT EXISTS doc_facets_newest ON doc_facets ((published IS NULL), published DESC, id);
+CREATE INDEX IF NOT EXISTS doc_facets_supports ON doc_facets (supports DESC, published DESC, id);
+CREATE INDEX IF NOT EXISTS doc_facets_comments ON doc_facets (comments DESC, published DESC, id);
 CREATE OR REPLACE AGGREGATE tsvector_agg (tsvector) (SFUNC = tsvector_concat, STYPE = tsvector, INITCOND = '');
 """
-TABLES = "doc_facets, docs, meta"
+TABLES = "doc_facets, docs, changes, generation, meta"
+LOGGED_GENERATIONS = 2000
+# Where the facet bitsets are read from (bitsets.py): the buckets of the ranges are the same as SQLite's.
+BITSETS = Source(
+    table="doc_facets",
+    values={"kind": "kind", "platform": "platform", "space": "space", "status": "status",
+            "month": "substr(published, 1, 7)", "lat": "floor(lat)::integer", "lon": "floor(lon)::integer"},
+    flags={"located": "lat IS NOT NULL", "answered": "answered", "decided": "decided"},
+    linked={"topic": ("SELECT unnest(topics), id FROM doc_facets", "id"),
+            "language": ("SELECT unnest(languages), id FROM doc_facets", "id")})
 
 # Column -> its type, for the parameters of the statement that writes a document.
 TEXT_COLUMNS = {"iri": "text", "member": "text", "place": "text", "in_reply_to": "text", "texts": "jsonb"}
@@ -76,8 +96,9 @@ FACET_COLUMNS = {"kind": "text", "platform": "text", "space": "text", "status": 
                  "comments": "integer", "topics": "text[]", "languages": "text[]"}
 INSERT = f"""
 WITH written AS (
-    INSERT INTO docs ({", ".join(TEXT_COLUMNS)}, vector)
-    VALUES ({", ".join(f"%({column})s::{kind}" for column, kind in TEXT_COLUMNS.items())},
+    INSERT INTO docs (id, {", ".join(TEXT_COLUMNS)}, vector)
+    VALUES ((SELECT coalesce(max(id), 0) + 1 FROM docs),
+        {", ".join(f"%({column})s::{kind}" for column, kind in TEXT_COLUMNS.items())},
         (SELECT tsvector_agg(setweight(to_tsvector(piece.config::regconfig, unaccent(piece.words)),
                                        piece.weight::"char") ORDER BY piece.n)
          FROM unnest(%(configs)s::text[], %(words)s::text[], %(weights)s::text[]) WITH ORDINALITY
@@ -95,14 +116,13 @@ STORED = ("SELECT d.iri, f.kind, d.member, f.platform, f.space, f.status, f.publ
 LEXEMES = ("SELECT piece.key, tsvector_to_array(to_tsvector(piece.config::regconfig, unaccent(piece.word))) "
            "FROM unnest(%s::text[], %s::text[], %s::text[]) AS piece (key, config, word)")
 
-# The facets, by their column in ``matched``: one value each, a flag (counted as "true" / "false"), or an array.
-VALUE_FACETS = ("kind", "platform", "space", "status")
+# The facets that are flags (counted as "true" / "false") or arrays of doc_facets; the others are one column each.
 FLAG_FACETS = ("located", "answered", "decided")
 ARRAY_FACETS = {"topic": "topics", "language": "languages"}
-ORDER = {
-    "newest": "published IS NULL, published DESC, id",
-    "supported": "supports DESC, published DESC, id",
-    "commented": "comments DESC, published DESC, id",
+ORDER = {  # on doc_facets f, as its indexes are
+    "newest": "f.published IS NULL, f.published DESC, f.id",
+    "supported": "f.supports DESC, f.published DESC, f.id",
+    "commented": "f.comments DESC, f.published DESC, f.id",
 }
 
 Condition = tuple[str, dict[str, Any]]
@@ -120,6 +140,8 @@ class PostgresIndex:
         self._ready = False
         self._ready_lock = threading.Lock()
         self._lexemes: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._loading = threading.Lock()
+        self._loaded: FacetBitsets | None = None
         options = f"-c statement_timeout={int(statement_timeout_s * 1000)} -c search_path={schema},public"
         self._pool = ConnectionPool(
             conninfo, min_size=1, max_size=pool_size, timeout=connect_timeout_s, open=False,
@@ -131,15 +153,19 @@ class PostgresIndex:
     # ------------------------------------------------------------------ writes
 
     def upsert(self, documents: Iterable[IndexDocument]) -> None:
-        """By IRI, in one transaction: a document written again keeps its id (its place among equal scores)."""
+        """By IRI, in one transaction: a document written again keeps its id (its bit in the facet bitsets, its
+        place among equal scores); a new one takes the next id, so that ids stay as dense as the documents."""
         rows = [_row(document) for document in documents]
         if rows:
-            with self._transaction() as connection, connection.cursor() as cursor:
+            with self._writing() as cursor:
                 cursor.executemany(INSERT, rows)
+                cursor.execute("INSERT INTO changes (generation, doc) SELECT g.n, d.id FROM generation g, docs d "
+                               "WHERE d.iri = ANY(%s)", [[row["iri"] for row in rows]])
+                _forget_old_changes(cursor)
 
     def replace(self, documents: Iterable[IndexDocument]) -> None:
         """One transaction: readers see the old index until the new one is whole."""
-        with self._transaction() as connection, connection.cursor() as cursor:
+        with self._writing() as cursor:
             cursor.execute("DELETE FROM docs")
             batch: list[dict[str, Any]] = []
             for document in documents:
@@ -149,17 +175,21 @@ class PostgresIndex:
                     batch.clear()
             if batch:
                 cursor.executemany(INSERT, batch)
+            _restart_changes(cursor)
             cursor.execute("ANALYZE docs, doc_facets")  # the statistics of the new rows, before the first search
 
     def remove(self, iris: Iterable[str]) -> None:
         wanted = [_text(iri) for iri in iris]
         if wanted:
-            with self._transaction() as connection:
-                connection.execute("DELETE FROM docs WHERE iri = ANY(%s)", [wanted])
+            with self._writing() as cursor:
+                cursor.execute("WITH gone AS (DELETE FROM docs WHERE iri = ANY(%s) RETURNING id) INSERT INTO "
+                               "changes (generation, doc) SELECT (SELECT n FROM generation), id FROM gone", [wanted])
+                _forget_old_changes(cursor)
 
     def clear(self) -> None:
-        with self._transaction() as connection:
-            connection.execute("DELETE FROM docs")
+        with self._writing() as cursor:
+            cursor.execute("DELETE FROM docs")
+            _restart_changes(cursor)
 
     # ------------------------------------------------------------------ reads
 
@@ -180,13 +210,60 @@ class PostgresIndex:
         terms = query_terms(query.text) if query.text.strip() else None
         if terms == []:  # words were asked for, and none is a word: nothing can match
             return SearchResult(0, (), {name: () for name in FACETS} if facets else {})
-        with self._transaction() as connection:
+        with self._transaction(snapshot=True) as connection:
             tsquery = self._tsquery(connection, query, terms) if terms else None
             if tsquery == "":  # a word without any lexeme: nothing holds it
                 return SearchResult(0, (), {name: () for name in FACETS} if facets else {})
-            statement, params = _statement(query, tsquery, facets)
-            rows = connection.execute(statement, params).fetchall()
-        return _result(rows, facets)
+            where = _where(query, tsquery)
+            if not facets:
+                row = connection.execute(f"SELECT count(*) FROM doc_facets f{where[0]} WHERE {where[1]}",
+                                         where[2]).fetchone()
+                total = row[0] if row else 0
+                return SearchResult(total, _page(connection, query, tsquery, where) if total else ())
+            return self._faceted_search(connection, query, tsquery, where)
+
+    def _faceted_search(self, connection: psycopg.Connection, query: SearchQuery, tsquery: str | None,
+                        where: Where) -> SearchResult:
+        """The counts and the total from the facet bitsets (as the embedded backend counts them), the page by SQL."""
+        bitsets = self._bitsets(connection)
+        words = bitsets.words.get(tsquery, lambda: WordMatch(_ids(connection, "SELECT id FROM docs WHERE vector @@ "
+                                                                              "%s::tsquery", [tsquery]))) \
+            if tsquery is not None else None
+        base = words.bits if words is not None else bitsets.everything
+        ranges, params = _ranges(query)
+        if params:
+            base &= _ids(connection, f"SELECT id FROM doc_facets f WHERE {ranges}", params)
+        chosen = {name: bitsets.having(name, values) for name, values in _chosen(query).items()}
+        counts: dict[str, Counts] = {}
+        for name in FACETS:
+            among = base
+            for other, bits in chosen.items():
+                if other != name:
+                    among &= bits
+            counts[name] = bitsets.counts(name, among, FACET_VALUES)
+        matched = base
+        for bits in chosen.values():
+            matched &= bits
+        total = matched.bit_count()
+        return SearchResult(total, _page(connection, query, tsquery, where) if total else (), counts)
+
+    def _bitsets(self, connection: psycopg.Connection) -> FacetBitsets:
+        """The facet bitsets of the generation this transaction reads: those loaded before with the documents
+        changed since patched in, or all loaded again when the change log no longer reaches back to them."""
+        row = connection.execute("SELECT n, logged_since FROM generation").fetchone()
+        generation, logged_since = row if row else (0, 0)
+        loaded = self._loaded
+        if loaded is not None and loaded.generation == generation:
+            return loaded
+        with self._loading:
+            loaded = self._loaded
+            if loaded is None or loaded.generation < logged_since or loaded.generation > generation:
+                loaded = FacetBitsets.load(connection, generation, BITSETS)
+            elif loaded.generation < generation:
+                loaded = loaded.patched(connection, generation, "SELECT DISTINCT doc FROM changes WHERE "
+                                        f"generation > {int(loaded.generation)}", BITSETS)
+            self._loaded = loaded
+        return loaded
 
     # ------------------------------------------------------------------ the reader's words
 
@@ -235,13 +312,16 @@ class PostgresIndex:
     # ------------------------------------------------------------------ connections
 
     @contextmanager
-    def _transaction(self) -> Iterator[psycopg.Connection]:
-        """A connection of the pool in one transaction (committed, or rolled back on an error); the server down or
-        too slow is a :class:`SearchUnavailable`."""
+    def _transaction(self, snapshot: bool = False) -> Iterator[psycopg.Connection]:
+        """A connection of the pool in one transaction (committed, or rolled back on an error); ``snapshot``: one
+        read-only view of the index for all its statements. The server down or too slow is a
+        :class:`SearchUnavailable`."""
         try:
             with self._pool.connection() as connection:
                 self._ensure_schema(connection)
                 with connection.transaction():
+                    if snapshot:
+                        connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                     yield connection
         except PoolTimeout:
             raise SearchUnavailable("the search index's PostgreSQL server cannot be reached") from None
@@ -249,6 +329,13 @@ class PostgresIndex:
             raise SearchUnavailable("the search index did not answer in time") from None
         except psycopg.OperationalError as exc:
             raise SearchUnavailable(f"the search index's PostgreSQL server failed: {_first_line(exc)}") from None
+
+    @contextmanager
+    def _writing(self) -> Iterator[psycopg.Cursor]:
+        """A write, which bumps the generation first: its row lock puts the writers of every process in a line."""
+        with self._transaction() as connection, connection.cursor() as cursor:
+            cursor.execute("UPDATE generation SET n = n + 1")
+            yield cursor
 
     def _ensure_schema(self, connection: psycopg.Connection) -> None:
         if self._ready:
@@ -263,18 +350,19 @@ class PostgresIndex:
 
 
 def _migrate(connection: psycopg.Connection, schema: str) -> None:
-    """Make the schema, once among every process (an advisory lock), or make it again for another version."""
+    """Make the schema, once among every process (an advisory lock), or make it again for another version. A
+    schema of this version is left alone: its DDL would take locks that other processes' writes hold."""
     with connection.transaction():
         connection.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"dds-search:{schema}"])
-        connection.execute("CREATE EXTENSION IF NOT EXISTS unaccent SCHEMA public")
-        connection.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
         exists = connection.execute("SELECT to_regclass(%s) IS NOT NULL", [f"{schema}.meta"]).fetchone()
         version = connection.execute("SELECT max(version) FROM meta").fetchone() if exists and exists[0] else None
-        if version is None or version[0] != SCHEMA_VERSION:
-            connection.execute(f"DROP TABLE IF EXISTS {TABLES}")
+        if version is not None and version[0] == SCHEMA_VERSION:
+            return
+        connection.execute("CREATE EXTENSION IF NOT EXISTS unaccent SCHEMA public")
+        connection.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+        connection.execute(f"DROP TABLE IF EXISTS {TABLES}")
         connection.execute(SCHEMA)
-        connection.execute("INSERT INTO meta (version) SELECT %s WHERE NOT EXISTS (SELECT 1 FROM meta)",
-                           [SCHEMA_VERSION])
+        connection.execute("INSERT INTO meta (version) VALUES (%s)", [SCHEMA_VERSION])
 
 
 # ---------------------------------------------------------------------- writing one document
@@ -356,21 +444,34 @@ def _stored(row: tuple) -> IndexDocument:
 # ---------------------------------------------------------------------- one search, one statement
 
 
-def _filters(query: SearchQuery) -> dict[str, Condition]:
-    """The condition of each facet filter that is set (on a row of ``doc_facets f``), by facet name."""
-    found: dict[str, Condition] = {}
+def _chosen(query: SearchQuery) -> dict[str, list[str]]:
+    """The values chosen of each facet, as the bitsets name them (a flag's "true" or "false")."""
+    found: dict[str, list[str]] = {}
     for name, values in (("kind", query.kinds), ("platform", query.platforms), ("space", query.spaces),
-                         ("status", query.statuses)):
+                         ("status", query.statuses), ("topic", query.topics), ("language", query.languages)):
         if values:
-            found[name] = (f"f.{name} = ANY(%(f_{name})s::text[])", {f"f_{name}": sorted(values)})
-    for name, values in (("topic", query.topics), ("language", query.languages)):
-        if values:
-            found[name] = (f"f.{ARRAY_FACETS[name]} && %(f_{name})s::text[]", {f"f_{name}": sorted(values)})
+            found[name] = sorted(values)
     for name, flag in (("located", query.located), ("answered", query.answered), ("decided", query.decided)):
         if flag is not None:
-            column = "(f.lat IS NOT NULL)" if name == "located" else f"f.{name}"
-            found[name] = (f"{column} = %(f_{name})s::boolean", {f"f_{name}": flag})
+            found[name] = ["true" if flag else "false"]
     return found
+
+
+def _filters(query: SearchQuery) -> Condition:
+    """The facet filters that are set, on a row of ``doc_facets f``."""
+    conditions: list[str] = []
+    params: dict[str, Any] = {}
+    for name, values in _chosen(query).items():
+        params[f"f_{name}"] = values
+        if name in ARRAY_FACETS:
+            conditions.append(f"f.{ARRAY_FACETS[name]} && %(f_{name})s::text[]")
+        elif name in FLAG_FACETS:
+            column = "(f.lat IS NOT NULL)" if name == "located" else f"f.{name}"
+            conditions.append(f"{column} = %(f_{name})s::boolean")
+            params[f"f_{name}"] = values == ["true"]
+        else:
+            conditions.append(f"f.{name} = ANY(%(f_{name})s::text[])")
+    return " AND ".join(conditions) or "TRUE", params
 
 
 def _ranges(query: SearchQuery) -> Condition:
@@ -391,70 +492,55 @@ def _ranges(query: SearchQuery) -> Condition:
     return " AND ".join(conditions) or "TRUE", params
 
 
-def _statement(query: SearchQuery, tsquery: str | None, facets: bool) -> Condition:
-    """One statement for the total, the page and (``facets``) the counts, read from one snapshot: the documents
-    the words and ranges match (``matched``, facet fields only), with a flag per facet filter; its rows are
-    (part, name, value, n, score): part 0 the total, 1 the page in its order, 2 the counts."""
-    filters = _filters(query)
-    ranges, params = _ranges(query)
+# The join to the texts (when words are asked), the condition on ``doc_facets f`` and ``docs d``, the parameters.
+Where = tuple[str, str, dict[str, Any]]
+
+
+def _where(query: SearchQuery, tsquery: str | None) -> Where:
+    filters, params = _filters(query)
+    ranges, range_params = _ranges(query)
+    params = {**params, **range_params}
+    if tsquery is None:
+        return "", f"{filters} AND {ranges}", params
+    return " JOIN docs d ON d.id = f.id", f"d.vector @@ %(tsquery)s::tsquery AND {filters} AND {ranges}", \
+        {**params, "tsquery": tsquery}
+
+
+def _page(connection: psycopg.Connection, query: SearchQuery, tsquery: str | None, where: Where) -> tuple[Hit, ...]:
+    """A page of the documents matched, by relevance (``ts_rank``, titles and exact forms weighing more) or in the
+    order of a column."""
+    if query.limit <= 0:
+        return ()
+    join, condition, params = where
     ranked = tsquery is not None and query.sort == "relevance"
     score = f"ts_rank('{RANK_WEIGHTS}'::float4[], d.vector, %(tsquery)s::tsquery)" if ranked else "0.0"
-    words = " JOIN docs d ON d.id = f.id AND d.vector @@ %(tsquery)s::tsquery" if tsquery is not None else ""
-    flags = "".join(f", ({condition}) AS f_{name}" for name, (condition, _) in filters.items())
-    for _, values in filters.values():
-        params.update(values)
-    params.update({"tsquery": tsquery, "limit": max(0, query.limit), "offset": max(0, query.offset)})
-    matched = (f"SELECT f.id, f.kind, f.platform, f.space, f.status, f.lat IS NOT NULL AS located, f.answered, "
-               f"f.decided, f.topics, f.languages, f.published, f.supports, f.comments, {score} AS score{flags} "
-               f"FROM doc_facets f{words} WHERE {ranges}")
-    order = "score DESC, id" if ranked else ORDER.get(query.sort, ORDER["newest"])
-    every = _all_but(filters, None)
-    parts = [f"SELECT 1, (SELECT iri FROM docs WHERE docs.id = page.id), NULL, NULL, NULL, page.score FROM "
-             f"(SELECT id, score FROM matched WHERE {every} ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s) page",
-             _grouped_counts(filters) if facets else
-             f"SELECT 0, NULL, NULL, NULL, count(*), NULL FROM matched WHERE {every}"]
-    # Read twice (the page, the counts): scanning the rows again costs less than writing them aside.
-    statement = f"WITH matched AS NOT MATERIALIZED ({matched}) " + " UNION ALL ".join(f"({part})" for part in parts)
-    return statement, params
+    order = "score DESC, f.id" if ranked else ORDER.get(query.sort, ORDER["newest"])
+    rows = connection.execute(
+        f"SELECT (SELECT iri FROM docs WHERE docs.id = page.id), page.score FROM (SELECT f.id, {score} AS score "
+        f"FROM doc_facets f{join} WHERE {condition} ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s) page",
+        {**params, "limit": query.limit, "offset": max(0, query.offset)}).fetchall()
+    return tuple(Hit(iri, float(score)) for iri, score in rows)
 
 
-def _grouped_counts(filters: Mapping[str, Condition]) -> str:
-    """The total and every facet's counts in one pass over ``matched`` (grouping sets): each facet's groups counted
-    under every filter but its own, the empty group under all of them (the total). An array facet is grouped by
-    the whole array (a document's values, each once), the counts of its values added up from them."""
-    names = [*VALUE_FACETS, *FLAG_FACETS, *ARRAY_FACETS.values()]
-    facet = {**{column: column for column in (*VALUE_FACETS, *FLAG_FACETS)},
-             **{column: name for name, column in ARRAY_FACETS.items()}}
-    name = " ".join(f"WHEN GROUPING({column}) = 0 THEN '{facet[column]}'" for column in names)
-    value = ", ".join([*VALUE_FACETS, *(f"{column}::text" for column in FLAG_FACETS)])
-    values = ", ".join(ARRAY_FACETS.values())
-    count = " ".join(f"WHEN GROUPING({column}) = 0 THEN count(*) FILTER (WHERE {_all_but(filters, facet[column])})"
-                     for column in names)
-    sets = ", ".join(f"({column})" for column in names)
-    return (f"SELECT CASE WHEN GROUPING({', '.join(names)}) = {2 ** len(names) - 1} THEN 0 ELSE 2 END, "
-            f"CASE {name} END, COALESCE({value}), COALESCE({values}), CASE {count} ELSE count(*) FILTER (WHERE "
-            f"{_all_but(filters, None)}) END, NULL FROM matched GROUP BY GROUPING SETS ({sets}, ())")
+def _ids(connection: psycopg.Connection, statement: str, params: Any) -> int:
+    """The bitset of the ids a statement selects."""
+    return bitset([doc for (doc,) in connection.execute(statement, params)])
 
 
-def _all_but(filters: Mapping[str, Condition], name: str | None) -> str:
-    return " AND ".join(f"f_{other}" for other in filters if other != name) or "TRUE"
+def _forget_old_changes(cursor: psycopg.Cursor) -> None:
+    """Keep the notes of the last LOGGED_GENERATIONS writes at most (a process further behind loads again)."""
+    row = cursor.execute("SELECT n, logged_since FROM generation").fetchone()
+    generation, logged_since = row if row else (0, 0)
+    if generation - logged_since > LOGGED_GENERATIONS:
+        kept_since = generation - LOGGED_GENERATIONS // 2
+        cursor.execute("DELETE FROM changes WHERE generation <= %s", [kept_since])
+        cursor.execute("UPDATE generation SET logged_since = %s", [kept_since])
 
 
-def _result(rows: list[tuple], facets: bool) -> SearchResult:
-    total = 0
-    hits: list[Hit] = []
-    counts: dict[str, dict[str, int]] = {name: {} for name in FACETS} if facets else {}
-    for part, name, value, values, n, score in rows:  # the page's rows come in its order: UNION ALL appends
-        if part == 0:
-            total = n
-        elif part == 1:
-            hits.append(Hit(name, float(score or 0.0)))
-        elif n:
-            for each in [value] if value is not None else values or ():
-                counts[name][each] = counts[name].get(each, 0) + n
-    return SearchResult(total, tuple(hits), {
-        name: tuple(sorted(values.items(), key=lambda pair: (-pair[1], pair[0]))[:FACET_VALUES])
-        for name, values in counts.items()})
+def _restart_changes(cursor: psycopg.Cursor) -> None:
+    """After a rebuild every process loads its bitsets again: the log starts from this generation."""
+    cursor.execute("DELETE FROM changes")
+    cursor.execute("UPDATE generation SET logged_since = n")
 
 
 def _first_line(exc: BaseException) -> str:
