@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
 import sys
 import uuid
@@ -31,13 +32,20 @@ def validator():
     return default_validator()
 
 
+def tool_missing(message: str) -> None:
+    """A tool a test drives is not installed: the test is skipped, or fails under CI."""
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 @pytest.fixture(scope="session")
 def postgres(tmp_path_factory) -> Iterator[PostgresServer]:
     """One throw-away PostgreSQL server for the session's tests of the ``postgres`` search backend."""
     if postgres_bindir() is None:
-        pytest.skip("PostgreSQL is not installed: make postgresql (Debian's postgresql package)")
+        tool_missing("PostgreSQL is not installed: make postgresql (Debian's postgresql package)")
     if importlib.util.find_spec("psycopg_pool") is None:
-        pytest.skip("psycopg and psycopg-pool are missing: pip install 'dds-pod[postgres]'")
+        tool_missing("psycopg and psycopg-pool are missing: pip install 'dds-pod[postgres]'")
     server = PostgresServer(tmp_path_factory.mktemp("postgres") / "postgres.log").start()
     yield server
     server.remove()

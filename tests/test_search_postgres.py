@@ -119,6 +119,22 @@ def test_two_openers_share_one_index_and_write_concurrently(postgres, schema):
     second.close()
 
 
+def test_facet_counts_of_one_opener_follow_the_writes_of_another(postgres, schema):
+    writer, reader = opened(postgres.dsn, schema), opened(postgres.dsn, schema)
+    writer.upsert([doc(f"p{n}", "Un banc", platform="https://a.example") for n in range(3)])
+    assert dict(reader.search(SearchQuery()).facets["platform"]) == {"https://a.example": 3}
+    writer.upsert([doc("p0", "Un banc", platform="https://b.example")])  # the reader patches its bitsets
+    writer.remove(["http://pods.example/a/p1"])
+    counted = reader.search(SearchQuery(text="banc"))
+    assert dict(counted.facets["platform"]) == {"https://a.example": 1, "https://b.example": 1}
+    assert counted.total == 2
+    writer.replace([doc("only", "Une fontaine", platform="https://c.example")])  # the reader loads them again
+    assert dict(reader.search(SearchQuery()).facets["platform"]) == {"https://c.example": 1}
+    assert reader.search(SearchQuery(text="banc")).total == 0
+    writer.close()
+    reader.close()
+
+
 def test_texts_are_stemmed_by_their_language_configuration(postgres, schema):
     index = opened(postgres.dsn, schema)
     index.upsert([doc("fr", "Les arbres fruitiers", "fr"), doc("en", "Running tracks", "en"),

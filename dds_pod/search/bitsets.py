@@ -69,6 +69,21 @@ class WordMatch:
         self.scores = array("d", (score for _, score in scored))
         self.order = array("q", (doc for doc, _ in scored))
 
+    def page(self, matched: int, offset: int, limit: int) -> list[tuple[int, float]]:
+        """The ranked documents that are among ``matched``, from the ``offset``-th, ``limit`` of them at most, with
+        their scores (once ranked)."""
+        found = members(matched)
+        page: list[tuple[int, float]] = []
+        seen = 0
+        for doc, score in zip(self.order or (), self.scores, strict=True):
+            if found(doc):
+                if seen >= offset:
+                    page.append((doc, score))
+                    if len(page) >= limit:
+                        break
+                seen += 1
+        return page
+
     @property
     def weight(self) -> int:
         """Roughly what it holds in memory, in documents."""

@@ -524,17 +524,7 @@ def _ranked_hits(connection: sqlite3.Connection, query: SearchQuery, match: str,
         return ()
     if words.order is None:
         words.rank(_scored(connection, match))
-    found = members(matched)
-    start, end = max(0, query.offset), max(0, query.offset) + max(0, query.limit)
-    page: list[tuple[int, float]] = []
-    seen = 0
-    for doc, score in zip(words.order or (), words.scores, strict=True):
-        if found(doc):
-            if seen >= start:
-                page.append((doc, score))
-                if len(page) >= end - start:
-                    break
-            seen += 1
+    page = words.page(matched, max(0, query.offset), query.limit)
     iris = dict(connection.execute(f"SELECT id, iri FROM docs WHERE id IN ({_marks(page)})", [doc for doc, _ in page]))
     return tuple(Hit(iris[doc], score) for doc, score in page)
 

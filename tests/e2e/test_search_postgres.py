@@ -19,11 +19,13 @@ from dds_pod.testing import (
     ServerProcess,
     free_port,
     oxigraph_command,
+    postgres_bindir,
     postgres_search_table,
     sparql_store_table,
     write_config,
 )
 
+from ..conftest import tool_missing
 from .conftest import auth, example, until
 from .test_workers import JOBS_LINE, post_to
 
@@ -60,12 +62,11 @@ class Node:
 @pytest.fixture(scope="module")
 def node(tmp_path_factory) -> Iterator[Node]:
     if oxigraph_command() is None:
-        pytest.skip("the oxigraph command is missing: pip install oxigraph (a test extra of dds-pod)")
+        tool_missing("the oxigraph command is missing: pip install oxigraph (a test extra of dds-pod)")
+    if postgres_bindir() is None:
+        tool_missing("PostgreSQL is not installed: make postgresql (Debian's postgresql package)")
     directory = tmp_path_factory.mktemp("search-postgres")
-    try:
-        postgres = PostgresServer(directory / "postgres.log").start()
-    except RuntimeError as exc:
-        pytest.skip(str(exc))
+    postgres = PostgresServer(directory / "postgres.log").start()
     node = Node(directory, postgres)
     yield node
     node.stop()
