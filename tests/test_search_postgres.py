@@ -90,6 +90,20 @@ def test_the_password_comes_from_the_named_variable(postgres, schema, monkeypatc
             admin.execute("DROP ROLE searcher")
 
 
+def test_a_user_who_may_not_make_the_schema_gets_a_503_naming_it(postgres, schema):
+    with psycopg.connect(postgres.dsn, autocommit=True) as admin:
+        admin.execute("CREATE ROLE visitor LOGIN")
+    try:
+        index = opened(f"host=127.0.0.1 port={postgres.port} dbname=postgres user=visitor", schema)
+        with pytest.raises(SearchUnavailable) as raised:
+            index.search(SearchQuery(text="banc"))
+        assert schema in raised.value.message and "permission denied" in raised.value.message
+        index.close()
+    finally:
+        with psycopg.connect(postgres.dsn, autocommit=True) as admin:
+            admin.execute("DROP ROLE visitor")
+
+
 # ---------------------------------------------------------------------- one index, many openers
 
 

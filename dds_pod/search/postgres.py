@@ -221,17 +221,13 @@ class PostgresIndex:
             tsquery = self._tsquery(connection, query, terms) if terms else None
             if tsquery == "":  # a word without any lexeme: nothing holds it
                 return SearchResult(0, (), {name: () for name in FACETS} if facets else {})
-            where = _where(query, tsquery)
-            if not facets:
-                row = connection.execute(f"SELECT count(*) FROM doc_facets f{where[0]} WHERE {where[1]}",
-                                         where[2]).fetchone()
-                total = row[0] if row else 0
-                return SearchResult(total, _page(connection, query, tsquery, where) if total else ())
-            return self._faceted_search(connection, query, tsquery, where)
+            return self._bitset_search(connection, query, tsquery, facets)
 
-    def _faceted_search(self, connection: psycopg.Connection, query: SearchQuery, tsquery: str | None,
-                        where: Where) -> SearchResult:
-        """The counts and the total from the facet bitsets (as the embedded backend counts them), the page by SQL."""
+    def _bitset_search(self, connection: psycopg.Connection, query: SearchQuery, tsquery: str | None,
+                       facets: bool) -> SearchResult:
+        """The total and the counts from the facet bitsets (as the embedded backend counts them), with or without
+        the counts (measured: the total by SQL costs more than by the bitsets); the page from the words' ranking,
+        or by SQL."""
         bitsets = self._bitsets(connection)
         ranked = tsquery is not None and query.sort == "relevance"
         words = bitsets.words.get(tsquery, lambda: _word_match(connection, tsquery, ranked)) \
@@ -240,7 +236,7 @@ class PostgresIndex:
         base = _within(connection, query, bitsets, base)
         chosen = {name: bitsets.having(name, values) for name, values in _chosen(query).items()}
         counts: dict[str, Counts] = {}
-        for name in FACETS:
+        for name in FACETS if facets else ():
             among = base
             for other, bits in chosen.items():
                 if other != name:
@@ -257,7 +253,7 @@ class PostgresIndex:
         if total <= MAX_LISTED_IDS:  # few enough to be named: sorted without matching the words again
             return SearchResult(total, _page(connection, query, None, ("", "f.id = ANY(%(ids)s)",
                                                                      {"ids": ids(matched)})), counts)
-        return SearchResult(total, _page(connection, query, tsquery, where), counts)
+        return SearchResult(total, _page(connection, query, tsquery, _where(query, tsquery)), counts)
 
     def _bitsets(self, connection: psycopg.Connection) -> FacetBitsets:
         """The facet bitsets of the generation this transaction reads: those loaded before with the documents
@@ -354,7 +350,12 @@ class PostgresIndex:
             return
         with self._ready_lock:
             if not self._ready:
-                _migrate(connection, self.schema)
+                try:
+                    _migrate(connection, self.schema)
+                except (psycopg.errors.InsufficientPrivilege, psycopg.errors.UndefinedFile) as exc:
+                    # the unaccent extension missing, or not ours to create: an administrator's step, named
+                    raise SearchUnavailable(f"the search index's schema {self.schema!r} cannot be made: "
+                                            f"{_first_line(exc)}") from None
                 self._ready = True
 
     def close(self) -> None:
