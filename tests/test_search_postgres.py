@@ -5,7 +5,9 @@ statements past their time limit, and a schema of another version made again."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 import psycopg
 import pytest
@@ -16,6 +18,8 @@ from dds_pod.search.postgres import PostgresIndex
 from dds_pod.testing import PostgresServer, free_port
 
 from .conftest import fresh_schema
+
+Found = TypeVar("Found")
 
 
 def doc(name: str, title: str, language: str = "fr", **fields) -> IndexDocument:
@@ -200,9 +204,21 @@ def test_a_server_that_goes_away_is_a_503_and_found_again_when_it_is_back(own_se
             call()
         assert raised.value.status == 503
     own_server.start()
-    assert index.search(SearchQuery(text="banc")).total == 1  # nothing was half-written meanwhile
+    assert until_answered(lambda: index.search(SearchQuery(text="banc"))).total == 1  # nothing half-written
     assert index.count() == 1
     index.close()
+
+
+def until_answered(call: Callable[[], Found], timeout: float = 20) -> Found:
+    """The pool connects again by itself, its attempts backing off: a few seconds after the server is back."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return call()
+        except SearchUnavailable:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 def test_a_node_opens_its_index_while_the_server_is_down(postgres, schema):
