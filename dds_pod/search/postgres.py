@@ -53,6 +53,7 @@ PREFIX_MIN_CHARS = 4  # as the embedded backend: shorter words as prefixes would
 STORED_BODY_CHARS = 2000
 INDEXED_CHARS = 200_000  # of each title and body: a tsvector holds 1 MB at most
 FACET_VALUES = 100
+REBUILD_TIMEOUT_S = 600
 MAX_LISTED_IDS = 20_000  # documents named by id in one statement, at most
 # ts_rank's weights of D, C, B, A (at most 1): the embedded backend's 0.5, 4, 1 and 8, divided by 8.
 RANK_WEIGHTS = "{0.0625, 0.5, 0.125, 1.0}"
@@ -104,7 +105,7 @@ FACET_COLUMNS = {"kind": "text", "platform": "text", "space": "text", "status": 
 INSERT = f"""
 WITH written AS (
     INSERT INTO docs (id, {", ".join(TEXT_COLUMNS)}, vector)
-    VALUES ((SELECT coalesce(max(id), 0) + 1 FROM docs),
+    VALUES (coalesce(%(id)s::bigint, (SELECT coalesce(max(id), 0) + 1 FROM docs)),
         {", ".join(f"%({column})s::{kind}" for column, kind in TEXT_COLUMNS.items())},
         (SELECT tsvector_agg(setweight(to_tsvector(piece.config::regconfig, unaccent(piece.words)),
                                        piece.weight::"char") ORDER BY piece.n)
@@ -171,12 +172,16 @@ class PostgresIndex:
                 _forget_old_changes(cursor)
 
     def replace(self, documents: Iterable[IndexDocument]) -> None:
-        """One transaction: readers see the old index until the new one is whole."""
+        """One transaction: readers see the old index until the new one is whole. The statements' time limit is
+        the readers' protection; a rebuild's own statements (deleting every row) get REBUILD_TIMEOUT_S."""
         with self._writing() as cursor:
+            cursor.execute(f"SET LOCAL statement_timeout = {REBUILD_TIMEOUT_S * 1000}")
+            cursor.execute("DELETE FROM doc_facets")
             cursor.execute("DELETE FROM docs")
             batch: list[dict[str, Any]] = []
-            for document in documents:
-                batch.append(_row(document))
+            for number, document in enumerate(documents, 1):
+                # Numbered here: the highest id is no look-up past the rows just deleted, still in the index.
+                batch.append({**_row(document), "id": number})
                 if len(batch) >= 1000:
                     cursor.executemany(INSERT, batch)
                     batch.clear()
@@ -395,7 +400,7 @@ def _row(document: IndexDocument) -> dict[str, Any]:
         "languages": [_text(language) for language in document.languages],
         "texts": Jsonb([[_text(text.language), _text(text.title), _text(text.body[:STORED_BODY_CHARS])]
                         for text in texts]),
-        "configs": configs, "words": pieces, "weights": weights,
+        "configs": configs, "words": pieces, "weights": weights, "id": None,
     }
 
 
