@@ -122,7 +122,16 @@ def test_two_openers_share_one_index_and_write_concurrently(postgres, schema):
         except BaseException as exc:  # reported to the main thread
             errors.append(exc)
 
+    def read(index: PostgresIndex) -> None:
+        try:
+            for _ in range(30):  # the threads of a process share its bitsets while they are patched
+                result = index.search(SearchQuery(text="proposition partagee OR proposition"))
+                assert result.total == len(result.hits) or len(result.hits) == 20
+        except BaseException as exc:
+            errors.append(exc)
+
     threads = [threading.Thread(target=write, args=(index, start)) for index, start in ((first, 0), (second, 30))]
+    threads += [threading.Thread(target=read, args=(index,)) for index in (first, second, second)]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -148,6 +148,7 @@ class PostgresIndex:
         self._ready = False
         self._ready_lock = threading.Lock()
         self._lexemes: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._lexemes_lock = threading.Lock()
         self._loading = threading.Lock()
         self._loaded: FacetBitsets | None = None
         options = f"-c statement_timeout={int(statement_timeout_s * 1000)} -c search_path={schema},public"
@@ -310,17 +311,21 @@ class PostgresIndex:
         """Each word's lexemes as the documents' texts hold them: by (word, "") its exact form, by (word, language)
         its stems; asked of PostgreSQL once per process for each word (Catalan stems come from words.py)."""
         wanted = [(word, language) for word in vocabulary for language in ["", *languages]]
-        missing = [key for key in wanted if key not in self._lexemes]
+        with self._lexemes_lock:
+            known = {key: self._lexemes[key] for key in wanted if key in self._lexemes}
+        missing = [key for key in wanted if key not in known]
         if missing:
             keys = [f"{index}" for index in range(len(missing))]
             configs = [CONFIGS.get(language, "simple") for _, language in missing]
             texts = [_stemmed_word(word, language) for word, language in missing]
             found: dict[str, list[str]] = dict(connection.execute(LEXEMES, [keys, configs, texts]).fetchall())
-            if len(self._lexemes) > KEPT_LEXEMES:
-                self._lexemes.clear()
-            for index, key in enumerate(missing):
-                self._lexemes[key] = tuple(found.get(str(index)) or ())
-        return {key: self._lexemes[key] for key in wanted}
+            fetched = {key: tuple(found.get(str(index)) or ()) for index, key in enumerate(missing)}
+            known.update(fetched)
+            with self._lexemes_lock:
+                if len(self._lexemes) > KEPT_LEXEMES:
+                    self._lexemes.clear()
+                self._lexemes.update(fetched)
+        return known
 
     # ------------------------------------------------------------------ connections
 

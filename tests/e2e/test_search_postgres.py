@@ -112,6 +112,8 @@ def test_hostile_searches_are_answered_by_both_processes(node, text):
     for process in node.processes:
         response = search(process, q=text)
         assert response.status_code == 200, response.text
+        page = requests.get(f"{process.url}explore", params={"q": f"<script>{text}</script>"}, timeout=10)
+        assert page.status_code == 200 and "<script>" + text not in page.text
     assert indexed_rows(node.postgres) >= 1
 
 
@@ -132,6 +134,8 @@ def test_postgres_down_is_a_503_problem_and_the_node_recovers_with_what_was_harv
             problem = response.json()
             assert problem["status"] == 503 and problem["title"] == "Search index unavailable"
             assert re.search(r"PostgreSQL|in time", problem["detail"])
+            page = requests.get(f"{process.url}explore", params={"q": "fontaine"}, timeout=10)
+            assert page.status_code == 503  # Explore too: the page says so, nothing is half-shown
             pod = requests.get(f"{process.url}paris/proposals/", headers={"Accept": "application/ld+json"},
                                timeout=10)
             assert pod.status_code == 200  # the pods do not depend on the index
