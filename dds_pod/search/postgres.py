@@ -54,6 +54,7 @@ STORED_BODY_CHARS = 2000
 INDEXED_CHARS = 200_000  # of each title and body: a tsvector holds 1 MB at most
 FACET_VALUES = 100
 REBUILD_TIMEOUT_S = 600
+LOAD_TIMEOUT_S = 60  # reading every row of doc_facets into a process's bitsets
 MAX_LISTED_IDS = 20_000  # documents named by id in one statement, at most
 # ts_rank's weights of D, C, B, A (at most 1): the embedded backend's 0.5, 4, 1 and 8, divided by 8.
 RANK_WEIGHTS = "{0.0625, 0.5, 0.125, 1.0}"
@@ -151,7 +152,8 @@ class PostgresIndex:
         self._lexemes_lock = threading.Lock()
         self._loading = threading.Lock()
         self._loaded: FacetBitsets | None = None
-        options = f"-c statement_timeout={int(statement_timeout_s * 1000)} -c search_path={schema},public"
+        self._statement_timeout_ms = int(statement_timeout_s * 1000)
+        options = f"-c statement_timeout={self._statement_timeout_ms} -c search_path={schema},public"
         self._pool = ConnectionPool(
             conninfo, min_size=1, max_size=pool_size, timeout=connect_timeout_s, open=False,
             check=ConnectionPool.check_connection, name=f"dds-search-{schema}",
@@ -272,7 +274,10 @@ class PostgresIndex:
         with self._loading:
             loaded = self._loaded
             if loaded is None or loaded.generation < logged_since or loaded.generation > generation:
+                # Every row once a process (or a rebuild): a reader's limit would fail it on a large index.
+                connection.execute(f"SET LOCAL statement_timeout = {LOAD_TIMEOUT_S * 1000}")
                 loaded = FacetBitsets.load(connection, generation, BITSETS)
+                connection.execute(f"SET LOCAL statement_timeout = {self._statement_timeout_ms}")
             elif loaded.generation < generation:
                 loaded = loaded.patched(connection, generation, "SELECT DISTINCT doc FROM changes WHERE "
                                         f"generation > {int(loaded.generation)}", BITSETS)
