@@ -11,7 +11,7 @@ CHROMIUM := /usr/bin/chromium
 # The demo's seeds, shared with the browser tests: one POD=[KIND:]PATH per line of examples/demo-seeds.txt.
 SEEDS = $(addprefix --seed ,$(shell grep -v '^\#' examples/demo-seeds.txt))
 
-.PHONY: install run test test-tools js conformance-tools conformance chromium apertium screenshots lint bench clean messages
+.PHONY: install run test test-tools js conformance-tools conformance chromium apertium postgresql screenshots lint bench clean messages
 
 # The interface's catalogs are compiled here (the .mo files are not committed): editing a .po reinstalls.
 $(STAMP): pyproject.toml $(CATALOGS)
@@ -36,7 +36,7 @@ test: $(STAMP) test-tools
 	$(BIN)/pytest
 
 # What the end-to-end tests drive besides Python; each is installed when the machine can, or its tests skip.
-test-tools: js conformance-tools chromium apertium
+test-tools: js conformance-tools chromium apertium postgresql
 
 # The JavaScript clients of tests/e2e (Comunica, Playwright, axe-core), pinned by tests/e2e/js/package-lock.json,
 # under the machine's node; reinstalled when the lock file changes.
@@ -70,6 +70,12 @@ apertium:
 	@if ! command -v apertium >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq apertium $(APERTIUM_PAIRS) \
 		>/dev/null; fi
+
+# tests/test_search_postgres.py and the search tests of both backends start their own PostgreSQL server (initdb into
+# a temporary folder) from Debian's binaries, found under /usr/lib/postgresql/*/bin; installed only as root.
+postgresql:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; \
+		then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check dds_pod tests benchmarks

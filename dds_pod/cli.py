@@ -213,6 +213,7 @@ def run_analyse(args: argparse.Namespace) -> int:
 
 
 def run_index_rebuild(args: argparse.Namespace) -> int:
+    from .errors import StoreUnavailable
     from .search.updater import rebuild
 
     node = _node(args.config)
@@ -221,6 +222,9 @@ def run_index_rebuild(args: argparse.Namespace) -> int:
     try:
         with _counting("index") as bar:
             written = rebuild(node.search, node.search_documents, bar.update)
+    except StoreUnavailable as exc:  # the index's server (or the store) is away: nothing was replaced
+        print(f"dds-pod: {exc.message}", file=sys.stderr)
+        return EXIT_UNREADABLE
     finally:
         node.close()
     print(f"search index rebuilt: {written} documents")

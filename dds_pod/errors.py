@@ -99,6 +99,13 @@ class StoreUnavailable(DDSError):
     title = "Store unavailable"
 
 
+class SearchUnavailable(StoreUnavailable):
+    """The search index's server cannot be reached, or did not answer in time (a store of derived data: what
+    waits for a store waits for it too)."""
+
+    title = "Search index unavailable"
+
+
 class PreconditionFailed(DDSError):
     status = 412
     title = "Precondition failed"

@@ -1,9 +1,11 @@
 """Real ``dds-pod serve`` processes on loopback ports, for the end-to-end tests and the benchmarks (as ``flask.testing``
 serves Flask's tests): a configuration writer, a process that starts, stops and is killed, a loopback HTTP server, and
-an Oxigraph SPARQL server for the ``sparql`` store backend."""
+an Oxigraph SPARQL server for the ``sparql`` store backend, and a PostgreSQL server for the ``postgres`` search
+backend."""
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shutil
@@ -11,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -197,6 +200,90 @@ class OxigraphServer:
     def stop(self) -> None:
         if self.process:
             terminate(self.process)
+
+
+def postgres_bindir() -> Path | None:
+    """The folder of PostgreSQL's server programs (``initdb``, ``postgres``): ``pg_config --bindir``, else the newest
+    of Debian's ``/usr/lib/postgresql/*/bin``; None when PostgreSQL is not installed."""
+    config = shutil.which("pg_config")
+    if config:
+        found = subprocess.run([config, "--bindir"], capture_output=True, text=True, check=False).stdout.strip()
+        if found and (Path(found) / "initdb").exists():
+            return Path(found)
+    folders = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda path: int(path.split("/")[4]))
+    return Path(folders[-1]).parent if folders else None
+
+
+class PostgresServer:
+    """A throw-away PostgreSQL cluster on a free loopback port: ``initdb`` into a temporary folder, then ``postgres``
+    listening on 127.0.0.1 (and a socket in that folder). PostgreSQL refuses to run as root: as root, the cluster
+    belongs to, and runs as, the ``postgres`` system user. Its data survive a stop and a start; ``durable=False``
+    (for tests) skips flushing them to disk."""
+
+    SUPERUSER = "dds"
+
+    def __init__(self, log: Path, durable: bool = False) -> None:
+        bindir = postgres_bindir()
+        if bindir is None:
+            raise RuntimeError("PostgreSQL is not installed: make postgresql (Debian's postgresql package)")
+        self.bindir, self.log_path, self.durable = bindir, log, durable
+        # The server's own user must reach its folder: a fresh one under /tmp, not a test's private tmp_path.
+        self.directory = Path(tempfile.mkdtemp(prefix="dds-postgres-"))
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+        self._initdb()
+
+    @property
+    def dsn(self) -> str:
+        return f"host=127.0.0.1 port={self.port} dbname=postgres user={self.SUPERUSER}"
+
+    def _as_owner(self) -> list[str]:
+        return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+    def _initdb(self) -> None:
+        if os.geteuid() == 0:
+            shutil.chown(self.directory, "postgres", "postgres")
+        subprocess.run([*self._as_owner(), str(self.bindir / "initdb"), "-D", str(self.directory / "data"), "-U",
+                        self.SUPERUSER, "-A", "trust", "-E", "UTF8", "--locale", "C.UTF-8", "--no-sync"],
+                       check=True, capture_output=True)
+
+    def start(self, timeout: float = 30) -> PostgresServer:
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [*self._as_owner(), str(self.bindir / "postgres"), "-D", str(self.directory / "data"), "-k",
+                 str(self.directory), "-p", str(self.port), "-h", "127.0.0.1", "-c", "max_connections=100",
+                 *([] if self.durable else ["-c", "fsync=off"])], stdout=log, stderr=log, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"postgres exited: {self.log_path.read_text(errors='replace')}")
+            ready = subprocess.run([str(self.bindir / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port)],
+                                   check=False)
+            if ready.returncode == 0:
+                return self
+            time.sleep(0.1)
+        raise RuntimeError(f"postgres did not start: {self.log_path.read_text(errors='replace')}")
+
+    def stop(self) -> None:
+        """A "fast" shutdown (SIGINT: clients are disconnected, where SIGTERM waits for them), SIGKILL past 10 s."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGINT)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                terminate(self.process)
+        self.process = None
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def postgres_search_table(server: PostgresServer, schema: str = "dds_search", statement_timeout_s: float = 5,
+                          connect_timeout_s: float = 5) -> str:
+    """The ``[search]`` table of a node whose index lives on ``server``, in ``schema``."""
+    return "\n".join(["[search]", 'backend = "postgres"', f'dsn = "{server.dsn}"', f'schema = "{schema}"',
+                      f"statement_timeout_s = {statement_timeout_s}", f"connect_timeout_s = {connect_timeout_s}", ""])
 
 
 def sparql_store_table(pods: OxigraphServer, federation: OxigraphServer, timeout_s: float = 5,

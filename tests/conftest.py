@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from dds_pod.testing import PostgresServer, postgres_bindir
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
@@ -24,3 +30,27 @@ def validator():
     from dds_pod.validation import default_validator
 
     return default_validator()
+
+
+def tool_missing(message: str) -> None:
+    """A tool a test drives is not installed: the test is skipped, or fails under CI."""
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory) -> Iterator[PostgresServer]:
+    """One throw-away PostgreSQL server for the session's tests of the ``postgres`` search backend."""
+    if postgres_bindir() is None:
+        tool_missing("PostgreSQL is not installed: make postgresql (Debian's postgresql package)")
+    if importlib.util.find_spec("psycopg_pool") is None:
+        tool_missing("psycopg and psycopg-pool are missing: pip install 'dds-pod[postgres]'")
+    server = PostgresServer(tmp_path_factory.mktemp("postgres") / "postgres.log").start()
+    yield server
+    server.remove()
+
+
+def fresh_schema() -> str:
+    """A schema of its own for one test's index, on the shared server."""
+    return f"t_{uuid.uuid4().hex[:16]}"

@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import gc
 
+import pytest
+
 from dds_pod.config import load
 from dds_pod.demo import seed
 from dds_pod.node import Node
 from dds_pod.search import SearchQuery
-from dds_pod.testing import TOKENS, write_config
+from dds_pod.testing import TOKENS, free_port, write_config
 
-from .conftest import EXAMPLES, run_cli
+from .conftest import EXAMPLES, fresh_schema, run_cli
 
 
-def test_rebuild_fills_an_emptied_index_from_the_merged_graph(tmp_path, monkeypatch):
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_rebuild_fills_an_emptied_index_from_the_merged_graph(tmp_path, monkeypatch, request, backend):
     monkeypatch.setenv("DDS_TEST_TOKEN_PARIS", TOKENS["paris"])
     config = write_config(tmp_path, 8999, data_dir=tmp_path / "data")
+    if backend == "postgres":
+        server = request.getfixturevalue("postgres")
+        with config.open("a", encoding="utf-8") as file:
+            file.write(f'[search]\nbackend = "postgres"\ndsn = "{server.dsn}"\nschema = "{fresh_schema()}"\n')
     node = Node(load(config))
     seed(node, "bordeaux", EXAMPLES / "valid")
     node.harvester.sync_all()
@@ -43,3 +50,14 @@ def test_rebuild_with_an_unusable_configuration_names_the_problem(tmp_path):
     config.write_text('base_url = "http://127.0.0.1:8000/"\n[search]\nbackend = "elastic"\n', encoding="utf-8")
     done = run_cli("index", "rebuild", "--config", str(config))
     assert done.returncode == 2 and "unknown search backend 'elastic'" in done.stderr
+
+
+def test_rebuild_with_the_index_server_away_fails_with_its_reason(tmp_path, monkeypatch):
+    monkeypatch.setenv("DDS_TEST_TOKEN_PARIS", TOKENS["paris"])
+    config = write_config(tmp_path, 8999, data_dir=tmp_path / "data")
+    with config.open("a", encoding="utf-8") as file:
+        file.write(f'[search]\nbackend = "postgres"\ndsn = "host=127.0.0.1 port={free_port()} user=dds"\n'
+                   "connect_timeout_s = 0.5\n")
+    done = run_cli("index", "rebuild", "--config", str(config))
+    assert done.returncode == 2 and "PostgreSQL server cannot be reached" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -1,5 +1,6 @@
-"""A grouping (the analysis's themes) counted and filtered on as one more facet of the SQLite index, checked
-against counting by hand on a seeded random corpus, with and without words, and through the SQL-only path."""
+"""A grouping (the analysis's themes) counted and filtered on as one more facet of each search backend (SQLite,
+PostgreSQL), checked against counting by hand on a seeded random corpus, with and without words, and through the
+path without facets."""
 
 from __future__ import annotations
 
@@ -8,22 +9,30 @@ from dataclasses import replace
 
 import pytest
 
-from dds_pod.search import Grouping, SearchQuery
+from dds_pod.search import Grouping, SearchIndex, SearchQuery, open_index, read_settings
 from dds_pod.search.sqlite import SqliteIndex
 
+from .conftest import fresh_schema
 from .test_search_bitsets import corpus
 
 SIZE = 300
 
 
-@pytest.fixture(scope="module")
-def indexed():
+def empty_index(request: pytest.FixtureRequest, backend: str) -> SearchIndex:
+    if backend == "sqlite":
+        return SqliteIndex(":memory:")
+    server = request.getfixturevalue("postgres")
+    return open_index(read_settings({"backend": "postgres", "dsn": server.dsn, "schema": fresh_schema()}, None))
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def indexed(request):
     documents = corpus(SIZE)
     rng = random.Random(5)
     iris = [document.iri for document in documents]
     members = {key: frozenset(rng.sample(iris, rng.randrange(10, 120))) for key in ("t-a", "t-b", "t-c")}
     members["t-gone"] = frozenset({"http://elsewhere.example/not-indexed"})
-    index = SqliteIndex(":memory:")
+    index = empty_index(request, request.param)
     index.replace(documents)
     yield index, documents, Grouping("theme", "v1", members)
     index.close()
@@ -76,11 +85,12 @@ def test_without_a_grouping_there_is_no_such_facet(indexed):
     assert "theme" not in index.search(SearchQuery(limit=0)).facets
 
 
-def test_after_writes_the_groups_follow_the_documents_added_and_removed():
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_after_writes_the_groups_follow_the_documents_added_and_removed(request, backend):
     documents = corpus(60)
     members = {"t-a": frozenset(d.iri for d in documents[:20]), "t-new": frozenset({"http://pods.example/x/new"})}
     grouping = Grouping("theme", "v1", members)
-    index = SqliteIndex(":memory:")
+    index = empty_index(request, backend)
     try:
         index.replace(documents)
         assert dict(index.search(SearchQuery(grouping=grouping, limit=0)).facets["theme"]) == {"t-a": 20}

@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -156,7 +157,7 @@ class Backend:
 
 
 _BACKENDS: dict[str, Backend] = {}
-_BUILT_IN = {"sqlite": f"{__name__}.sqlite"}
+_BUILT_IN = {"sqlite": f"{__name__}.sqlite", "postgres": f"{__name__}.postgres"}
 
 
 def register(name: str, read_options: ReadOptions, opener: Opener) -> None:
@@ -180,8 +181,26 @@ def open_index(settings: SearchSettings) -> SearchIndex:
 
 def _backend(name: Any) -> Backend:
     if isinstance(name, str) and name not in _BACKENDS and name in _BUILT_IN:
-        importlib.import_module(_BUILT_IN[name])
+        try:
+            importlib.import_module(_BUILT_IN[name])
+        except ImportError as exc:  # a backend's client library is an optional dependency
+            raise ConfigError(f"search.backend = {name!r} needs {exc.name}: pip install 'dds-pod[{name}]'",
+                              field="search.backend") from None
     if not isinstance(name, str) or name not in _BACKENDS:
         known = ", ".join(sorted({*_BACKENDS, *_BUILT_IN}))
         raise ConfigError(f"search.backend: unknown search backend {name!r}; known: {known}", field="search.backend")
     return _BACKENDS[name]
+
+
+def utc_instant(value: str | None) -> str | None:
+    """A date-time as every backend stores and compares them: UTC, ``YYYY-MM-DDTHH:MM:SSZ`` (no zone read as UTC),
+    so that comparing the strings compares the instants; None for a value that is no date-time."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

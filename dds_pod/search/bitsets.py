@@ -4,23 +4,30 @@ document of id *i* holds that value.
 Counting a facet under the reader's filters is then an ``&`` and a ``bit_count()`` per value, a few microseconds
 over 100 000 documents, where nine ``GROUP BY`` passes over the matched rows cost hundreds of milliseconds. The
 bitsets are loaded from the index's tables once per generation of the index (every write bumps it) and shared by
-the threads of a process. What cannot be a bitset beforehand is asked of SQLite and turned into one: the words
+the threads of a process (with PostgreSQL, each process loads its own from the shared index). What cannot be a
+bitset beforehand is asked of the database and turned into one: the words
 once per generation (kept, most recent first, for the pages and facet changes that follow a search), the dates
 and the bounding box once per search.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from . import Grouping
 
 Counts = tuple[tuple[str, int], ...]
+
+
+class Connection(Protocol):
+    """What the bitsets need of a database connection: sqlite3's and psycopg's both run a statement this way."""
+
+    def execute(self, sql: Any, /) -> Any: ...
 
 # Facets whose values are a column of ``docs``; flags hold "true" / "false"; linked facets have their own table.
 VALUE_COLUMNS = {"kind": "kind", "platform": "platform", "space": "space", "status": "status",
@@ -29,6 +36,23 @@ VALUE_COLUMNS = {"kind": "kind", "platform": "platform", "space": "space", "stat
                  "lon": "CAST(lon + 1000 AS INTEGER) - 1000"}
 FLAG_COLUMNS = {"located": "lat IS NOT NULL", "answered": "answered", "decided": "decided"}
 LINKED_TABLES = {"topic": ("doc_topics", "topic"), "language": ("doc_languages", "language")}
+
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a backend's tables hold the values the bitsets are made of: the table of the one-valued fields (with
+    an ``id`` column), the SQL of each facet's value in it, and per linked facet a query of (value, document) rows
+    with the name of its document column (a filter on it reads only the documents changed)."""
+
+    table: str = "docs"
+    values: Mapping[str, str] = field(default_factory=lambda: VALUE_COLUMNS)
+    flags: Mapping[str, str] = field(default_factory=lambda: FLAG_COLUMNS)
+    linked: Mapping[str, tuple[str, str]] = field(default_factory=lambda: {
+        name: (f"SELECT {column}, doc FROM {table}", "doc") for name, (table, column) in LINKED_TABLES.items()})
+
+
+SQLITE = Source()
 KEPT_MATCHES = 64  # searches by words kept per generation
 KEPT_WEIGHT = 2_000_000  # and the documents they hold, at most (about 32 MB)
 
@@ -46,6 +70,21 @@ class WordMatch:
         scored.sort(key=lambda pair: (-pair[1], pair[0]))
         self.scores = array("d", (score for _, score in scored))
         self.order = array("q", (doc for doc, _ in scored))
+
+    def page(self, matched: int, offset: int, limit: int) -> list[tuple[int, float]]:
+        """The ranked documents that are among ``matched``, from the ``offset``-th, ``limit`` of them at most, with
+        their scores (once ranked)."""
+        found = members(matched)
+        page: list[tuple[int, float]] = []
+        seen = 0
+        for doc, score in zip(self.order or (), self.scores, strict=True):
+            if found(doc):
+                if seen >= offset:
+                    page.append((doc, score))
+                    if len(page) >= limit:
+                        break
+                seen += 1
+        return page
 
     @property
     def weight(self) -> int:
@@ -97,16 +136,17 @@ class FacetBitsets:
     words: WordMatches = field(default_factory=WordMatches, compare=False)
 
     @classmethod
-    def load(cls, connection: sqlite3.Connection, generation: int) -> FacetBitsets:
+    def load(cls, connection: Connection, generation: int, source: Source = SQLITE) -> FacetBitsets:
         """Read in the caller's transaction, so the bitsets and ``generation`` describe one snapshot."""
-        everything, ids = _read(connection, None)
+        everything, ids = _read(connection, None, source)
         return cls(generation, bitset(everything),
                    {name: {value: bitset(docs) for value, docs in by_value.items()} for name, by_value in ids.items()})
 
-    def patched(self, connection: sqlite3.Connection, generation: int, changed: str) -> FacetBitsets:
+    def patched(self, connection: Connection, generation: int, changed: str,
+                source: Source = SQLITE) -> FacetBitsets:
         """These bitsets with the documents of the ``changed`` query (ids) read again: those removed drop out."""
         stale = bitset([doc for (doc,) in connection.execute(changed)])
-        present, ids = _read(connection, changed)
+        present, ids = _read(connection, changed, source)
         values: dict[str, dict[str, int]] = {}
         for name, by_value in self.values.items():
             fresh = {value: bitset(docs) for value, docs in ids[name].items()}
@@ -149,9 +189,7 @@ class FacetBitsets:
 
     def counts(self, name: str, among: int, most: int) -> Counts:
         """The ``most`` most frequent values of a facet among these documents, with their counts."""
-        counted = [(value, n) for value, bits in self.values[name].items() if (n := (bits & among).bit_count())]
-        counted.sort(key=lambda pair: (-pair[1], pair[0]))
-        return tuple(counted[:most])
+        return value_counts(self.values[name], among, most)
 
 
 @dataclass(frozen=True)
@@ -165,7 +203,7 @@ class GroupBitsets:
     member_of: Mapping[str, tuple[str, ...]]  # contribution IRI -> the values holding it
 
     @classmethod
-    def load(cls, connection: sqlite3.Connection, generation: int, grouping: Grouping) -> GroupBitsets:
+    def load(cls, connection: Connection, generation: int, grouping: Grouping) -> GroupBitsets:
         member_of: dict[str, list[str]] = {}
         for value, iris in grouping.members.items():
             for iri in iris:
@@ -177,7 +215,7 @@ class GroupBitsets:
         return cls(generation, grouping.version, {value: bitset(docs) for value, docs in found.items()},
                    {iri: tuple(values) for iri, values in member_of.items()})
 
-    def patched(self, connection: sqlite3.Connection, generation: int, changed: str) -> GroupBitsets:
+    def patched(self, connection: Connection, generation: int, changed: str) -> GroupBitsets:
         """These bitsets with the documents of the ``changed`` query (ids) read again."""
         stale = bitset([doc for (doc,) in connection.execute(changed)])
         fresh: dict[str, list[int]] = {}
@@ -186,6 +224,45 @@ class GroupBitsets:
                 fresh.setdefault(value, []).append(doc)
         values = {value: (bits & ~stale) | bitset(fresh.get(value, [])) for value, bits in self.values.items()}
         return GroupBitsets(generation, self.version, values, self.member_of)
+
+
+class GroupCache:
+    """A process's bitsets of the latest grouping: made once per grouping version (one pass over the documents'
+    IRIs), then patched with the documents each write changed, as the facets are. Both backends keep one; their
+    ``generation`` and ``changes`` tables have the same shape."""
+
+    def __init__(self) -> None:
+        self._kept: GroupBitsets | None = None
+        self._lock = threading.Lock()
+
+    def values(self, connection: Connection, generation: int, grouping: Grouping) -> Mapping[str, int]:
+        with self._lock:
+            kept = self._kept
+            if kept is not None and kept.version == grouping.version and kept.generation == generation:
+                return kept.values
+            logged_since = connection.execute("SELECT logged_since FROM generation").fetchone()[0]
+            if (kept is None or kept.version != grouping.version or kept.generation < logged_since
+                    or kept.generation > generation):
+                kept = GroupBitsets.load(connection, generation, grouping)
+            else:
+                kept = kept.patched(connection, generation, "SELECT DISTINCT doc FROM changes "
+                                    f"WHERE generation > {int(kept.generation)}")
+            self._kept = kept
+        return kept.values
+
+
+def value_counts(values: Mapping[str, int], among: int, most: int) -> Counts:
+    """The ``most`` most frequent of these values (each a bitset) among the documents of ``among``."""
+    counted = [(value, n) for value, bits in values.items() if (n := (bits & among).bit_count())]
+    counted.sort(key=lambda pair: (-pair[1], pair[0]))
+    return tuple(counted[:most])
+
+
+def union(bitsets: Iterable[int]) -> int:
+    found = 0
+    for bits in bitsets:
+        found |= bits
+    return found
 
 
 def ids(bits: int) -> list[int]:
@@ -213,22 +290,22 @@ def _degrees_touching(start: float, end: float) -> Callable[[str], bool]:
     return lambda degree: int(degree) <= end and start < int(degree) + 1
 
 
-def _read(connection: sqlite3.Connection, docs: str | None) -> tuple[list[int], dict[str, dict[str, list[int]]]]:
+def _read(connection: Connection, docs: str | None,
+          source: Source) -> tuple[list[int], dict[str, dict[str, list[int]]]]:
     """The documents of the ``docs`` query (ids; None: all) that are indexed, and their ids by facet and value."""
     where = f"WHERE id IN ({docs})" if docs else ""
-    linked = f"WHERE doc IN ({docs})" if docs else ""
-    names = [*VALUE_COLUMNS, *FLAG_COLUMNS]
-    columns = ", ".join([*VALUE_COLUMNS.values(), *FLAG_COLUMNS.values()])
-    ids: dict[str, dict[str, list[int]]] = {name: {} for name in [*names, *LINKED_TABLES]}
+    names = [*source.values, *source.flags]
+    columns = ", ".join([*source.values.values(), *source.flags.values()])
+    ids: dict[str, dict[str, list[int]]] = {name: {} for name in [*names, *source.linked]}
     present: list[int] = []
-    for doc, *fields in connection.execute(f"SELECT id, {columns} FROM docs {where}"):
+    for doc, *fields in connection.execute(f"SELECT id, {columns} FROM {source.table} {where}"):
         present.append(doc)
         for name, value in zip(names, fields, strict=True):
-            if name in FLAG_COLUMNS:
+            if name in source.flags:
                 value = "true" if value else "false"
             if value is not None:
                 ids[name].setdefault(str(value), []).append(doc)
-    for name, (table, column) in LINKED_TABLES.items():
-        for value, doc in connection.execute(f"SELECT {column}, doc FROM {table} {linked}"):
+    for name, (pairs, doc_column) in source.linked.items():
+        for value, doc in connection.execute(pairs + (f" WHERE {doc_column} IN ({docs})" if docs else "")):
             ids[name].setdefault(value, []).append(doc)
     return present, ids

@@ -18,14 +18,13 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from . import FACETS, Grouping, Hit, IndexDocument, LocalizedText, SearchQuery, SearchResult, register
-from .bitsets import Counts, FacetBitsets, GroupBitsets, WordMatch, bitset, ids, members
-from .words import STEMMERS, language_of, query_terms, stemmed_text, stems
+from . import FACETS, Hit, IndexDocument, LocalizedText, SearchQuery, SearchResult, register, utc_instant
+from .bitsets import Counts, FacetBitsets, GroupCache, WordMatch, bitset, ids, members, union, value_counts
+from .words import query_terms, stem_languages, stemmed_text, stems
 
 PREFIX_MIN_CHARS = 4  # shorter words as prefixes would match too much
 STORED_BODY_CHARS = 2000  # of each body, kept to show an excerpt (the full text is searched, not stored twice)
@@ -95,7 +94,7 @@ class SqliteIndex:
         self._opened: list[sqlite3.Connection] = []
         self._loading = threading.Lock()
         self._loaded: FacetBitsets | None = None
-        self._grouped: GroupBitsets | None = None
+        self._groups = GroupCache()
         self._shared = self._open() if path == ":memory:" else None
         with self._lock:
             _migrate(self._connection())
@@ -181,7 +180,7 @@ class SqliteIndex:
         bitsets = self._bitsets(connection)
         ranked = query.sort == "relevance"
         words = bitsets.words.get(match, lambda: _word_match(connection, match, ranked)) if match else None
-        groups = self._group_bitsets(connection, bitsets, query.grouping) if query.grouping else None
+        groups = self._groups.values(connection, bitsets.generation, query.grouping) if query.grouping else None
         matched, counts = _counted(connection, query, bitsets, words, filters, groups)
         total = matched.bit_count()
         if not total:
@@ -207,25 +206,6 @@ class SqliteIndex:
                                         f"WHERE generation > {int(loaded.generation)}")
             self._loaded = loaded
         return loaded
-
-    def _group_bitsets(self, connection: sqlite3.Connection, bitsets: FacetBitsets,
-                       grouping: Grouping) -> Mapping[str, int]:
-        """The grouping's sets as bitsets of this generation's document ids: made once per grouping version (one
-        pass over the documents' IRIs), then patched with the documents each write changed, as the facets are."""
-        generation = bitsets.generation
-        with self._loading:
-            kept = self._grouped
-            if kept is not None and kept.version == grouping.version and kept.generation == generation:
-                return kept.values
-            logged_since = connection.execute("SELECT logged_since FROM generation").fetchone()[0]
-            if (kept is None or kept.version != grouping.version or kept.generation < logged_since
-                    or kept.generation > generation):
-                kept = GroupBitsets.load(connection, generation, grouping)
-            else:
-                kept = kept.patched(connection, generation, "SELECT DISTINCT doc FROM changes "
-                                    f"WHERE generation > {int(kept.generation)}")
-            self._grouped = kept
-        return kept.values
 
     # ------------------------------------------------------------------ connections
 
@@ -294,7 +274,7 @@ def _insert(connection: sqlite3.Connection, document: IndexDocument, doc_id: int
         "INSERT INTO docs (id, iri, kind, member, platform, space, status, published, lat, lon, place, answered, "
         "decided, supports, comments, in_reply_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (doc_id, document.iri, document.kind, document.member, document.platform, document.space, document.status,
-         _utc(document.published), latitude, longitude, document.place, int(document.answered),
+         utc_instant(document.published), latitude, longitude, document.place, int(document.answered),
          int(document.decided), document.supports, document.comments, document.in_reply_to))
     doc = cursor.lastrowid
     assert doc is not None
@@ -362,19 +342,6 @@ def _clear(connection: sqlite3.Connection) -> None:
             connection.execute(f"DELETE FROM {table}")
 
 
-def _utc(value: str | None) -> str | None:
-    """A date-time as the index compares them: UTC, ``YYYY-MM-DDTHH:MM:SSZ`` (no zone read as UTC)."""
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 # ---------------------------------------------------------------------- reading
 
 
@@ -396,7 +363,7 @@ def _match(query: SearchQuery) -> str | None:
     stemmed = " ".join(columns[1] for columns in fields)
     if query.exact:
         return f'{{{exact}}} : "{" ".join(word for term in terms for word in term)}"'
-    languages = _stem_languages(query)
+    languages = stem_languages(query.languages, query.reader_language)
 
     def one(word: str) -> str:
         forms = " OR ".join(f'"{form}"' for form in sorted(stems(word, languages)))
@@ -404,16 +371,6 @@ def _match(query: SearchQuery) -> str | None:
         return f'{{{exact}}} : "{word}"{prefix} OR {{{stemmed}}} : ({forms})'
 
     return " AND ".join("(" + " OR ".join(one(word) for word in term) + ")" for term in terms)
-
-
-def _stem_languages(query: SearchQuery) -> set[str]:
-    """The reader's language and the languages of the texts searched (every language when none is chosen)."""
-    chosen = {language_of(tag) for tag in query.languages}
-    languages = {language for language in chosen if language}
-    if not query.languages or not languages:
-        languages = set(STEMMERS)
-    reader = language_of(query.reader_language or "")
-    return languages | ({reader} if reader else set())
 
 
 def _filters(query: SearchQuery) -> dict[str, Condition]:
@@ -431,7 +388,7 @@ def _filters(query: SearchQuery) -> dict[str, Condition]:
     for name, flag in (("located", query.located), ("answered", query.answered), ("decided", query.decided)):
         if flag is not None:
             found[name] = (f"({FLAGS[name]}) = ?", [int(flag)])
-    since, until = _utc(query.since), _utc(query.until)
+    since, until = utc_instant(query.since), utc_instant(query.until)
     if since:
         found["since"] = ("d.published >= ?", [since])
     if until:
@@ -539,7 +496,7 @@ def _counted(connection: sqlite3.Connection, query: SearchQuery, bitsets: FacetB
     chosen = {name: bitsets.having(name, _chosen(name, values)) for name, (_, values) in filters.items()
               if name in FACETS}
     if groups is not None and query.groups:
-        chosen[GROUPED] = _union(groups.get(value, 0) for value in query.groups)
+        chosen[GROUPED] = union(groups.get(value, 0) for value in query.groups)
     counts: dict[str, Counts] = {}
     for name in (*FACETS, *([GROUPED] if groups is not None else [])):
         among = base
@@ -547,7 +504,7 @@ def _counted(connection: sqlite3.Connection, query: SearchQuery, bitsets: FacetB
             if other != name:
                 among &= bits
         if name == GROUPED and groups is not None and query.grouping is not None:
-            counts[query.grouping.facet] = _group_counts(groups, among)
+            counts[query.grouping.facet] = value_counts(groups, among, FACET_VALUES)
         else:
             counts[name] = bitsets.counts(name, among, FACET_VALUES)
     matched = base
@@ -556,25 +513,12 @@ def _counted(connection: sqlite3.Connection, query: SearchQuery, bitsets: FacetB
     return matched, counts
 
 
-def _union(bitsets: Iterable[int]) -> int:
-    found = 0
-    for bits in bitsets:
-        found |= bits
-    return found
-
-
-def _group_counts(groups: Mapping[str, int], among: int) -> Counts:
-    counted = [(value, n) for value, bits in groups.items() if (n := (bits & among).bit_count())]
-    counted.sort(key=lambda pair: (-pair[1], pair[0]))
-    return tuple(counted[:FACET_VALUES])
-
-
 def _within(connection: sqlite3.Connection, query: SearchQuery, bitsets: FacetBitsets, among: int,
             ranges: Condition) -> int:
     """Those of ``among`` within the dates and box: whole months and degrees from the bitsets, the documents of
     the buckets on an edge checked by SQLite, by id (or, when they are too many, the ranges through the
     columns' indexes)."""
-    surely, maybe = bitsets.ranged(_utc(query.since), _utc(query.until), query.bbox)
+    surely, maybe = bitsets.ranged(utc_instant(query.since), utc_instant(query.until), query.bbox)
     doubtful = among & maybe & ~surely
     if doubtful.bit_count() > MAX_LOOKED_UP:
         rows = connection.execute(f"SELECT d.id FROM docs d WHERE {ranges[0]}", ranges[1])
@@ -591,17 +535,7 @@ def _ranked_hits(connection: sqlite3.Connection, query: SearchQuery, match: str,
         return ()
     if words.order is None:
         words.rank(_scored(connection, match))
-    found = members(matched)
-    start, end = max(0, query.offset), max(0, query.offset) + max(0, query.limit)
-    page: list[tuple[int, float]] = []
-    seen = 0
-    for doc, score in zip(words.order or (), words.scores, strict=True):
-        if found(doc):
-            if seen >= start:
-                page.append((doc, score))
-                if len(page) >= end - start:
-                    break
-            seen += 1
+    page = words.page(matched, max(0, query.offset), query.limit)
     iris = dict(connection.execute(f"SELECT id, iri FROM docs WHERE id IN ({_marks(page)})", [doc for doc, _ in page]))
     return tuple(Hit(iris[doc], score) for doc, score in page)
 

@@ -6,12 +6,18 @@ The updater re-indexes just those, and what their entries count towards: the con
 support answers (its counts), the contributions a result names (whether they influenced a decision), those of a
 topic whose alignment changed. What they answered is read before the commit too, so that removing a comment
 also lowers its parent's count.
+
+An index on a server (PostgreSQL) can be away when a commit is made: the resources it could not re-index are kept
+and re-indexed with those of the next commit, so that an outage of the index loses no update that a later one
+follows.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator
 
+from ..errors import StoreUnavailable
 from . import IndexDocument, SearchIndex
 from .documents import DocumentBuilder
 
@@ -24,18 +30,27 @@ class IndexUpdater:
     def __init__(self, index: SearchIndex, builder: DocumentBuilder) -> None:
         self.index = index
         self.builder = builder
+        self._pending: set[str] = set()  # not re-indexed yet: the index was away
+        self._pending_lock = threading.Lock()
 
     def prepare(self, touched: frozenset[str]) -> Callable[[], None]:
         before = self.builder.merged.related(touched)
         return lambda: self.update(touched | before)
 
     def update(self, iris: Iterable[str]) -> None:
-        """Re-index these resources and what they count towards now; forget those that are gone."""
-        wanted = set(iris)
-        wanted |= self.builder.merged.related(wanted)
-        documents = self.builder.build(wanted)
-        self.index.upsert(documents)
-        self.index.remove(wanted - {document.iri for document in documents})
+        """Re-index these resources and what they count towards now, with those an earlier update could not; forget
+        those that are gone."""
+        with self._pending_lock:
+            wanted, self._pending = set(iris) | self._pending, set()
+        try:
+            wanted |= self.builder.merged.related(wanted)
+            documents = self.builder.build(wanted)
+            self.index.upsert(documents)
+            self.index.remove(wanted - {document.iri for document in documents})
+        except StoreUnavailable:
+            with self._pending_lock:
+                self._pending |= wanted
+            raise
 
 
 def rebuild(index: SearchIndex, builder: DocumentBuilder, progress: Progress | None = None) -> int:

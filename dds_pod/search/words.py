@@ -77,6 +77,15 @@ def stem(word: str, language: str) -> str:
     return _stemmer(language).stemWord(unaccented(word))
 
 
+def stem_languages(tags: Iterable[str], reader_tag: str | None) -> set[str]:
+    """The languages a query's words are stemmed in: those of the texts searched (every language when none is
+    chosen, or none of the chosen has a stemmer), and the reader's."""
+    chosen = {language for tag in tags if (language := language_of(tag))}
+    languages = chosen or set(STEMMERS)
+    reader = language_of(reader_tag or "")
+    return languages | ({reader} if reader else set())
+
+
 def stems(word: str, languages: Iterable[str]) -> set[str]:
     """The stems of a word in each of ``languages`` (codes of :data:`STEMMERS`)."""
     return {stem(word, language) for language in languages}

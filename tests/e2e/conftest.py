@@ -21,7 +21,7 @@ from dds_pod.testing import (
     write_config,
 )
 
-from ..conftest import EXAMPLES
+from ..conftest import EXAMPLES, tool_missing
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -87,13 +87,6 @@ def until(check: Callable[[], Found], timeout: float = 20.0) -> Found:
             return found
         time.sleep(0.3)
     return check()
-
-
-def tool_missing(message: str) -> None:
-    """A tool an end-to-end test drives is not installed: the test is skipped, or fails under CI."""
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 @pytest.fixture(scope="module")

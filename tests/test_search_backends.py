@@ -1,4 +1,5 @@
-"""The SQLite FTS5 backend: word forms and accents in fr, es, ca and en, facets, sorts, ranges, hostile text."""
+"""The search backends, each held to the same behaviour: word forms and accents in fr, es, ca and en, facets, sorts,
+ranges, hostile text. The SQLite FTS5 backend's own tests (a file index, its schema) come last."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from dds_pod.errors import BadDocument, ConfigError
 from dds_pod.search import IndexDocument, LocalizedText, SearchQuery, open_index, read_settings
 from dds_pod.search.sqlite import SqliteIndex, read_options
 
+from .conftest import fresh_schema
+
 BX, MAD, BCN = "https://bordeaux.example", "https://madrid.example", "https://barcelona.example"
 
 
@@ -18,9 +21,21 @@ def doc(name: str, title: str = "", body: str = "", language: str = "fr", **fiel
     return IndexDocument(f"http://pods.example/a/{name}", texts=(LocalizedText(language, title, body),), **values)
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_index(request):
+    """An empty index of each backend (PostgreSQL's in a schema of its own on the session's server)."""
+    if request.param == "sqlite":
+        index = SqliteIndex(":memory:")
+    else:
+        server = request.getfixturevalue("postgres")
+        index = open_index(read_settings({"backend": "postgres", "dsn": server.dsn, "schema": fresh_schema()}, None))
+    yield index
+    index.close()
+
+
 @pytest.fixture
-def index():
-    index = SqliteIndex(":memory:")
+def index(empty_index):
+    index = empty_index
     index.upsert([
         doc("velo", "Une piste cyclable pour les vélos", "Rue Sainte-Catherine", platform=BX, status="accepted",
             published="2025-03-04T09:12:00Z", location=(44.83, -0.57), supports=12, comments=3, topics=("t:mob",),
@@ -33,8 +48,7 @@ def index():
         doc("garden", "A community garden", "Gardens in La Bastide", "en", platform=BX, kind="debates",
             published="2025-01-10T00:00:00Z", supports=1),
     ])
-    yield index
-    index.close()
+    return index
 
 
 def found(index, text: str = "", **fields) -> list[str]:
@@ -135,7 +149,8 @@ def test_upsert_replaces_and_remove_forgets(index):
     ("-piste", True), ("piste:", True), ("NEAR(piste cyclable)", False), ("piste AND OR NOT", False),
     ("AND", False), ("title : piste", False), ("{title body}: piste", False), ("a\x00b", False),
     ("\x1b[31m", False), ("😀", False), ("'; DROP TABLE docs; --", False), ("piste\ncyclable", True),
-    ("piste\x00\x07cyclable", True)])
+    ("piste\x00\x07cyclable", True), ("'&|!:*(", False), ("piste:* & !cyclable | '", True), ("<-> piste", True),
+    ("piste <2>", False), ("piste\\", True), ("'piste'", True)])
 def test_hostile_text_is_only_words(index, text, finds_velo):
     result = index.search(SearchQuery(text=text))  # never an sqlite3 error: the words are quoted, nothing else
     assert ("http://pods.example/a/velo" in {hit.iri for hit in result.hits}) is finds_velo
@@ -158,6 +173,35 @@ def test_too_many_words_or_too_long_a_text_is_a_bad_query_naming_q(index, text):
     with pytest.raises(BadDocument) as raised:
         index.search(SearchQuery(text=text))
     assert raised.value.field == "q"
+
+
+def test_writing_a_document_again_changes_nothing_more(index):
+    again = doc("velo", "Une piste cyclable pour les vélos", "Rue Sainte-Catherine", platform=BX, status="accepted",
+                published="2025-03-04T09:12:00Z", location=(44.83, -0.57), supports=12, comments=3,
+                topics=("t:mob",), answered=True)
+    before = index.search(SearchQuery(text="piste"))
+    index.upsert([again])
+    index.upsert([again])
+    after = index.search(SearchQuery(text="piste"))
+    assert index.count() == 4 and after.total == before.total == 1
+    assert dict(after.facets) == dict(before.facets)
+
+
+def test_pages_follow_each_other_without_a_gap_or_a_repeat(empty_index):
+    empty_index.upsert([doc(f"p{n:02}", f"Proposition {n}", published=f"2025-01-{n % 28 + 1:02}T00:00:00Z",
+                            supports=n % 5) for n in range(30)])
+    for sort in ("relevance", "newest", "supported"):
+        pages = [found(empty_index, "proposition", sort=sort, limit=7, offset=offset) for offset in range(0, 35, 7)]
+        flat = [name for page in pages for name in page]
+        assert sorted(flat) == [f"p{n:02}" for n in range(30)], sort
+    assert empty_index.search(SearchQuery(text="proposition", limit=5, offset=100)).total == 30
+
+
+def test_a_body_with_nul_and_control_characters_is_indexed_without_them(empty_index):
+    empty_index.upsert([doc("nul", "Un banc\x00 public", "ligne\x00une\x07deux\x1b[0m")])
+    assert found(empty_index, "banc") == ["nul"] and found(empty_index, "deux") == ["nul"]
+    stored = empty_index.documents(["http://pods.example/a/nul"])[0].texts[0].title
+    assert stored.replace("\x00", "") == "Un banc public"  # PostgreSQL's text holds no NUL: it is dropped there
 
 
 def test_file_index_is_shared_by_threads_and_survives_reopening(tmp_path):
