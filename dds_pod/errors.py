@@ -99,6 +99,13 @@ class StoreUnavailable(DDSError):
     title = "Store unavailable"
 
 
+class AnswerTooLarge(DDSError):
+    """The engine's answer to a query ran past the bytes its caller would read: reading stopped there."""
+
+    status = 422
+    title = "Result too large"
+
+
 class PreconditionFailed(DDSError):
     status = 412
     title = "Precondition failed"
