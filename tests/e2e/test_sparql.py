@@ -309,6 +309,7 @@ def test_sparqlwrapper_reads_the_endpoint(endpoint):
     assert client.query().convert()["boolean"] is True
 
 
+@pytest.mark.embedded_only("a remote engine evaluates the query in its own memory, which it bounds itself")
 def test_a_query_over_its_memory_budget_is_stopped_and_named(tmp_path):
     server = start_with_merged_graph(tmp_path, _quads(), "query_timeout_s = 30\nquery_memory_mb = 32")
     try:
