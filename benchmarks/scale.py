@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import argparse
 import re
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,78 +39,20 @@ if str(ROOT) not in sys.path:
 from benchmarks.federation import PREFIXES, Layout, queries  # noqa: E402
 from benchmarks.pods import group_cpu_seconds, machine  # noqa: E402
 from benchmarks.processes import WRITE, feed_is_whole, proposal  # noqa: E402
-from dds_pod.testing import OxigraphServer, ServerProcess, free_port, terminate, write_config  # noqa: E402
+from dds_pod.testing import (  # noqa: E402
+    OxigraphServer,
+    ServerProcess,
+    VirtuosoServer,
+    free_port,
+    sparql_store_table,
+    virtuoso_command,
+    write_config,
+)
 
-VIRTUOSO = shutil.which("virtuoso-t")
-VIRTUOSO_INI = Path("/etc/virtuoso-opensource-7/virtuoso.ini")
-ISQL = shutil.which("isql-vt")
 BACKENDS = ("embedded", "oxigraph-1", "oxigraph-4", "virtuoso-4")
 
 
-class VirtuosoServer:
-    """``virtuoso-t`` in the foreground on free loopback ports, its database in ``folder``; /sparql takes updates."""
-
-    def __init__(self, folder: Path) -> None:
-        if VIRTUOSO is None or ISQL is None:
-            raise RuntimeError("virtuoso-t is missing: apt-get install virtuoso-opensource")
-        folder.mkdir(parents=True)
-        self.folder, self.sql_port, self.http_port = folder, free_port(), free_port()
-        self.url = f"http://127.0.0.1:{self.http_port}/"
-        self.process: subprocess.Popen | None = None
-        ini = VIRTUOSO_INI.read_text(encoding="utf-8").replace("/var/lib/virtuoso-opensource-7/db/", f"{folder}/")
-        settings = {"ServerPort": None, "MaxClientConnections": "40", "ServerThreads": "40",
-                    "NumberOfBuffers": "20000", "MaxDirtyBuffers": "15000"}
-        lines, section = [], ""
-        for line in ini.splitlines():
-            if line.startswith("["):
-                section = line.strip()
-            key = line.split("=", 1)[0].strip()
-            if key == "ServerPort":
-                port = self.sql_port if section == "[Parameters]" else self.http_port
-                line = f"ServerPort = 127.0.0.1:{port}" if section in ("[Parameters]", "[HTTPServer]") else line
-            elif key in settings and settings[key] is not None:
-                line = f"{key} = {settings[key]}"
-            lines.append(line)
-        (folder / "virtuoso.ini").write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-    @property
-    def query_url(self) -> str:
-        return self.url + "sparql"
-
-    update_url = query_url
-
-    def start(self, timeout: float = 120) -> VirtuosoServer:
-        with (self.folder / "out.log").open("ab") as log:
-            self.process = subprocess.Popen([VIRTUOSO, "-f", "-c", str(self.folder / "virtuoso.ini")],
-                                            cwd=self.folder, stdout=log, stderr=log, start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"virtuoso exited: {(self.folder / 'out.log').read_text(errors='replace')}")
-            try:
-                requests.get(self.query_url, params={"query": "ASK {}"}, timeout=1).raise_for_status()
-                break
-            except requests.RequestException:
-                time.sleep(0.3)
-        else:
-            raise RuntimeError("virtuoso did not start")
-        subprocess.run([ISQL, f"127.0.0.1:{self.sql_port}", "dba", "dba"], input='GRANT SPARQL_UPDATE TO "SPARQL";\n',
-                       text=True, capture_output=True, check=True, timeout=30)
-        return self
-
-    def stop(self) -> None:
-        if self.process:
-            terminate(self.process)
-
-
 Engine = OxigraphServer | VirtuosoServer
-
-
-def store_table(pods: Engine, merged: Engine, dialect: str, lock_dir: Path) -> str:
-    return "\n".join([
-        "[store]", 'backend = "sparql"', f'dialect = "{dialect}"', f'query_url = "{pods.query_url}"',
-        f'update_url = "{pods.update_url}"', "timeout_s = 30", f'lock_dir = "{lock_dir}"',
-        "[store.federation]", f'query_url = "{merged.query_url}"', f'update_url = "{merged.update_url}"', ""])
 
 
 @dataclass
@@ -154,6 +94,19 @@ def timed(method: Callable[..., requests.Response], url: str, status: int, **arg
     return time.perf_counter() - started
 
 
+def wait_for_harvest(node: ServerProcess, proposals: int, timeout: float = 120) -> float:
+    """Seconds until the merged graph holds every proposal written (the node harvests its own pods)."""
+    count = "SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE { ?p a <https://w3id.org/dds/ns#Proposal> }"
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        response = requests.post(f"{node.url}sparql", data={"query": count}, timeout=60,
+                                 headers={"Accept": "application/sparql-results+json"})
+        if response.ok and int(response.json()["results"]["bindings"][0]["n"]["value"]) >= proposals:
+            return time.perf_counter() - started
+        time.sleep(0.5)
+    raise RuntimeError(f"the merged graph did not hold the {proposals} proposals within {timeout:g} s")
+
+
 def endpoint_medians(node: ServerProcess) -> dict[str, tuple[float, int]]:
     """The six federation queries (and the trivial one) through /sparql: median ms of five runs, and rows."""
     layout = Layout(per_pod=1000, base_port=0)
@@ -185,7 +138,8 @@ def engines_for(backend: str, directory: Path) -> tuple[list[Engine], str]:
         dialect = "virtuoso"
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(lambda engine: engine.start(), engines))
-    return engines, store_table(engines[0], engines[1], dialect, directory / "locks")
+    return engines, sparql_store_table(engines[0], engines[1], timeout_s=30, lock_dir=directory / "locks",
+                                       dialect=dialect)
 
 
 def run(backend: str, directory: Path, posts: int, gets: int, clients: int) -> dict[str, tuple[float, int]]:
@@ -220,7 +174,8 @@ def run(backend: str, directory: Path, posts: int, gets: int, clients: int) -> d
         print(f"{backend}: feed whole: {whole}")
         for phase in phases:
             print(phase.line(), flush=True)
-        time.sleep(4)  # a harvest round: the merged graph holds the pod's proposals
+        harvested_in = wait_for_harvest(node, posts + 10)
+        print(f"  the merged graph held the {posts + 10} proposals {harvested_in:.1f} s after the last GET")
         return endpoint_medians(node)
     finally:
         node.stop()
@@ -239,7 +194,7 @@ def main() -> None:
           f"{args.clients} clients")
     endpoint: dict[str, dict[str, tuple[float, int]]] = {}
     for backend in args.backends:
-        if backend.startswith("virtuoso") and VIRTUOSO is None:
+        if backend.startswith("virtuoso") and virtuoso_command() is None:
             print(f"{backend}: skipped, virtuoso-t is missing (apt-get install virtuoso-opensource)")
             continue
         with tempfile.TemporaryDirectory() as directory:

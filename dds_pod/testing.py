@@ -262,14 +262,82 @@ class SilentServer:
             connection.close()
 
 
-Engine = OxigraphServer | SilentServer
+class VirtuosoServer:
+    """``virtuoso-t`` (Debian's virtuoso-opensource) in the foreground on free loopback ports, its database in
+    ``folder``, Debian's configuration with more threads and buffers; its anonymous SPARQL user may update."""
+
+    def __init__(self, folder: Path) -> None:
+        command = virtuoso_command()
+        if command is None:
+            raise RuntimeError("virtuoso-t is missing: apt-get install virtuoso-opensource")
+        self.command = command
+        folder.mkdir(parents=True)
+        self.folder, self.sql_port, self.http_port = folder, free_port(), free_port()
+        self.url = f"http://127.0.0.1:{self.http_port}/"
+        self.process: subprocess.Popen | None = None
+        ini = VIRTUOSO_INI.read_text(encoding="utf-8").replace("/var/lib/virtuoso-opensource-7/db/", f"{folder}/")
+        settings = {"ServerPort": None, "MaxClientConnections": "40", "ServerThreads": "40",
+                    "NumberOfBuffers": "20000", "MaxDirtyBuffers": "15000"}
+        lines, section = [], ""
+        for line in ini.splitlines():
+            if line.startswith("["):
+                section = line.strip()
+            key = line.split("=", 1)[0].strip()
+            if key == "ServerPort":
+                port = self.sql_port if section == "[Parameters]" else self.http_port
+                line = f"ServerPort = 127.0.0.1:{port}" if section in ("[Parameters]", "[HTTPServer]") else line
+            elif key in settings and settings[key] is not None:
+                line = f"{key} = {settings[key]}"
+            lines.append(line)
+        (folder / "virtuoso.ini").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    @property
+    def query_url(self) -> str:
+        return self.url + "sparql"
+
+    update_url = query_url
+
+    def start(self, timeout: float = 120) -> VirtuosoServer:
+        with (self.folder / "out.log").open("ab") as log:
+            self.process = subprocess.Popen([self.command[0], "-f", "-c", str(self.folder / "virtuoso.ini")],
+                                            cwd=self.folder, stdout=log, stderr=log, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"virtuoso exited: {(self.folder / 'out.log').read_text(errors='replace')}")
+            try:
+                requests.get(self.query_url, params={"query": "ASK {}"}, timeout=1).raise_for_status()
+                break
+            except requests.RequestException:
+                time.sleep(0.3)
+        else:
+            raise RuntimeError("virtuoso did not start")
+        subprocess.run([self.command[1], f"127.0.0.1:{self.sql_port}", "dba", "dba"], text=True,
+                       input='GRANT SPARQL_UPDATE TO "SPARQL";\n', capture_output=True, check=True, timeout=30)
+        return self
+
+    def stop(self) -> None:
+        if self.process:
+            terminate(self.process)
 
 
-def sparql_store_table(pods: Engine, federation: Engine, timeout_s: float = 5, lock_dir: Path | None = None) -> str:
-    """The ``[store]`` table of a node whose pods and merged graph live on two engines (Oxigraph servers, or one
-    that hangs); ``lock_dir``: the folder of its processes' write locks."""
+def virtuoso_command() -> tuple[str, str] | None:
+    """Virtuoso's server and its SQL client, when installed (``apt-get install virtuoso-opensource``)."""
+    server, client = shutil.which("virtuoso-t"), shutil.which("isql-vt")
+    return (server, client) if server and client and VIRTUOSO_INI.exists() else None
+
+
+Engine = OxigraphServer | SilentServer | VirtuosoServer
+
+
+def sparql_store_table(pods: Engine, federation: Engine, timeout_s: float = 5, lock_dir: Path | None = None,
+                       dialect: str | None = None) -> str:
+    """The ``[store]`` table of a node whose pods and merged graph live on two engines (Oxigraph or Virtuoso
+    servers, or one that hangs); ``lock_dir``: the folder of its processes' write locks; ``dialect`` the engines'
+    (:mod:`dds_pod.store.dialects`), when not Oxigraph's."""
     return "\n".join([
-        "[store]", 'backend = "sparql"', f'query_url = "{pods.query_url}"', f'update_url = "{pods.update_url}"',
+        "[store]", 'backend = "sparql"', *([f'dialect = "{dialect}"'] if dialect else []),
+        f'query_url = "{pods.query_url}"', f'update_url = "{pods.update_url}"',
         f"timeout_s = {timeout_s}", *([f'lock_dir = "{lock_dir}"'] if lock_dir is not None else []),
         "[store.federation]", f'query_url = "{federation.query_url}"',
         f'update_url = "{federation.update_url}"', ""])
@@ -323,6 +391,7 @@ class EngineSet:
 
 
 _engines: EngineSet | None = None
+VIRTUOSO_INI = Path("/etc/virtuoso-opensource-7/virtuoso.ini")
 STORE_TABLE = re.compile(r"^\[store\]", re.MULTILINE)
 
 
