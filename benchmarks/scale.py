@@ -12,6 +12,8 @@ engine's cost per query, not a large federation's), median of five runs.
 
 Virtuoso (Debian's ``virtuoso-opensource``, not in CI) is skipped when ``virtuoso-t`` is missing. Each of its
 instances gets a folder, a configuration and ports of its own, and its anonymous SPARQL user the right to update.
+It refuses an update whose SQL translation passes 10 000 lines, as the harvester's batch of many resources does:
+its merged graph then holds only what smaller harvests brought, which the printed count shows.
 
     .venv/bin/python -m benchmarks.scale [--posts 200] [--gets 400] [--clients 16] [--backends embedded ...]
 """
@@ -94,17 +96,19 @@ def timed(method: Callable[..., requests.Response], url: str, status: int, **arg
     return time.perf_counter() - started
 
 
-def wait_for_harvest(node: ServerProcess, proposals: int, timeout: float = 120) -> float:
-    """Seconds until the merged graph holds every proposal written (the node harvests its own pods)."""
+def wait_for_harvest(node: ServerProcess, proposals: int, timeout: float = 30) -> tuple[float, int]:
+    """Seconds until the merged graph holds every proposal written (the node harvests its own pods), and how many it
+    holds then; after ``timeout``, how many it holds (Virtuoso refuses the harvester's larger updates)."""
     count = "SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE { ?p a <https://w3id.org/dds/ns#Proposal> }"
-    started = time.perf_counter()
+    started, held = time.perf_counter(), 0
     while time.perf_counter() - started < timeout:
         response = requests.post(f"{node.url}sparql", data={"query": count}, timeout=60,
                                  headers={"Accept": "application/sparql-results+json"})
-        if response.ok and int(response.json()["results"]["bindings"][0]["n"]["value"]) >= proposals:
-            return time.perf_counter() - started
+        held = int(response.json()["results"]["bindings"][0]["n"]["value"]) if response.ok else held
+        if held >= proposals:
+            break
         time.sleep(0.5)
-    raise RuntimeError(f"the merged graph did not hold the {proposals} proposals within {timeout:g} s")
+    return time.perf_counter() - started, held
 
 
 def endpoint_medians(node: ServerProcess) -> dict[str, tuple[float, int]]:
@@ -174,8 +178,8 @@ def run(backend: str, directory: Path, posts: int, gets: int, clients: int) -> d
         print(f"{backend}: feed whole: {whole}")
         for phase in phases:
             print(phase.line(), flush=True)
-        harvested_in = wait_for_harvest(node, posts + 10)
-        print(f"  the merged graph held the {posts + 10} proposals {harvested_in:.1f} s after the last GET")
+        seconds, held = wait_for_harvest(node, posts + 10)
+        print(f"  the merged graph held {held} of the {posts + 10} proposals {seconds:.1f} s after the last GET")
         return endpoint_medians(node)
     finally:
         node.stop()
