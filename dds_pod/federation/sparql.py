@@ -218,6 +218,11 @@ def evaluate(store: Store, sparql: str, dataset: Dataset, accept: Accept, limits
         return _triples(results, accept, limits)
     except (OSError, RuntimeError) as error:
         raise QueryFailed(f"the query could not be evaluated: {error}") from None
+    finally:
+        # The query's parse (rdflib's, in check_query) leaves reference cycles that reach this frame: without this,
+        # the results would be freed by the garbage collector in whichever thread it runs, which pyoxigraph forbids
+        # (its results belong to the thread that made them; the query ran in a thread of its own).
+        del results
 
 
 def _dataset_arguments(query: CheckedQuery, dataset: Dataset) -> dict:
