@@ -13,7 +13,10 @@ written, plus Oxigraph's ``union-default-graph`` parameter). ``virtuoso`` (Virtu
   constant clause", error SP031), which SPARQL 1.1 allows;
 - blank node labels renamed in SPARQL JSON results: it writes them ``nodeID://b10003``, not a valid label;
 - an Accept header naming only the format of the query's form: asked a CONSTRUCT with SPARQL JSON preferred, it
-  answers a table of ``s``, ``p``, ``o`` in SPARQL JSON instead of a graph.
+  answers a table of ``s``, ``p``, ``o`` in SPARQL JSON instead of a graph;
+- updates that begin with ``DEFINE sql:big-data-const 1``: its endpoint compiles the constants of ``INSERT DATA``
+  into SQL by default, and refuses a request whose SQL passes 10 000 lines ("SP031 ... The length of generated SQL
+  text has exceeded 10000 lines"), which 1 500 quads do.
 """
 
 from __future__ import annotations
@@ -51,7 +54,8 @@ class Dialect:
     """What an engine needs: ``union_parameter`` the request parameter that makes the default graph the union ("":
     none), ``default_graph_is_union`` whether it always is, ``form_queries`` whether queries are sent form-encoded,
     ``blank_nodes_in_data`` whether ``INSERT DATA`` takes blank nodes, ``accept_by_form`` whether the Accept header
-    names the query form's format only, ``fix_results`` what to do to a SPARQL JSON answer before it is read."""
+    names the query form's format only, ``fix_results`` what to do to a SPARQL JSON answer before it is read,
+    ``update_prologue`` what an update request begins with."""
 
     name: str
     union_parameter: str = "union-default-graph"
@@ -60,6 +64,7 @@ class Dialect:
     blank_nodes_in_data: bool = True
     accept_by_form: bool = False
     fix_results: Callable[[bytes], bytes] = lambda body: body
+    update_prologue: str = ""
 
     def query_request(self, sparql: str, parameters: Mapping[str, list[str]]) -> QueryRequest:
         accept = _accept_of_form(sparql) if self.accept_by_form else QUERY_ACCEPT
@@ -95,4 +100,5 @@ def dialect(name: str) -> Dialect:
 
 register(Dialect("oxigraph"))
 register(Dialect("virtuoso", union_parameter="", default_graph_is_union=True, form_queries=True,
-                 blank_nodes_in_data=False, accept_by_form=True, fix_results=_virtuoso_results))
+                 blank_nodes_in_data=False, accept_by_form=True, fix_results=_virtuoso_results,
+                 update_prologue="DEFINE sql:big-data-const 1\n"))

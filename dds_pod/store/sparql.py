@@ -180,7 +180,7 @@ class SparqlStore(Store):
     def commit(self, change: Change) -> None:
         update = update_request(change, self.dialect.blank_nodes_in_data)
         if update:
-            self._post(self.update_url, update, "application/sparql-update", {}, None)
+            self._post(self.update_url, self.dialect.update_prologue + update, "application/sparql-update", {}, None)
 
     def write_lock(self, name: str) -> AbstractContextManager[object]:
         """A lock of every process writing ``name`` in this dataset on this machine, waited for at most

@@ -92,3 +92,15 @@ def test_the_endpoint_answers_the_union_of_the_graphs_rows_and_graphs(node):
     assert graph.status_code == 200, graph.text[:300]
     triples = list(ox.parse(graph.content, format=ox.RdfFormat.N_TRIPLES))
     assert triples and all(triple.subject == ox.NamedNode(iri) for triple in triples)
+
+
+def test_a_resource_of_two_thousand_triples_is_stored_whole(node):
+    """Virtuoso's endpoint refuses an INSERT DATA of this size unless told to pass its constants as data."""
+    turtle = "@prefix ex: <http://example.org/> .\n" + "\n".join(
+        f"<#item{i}> ex:rank {i} ; ex:label \"élément {i}\"@fr ." for i in range(1000))
+    created = requests.post(f"{node.url}bordeaux/notes/", data=turtle.encode(), timeout=60,
+                            headers={"Content-Type": "text/turtle", **auth()})
+    assert created.status_code == 201, created.text[:500]
+    read = requests.get(created.headers["Location"], headers={"Accept": "text/turtle"}, timeout=30)
+    graph = Graph().parse(data=read.text, format="turtle", publicID=created.headers["Location"])
+    assert len(set(graph.objects(None, Namespace("http://example.org/").rank))) == 1000
