@@ -11,7 +11,7 @@ CHROMIUM := /usr/bin/chromium
 # The demo's seeds, shared with the browser tests: one POD=[KIND:]PATH per line of examples/demo-seeds.txt.
 SEEDS = $(addprefix --seed ,$(shell grep -v '^\#' examples/demo-seeds.txt))
 
-.PHONY: install run test test-tools js conformance-tools conformance chromium apertium postgresql screenshots lint bench clean messages
+.PHONY: install run test test-sparql test-tools js conformance-tools conformance chromium apertium postgresql screenshots lint bench clean messages
 
 # The interface's catalogs are compiled here (the .mo files are not committed): editing a .po reinstalls.
 $(STAMP): pyproject.toml $(CATALOGS)
@@ -34,6 +34,15 @@ test: $(STAMP) test-tools
 	$(BIN)/ruff check dds_pod tests benchmarks
 	$(BIN)/mypy dds_pod
 	$(BIN)/pytest
+
+# The end-to-end suites of the pods, the federation, the reactions and the interface again, every node they start on
+# two Oxigraph servers of its own through the sparql store backend (tests/e2e/conftest.py starts and stops them).
+# Chosen to stay under 150 s on 2 cores under load (test_inbox, 45 s more, is left out: test_reactions covers the
+# inbox); the other suites are the embedded store's alone, or start the engines they need themselves.
+SPARQL_SUITES := $(addprefix tests/e2e/test_,$(addsuffix .py,ldp writes solid_writes feed feed_pages paging_rdf \
+	replies_container federation search sparql reactions interface explore))
+test-sparql: $(STAMP) test-tools
+	$(BIN)/pytest -q --store=sparql $(SPARQL_SUITES)
 
 # What the end-to-end tests drive besides Python; each is installed when the machine can, or its tests skip.
 test-tools: js conformance-tools chromium apertium postgresql

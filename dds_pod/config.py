@@ -52,6 +52,7 @@ class FederationConfig:
     interval_s: float = 60.0
     query_timeout_s: float = 10.0
     max_results: int = 100_000
+    query_max_bytes: int = 64 * 1024 * 1024  # of one SPARQL answer: the node's, and what it reads of a remote engine
     query_memory_mb: int = 1024  # what one SPARQL query may allocate beyond what the server holds
     query_slots: int = 4  # SPARQL queries evaluated at once; more wait briefly, then answer 503
     fetch_timeout_s: float = 10.0
@@ -427,6 +428,7 @@ def _federation(raw: dict[str, Any]) -> FederationConfig:
         interval_s=_positive_number(raw, "interval_s", defaults.interval_s),
         query_timeout_s=_positive_number(raw, "query_timeout_s", defaults.query_timeout_s),
         max_results=_positive_int(raw, "max_results", defaults.max_results, "federation."),
+        query_max_bytes=_positive_int(raw, "query_max_bytes", defaults.query_max_bytes, "federation."),
         query_memory_mb=_positive_int(raw, "query_memory_mb", defaults.query_memory_mb, "federation."),
         query_slots=_positive_int(raw, "query_slots", defaults.query_slots, "federation."),
         fetch_timeout_s=_positive_number(raw, "fetch_timeout_s", defaults.fetch_timeout_s),

@@ -106,6 +106,13 @@ class SearchUnavailable(StoreUnavailable):
     title = "Search index unavailable"
 
 
+class AnswerTooLarge(DDSError):
+    """The engine's answer to a query ran past the bytes its caller would read: reading stopped there."""
+
+    status = 422
+    title = "Result too large"
+
+
 class PreconditionFailed(DDSError):
     status = 412
     title = "Precondition failed"

@@ -140,7 +140,11 @@ class Node:
         :class:`StoreUnavailable` while the store does not answer (tried again at most every RETRY_READY_S)."""
         if self._ready:
             return
-        with self._ready_lock:
+        # One request tries at a time; the others answer at once rather than queue behind it for the engine's time
+        # out, which would take every server thread while an engine hangs.
+        if not self._ready_lock.acquire(blocking=False):
+            raise StoreUnavailable(f"the node is waiting for its store: {self._waiting or 'it is being asked'}")
+        try:
             if self._ready:
                 return
             if time.monotonic() - self._tried < RETRY_READY_S:
@@ -152,6 +156,8 @@ class Node:
                 self._waiting = exc.message
                 raise StoreUnavailable(f"the node is waiting for its store: {exc.message}") from None
             self._ready = True
+        finally:
+            self._ready_lock.release()
 
     def _prepare(self) -> None:
         for pod in self.pods.values():

@@ -28,6 +28,7 @@ import select
 import signal
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import NoReturn
@@ -395,6 +396,17 @@ def _describe_status(status: int) -> str:
     return f"exit status {os.waitstatus_to_exitcode(status)}"
 
 
+def _forget_frames(error: BaseException | None) -> None:
+    """Free the locals of the frames an error of the work holds (its own and those of the errors it was raised
+    from) in the work's thread: pyoxigraph's results may only be freed by the thread that made them, and the error
+    is raised again in the caller's."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        traceback.clear_frames(error.__traceback__)
+        error = error.__cause__ or error.__context__
+
+
 def _in_thread(work: Work, limits: Limits) -> bytes:
     """Where fork is missing: the answer keeps its deadline, but overdue work runs on unseen."""
     outcome: dict[str, object] = {}
@@ -403,6 +415,7 @@ def _in_thread(work: Work, limits: Limits) -> bytes:
         try:
             outcome["answer"] = work()
         except BaseException as error:
+            _forget_frames(error)
             outcome["error"] = error
 
     thread = threading.Thread(target=target, name="sandbox-work", daemon=True)

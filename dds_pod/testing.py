@@ -1,13 +1,14 @@
 """Real ``dds-pod serve`` processes on loopback ports, for the end-to-end tests and the benchmarks (as ``flask.testing``
 serves Flask's tests): a configuration writer, a process that starts, stops and is killed, a loopback HTTP server, and
-an Oxigraph SPARQL server for the ``sparql`` store backend, and a PostgreSQL server for the ``postgres`` search
-backend."""
+an Oxigraph SPARQL server for the ``sparql`` store backend, with the engines every node of a test run may be moved
+onto (:class:`EngineSet`), and a PostgreSQL server for the ``postgres`` search backend."""
 
 from __future__ import annotations
 
 import glob
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -16,10 +17,11 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import pyoxigraph as ox
 import requests
 
 TOKENS = {"bordeaux": "bordeaux-secret-token", "paris": "paris-secret-token"}
@@ -117,6 +119,8 @@ class ServerProcess:
 
     def start(self, timeout: float = 30, status: int = 200) -> ServerProcess:
         """Start the node and wait until its root answers ``status`` (503: a node waiting for its store)."""
+        if _engines is not None:
+            _engines.serve(self.config)
         env = {**os.environ, "DDS_TEST_TOKEN_PARIS": TOKENS["paris"]}
         self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(
@@ -143,9 +147,12 @@ class ServerProcess:
         self._log.close()
 
     def stop(self) -> None:
+        """A clean shutdown; the engines of a node moved onto them (:class:`EngineSet`) stop with it."""
         if self.process:
             terminate(self.process)
         self._log.close()
+        if _engines is not None:
+            _engines.release(self.config)
 
     @property
     def alive(self) -> bool:
@@ -181,6 +188,12 @@ class OxigraphServer:
     def update_url(self) -> str:
         return self.url + "update"
 
+    def load(self, quads: Iterable[ox.Quad]) -> None:
+        """Add quads to the dataset through the Graph Store Protocol, as a data import would."""
+        body = ox.serialize(quads, format=ox.RdfFormat.N_QUADS)
+        requests.post(self.url + "store", data=body, headers={"Content-Type": "application/n-quads"},
+                      timeout=30).raise_for_status()
+
     def start(self, timeout: float = 30) -> OxigraphServer:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
@@ -200,6 +213,136 @@ class OxigraphServer:
     def stop(self) -> None:
         if self.process:
             terminate(self.process)
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def pause(self) -> None:
+        """SIGSTOP: the engine keeps its connections open and answers nothing, as an engine stuck on a lock."""
+        if self.process:
+            os.killpg(self.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.process:
+            os.killpg(self.process.pid, signal.SIGCONT)
+
+
+class SilentServer:
+    """A loopback TCP server that accepts every connection and never answers: an engine that hangs. ``accepted``
+    counts the connections it took."""
+
+    def __init__(self) -> None:
+        self._socket = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}/"
+        self.accepted = 0
+        self._held: list[socket.socket] = []
+        self._closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def query_url(self) -> str:
+        return self.url + "query"
+
+    @property
+    def update_url(self) -> str:
+        return self.url + "update"
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                connection, _ = self._socket.accept()
+            except OSError:  # closed
+                return
+            self.accepted += 1
+            self._held.append(connection)
+
+    def close(self) -> None:
+        self._closed = True
+        self._socket.close()
+        for connection in self._held:
+            connection.close()
+
+
+class VirtuosoServer:
+    """``virtuoso-t`` (Debian's virtuoso-opensource) in the foreground on free loopback ports, its database in
+    ``folder``, Debian's configuration with more threads and buffers; its anonymous SPARQL user may update."""
+
+    def __init__(self, folder: Path) -> None:
+        command = virtuoso_command()
+        if command is None:
+            raise RuntimeError("virtuoso-t is missing: apt-get install virtuoso-opensource")
+        self.command = command
+        folder.mkdir(parents=True)
+        self.folder, self.sql_port, self.http_port = folder, free_port(), free_port()
+        self.url = f"http://127.0.0.1:{self.http_port}/"
+        self.process: subprocess.Popen | None = None
+        ini = VIRTUOSO_INI.read_text(encoding="utf-8").replace("/var/lib/virtuoso-opensource-7/db/", f"{folder}/")
+        settings = {"ServerPort": None, "MaxClientConnections": "40", "ServerThreads": "40",
+                    "NumberOfBuffers": "20000", "MaxDirtyBuffers": "15000"}
+        lines, section = [], ""
+        for line in ini.splitlines():
+            if line.startswith("["):
+                section = line.strip()
+            key = line.split("=", 1)[0].strip()
+            if key == "ServerPort":
+                port = self.sql_port if section == "[Parameters]" else self.http_port
+                line = f"ServerPort = 127.0.0.1:{port}" if section in ("[Parameters]", "[HTTPServer]") else line
+            elif key in settings and settings[key] is not None:
+                line = f"{key} = {settings[key]}"
+            lines.append(line)
+        (folder / "virtuoso.ini").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    @property
+    def query_url(self) -> str:
+        return self.url + "sparql"
+
+    update_url = query_url
+
+    def start(self, timeout: float = 120) -> VirtuosoServer:
+        with (self.folder / "out.log").open("ab") as log:
+            self.process = subprocess.Popen([self.command[0], "-f", "-c", str(self.folder / "virtuoso.ini")],
+                                            cwd=self.folder, stdout=log, stderr=log, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"virtuoso exited: {(self.folder / 'out.log').read_text(errors='replace')}")
+            try:
+                requests.get(self.query_url, params={"query": "ASK {}"}, timeout=1).raise_for_status()
+                break
+            except requests.RequestException:
+                time.sleep(0.3)
+        else:
+            raise RuntimeError("virtuoso did not start")
+        subprocess.run([self.command[1], f"127.0.0.1:{self.sql_port}", "dba", "dba"], text=True,
+                       input='GRANT SPARQL_UPDATE TO "SPARQL";\n', capture_output=True, check=True, timeout=30)
+        return self
+
+    def stop(self) -> None:
+        if self.process:
+            terminate(self.process)
+
+
+def virtuoso_command() -> tuple[str, str] | None:
+    """Virtuoso's server and its SQL client, when installed (``apt-get install virtuoso-opensource``)."""
+    server, client = shutil.which("virtuoso-t"), shutil.which("isql-vt")
+    return (server, client) if server and client and VIRTUOSO_INI.exists() else None
+
+
+Engine = OxigraphServer | SilentServer | VirtuosoServer
+
+
+def sparql_store_table(pods: Engine, federation: Engine, timeout_s: float = 5, lock_dir: Path | None = None,
+                       dialect: str | None = None) -> str:
+    """The ``[store]`` table of a node whose pods and merged graph live on two engines (Oxigraph or Virtuoso
+    servers, or one that hangs); ``lock_dir``: the folder of its processes' write locks; ``dialect`` the engines'
+    (:mod:`dds_pod.store.dialects`), when not Oxigraph's."""
+    return "\n".join([
+        "[store]", 'backend = "sparql"', *([f'dialect = "{dialect}"'] if dialect else []),
+        f'query_url = "{pods.query_url}"', f'update_url = "{pods.update_url}"',
+        f"timeout_s = {timeout_s}", *([f'lock_dir = "{lock_dir}"'] if lock_dir is not None else []),
+        "[store.federation]", f'query_url = "{federation.query_url}"',
+        f'update_url = "{federation.update_url}"', ""])
 
 
 def postgres_bindir() -> Path | None:
@@ -286,15 +429,70 @@ def postgres_search_table(server: PostgresServer, schema: str = "dds_search", st
                       f"statement_timeout_s = {statement_timeout_s}", f"connect_timeout_s = {connect_timeout_s}", ""])
 
 
-def sparql_store_table(pods: OxigraphServer, federation: OxigraphServer, timeout_s: float = 5,
-                       lock_dir: Path | None = None) -> str:
-    """The ``[store]`` table of a node whose pods and merged graph live on two Oxigraph servers; ``lock_dir``: the
-    folder of its processes' write locks."""
-    return "\n".join([
-        "[store]", 'backend = "sparql"', f'query_url = "{pods.query_url}"', f'update_url = "{pods.update_url}"',
-        f"timeout_s = {timeout_s}", *([f'lock_dir = "{lock_dir}"'] if lock_dir is not None else []),
-        "[store.federation]", f'query_url = "{federation.query_url}"',
-        f'update_url = "{federation.update_url}"', ""])
+
+class EngineSet:
+    """Two Oxigraph servers for each node a test run starts, whose configuration is given its ``[store]`` table.
+
+    Under ``pytest --store=sparql`` every node of the end-to-end suites is moved onto engines of its own: the node's
+    graphs include fixed names (``urn:dds:meta``, its inbox, its outbox), so two nodes could not share a dataset, and
+    a node's engines must outlive it to give a restarted node its data back. They are found again by the node's
+    configuration file: a node started again (even by another :class:`ServerProcess`) finds its engines, started
+    again on their folders if its clean stop had stopped them; a killed node leaves them running, as a crash of a
+    node leaves its engine up. A configuration that names a store of its own is left alone."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._engines: dict[Path, tuple[OxigraphServer, OxigraphServer]] = {}
+
+    def serve(self, config: Path) -> tuple[OxigraphServer, OxigraphServer] | None:
+        """Make sure the engines of the node of ``config`` answer, the first time appending its ``[store]`` table;
+        they are its pods' and its merged graph's (None: the configuration names a store of its own)."""
+        key = config.resolve()
+        engines = self._engines.get(key)
+        names_a_store = STORE_TABLE.search(config.read_text(encoding="utf-8")) is not None
+        if engines is None:
+            if names_a_store:
+                return None
+            folder = self.directory / f"engines-{len(self._engines)}"
+            folder.mkdir(parents=True)
+            engines = (OxigraphServer(folder / "pods", folder / "pods.log"),
+                       OxigraphServer(folder / "merged", folder / "merged.log"))
+            self._engines[key] = engines
+        if not names_a_store:  # the first start, or a test wrote the configuration again
+            with config.open("a", encoding="utf-8") as file:
+                file.write("\n" + sparql_store_table(*engines))
+        for engine in engines:
+            if not engine.alive:
+                engine.start()
+        return engines
+
+    def release(self, config: Path) -> None:
+        """The node of ``config`` stopped cleanly: so do its engines, their data kept for a later start."""
+        for engine in self._engines.get(config.resolve(), ()):
+            engine.stop()
+
+    def close(self) -> None:
+        for engines in self._engines.values():
+            for engine in engines:
+                engine.stop()
+
+
+_engines: EngineSet | None = None
+VIRTUOSO_INI = Path("/etc/virtuoso-opensource-7/virtuoso.ini")
+STORE_TABLE = re.compile(r"^\[store\]", re.MULTILINE)
+
+
+def serve_on_engines(engines: EngineSet | None) -> None:
+    """From now on, every :class:`ServerProcess` runs its node on ``engines`` (None: on the store its
+    configuration names, embedded by default)."""
+    global _engines
+    _engines = engines
+
+
+def node_engines(config: Path) -> tuple[OxigraphServer, OxigraphServer] | None:
+    """The engines, started, that the node of ``config`` will run on (its pods', its merged graph's), so that a test
+    can fill them before the node starts; None when the node keeps the store its configuration names."""
+    return _engines.serve(config) if _engines is not None else None
 
 
 class ChatReply:

@@ -19,7 +19,7 @@ import pyoxigraph as ox
 
 from .. import negotiation, sandbox
 from ..config import FederationConfig
-from ..errors import DDSError, NotAcceptable
+from ..errors import AnswerTooLarge, DDSError, NotAcceptable
 from ..negotiation import Accept
 from ..sparql_checks import CheckedQuery, Refused, Unparsable, check_query
 from ..store import Store
@@ -43,6 +43,9 @@ GRAPH_FORMATS: dict[str, ox.RdfFormat] = {
     "application/json": ox.RdfFormat.JSON_LD,
 }
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+# How long past a query's time limit a remote engine's answer is still read: the limit answers the client first
+# (503 "Query timeout"), then the thread reading the engine gives up in turn.
+REMOTE_GRACE_S = 0.5
 
 SD = "http://www.w3.org/ns/sparql-service-description#"
 FORMATS = "http://www.w3.org/ns/formats/"
@@ -114,7 +117,7 @@ class Limits:
     @classmethod
     def from_config(cls, federation: FederationConfig) -> Limits:
         return cls(timeout_s=federation.query_timeout_s, max_results=federation.max_results,
-                   memory_mb=federation.query_memory_mb)
+                   max_bytes=federation.query_max_bytes, memory_mb=federation.query_memory_mb)
 
     @property
     def child(self) -> sandbox.Limits:
@@ -134,14 +137,15 @@ class QueryService:
     """Runs read-only SPARQL queries on a store, each within the limits, in a confined child where possible.
 
     ``slots`` bounds the queries evaluated at once (no bound without it); ``isolate`` False evaluates in a
-    thread instead of a child, as does a store that evaluates its queries elsewhere unless told otherwise.
+    thread instead of a child, as does a store that evaluates its queries elsewhere unless told otherwise. Such a
+    store is given the limits too: no child holds its answer, so it bounds the time and bytes it reads itself.
     """
 
     def __init__(self, store: Store, endpoint: str, limits: Limits | None = None, isolate: bool | None = None,
                  slots: sandbox.Slots | None = None) -> None:
-        self.store = store
-        self.endpoint = endpoint
         self.limits = limits or Limits()
+        self.store = store.bounded(self.limits.timeout_s + REMOTE_GRACE_S, self.limits.max_bytes)
+        self.endpoint = endpoint
         self.isolate = False if isolate is None and store.evaluates_elsewhere else isolate
         self.slots = slots
 
@@ -204,6 +208,8 @@ def evaluate(store: Store, sparql: str, dataset: Dataset, accept: Accept, limits
         results = store.query(sparql, base_iri=base_iri, **_dataset_arguments(checked, dataset))
     except SyntaxError as error:
         raise MalformedQuery(str(error)) from None
+    except AnswerTooLarge:
+        raise ResultTooLarge(_bytes_message(limits)) from None
     try:
         if isinstance(results, ox.QueryBoolean):
             return _boolean(results, accept)
@@ -212,6 +218,11 @@ def evaluate(store: Store, sparql: str, dataset: Dataset, accept: Accept, limits
         return _triples(results, accept, limits)
     except (OSError, RuntimeError) as error:
         raise QueryFailed(f"the query could not be evaluated: {error}") from None
+    finally:
+        # The query's parse (rdflib's, in check_query) leaves reference cycles that reach this frame: without this,
+        # the results would be freed by the garbage collector in whichever thread it runs, which pyoxigraph forbids
+        # (its results belong to the thread that made them; the query ran in a thread of its own).
+        del results
 
 
 def _dataset_arguments(query: CheckedQuery, dataset: Dataset) -> dict:

@@ -20,7 +20,7 @@ from typing import Protocol
 import pyoxigraph as ox
 
 from ..changes import Event
-from ..errors import Gone, NotFound
+from ..errors import Gone, NotFound, StoreUnavailable
 from ..ldp.hooks import StagedWrite
 from ..ldp.resources import CREATED, Pod
 from ..store import Change
@@ -68,6 +68,8 @@ class PodWatcher:
         notify is logged, never turned into the writer's error."""
         try:
             self._tell()
+        except StoreUnavailable as exc:  # told with the next commit, which reads the feed from the last told
+            log.warning("notifications of %s wait for the store: %s", self.pod.url, exc.message)
         except Exception:
             log.exception("notifications of %s could not be told", self.pod.url)
 

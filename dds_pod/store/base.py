@@ -109,6 +109,12 @@ class Store(ABC):
         locks: dict[str, threading.Lock] = self.__dict__.setdefault("_write_locks", {})
         return locks.setdefault(name, threading.Lock())
 
+    def bounded(self, timeout_s: float, max_bytes: int) -> Store:
+        """This store, for queries whose answer must come within ``timeout_s`` and ``max_bytes`` (the public
+        endpoint's). An embedded store evaluates in the caller's process, where the sandbox running the query bounds
+        both: itself. A store that evaluates elsewhere bounds what it waits for and reads of the engine."""
+        return self
+
     def select(self, sparql: str) -> Iterable[ox.QuerySolution]:
         """The rows of a SELECT query over the union of the graphs: :meth:`query` for callers that read rows."""
         results = self.query(sparql)

@@ -80,9 +80,10 @@ def _remove_unfinished_loads(path: Path) -> None:
         leftover.unlink(missing_ok=True)
 
 
-def update_request(change: Change) -> str:
+def update_request(change: Change, blank_nodes_in_data: bool = True) -> str:
     """A change as one SPARQL Update request (several operations applied as one): also what a SPARQL engine
-    is sent."""
+    is sent. ``blank_nodes_in_data`` False: insertions with blank nodes go in ``INSERT { } WHERE {}``, for an engine
+    that refuses them in ``INSERT DATA``."""
     operations = [f"DROP SILENT GRAPH <{graph}>" for graph in sorted(change.drop_graphs)]
     if change.remove:
         operations.append("DELETE DATA { " + " ".join(_quad(q) for q in change.remove) + " }")
@@ -96,8 +97,16 @@ def update_request(change: Change) -> str:
     )
     insertions = change.insertions()
     if insertions:
-        operations.append("INSERT DATA { " + " ".join(_quad(q) for q in insertions) + " }")
+        quads = " ".join(_quad(q) for q in insertions)
+        if blank_nodes_in_data or not any(_has_blank_node(q) for q in insertions):
+            operations.append("INSERT DATA { " + quads + " }")
+        else:
+            operations.append("INSERT { " + quads + " } WHERE {}")
     return " ;\n".join(operations)
+
+
+def _has_blank_node(quad: ox.Quad) -> bool:
+    return isinstance(quad.subject, ox.BlankNode) or isinstance(quad.object, ox.BlankNode)
 
 
 def _quad(quad: ox.Quad) -> str:

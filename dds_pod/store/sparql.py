@@ -17,14 +17,20 @@ when its holder dies, however it dies. Guarded updates (an update whose WHERE ch
 not do: Oxigraph server evaluates concurrent updates on snapshots and applies them without detecting conflicts, so
 two updates guarded by the same condition both apply (``benchmarks/engine_isolation.py`` shows it).
 
+The public endpoint's queries go through :meth:`SparqlStore.bounded`: the engine's answer is read as a stream and
+given up past the endpoint's byte limit (:class:`AnswerTooLarge`), and its read timeout is the query's time limit,
+which so holds even for an engine that does not bound its queries itself.
+
 SPARQL has no standard way to ask for the union of the named graphs as the default graph, which the embedded
 store's ``union_default_graph`` gives: this backend sends Oxigraph's ``union-default-graph`` request parameter
 (its name is the ``union_parameter`` option), or nothing when it is empty, for an engine configured to make its
-default graph the union already.
+default graph the union already. That and the other ways an engine departs from SPARQL 1.1 are its dialect
+(:mod:`.dialects`, the ``dialect`` option: ``oxigraph`` by default, ``virtuoso``).
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 import tempfile
@@ -39,23 +45,21 @@ import filelock
 import pyoxigraph as ox
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ReadTimeoutError
 
-from ..errors import ConfigError, StoreUnavailable
+from ..errors import AnswerTooLarge, ConfigError, StoreUnavailable
 from . import StoreContext, refuse_unknown_options, register
 from .base import Change, Store
+from .dialects import N_TRIPLES, SPARQL_JSON, Dialect, dialect
 from .oxigraph import update_request
 
-SPARQL_JSON = "application/sparql-results+json"
-N_TRIPLES = "application/n-triples"
-# What a query accepts: rows and booleans as SPARQL JSON, graphs (CONSTRUCT, DESCRIBE) as N-Triples.
-QUERY_ACCEPT = f"{SPARQL_JSON}, {N_TRIPLES};q=0.9"
 # Connections kept open to the engine: as many as the node's threads that read at once, without waiting.
 POOL_SIZE = 16
 # Seconds, by default: connecting to the engine, its whole answer, and how long a writer waits for the write lock
 # another process holds (writers of one pod queue behind each other, so this outlasts one write many times).
 TIMEOUTS = {"connect_timeout_s": 2.0, "timeout_s": 30.0, "lock_wait_s": 30.0}
-UNION_PARAMETER = "union-default-graph"  # Oxigraph's
 LOCK_POLL_S = 0.002  # how often a waiting writer tries the lock another process holds
+CHUNK_BYTES = 64 * 1024  # what a bounded query's answer is read by
 PART_OPTIONS = {"query_url", "update_url"}  # what [store.<part>] may set for one part of the node
 PARTS = ("federation",)
 
@@ -68,13 +72,16 @@ class SparqlStore(Store):
     evaluates_elsewhere = True
 
     def __init__(self, query_url: str, update_url: str, *, connect_timeout_s: float = TIMEOUTS["connect_timeout_s"],
-                 timeout_s: float = TIMEOUTS["timeout_s"], union_parameter: str = UNION_PARAMETER,
-                 lock_dir: Path | None = None, lock_wait_s: float = TIMEOUTS["lock_wait_s"]) -> None:
+                 timeout_s: float = TIMEOUTS["timeout_s"], union_parameter: str | None = None,
+                 lock_dir: Path | None = None, lock_wait_s: float = TIMEOUTS["lock_wait_s"],
+                 sparql_dialect: Dialect | None = None) -> None:
         self.query_url, self.update_url = query_url, update_url
         self.timeout = (connect_timeout_s, timeout_s)
         self.lock_wait_s = lock_wait_s
-        self.union_parameter = union_parameter
+        self.dialect = sparql_dialect or dialect("oxigraph")
+        self.union_parameter = self.dialect.union_parameter if union_parameter is None else union_parameter
         self.lock_dir = lock_dir or default_lock_dir()
+        self.max_answer_bytes: int | None = None  # None: answers are read whole (the node's own queries)
         self._session, self._pid = _session(), os.getpid()
         self._locks: dict[str, filelock.FileLock] = {}
         self._locks_lock = threading.Lock()
@@ -99,6 +106,9 @@ class SparqlStore(Store):
         if graph is not None:
             rows = self._select(f"SELECT * WHERE {{ GRAPH <{graph}> {{ {pattern} }} }}")
             return [_quad(row, subject, predicate, obj, ox.NamedNode(graph)) for row in rows]
+        if self.dialect.default_graph_is_union:  # the default graph has no triples of its own
+            rows = self._select(f"SELECT * WHERE {{ GRAPH ?g {{ {pattern} }} }}")
+            return [_quad(row, subject, predicate, obj, row["g"]) for row in rows]
         rows = self._select(f"SELECT * WHERE {{ {{ GRAPH ?g {{ {pattern} }} }} UNION {{ {pattern} }} }}")
         return [_quad(row, subject, predicate, obj, row["g"] or ox.DefaultGraph()) for row in rows]
 
@@ -120,6 +130,14 @@ class SparqlStore(Store):
             sparql = f"BASE <{base_iri}>\n{sparql}"
         return self._run(sparql, parameters)
 
+    def bounded(self, timeout_s: float, max_bytes: int) -> SparqlStore:
+        """A view sharing this store's connections, whose queries wait ``timeout_s`` for each part of the engine's
+        answer and read at most ``max_bytes`` of it."""
+        view = copy.copy(self)
+        view.timeout = (self.timeout[0], timeout_s)
+        view.max_answer_bytes = max_bytes
+        return view
+
     def _select(self, sparql: str) -> ox.QuerySolutions:
         """Rows of a query over the real dataset (the default graph is not the union)."""
         results = self._run(sparql, {})
@@ -128,21 +146,41 @@ class SparqlStore(Store):
         return results
 
     def _run(self, sparql: str, parameters: Mapping[str, list[str]]) -> Results:
-        response = self._post(self.query_url, sparql, "application/sparql-query", parameters, QUERY_ACCEPT)
+        request = self.dialect.query_request(sparql, parameters)
+        response = self._post(self.query_url, request.body, request.media_type, request.parameters, request.accept,
+                              stream=self.max_answer_bytes is not None)
         media_type = response.headers.get("Content-Type", "").partition(";")[0].strip().lower()
         if media_type == SPARQL_JSON:
-            return ox.parse_query_results(response.content, ox.QueryResultsFormat.JSON)
+            return ox.parse_query_results(self.dialect.fix_results(self._body(response)), ox.QueryResultsFormat.JSON)
         if media_type == N_TRIPLES:
-            return _as_query_triples(response.content)
+            return _as_query_triples(self._body(response))
+        response.close()
         raise StoreUnavailable(f"the SPARQL engine answered a query with {media_type or 'no media type'!r}, "
                                f"neither {SPARQL_JSON} nor {N_TRIPLES}")
+
+    def _body(self, response: requests.Response) -> bytes:
+        """The answer's bytes; for a bounded view, read in chunks and given up past ``max_answer_bytes``."""
+        if self.max_answer_bytes is None:
+            return response.content
+        chunks, size = [], 0
+        with response:
+            try:
+                for chunk in response.iter_content(CHUNK_BYTES):
+                    size += len(chunk)
+                    if size > self.max_answer_bytes:
+                        raise AnswerTooLarge(f"the SPARQL engine's answer is larger than {self.max_answer_bytes} "
+                                             "bytes")
+                    chunks.append(chunk)
+            except requests.RequestException as error:  # the engine stopped answering, or stalled, mid-answer
+                raise _unavailable(error, response.url, self.timeout[1]) from None
+        return b"".join(chunks)
 
     # ----------------------------------------------------------------- writing
 
     def commit(self, change: Change) -> None:
-        update = update_request(change)
+        update = update_request(change, self.dialect.blank_nodes_in_data)
         if update:
-            self._post(self.update_url, update, "application/sparql-update", {}, None)
+            self._post(self.update_url, self.dialect.update_prologue + update, "application/sparql-update", {}, None)
 
     def write_lock(self, name: str) -> AbstractContextManager[object]:
         """A lock of every process writing ``name`` in this dataset on this machine, waited for at most
@@ -163,20 +201,19 @@ class SparqlStore(Store):
     # ----------------------------------------------------------------- HTTP
 
     def _post(self, url: str, body: str, media_type: str, parameters: Mapping[str, list[str]],
-              accept: str | None) -> requests.Response:
+              accept: str | None, stream: bool = False) -> requests.Response:
         headers = {"Content-Type": f"{media_type}; charset=utf-8", **({"Accept": accept} if accept else {})}
         try:
             response = self._pooled().post(url, data=body.encode("utf-8"), params=parameters, headers=headers,
-                                           timeout=self.timeout)
-        except requests.Timeout:
-            raise StoreUnavailable(f"the SPARQL engine at {_origin(url)} did not answer within "
-                                   f"{self.timeout[1]:g} s") from None
+                                           timeout=self.timeout, stream=stream)
         except requests.RequestException as error:
-            raise StoreUnavailable(f"the SPARQL engine at {_origin(url)} cannot be reached: "
-                                   f"{type(error).__name__}") from None
+            raise _unavailable(error, url, self.timeout[1]) from None
         if response.status_code == 400:  # the engine refused what the node or its client wrote
-            raise SyntaxError(f"the SPARQL engine refused the request: {response.text[:500]}")
+            refusal = response.raw.read(500) if stream else response.content[:500]
+            response.close()
+            raise SyntaxError(f"the SPARQL engine refused the request: {refusal.decode('utf-8', 'replace')}")
         if not response.ok:
+            response.close()
             raise StoreUnavailable(f"the SPARQL engine at {_origin(url)} failed with status {response.status_code}")
         return response
 
@@ -186,6 +223,15 @@ class SparqlStore(Store):
         if os.getpid() != self._pid:
             self._session, self._pid = _session(), os.getpid()
         return self._session
+
+
+def _unavailable(error: requests.RequestException, url: str, timeout_s: float) -> StoreUnavailable:
+    """What a failed request to the engine tells the caller. A read that times out once the answer has begun comes
+    from requests as a ConnectionError wrapping urllib3's ReadTimeoutError: a timeout all the same."""
+    wrapped = error.args[0] if error.args else None
+    if isinstance(error, requests.Timeout) or isinstance(wrapped, ReadTimeoutError):
+        return StoreUnavailable(f"the SPARQL engine at {_origin(url)} did not answer within {timeout_s:g} s")
+    return StoreUnavailable(f"the SPARQL engine at {_origin(url)} cannot be reached: {type(error).__name__}")
 
 
 @contextmanager
@@ -243,14 +289,20 @@ def _read_options(raw: Mapping[str, Any], context: StoreContext) -> dict[str, An
     """``query_url`` and ``update_url`` hold the pods; the ``[store.federation]`` table's the merged graph, which
     must be another dataset (its graphs are named like the pods'). Timeouts in seconds; ``union_parameter``;
     ``lock_dir``, the folder of the write locks (relative to the configuration's)."""
-    refuse_unknown_options("sparql", raw, {*PART_OPTIONS, *TIMEOUTS, "union_parameter", "lock_dir", *PARTS})
+    refuse_unknown_options("sparql", raw, {*PART_OPTIONS, *TIMEOUTS, "union_parameter", "lock_dir", "dialect",
+                                           *PARTS})
     options: dict[str, Any] = {name: _seconds(raw, name, default) for name, default in TIMEOUTS.items()}
     lock_dir = raw.get("lock_dir")
     if lock_dir is not None and (not isinstance(lock_dir, str) or not lock_dir):
         raise ConfigError("store.lock_dir must be a folder's path", field="store.lock_dir")
     options["lock_dir"] = context.relative_to / lock_dir if lock_dir else None
-    union = raw.get("union_parameter", UNION_PARAMETER)
-    if not isinstance(union, str):
+    name = raw.get("dialect", "oxigraph")
+    if not isinstance(name, str):
+        raise ConfigError("store.dialect must be the name of a SPARQL dialect, such as \"virtuoso\"",
+                          field="store.dialect")
+    options["dialect"] = dialect(name)
+    union = raw.get("union_parameter")
+    if union is not None and not isinstance(union, str):
         raise ConfigError("store.union_parameter must be a request parameter's name, or \"\"",
                           field="store.union_parameter")
     options["union_parameter"] = union
@@ -298,6 +350,7 @@ def _open(options: Mapping[str, Any], part: str) -> SparqlStore:
     urls = options[part]
     return SparqlStore(urls["query_url"], urls["update_url"], connect_timeout_s=options["connect_timeout_s"],
                        timeout_s=options["timeout_s"], union_parameter=options["union_parameter"],
+                       sparql_dialect=options["dialect"],
                        lock_dir=options["lock_dir"], lock_wait_s=options["lock_wait_s"])
 
 

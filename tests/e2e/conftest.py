@@ -13,11 +13,11 @@ import requests
 
 from dds_pod.testing import (
     TOKENS,
-    OxigraphServer,
+    EngineSet,
     ServerProcess,
     free_port,
     oxigraph_command,
-    sparql_store_table,
+    serve_on_engines,
     write_config,
 )
 
@@ -26,25 +26,31 @@ from ..conftest import EXAMPLES, tool_missing
 CHROMIUM = "/usr/bin/chromium"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def store_engines(request, tmp_path_factory) -> Iterator[EngineSet | None]:
+    """Under ``--store=sparql``, every node the tests start runs on two Oxigraph servers of its own, started with it
+    and stopped at its clean stop or at the end of the session."""
+    if request.config.getoption("store") != "sparql":
+        yield None
+        return
+    if oxigraph_command() is None:
+        tool_missing("--store=sparql needs the oxigraph command: pip install oxigraph")
+    engines = EngineSet(tmp_path_factory.mktemp("engines"))
+    serve_on_engines(engines)
+    yield engines
+    serve_on_engines(None)
+    engines.close()
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory) -> Iterator[ServerProcess]:
-    """One node with two pods (bordeaux, paris) on an in-memory store, shared by the session; with
-    ``DDS_TEST_STORE=sparql``, on two Oxigraph servers through the ``sparql`` store backend instead."""
+    """One node with two pods (bordeaux, paris), shared by the session: on an in-memory store, or on Oxigraph
+    servers under ``--store=sparql``."""
     directory = tmp_path_factory.mktemp("node")
     port = free_port()
-    config = write_config(directory, port, page_size=5)
-    engines = []
-    if os.environ.get("DDS_TEST_STORE") == "sparql":
-        if oxigraph_command() is None:
-            tool_missing("DDS_TEST_STORE=sparql needs the oxigraph command: pip install oxigraph")
-        engines = [OxigraphServer(directory / name, directory / f"{name}.log").start() for name in ("pods", "merged")]
-        with config.open("a", encoding="utf-8") as file:
-            file.write(sparql_store_table(*engines))
-    process = ServerProcess(config, port, directory / "server.log").start()
+    process = ServerProcess(write_config(directory, port, page_size=5), port, directory / "server.log").start()
     yield process
     process.stop()
-    for engine in engines:
-        engine.stop()
 
 
 @pytest.fixture

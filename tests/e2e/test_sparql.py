@@ -14,7 +14,7 @@ import pytest
 import requests
 from SPARQLWrapper import JSON, POST, SPARQLWrapper
 
-from dds_pod.testing import ServerProcess, free_port, write_config
+from dds_pod.testing import ServerProcess, free_port, node_engines, write_config
 
 EX = "http://example.org/test/"
 ONE, TWO, FILLER = f"{EX}graph/one", f"{EX}graph/two", f"{EX}graph/filler"
@@ -32,19 +32,24 @@ RESULTS = {"application/sparql-results+json": ox.QueryResultsFormat.JSON,
 def start_with_merged_graph(directory: Path, quads: Iterable[ox.Quad], federation: str = "") -> ServerProcess:
     """A server whose merged store holds these quads, written before it opens the store.
 
-    The node opens ``<data_dir>/federation`` as its merged store; ``federation`` is TOML appended
-    under ``[federation]`` (write_config has no parameter for it).
+    The node opens ``<data_dir>/federation`` as its merged store, or under ``--store=sparql`` the merged graph's
+    engine, which is filled before the node starts; ``federation`` is TOML appended under ``[federation]``
+    (write_config has no parameter for it).
     """
     data_dir = directory / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
-    store = ox.Store(str(data_dir / "federation"))
-    store.extend(quads)
-    store.flush()
-    del store  # releases the store's lock for the server
     port = free_port()
     config = write_config(directory, port, data_dir=data_dir)
     with config.open("a", encoding="utf-8") as file:
         file.write(f"[federation]\n{federation}\n")
+    engines = node_engines(config)
+    if engines is not None:
+        engines[1].load(quads)
+    else:
+        store = ox.Store(str(data_dir / "federation"))
+        store.extend(quads)
+        store.flush()
+        del store  # releases the store's lock for the server
     return ServerProcess(config, port, directory / "server.log").start()
 
 
@@ -304,6 +309,7 @@ def test_sparqlwrapper_reads_the_endpoint(endpoint):
     assert client.query().convert()["boolean"] is True
 
 
+@pytest.mark.embedded_only("a remote engine evaluates the query in its own memory, which it bounds itself")
 def test_a_query_over_its_memory_budget_is_stopped_and_named(tmp_path):
     server = start_with_merged_graph(tmp_path, _quads(), "query_timeout_s = 30\nquery_memory_mb = 32")
     try:
