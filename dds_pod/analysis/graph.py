@@ -33,12 +33,11 @@ from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
 import pyoxigraph as ox
-from rdflib import Graph, Literal, URIRef
-from rdflib.term import Node
+from rdflib import Graph, URIRef
 
 from .. import rdfio
 from ..store import Change, Store
-from ..terms import value_of
+from ..terms import XSD_DATE_TIME, integer, named, value_of
 from ..vocab import DCTERMS, DDS, PROV, RDF, SKOS, XSD
 from . import Analysis, Bridge, NotEnoughData, OpinionGroup, Run, Sentence, Similar, Stances, Summary, Theme
 from .runs import (
@@ -55,6 +54,8 @@ from .runs import (
 # The parts of the analysis graph: each a container of resources of one kind.
 PARTS = ("themes", "runs", "similar", "stances", "groups", "bridges", "summaries", "not-enough")
 Parameter = str | int | float | bool
+Term = ox.NamedNode | ox.Literal | URIRef  # what the writer states: pyoxigraph terms, or the vocabulary's constants
+XSD_BOOLEAN, XSD_DOUBLE = ox.NamedNode(str(XSD.boolean)), ox.NamedNode(str(XSD.double))
 
 
 def analysis_graph(base_url: str) -> str:
@@ -109,16 +110,19 @@ def not_enough_iri(base_url: str, missing: NotEnoughData) -> str:
 
 def to_graph(analysis: Analysis, base_url: str) -> Graph:
     """The analysis as RDF: see the module's docstring for the vocabulary."""
-    return _Writer(analysis, base_url).graph()
+    graph = rdfio.to_rdflib(_Writer(analysis, base_url).triples())
+    for prefix, namespace in (("dds", DDS), ("skos", SKOS), ("prov", PROV), ("dcterms", DCTERMS)):
+        graph.bind(prefix, namespace)
+    return graph
 
 
 def publish(store: Store, analysis: Analysis, base_url: str) -> None:
     """Replace the analysis graph by this analysis, in one transaction: readers see the old one or the new one."""
-    graph = to_graph(analysis, base_url)
-    root = URIRef(analysis_graph(base_url))
-    graph.add((root, DDS.analysisStamp, Literal(uuid.uuid4().hex)))
+    triples = _Writer(analysis, base_url).triples()
+    triples.append(ox.Triple(ox.NamedNode(analysis_graph(base_url)), named(DDS.analysisStamp),
+                             ox.Literal(uuid.uuid4().hex)))
     change = Change()
-    change.replace_graph(analysis_graph(base_url), rdfio.to_oxigraph(graph))
+    change.replace_graph(analysis_graph(base_url), triples)
     store.commit(change)
 
 
@@ -128,18 +132,14 @@ class _Writer:
     def __init__(self, analysis: Analysis, base_url: str) -> None:
         self.analysis, self.base = analysis, base_url
         self.theme_keys = {theme.key for theme in analysis.themes}
-        self.g = Graph()
-        self.g.bind("dds", DDS)
-        self.g.bind("skos", SKOS)
-        self.g.bind("prov", PROV)
-        self.g.bind("dcterms", DCTERMS)
+        self.g: list[ox.Triple] = []
 
-    def graph(self) -> Graph:
-        root = URIRef(analysis_graph(self.base))
+    def triples(self) -> list[ox.Triple]:
+        root = ox.NamedNode(analysis_graph(self.base))
         self._add(root, RDF.type, DDS.Analysis)
         for part in PARTS:
-            self._add(root, DDS.analysisPart, URIRef(part_iri(self.base, part)))
-        self._add(URIRef(part_iri(self.base, "themes")), RDF.type, SKOS.ConceptScheme)
+            self._add(root, DDS.analysisPart, ox.NamedNode(part_iri(self.base, part)))
+        self._add(ox.NamedNode(part_iri(self.base, "themes")), RDF.type, SKOS.ConceptScheme)
         for step, run in sorted(self.analysis.runs.items()):
             self._run(step, run)
         self._languages()
@@ -150,154 +150,156 @@ class _Writer:
                  [self._not_enough(missing) for missing in a.not_enough]]
         for listed in nodes:  # each kind's results keep the analysis's order
             for position, node in enumerate(listed):
-                self._add(node, DDS.position, Literal(position))
+                self._add(node, DDS.position, integer(position))
         return self.g
 
-    def _add(self, subject: Node, predicate: Node, obj: Node) -> None:
-        self.g.add((subject, predicate, obj))
+    def _add(self, subject: ox.NamedNode | URIRef, predicate: URIRef, obj: Term) -> None:
+        """One statement; the vocabulary's rdflib constants become pyoxigraph terms (cached)."""
+        self.g.append(ox.Triple(named(subject) if isinstance(subject, URIRef) else subject, named(predicate),
+                                named(obj) if isinstance(obj, URIRef) else obj))
 
-    def _generated_by(self, resource: URIRef, *steps: str) -> None:
+    def _generated_by(self, resource: ox.NamedNode, *steps: str) -> None:
         for step in steps:
             run = self.analysis.runs.get(step)
             if run is not None:
-                self._add(resource, PROV.wasGeneratedBy, URIRef(run_iri(self.base, step, run)))
+                self._add(resource, PROV.wasGeneratedBy, ox.NamedNode(run_iri(self.base, step, run)))
 
-    def _list(self, owner: URIRef, predicate: URIRef, name: str, items: Sequence[Node]) -> None:
+    def _list(self, owner: ox.NamedNode, predicate: URIRef, name: str, items: Sequence[Term]) -> None:
         """An rdf:List of ``items`` whose nodes are hash IRIs of ``owner`` (``owner#name-0`` ...)."""
         if not items:
             self._add(owner, predicate, RDF.nil)
             return
-        nodes = [URIRef(_inner(owner, f"{name}-{index}")) for index in range(len(items))]
+        nodes = [ox.NamedNode(_inner(owner.value, f"{name}-{index}")) for index in range(len(items))]
         self._add(owner, predicate, nodes[0])
         for index, (node, item) in enumerate(zip(nodes, items, strict=True)):
             self._add(node, RDF.first, item)
             self._add(node, RDF.rest, nodes[index + 1] if index + 1 < len(nodes) else RDF.nil)
 
     def _run(self, step: str, run: Run) -> None:
-        node = URIRef(run_iri(self.base, step, run))
+        node = ox.NamedNode(run_iri(self.base, step, run))
         self._add(node, RDF.type, PROV.Activity)
-        self._add(node, DDS.analysisStep, Literal(step))
-        self._add(node, DDS.method, Literal(run.method))
-        self._add(node, DDS.softwareVersion, Literal(run.software))
-        self._add(node, PROV.startedAtTime, Literal(run.started, datatype=XSD.dateTime, normalize=False))
-        self._add(node, PROV.endedAtTime, Literal(run.ended, datatype=XSD.dateTime, normalize=False))
+        self._add(node, DDS.analysisStep, ox.Literal(step))
+        self._add(node, DDS.method, ox.Literal(run.method))
+        self._add(node, DDS.softwareVersion, ox.Literal(run.software))
+        self._add(node, PROV.startedAtTime, ox.Literal(run.started, datatype=XSD_DATE_TIME))
+        self._add(node, PROV.endedAtTime, ox.Literal(run.ended, datatype=XSD_DATE_TIME))
         for name, value in sorted(run.parameters.items()):
-            parameter = URIRef(f"{node}#parameter-{quote(name, safe='')}")
+            parameter = ox.NamedNode(f"{node.value}#parameter-{quote(name, safe='')}")
             self._add(node, DDS.parameter, parameter)
-            self._add(parameter, DDS.parameterName, Literal(name))
+            self._add(parameter, DDS.parameterName, ox.Literal(name))
             self._add(parameter, DDS.parameterValue, _typed(value))
         for member, sequence in sorted(run.snapshot.items()):
-            entry = URIRef(f"{node}#input-{_hash(member)}")
-            self._add(node, PROV.used, URIRef(member))
+            entry = ox.NamedNode(f"{node.value}#input-{_hash(member)}")
+            self._add(node, PROV.used, ox.NamedNode(member))
             self._add(node, DDS.inputSnapshot, entry)
-            self._add(entry, DDS.feed, URIRef(member))
-            self._add(entry, DDS.sequence, Literal(sequence))
+            self._add(entry, DDS.feed, ox.NamedNode(member))
+            self._add(entry, DDS.sequence, integer(sequence))
 
     def _languages(self) -> None:
         if not self.analysis.languages:
             return
-        node = URIRef(languages_iri(self.base))
-        self._add(URIRef(analysis_graph(self.base)), DDS.analysisPart, node)
+        node = ox.NamedNode(languages_iri(self.base))
+        self._add(ox.NamedNode(analysis_graph(self.base)), DDS.analysisPart, node)
         self._add(node, RDF.type, DDS.LanguageDetection)
         self._generated_by(node, STEP_LANGUAGES)
         for iri, language in sorted(self.analysis.languages.items()):
-            entry = URIRef(f"{node}#{_hash(iri)}")
+            entry = ox.NamedNode(f"{node.value}#{_hash(iri)}")
             self._add(node, DDS.detected, entry)
-            self._add(entry, DDS.contribution, URIRef(iri))
-            self._add(entry, DCTERMS.language, Literal(language))
+            self._add(entry, DDS.contribution, ox.NamedNode(iri))
+            self._add(entry, DCTERMS.language, ox.Literal(language))
 
-    def _theme(self, theme: Theme) -> URIRef:
-        node, scheme = URIRef(theme_iri(self.base, theme.key)), URIRef(part_iri(self.base, "themes"))
+    def _theme(self, theme: Theme) -> ox.NamedNode:
+        node, scheme = ox.NamedNode(theme_iri(self.base, theme.key)), ox.NamedNode(part_iri(self.base, "themes"))
         self._add(node, RDF.type, SKOS.Concept)
         self._add(node, RDF.type, DDS.Theme)
         self._add(node, SKOS.inScheme, scheme)
         self._add(scheme, SKOS.hasTopConcept, node)
-        self._add(node, SKOS.notation, Literal(theme.key))
-        self._add(node, DDS.labelledBy, Literal(theme.labelled_by))
+        self._add(node, SKOS.notation, ox.Literal(theme.key))
+        self._add(node, DDS.labelledBy, ox.Literal(theme.labelled_by))
         for language, label in sorted(theme.labels.items()):
-            self._add(node, SKOS.prefLabel, Literal(label, lang=language))
-        self._list(node, DDS.keyTerms, "terms", [Literal(term) for term in theme.terms])
+            self._add(node, SKOS.prefLabel, ox.Literal(label, language=language))
+        self._list(node, DDS.keyTerms, "terms", [ox.Literal(term) for term in theme.terms])
         for member in theme.members:
-            self._add(node, DDS.themeMember, URIRef(member))
-        self._list(node, DDS.themeMembers, "members", [URIRef(member) for member in theme.members])
+            self._add(node, DDS.themeMember, ox.NamedNode(member))
+        self._list(node, DDS.themeMembers, "members", [ox.NamedNode(member) for member in theme.members])
         for index, (platform, count) in enumerate(theme.platforms.items()):
-            entry = URIRef(f"{node}#platform-{index}")
+            entry = ox.NamedNode(f"{node.value}#platform-{index}")
             self._add(node, DDS.platformCount, entry)
-            self._add(entry, DDS.sourcePlatform, URIRef(platform))
-            self._add(entry, DDS.memberCount, Literal(count))
+            self._add(entry, DDS.sourcePlatform, ox.NamedNode(platform))
+            self._add(entry, DDS.memberCount, integer(count))
         for topic in theme.topics:
-            self._add(node, SKOS.closeMatch, URIRef(topic))
-            self._add(node, DDS.coincidesWith, URIRef(topic))
-        self._list(node, DDS.labelCites, "label-cites", [URIRef(cited) for cited in theme.label_cites])
+            self._add(node, SKOS.closeMatch, ox.NamedNode(topic))
+            self._add(node, DDS.coincidesWith, ox.NamedNode(topic))
+        self._list(node, DDS.labelCites, "label-cites", [ox.NamedNode(cited) for cited in theme.label_cites])
         self._generated_by(node, STEP_THEMES, *([STEP_LLM_THEMES] if theme.labelled_by == "llm" else []))
         return node
 
-    def _similar(self, link: Similar) -> URIRef:
-        node = URIRef(similar_iri(self.base, link))
+    def _similar(self, link: Similar) -> ox.NamedNode:
+        node = ox.NamedNode(similar_iri(self.base, link))
         self._add(node, RDF.type, DDS.Similarity)
-        self._add(node, DDS.similarSource, URIRef(link.source))
-        self._add(node, DDS.similarTarget, URIRef(link.target))
-        self._add(node, DDS.score, Literal(link.score, datatype=XSD.double))
-        self._add(node, DDS.nearDuplicate, Literal(link.near_duplicate))
-        self._add(node, DDS.crossLanguage, Literal(link.cross_language))
+        self._add(node, DDS.similarSource, ox.NamedNode(link.source))
+        self._add(node, DDS.similarTarget, ox.NamedNode(link.target))
+        self._add(node, DDS.score, _double(link.score))
+        self._add(node, DDS.nearDuplicate, _boolean(link.near_duplicate))
+        self._add(node, DDS.crossLanguage, _boolean(link.cross_language))
         self._generated_by(node, STEP_SIMILAR)
         return node
 
-    def _stances(self, stances: Stances) -> URIRef:
-        node = URIRef(stances_iri(self.base, stances))
+    def _stances(self, stances: Stances) -> ox.NamedNode:
+        node = ox.NamedNode(stances_iri(self.base, stances))
         self._add(node, RDF.type, DDS.StanceAggregate)
-        self._add(node, DDS.about, URIRef(self._subject(stances.subject)))
-        self._add(node, DDS.inFavourCount, Literal(stances.in_favour))
-        self._add(node, DDS.againstCount, Literal(stances.against))
-        self._add(node, DDS.neutralCount, Literal(stances.neutral))
+        self._add(node, DDS.about, ox.NamedNode(self._subject(stances.subject)))
+        self._add(node, DDS.inFavourCount, integer(stances.in_favour))
+        self._add(node, DDS.againstCount, integer(stances.against))
+        self._add(node, DDS.neutralCount, integer(stances.neutral))
         self._generated_by(node, STEP_STANCES)
         return node
 
-    def _group(self, group: OpinionGroup) -> URIRef:
-        node = URIRef(group_iri(self.base, group.key))
+    def _group(self, group: OpinionGroup) -> ox.NamedNode:
+        node = ox.NamedNode(group_iri(self.base, group.key))
         self._add(node, RDF.type, DDS.OpinionGroup)
-        self._add(node, SKOS.notation, Literal(group.key))
-        self._add(node, DDS.groupSize, Literal(group.size))
+        self._add(node, SKOS.notation, ox.Literal(group.key))
+        self._add(node, DDS.groupSize, integer(group.size))
         for agreed in group.agrees_with:
-            self._add(node, DDS.agreesWith, URIRef(agreed))
-        self._list(node, DDS.agreesWithList, "agrees", [URIRef(agreed) for agreed in group.agrees_with])
+            self._add(node, DDS.agreesWith, ox.NamedNode(agreed))
+        self._list(node, DDS.agreesWithList, "agrees", [ox.NamedNode(agreed) for agreed in group.agrees_with])
         self._generated_by(node, STEP_OPINION)
         return node
 
-    def _bridge(self, bridge: Bridge) -> URIRef:
-        node = URIRef(bridge_iri(self.base, bridge))
+    def _bridge(self, bridge: Bridge) -> ox.NamedNode:
+        node = ox.NamedNode(bridge_iri(self.base, bridge))
         self._add(node, RDF.type, DDS.Bridge)
-        self._add(node, DDS.contribution, URIRef(bridge.contribution))
+        self._add(node, DDS.contribution, ox.NamedNode(bridge.contribution))
         for key, share in sorted(bridge.agreement.items()):
-            entry = URIRef(f"{node}#group-{quote(key, safe='')}")
+            entry = ox.NamedNode(f"{node.value}#group-{quote(key, safe='')}")
             self._add(node, DDS.groupAgreement, entry)
-            self._add(entry, DDS.group, URIRef(group_iri(self.base, key)))
-            self._add(entry, DDS.share, Literal(share, datatype=XSD.double))
+            self._add(entry, DDS.group, ox.NamedNode(group_iri(self.base, key)))
+            self._add(entry, DDS.share, _double(share))
         self._generated_by(node, STEP_OPINION)
         return node
 
-    def _summary(self, summary: Summary) -> URIRef:
-        node = URIRef(summary_iri(self.base, summary))
+    def _summary(self, summary: Summary) -> ox.NamedNode:
+        node = ox.NamedNode(summary_iri(self.base, summary))
         self._add(node, RDF.type, DDS.Summary)
-        self._add(node, DDS.about, URIRef(self._subject(summary.subject)))
-        self._add(node, DCTERMS.language, Literal(summary.language))
-        self._add(node, DDS.abstractive, Literal(summary.abstractive))
-        sentences = [URIRef(f"{node}#sentence-{index}") for index in range(len(summary.sentences))]
+        self._add(node, DDS.about, ox.NamedNode(self._subject(summary.subject)))
+        self._add(node, DCTERMS.language, ox.Literal(summary.language))
+        self._add(node, DDS.abstractive, _boolean(summary.abstractive))
+        sentences = [ox.NamedNode(f"{node.value}#sentence-{index}") for index in range(len(summary.sentences))]
         for sentence_node, sentence in zip(sentences, summary.sentences, strict=True):
             self._add(sentence_node, RDF.type, DDS.SummarySentence)
-            self._add(sentence_node, RDF.value, Literal(sentence.text))
+            self._add(sentence_node, RDF.value, ox.Literal(sentence.text))
             for cited in sentence.cites:
-                self._add(sentence_node, DDS.cites, URIRef(cited))
-            self._list(sentence_node, DDS.citesList, "cites", [URIRef(cited) for cited in sentence.cites])
+                self._add(sentence_node, DDS.cites, ox.NamedNode(cited))
+            self._list(sentence_node, DDS.citesList, "cites", [ox.NamedNode(cited) for cited in sentence.cites])
         self._list(node, DDS.sentences, "sentences", sentences)
         self._generated_by(node, STEP_LLM_SUMMARIES if summary.abstractive else STEP_SUMMARIES)
         return node
 
-    def _not_enough(self, missing: NotEnoughData) -> URIRef:
-        node = URIRef(not_enough_iri(self.base, missing))
+    def _not_enough(self, missing: NotEnoughData) -> ox.NamedNode:
+        node = ox.NamedNode(not_enough_iri(self.base, missing))
         self._add(node, RDF.type, DDS.NotEnoughData)
-        self._add(node, DDS.analysisStep, Literal(missing.step))
-        self._add(node, DDS.reason, Literal(missing.reason))
+        self._add(node, DDS.analysisStep, ox.Literal(missing.step))
+        self._add(node, DDS.reason, ox.Literal(missing.reason))
         self._generated_by(node, missing.step)
         return node
 
@@ -311,15 +313,23 @@ def _inner(owner: str, name: str) -> str:
     return f"{owner}-{name}" if "#" in owner else f"{owner}#{name}"
 
 
-def _typed(value: Parameter) -> Literal:
+def _typed(value: Parameter) -> ox.Literal:
     """A parameter as a literal whose datatype gives its Python type back (bool before int: a bool is an int)."""
     if isinstance(value, bool):
-        return Literal(value)
+        return _boolean(value)
     if isinstance(value, int):
-        return Literal(value, datatype=XSD.integer)
+        return integer(value)
     if isinstance(value, float):
-        return Literal(repr(value), datatype=XSD.double)
-    return Literal(value)
+        return _double(value)
+    return ox.Literal(str(value))
+
+
+def _boolean(value: bool) -> ox.Literal:
+    return ox.Literal("true" if value else "false", datatype=XSD_BOOLEAN)
+
+
+def _double(value: float) -> ox.Literal:
+    return ox.Literal(repr(float(value)), datatype=XSD_DOUBLE)
 
 
 def _run_fields(run: Run) -> str:

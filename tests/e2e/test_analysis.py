@@ -134,6 +134,8 @@ def test_the_command_names_what_is_wrong(tmp_path):
     config = node_config(tmp_path, free_port(), "enabled = false")
     refused = analyse(config)
     assert refused.returncode == 1 and "disabled" in refused.stderr
+    in_memory = analyse(node_config(tmp_path, free_port(), "enabled = true"))
+    assert in_memory.returncode == 2 and "in memory" in in_memory.stderr
     broken = node_config(tmp_path, free_port(), "quiet_s = -3")
     failed = analyse(broken)
     assert failed.returncode == 2 and "analysis.quiet_s" in failed.stderr
