@@ -371,6 +371,22 @@ def analysis_stamp(store: Store, base_url: str) -> str | None:
     return None
 
 
+class _Strings:
+    """A namespace's IRIs as strings, each made once: rdflib's namespaces make them again at every access, which
+    costs seconds over the hundreds of thousands of lookups of a large analysis."""
+
+    def __init__(self, namespace: str) -> None:
+        self._namespace = namespace
+
+    def __getattr__(self, name: str) -> str:
+        value = self._namespace + name
+        setattr(self, name, value)
+        return value
+
+
+_DDS, _PROV, _SKOS, _RDF, _DCTERMS = (_Strings(str(namespace)) for namespace in (DDS, PROV, SKOS, RDF, DCTERMS))
+
+
 class _Reader:
     """Reads an analysis back from the triples :class:`_Writer` made, indexed by subject and predicate."""
 
@@ -382,116 +398,117 @@ class _Reader:
             obj = triple.object
             if isinstance(triple.subject, ox.NamedNode) and isinstance(obj, ox.NamedNode | ox.Literal):
                 self.index[triple.subject.value][triple.predicate.value].append(obj)
-                if triple.predicate.value == str(RDF.type):
+                if triple.predicate.value == _RDF.type:
                     self.typed[obj.value].append(triple.subject.value)
         self.theme_prefix = part_iri(base_url, "themes")
 
     def analysis(self) -> Analysis:
         return Analysis(
-            runs=dict(self._run(node) for node in self._of(PROV.Activity)),
+            runs=dict(self._run(node) for node in self._of(_PROV.Activity)),
             languages=self._languages(),
-            themes=self._ordered(self._theme(node) for node in self._of(DDS.Theme)),
-            similar=self._ordered(self._similar(node) for node in self._of(DDS.Similarity)),
-            stances=self._ordered(self._stances(node) for node in self._of(DDS.StanceAggregate)),
-            groups=self._ordered(self._group(node) for node in self._of(DDS.OpinionGroup)),
-            bridges=self._ordered(self._bridge(node) for node in self._of(DDS.Bridge)),
-            summaries=self._ordered(self._summary(node) for node in self._of(DDS.Summary)),
-            not_enough=self._ordered(self._not_enough(node) for node in self._of(DDS.NotEnoughData)),
+            themes=self._ordered(self._theme(node) for node in self._of(_DDS.Theme)),
+            similar=self._ordered(self._similar(node) for node in self._of(_DDS.Similarity)),
+            stances=self._ordered(self._stances(node) for node in self._of(_DDS.StanceAggregate)),
+            groups=self._ordered(self._group(node) for node in self._of(_DDS.OpinionGroup)),
+            bridges=self._ordered(self._bridge(node) for node in self._of(_DDS.Bridge)),
+            summaries=self._ordered(self._summary(node) for node in self._of(_DDS.Summary)),
+            not_enough=self._ordered(self._not_enough(node) for node in self._of(_DDS.NotEnoughData)),
         )
 
-    def _of(self, cls: URIRef) -> list[str]:
-        return self.typed.get(str(cls), [])
+    def _of(self, cls: str) -> list[str]:
+        return self.typed.get(cls, [])
 
     @staticmethod
     def _ordered(results: Iterable[tuple[int, object]]) -> list:
         """Results in the order the analysis listed them (each reads its position back)."""
         return [result for _, result in sorted(results, key=lambda pair: pair[0])]
 
-    def _values(self, node: str, predicate: URIRef) -> list[ox.NamedNode | ox.Literal]:
-        return self.index.get(node, {}).get(str(predicate), [])
+    def _values(self, node: str, predicate: str) -> list[ox.NamedNode | ox.Literal]:
+        return self.index.get(node, {}).get(predicate, [])
 
-    def _one(self, node: str, predicate: URIRef) -> str:
+    def _one(self, node: str, predicate: str) -> str:
         values = self._values(node, predicate)
         return values[0].value if values else ""
 
-    def _list(self, node: str, predicate: URIRef) -> list[str]:
+    def _list(self, node: str, predicate: str) -> list[str]:
         found, current = [], self._one(node, predicate)
-        while current and current != str(RDF.nil):
-            found.append(self._one(current, RDF.first))
-            current = self._one(current, RDF.rest)
+        while current and current != str(_RDF.nil):
+            found.append(self._one(current, _RDF.first))
+            current = self._one(current, _RDF.rest)
         return found
 
     def _run(self, node: str) -> tuple[str, Run]:
-        parameters = {self._one(p.value, DDS.parameterName): _python(self._values(p.value, DDS.parameterValue)[0])
-                      for p in self._values(node, DDS.parameter)}
-        snapshot = {self._one(entry.value, DDS.feed): int(self._one(entry.value, DDS.sequence))
-                    for entry in self._values(node, DDS.inputSnapshot)}
-        return self._one(node, DDS.analysisStep), Run(
-            method=self._one(node, DDS.method), parameters=parameters, software=self._one(node, DDS.softwareVersion),
-            snapshot=snapshot, started=self._one(node, PROV.startedAtTime), ended=self._one(node, PROV.endedAtTime))
+        parameters = {self._one(p.value, _DDS.parameterName): _python(self._values(p.value, _DDS.parameterValue)[0])
+                      for p in self._values(node, _DDS.parameter)}
+        snapshot = {self._one(entry.value, _DDS.feed): int(self._one(entry.value, _DDS.sequence))
+                    for entry in self._values(node, _DDS.inputSnapshot)}
+        return self._one(node, _DDS.analysisStep), Run(
+            method=self._one(node, _DDS.method), parameters=parameters, software=self._one(node, _DDS.softwareVersion),
+            snapshot=snapshot, started=self._one(node, _PROV.startedAtTime), ended=self._one(node, _PROV.endedAtTime))
 
     def _languages(self) -> dict[str, str]:
         node = languages_iri(self.base)
-        pairs = [(self._one(entry.value, DDS.contribution), self._one(entry.value, DCTERMS.language))
-                 for entry in self._values(node, DDS.detected)]
+        pairs = [(self._one(entry.value, _DDS.contribution), self._one(entry.value, _DCTERMS.language))
+                 for entry in self._values(node, _DDS.detected)]
         return dict(sorted(pairs))
 
     def _position(self, node: str) -> int:
-        return int(self._one(node, DDS.position) or 0)
+        return int(self._one(node, _DDS.position) or 0)
 
     def _theme(self, node: str) -> tuple[int, Theme]:
-        labels = {label.language or "": label.value for label in self._values(node, SKOS.prefLabel)
+        labels = {label.language or "": label.value for label in self._values(node, _SKOS.prefLabel)
                   if isinstance(label, ox.Literal)}
-        entries = sorted((entry.value for entry in self._values(node, DDS.platformCount)),
+        entries = sorted((entry.value for entry in self._values(node, _DDS.platformCount)),
                          key=lambda entry: int(entry.rsplit("-", 1)[1]))
-        platforms = {self._one(entry, DDS.sourcePlatform): int(self._one(entry, DDS.memberCount)) for entry in entries}
+        platforms = {self._one(entry, _DDS.sourcePlatform): int(self._one(entry, _DDS.memberCount))
+                     for entry in entries}
         return self._position(node), Theme(
-            key=self._one(node, SKOS.notation), terms=tuple(self._list(node, DDS.keyTerms)), labels=labels,
-            members=tuple(self._list(node, DDS.themeMembers)), platforms=platforms,
-            topics=tuple(topic.value for topic in self._values(node, DDS.coincidesWith)),
-            labelled_by=self._one(node, DDS.labelledBy), label_cites=tuple(self._list(node, DDS.labelCites)))
+            key=self._one(node, _SKOS.notation), terms=tuple(self._list(node, _DDS.keyTerms)), labels=labels,
+            members=tuple(self._list(node, _DDS.themeMembers)), platforms=platforms,
+            topics=tuple(topic.value for topic in self._values(node, _DDS.coincidesWith)),
+            labelled_by=self._one(node, _DDS.labelledBy), label_cites=tuple(self._list(node, _DDS.labelCites)))
 
     def _similar(self, node: str) -> tuple[int, Similar]:
         return self._position(node), Similar(
-            source=self._one(node, DDS.similarSource), target=self._one(node, DDS.similarTarget),
-            score=float(self._one(node, DDS.score)), near_duplicate=self._flag(node, DDS.nearDuplicate),
-            cross_language=self._flag(node, DDS.crossLanguage))
+            source=self._one(node, _DDS.similarSource), target=self._one(node, _DDS.similarTarget),
+            score=float(self._one(node, _DDS.score)), near_duplicate=self._flag(node, _DDS.nearDuplicate),
+            cross_language=self._flag(node, _DDS.crossLanguage))
 
-    def _flag(self, node: str, predicate: URIRef) -> bool:
+    def _flag(self, node: str, predicate: str) -> bool:
         return self._one(node, predicate) in {"true", "1"}
 
     def _subject(self, node: str) -> str:
-        about = self._one(node, DDS.about)
+        about = self._one(node, _DDS.about)
         return unquote(about[len(self.theme_prefix):]) if about.startswith(self.theme_prefix) else about
 
     def _stances(self, node: str) -> tuple[int, Stances]:
         return self._position(node), Stances(
-            subject=self._subject(node), in_favour=int(self._one(node, DDS.inFavourCount)),
-            against=int(self._one(node, DDS.againstCount)), neutral=int(self._one(node, DDS.neutralCount)))
+            subject=self._subject(node), in_favour=int(self._one(node, _DDS.inFavourCount)),
+            against=int(self._one(node, _DDS.againstCount)), neutral=int(self._one(node, _DDS.neutralCount)))
 
     def _group(self, node: str) -> tuple[int, OpinionGroup]:
         return self._position(node), OpinionGroup(
-            key=self._one(node, SKOS.notation), size=int(self._one(node, DDS.groupSize)),
-            agrees_with=tuple(self._list(node, DDS.agreesWithList)))
+            key=self._one(node, _SKOS.notation), size=int(self._one(node, _DDS.groupSize)),
+            agrees_with=tuple(self._list(node, _DDS.agreesWithList)))
 
     def _bridge(self, node: str) -> tuple[int, Bridge]:
         group_prefix = part_iri(self.base, "groups")
-        agreement = {unquote(self._one(entry.value, DDS.group)[len(group_prefix):]):
-                     float(self._one(entry.value, DDS.share)) for entry in self._values(node, DDS.groupAgreement)}
-        return self._position(node), Bridge(contribution=self._one(node, DDS.contribution),
+        agreement = {unquote(self._one(entry.value, _DDS.group)[len(group_prefix):]):
+                     float(self._one(entry.value, _DDS.share)) for entry in self._values(node, _DDS.groupAgreement)}
+        return self._position(node), Bridge(contribution=self._one(node, _DDS.contribution),
                                             agreement=dict(sorted(agreement.items())))
 
     def _summary(self, node: str) -> tuple[int, Summary]:
-        sentences = tuple(Sentence(text=self._one(sentence, RDF.value),
-                                   cites=tuple(self._list(sentence, DDS.citesList)))
-                          for sentence in self._list(node, DDS.sentences))
+        sentences = tuple(Sentence(text=self._one(sentence, _RDF.value),
+                                   cites=tuple(self._list(sentence, _DDS.citesList)))
+                          for sentence in self._list(node, _DDS.sentences))
         return self._position(node), Summary(
-            subject=self._subject(node), language=self._one(node, DCTERMS.language), sentences=sentences,
-            abstractive=self._flag(node, DDS.abstractive))
+            subject=self._subject(node), language=self._one(node, _DCTERMS.language), sentences=sentences,
+            abstractive=self._flag(node, _DDS.abstractive))
 
     def _not_enough(self, node: str) -> tuple[int, NotEnoughData]:
-        return self._position(node), NotEnoughData(step=self._one(node, DDS.analysisStep),
-                                                   reason=self._one(node, DDS.reason))
+        return self._position(node), NotEnoughData(step=self._one(node, _DDS.analysisStep),
+                                                   reason=self._one(node, _DDS.reason))
 
 
 def _python(term: ox.NamedNode | ox.Literal) -> Parameter:
