@@ -78,7 +78,8 @@ def demo() -> None:
         during.append(_request_ms(client, "/federation/proposals/?limit=20"))
     whole = time.perf_counter() - started
     outcome = outcomes[0]
-    _row("demo (as the background job)", outcome.analysis, outcome.contributions, outcome.timings, node.merged_graph, base)
+    _row("demo (as the background job)", outcome.analysis, outcome.contributions, outcome.timings,
+         node.merged_graph, base)
     theme = outcome.analysis.themes[0].key if outcome.analysis.themes else ""
     first = _request_ms(client, f"/analysis/themes/{theme}")
     again = _request_ms(client, f"/analysis/themes/{theme}")
