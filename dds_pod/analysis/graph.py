@@ -132,7 +132,7 @@ class _Writer:
     def __init__(self, analysis: Analysis, base_url: str) -> None:
         self.analysis, self.base = analysis, base_url
         self.theme_keys = {theme.key for theme in analysis.themes}
-        self.g: list[ox.Triple] = []
+        self.statements: list[ox.Triple] = []
 
     def triples(self) -> list[ox.Triple]:
         root = ox.NamedNode(analysis_graph(self.base))
@@ -151,11 +151,11 @@ class _Writer:
         for listed in nodes:  # each kind's results keep the analysis's order
             for position, node in enumerate(listed):
                 self._add(node, DDS.position, integer(position))
-        return self.g
+        return self.statements
 
     def _add(self, subject: ox.NamedNode | URIRef, predicate: URIRef, obj: Term) -> None:
         """One statement; the vocabulary's rdflib constants become pyoxigraph terms (cached)."""
-        self.g.append(ox.Triple(named(subject) if isinstance(subject, URIRef) else subject, named(predicate),
+        self.statements.append(ox.Triple(named(subject) if isinstance(subject, URIRef) else subject, named(predicate),
                                 named(obj) if isinstance(obj, URIRef) else obj))
 
     def _generated_by(self, resource: ox.NamedNode, *steps: str) -> None:
