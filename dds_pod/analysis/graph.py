@@ -533,20 +533,18 @@ __all__ = ["analysis_graph", "load_analysis", "publish", "run_iri", "theme_iri",
 @dataclass(frozen=True)
 class Published:
     """The published graph cut into its resources, for serving each one: a resource is the statements whose
-    subject is its IRI or one of its hash IRIs."""
+    subject is its IRI or one of its hash IRIs; each part's container lists its resources in the analysis's order."""
 
     stamp: str
     resources: Mapping[str, list[ox.Triple]]
-    positions: Mapping[str, int]
+    containers: Mapping[str, list[str]]
 
     def resource(self, iri: str) -> list[ox.Triple]:
         return self.resources.get(iri, [])
 
     def members(self, container: str) -> list[str]:
         """The resources directly in a part's container (``analysis/themes/`` ...), in the analysis's order."""
-        found = [iri for iri in self.resources
-                 if iri.startswith(container) and iri != container and "/" not in iri[len(container):]]
-        return sorted(found, key=lambda iri: (self.positions.get(iri, 0), iri))
+        return self.containers.get(container, [])
 
 
 _published: weakref.WeakKeyDictionary[Store, dict[str, Published]] = weakref.WeakKeyDictionary()
@@ -569,7 +567,14 @@ def published_graph(store: Store, base_url: str) -> Published | None:
         resources[subject.split("#", 1)[0]].append(triple)
         if triple.predicate.value == position and isinstance(triple.object, ox.Literal):
             positions[subject] = int(triple.object.value)
-    found = Published(stamp, dict(resources), positions)
+    containers: dict[str, list[str]] = defaultdict(list)
+    for iri in resources:
+        container, _, name = iri.rpartition("/")
+        if name:
+            containers[container + "/"].append(iri)
+    for members in containers.values():
+        members.sort(key=lambda iri: (positions.get(iri, 0), iri))
+    found = Published(stamp, dict(resources), dict(containers))
     with _cache_lock:
         _published.setdefault(store, {})[base_url] = found
     return found
