@@ -202,6 +202,11 @@ def run_analyse(args: argparse.Namespace) -> int:
         if not node.config.analysis.enabled:
             print("dds-pod: the analysis is disabled by [analysis] enabled = false", file=sys.stderr)
             return EXIT_INVALID
+        store = node.config.store
+        if store.backend == "oxigraph" and store.options.get("path") is None:
+            print("dds-pod: the node's store is in memory: this command would analyse an empty graph and keep "
+                  "nothing; give the node a data_dir (or a [store]) that its server harvests into", file=sys.stderr)
+            return EXIT_UNREADABLE
         outcome = node.analysis.run()
     except DDSError as exc:
         print(f"dds-pod: the analysis did not run: {exc.message}", file=sys.stderr)

@@ -8,7 +8,9 @@ already analysed does not analyse it again.
 The job is one thread of the process that runs the node's jobs (:mod:`dds_pod.jobs`), never of a request. It asks
 the operating system to schedule it below the serving threads (``nice``) and keeps the numerical libraries to one
 thread, so that on a small machine a core stays free for requests; the steps return to the interpreter between
-them, and their heavy parts run in numpy and scikit-learn, which release the GIL.
+them, and their heavy parts run in numpy and scikit-learn, which release the GIL. One BLAS thread is also what
+keeps the process's forks safe: OpenBLAS's worker threads deadlock a fork that comes during a matrix product,
+and the SPARQL endpoint forks a child for each query.
 """
 
 from __future__ import annotations
@@ -49,6 +51,11 @@ class AnalysisJob:
 
     def _run(self) -> None:
         _lower_priority()
+        # The numerical libraries are loaded here, in this thread, before their thread pools are limited (a limit
+        # reaches only the libraries already loaded). It matters beyond speed: OpenBLAS with worker threads
+        # deadlocks a fork (the SPARQL endpoint forks a child per query) that comes during a product.
+        from . import runner  # noqa: F401
+
         with threadpool_limits(limits=1):
             self.resume()
             while not self._stop.wait(self.poll_s):

@@ -33,12 +33,11 @@ from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
 import pyoxigraph as ox
-from rdflib import Graph, Literal, URIRef
-from rdflib.term import Node
+from rdflib import Graph, URIRef
 
 from .. import rdfio
 from ..store import Change, Store
-from ..terms import value_of
+from ..terms import XSD_DATE_TIME, integer, named, value_of
 from ..vocab import DCTERMS, DDS, PROV, RDF, SKOS, XSD
 from . import Analysis, Bridge, NotEnoughData, OpinionGroup, Run, Sentence, Similar, Stances, Summary, Theme
 from .runs import (
@@ -55,6 +54,8 @@ from .runs import (
 # The parts of the analysis graph: each a container of resources of one kind.
 PARTS = ("themes", "runs", "similar", "stances", "groups", "bridges", "summaries", "not-enough")
 Parameter = str | int | float | bool
+Term = ox.NamedNode | ox.Literal | URIRef  # what the writer states: pyoxigraph terms, or the vocabulary's constants
+XSD_BOOLEAN, XSD_DOUBLE = ox.NamedNode(str(XSD.boolean)), ox.NamedNode(str(XSD.double))
 
 
 def analysis_graph(base_url: str) -> str:
@@ -109,16 +110,19 @@ def not_enough_iri(base_url: str, missing: NotEnoughData) -> str:
 
 def to_graph(analysis: Analysis, base_url: str) -> Graph:
     """The analysis as RDF: see the module's docstring for the vocabulary."""
-    return _Writer(analysis, base_url).graph()
+    graph = rdfio.to_rdflib(_Writer(analysis, base_url).triples())
+    for prefix, namespace in (("dds", DDS), ("skos", SKOS), ("prov", PROV), ("dcterms", DCTERMS)):
+        graph.bind(prefix, namespace)
+    return graph
 
 
 def publish(store: Store, analysis: Analysis, base_url: str) -> None:
     """Replace the analysis graph by this analysis, in one transaction: readers see the old one or the new one."""
-    graph = to_graph(analysis, base_url)
-    root = URIRef(analysis_graph(base_url))
-    graph.add((root, DDS.analysisStamp, Literal(uuid.uuid4().hex)))
+    triples = _Writer(analysis, base_url).triples()
+    triples.append(ox.Triple(ox.NamedNode(analysis_graph(base_url)), named(DDS.analysisStamp),
+                             ox.Literal(uuid.uuid4().hex)))
     change = Change()
-    change.replace_graph(analysis_graph(base_url), rdfio.to_oxigraph(graph))
+    change.replace_graph(analysis_graph(base_url), triples)
     store.commit(change)
 
 
@@ -128,18 +132,14 @@ class _Writer:
     def __init__(self, analysis: Analysis, base_url: str) -> None:
         self.analysis, self.base = analysis, base_url
         self.theme_keys = {theme.key for theme in analysis.themes}
-        self.g = Graph()
-        self.g.bind("dds", DDS)
-        self.g.bind("skos", SKOS)
-        self.g.bind("prov", PROV)
-        self.g.bind("dcterms", DCTERMS)
+        self.statements: list[ox.Triple] = []
 
-    def graph(self) -> Graph:
-        root = URIRef(analysis_graph(self.base))
+    def triples(self) -> list[ox.Triple]:
+        root = ox.NamedNode(analysis_graph(self.base))
         self._add(root, RDF.type, DDS.Analysis)
         for part in PARTS:
-            self._add(root, DDS.analysisPart, URIRef(part_iri(self.base, part)))
-        self._add(URIRef(part_iri(self.base, "themes")), RDF.type, SKOS.ConceptScheme)
+            self._add(root, DDS.analysisPart, ox.NamedNode(part_iri(self.base, part)))
+        self._add(ox.NamedNode(part_iri(self.base, "themes")), RDF.type, SKOS.ConceptScheme)
         for step, run in sorted(self.analysis.runs.items()):
             self._run(step, run)
         self._languages()
@@ -150,154 +150,156 @@ class _Writer:
                  [self._not_enough(missing) for missing in a.not_enough]]
         for listed in nodes:  # each kind's results keep the analysis's order
             for position, node in enumerate(listed):
-                self._add(node, DDS.position, Literal(position))
-        return self.g
+                self._add(node, DDS.position, integer(position))
+        return self.statements
 
-    def _add(self, subject: Node, predicate: Node, obj: Node) -> None:
-        self.g.add((subject, predicate, obj))
+    def _add(self, subject: ox.NamedNode | URIRef, predicate: URIRef, obj: Term) -> None:
+        """One statement; the vocabulary's rdflib constants become pyoxigraph terms (cached)."""
+        self.statements.append(ox.Triple(named(subject) if isinstance(subject, URIRef) else subject, named(predicate),
+                                named(obj) if isinstance(obj, URIRef) else obj))
 
-    def _generated_by(self, resource: URIRef, *steps: str) -> None:
+    def _generated_by(self, resource: ox.NamedNode, *steps: str) -> None:
         for step in steps:
             run = self.analysis.runs.get(step)
             if run is not None:
-                self._add(resource, PROV.wasGeneratedBy, URIRef(run_iri(self.base, step, run)))
+                self._add(resource, PROV.wasGeneratedBy, ox.NamedNode(run_iri(self.base, step, run)))
 
-    def _list(self, owner: URIRef, predicate: URIRef, name: str, items: Sequence[Node]) -> None:
+    def _list(self, owner: ox.NamedNode, predicate: URIRef, name: str, items: Sequence[Term]) -> None:
         """An rdf:List of ``items`` whose nodes are hash IRIs of ``owner`` (``owner#name-0`` ...)."""
         if not items:
             self._add(owner, predicate, RDF.nil)
             return
-        nodes = [URIRef(_inner(owner, f"{name}-{index}")) for index in range(len(items))]
+        nodes = [ox.NamedNode(_inner(owner.value, f"{name}-{index}")) for index in range(len(items))]
         self._add(owner, predicate, nodes[0])
         for index, (node, item) in enumerate(zip(nodes, items, strict=True)):
             self._add(node, RDF.first, item)
             self._add(node, RDF.rest, nodes[index + 1] if index + 1 < len(nodes) else RDF.nil)
 
     def _run(self, step: str, run: Run) -> None:
-        node = URIRef(run_iri(self.base, step, run))
+        node = ox.NamedNode(run_iri(self.base, step, run))
         self._add(node, RDF.type, PROV.Activity)
-        self._add(node, DDS.analysisStep, Literal(step))
-        self._add(node, DDS.method, Literal(run.method))
-        self._add(node, DDS.softwareVersion, Literal(run.software))
-        self._add(node, PROV.startedAtTime, Literal(run.started, datatype=XSD.dateTime, normalize=False))
-        self._add(node, PROV.endedAtTime, Literal(run.ended, datatype=XSD.dateTime, normalize=False))
+        self._add(node, DDS.analysisStep, ox.Literal(step))
+        self._add(node, DDS.method, ox.Literal(run.method))
+        self._add(node, DDS.softwareVersion, ox.Literal(run.software))
+        self._add(node, PROV.startedAtTime, ox.Literal(run.started, datatype=XSD_DATE_TIME))
+        self._add(node, PROV.endedAtTime, ox.Literal(run.ended, datatype=XSD_DATE_TIME))
         for name, value in sorted(run.parameters.items()):
-            parameter = URIRef(f"{node}#parameter-{quote(name, safe='')}")
+            parameter = ox.NamedNode(f"{node.value}#parameter-{quote(name, safe='')}")
             self._add(node, DDS.parameter, parameter)
-            self._add(parameter, DDS.parameterName, Literal(name))
+            self._add(parameter, DDS.parameterName, ox.Literal(name))
             self._add(parameter, DDS.parameterValue, _typed(value))
         for member, sequence in sorted(run.snapshot.items()):
-            entry = URIRef(f"{node}#input-{_hash(member)}")
-            self._add(node, PROV.used, URIRef(member))
+            entry = ox.NamedNode(f"{node.value}#input-{_hash(member)}")
+            self._add(node, PROV.used, ox.NamedNode(member))
             self._add(node, DDS.inputSnapshot, entry)
-            self._add(entry, DDS.feed, URIRef(member))
-            self._add(entry, DDS.sequence, Literal(sequence))
+            self._add(entry, DDS.feed, ox.NamedNode(member))
+            self._add(entry, DDS.sequence, integer(sequence))
 
     def _languages(self) -> None:
         if not self.analysis.languages:
             return
-        node = URIRef(languages_iri(self.base))
-        self._add(URIRef(analysis_graph(self.base)), DDS.analysisPart, node)
+        node = ox.NamedNode(languages_iri(self.base))
+        self._add(ox.NamedNode(analysis_graph(self.base)), DDS.analysisPart, node)
         self._add(node, RDF.type, DDS.LanguageDetection)
         self._generated_by(node, STEP_LANGUAGES)
         for iri, language in sorted(self.analysis.languages.items()):
-            entry = URIRef(f"{node}#{_hash(iri)}")
+            entry = ox.NamedNode(f"{node.value}#{_hash(iri)}")
             self._add(node, DDS.detected, entry)
-            self._add(entry, DDS.contribution, URIRef(iri))
-            self._add(entry, DCTERMS.language, Literal(language))
+            self._add(entry, DDS.contribution, ox.NamedNode(iri))
+            self._add(entry, DCTERMS.language, ox.Literal(language))
 
-    def _theme(self, theme: Theme) -> URIRef:
-        node, scheme = URIRef(theme_iri(self.base, theme.key)), URIRef(part_iri(self.base, "themes"))
+    def _theme(self, theme: Theme) -> ox.NamedNode:
+        node, scheme = ox.NamedNode(theme_iri(self.base, theme.key)), ox.NamedNode(part_iri(self.base, "themes"))
         self._add(node, RDF.type, SKOS.Concept)
         self._add(node, RDF.type, DDS.Theme)
         self._add(node, SKOS.inScheme, scheme)
         self._add(scheme, SKOS.hasTopConcept, node)
-        self._add(node, SKOS.notation, Literal(theme.key))
-        self._add(node, DDS.labelledBy, Literal(theme.labelled_by))
+        self._add(node, SKOS.notation, ox.Literal(theme.key))
+        self._add(node, DDS.labelledBy, ox.Literal(theme.labelled_by))
         for language, label in sorted(theme.labels.items()):
-            self._add(node, SKOS.prefLabel, Literal(label, lang=language))
-        self._list(node, DDS.keyTerms, "terms", [Literal(term) for term in theme.terms])
+            self._add(node, SKOS.prefLabel, ox.Literal(label, language=language))
+        self._list(node, DDS.keyTerms, "terms", [ox.Literal(term) for term in theme.terms])
         for member in theme.members:
-            self._add(node, DDS.themeMember, URIRef(member))
-        self._list(node, DDS.themeMembers, "members", [URIRef(member) for member in theme.members])
+            self._add(node, DDS.themeMember, ox.NamedNode(member))
+        self._list(node, DDS.themeMembers, "members", [ox.NamedNode(member) for member in theme.members])
         for index, (platform, count) in enumerate(theme.platforms.items()):
-            entry = URIRef(f"{node}#platform-{index}")
+            entry = ox.NamedNode(f"{node.value}#platform-{index}")
             self._add(node, DDS.platformCount, entry)
-            self._add(entry, DDS.sourcePlatform, URIRef(platform))
-            self._add(entry, DDS.memberCount, Literal(count))
+            self._add(entry, DDS.sourcePlatform, ox.NamedNode(platform))
+            self._add(entry, DDS.memberCount, integer(count))
         for topic in theme.topics:
-            self._add(node, SKOS.closeMatch, URIRef(topic))
-            self._add(node, DDS.coincidesWith, URIRef(topic))
-        self._list(node, DDS.labelCites, "label-cites", [URIRef(cited) for cited in theme.label_cites])
+            self._add(node, SKOS.closeMatch, ox.NamedNode(topic))
+            self._add(node, DDS.coincidesWith, ox.NamedNode(topic))
+        self._list(node, DDS.labelCites, "label-cites", [ox.NamedNode(cited) for cited in theme.label_cites])
         self._generated_by(node, STEP_THEMES, *([STEP_LLM_THEMES] if theme.labelled_by == "llm" else []))
         return node
 
-    def _similar(self, link: Similar) -> URIRef:
-        node = URIRef(similar_iri(self.base, link))
+    def _similar(self, link: Similar) -> ox.NamedNode:
+        node = ox.NamedNode(similar_iri(self.base, link))
         self._add(node, RDF.type, DDS.Similarity)
-        self._add(node, DDS.similarSource, URIRef(link.source))
-        self._add(node, DDS.similarTarget, URIRef(link.target))
-        self._add(node, DDS.score, Literal(link.score, datatype=XSD.double))
-        self._add(node, DDS.nearDuplicate, Literal(link.near_duplicate))
-        self._add(node, DDS.crossLanguage, Literal(link.cross_language))
+        self._add(node, DDS.similarSource, ox.NamedNode(link.source))
+        self._add(node, DDS.similarTarget, ox.NamedNode(link.target))
+        self._add(node, DDS.score, _double(link.score))
+        self._add(node, DDS.nearDuplicate, _boolean(link.near_duplicate))
+        self._add(node, DDS.crossLanguage, _boolean(link.cross_language))
         self._generated_by(node, STEP_SIMILAR)
         return node
 
-    def _stances(self, stances: Stances) -> URIRef:
-        node = URIRef(stances_iri(self.base, stances))
+    def _stances(self, stances: Stances) -> ox.NamedNode:
+        node = ox.NamedNode(stances_iri(self.base, stances))
         self._add(node, RDF.type, DDS.StanceAggregate)
-        self._add(node, DDS.about, URIRef(self._subject(stances.subject)))
-        self._add(node, DDS.inFavourCount, Literal(stances.in_favour))
-        self._add(node, DDS.againstCount, Literal(stances.against))
-        self._add(node, DDS.neutralCount, Literal(stances.neutral))
+        self._add(node, DDS.about, ox.NamedNode(self._subject(stances.subject)))
+        self._add(node, DDS.inFavourCount, integer(stances.in_favour))
+        self._add(node, DDS.againstCount, integer(stances.against))
+        self._add(node, DDS.neutralCount, integer(stances.neutral))
         self._generated_by(node, STEP_STANCES)
         return node
 
-    def _group(self, group: OpinionGroup) -> URIRef:
-        node = URIRef(group_iri(self.base, group.key))
+    def _group(self, group: OpinionGroup) -> ox.NamedNode:
+        node = ox.NamedNode(group_iri(self.base, group.key))
         self._add(node, RDF.type, DDS.OpinionGroup)
-        self._add(node, SKOS.notation, Literal(group.key))
-        self._add(node, DDS.groupSize, Literal(group.size))
+        self._add(node, SKOS.notation, ox.Literal(group.key))
+        self._add(node, DDS.groupSize, integer(group.size))
         for agreed in group.agrees_with:
-            self._add(node, DDS.agreesWith, URIRef(agreed))
-        self._list(node, DDS.agreesWithList, "agrees", [URIRef(agreed) for agreed in group.agrees_with])
+            self._add(node, DDS.agreesWith, ox.NamedNode(agreed))
+        self._list(node, DDS.agreesWithList, "agrees", [ox.NamedNode(agreed) for agreed in group.agrees_with])
         self._generated_by(node, STEP_OPINION)
         return node
 
-    def _bridge(self, bridge: Bridge) -> URIRef:
-        node = URIRef(bridge_iri(self.base, bridge))
+    def _bridge(self, bridge: Bridge) -> ox.NamedNode:
+        node = ox.NamedNode(bridge_iri(self.base, bridge))
         self._add(node, RDF.type, DDS.Bridge)
-        self._add(node, DDS.contribution, URIRef(bridge.contribution))
+        self._add(node, DDS.contribution, ox.NamedNode(bridge.contribution))
         for key, share in sorted(bridge.agreement.items()):
-            entry = URIRef(f"{node}#group-{quote(key, safe='')}")
+            entry = ox.NamedNode(f"{node.value}#group-{quote(key, safe='')}")
             self._add(node, DDS.groupAgreement, entry)
-            self._add(entry, DDS.group, URIRef(group_iri(self.base, key)))
-            self._add(entry, DDS.share, Literal(share, datatype=XSD.double))
+            self._add(entry, DDS.group, ox.NamedNode(group_iri(self.base, key)))
+            self._add(entry, DDS.share, _double(share))
         self._generated_by(node, STEP_OPINION)
         return node
 
-    def _summary(self, summary: Summary) -> URIRef:
-        node = URIRef(summary_iri(self.base, summary))
+    def _summary(self, summary: Summary) -> ox.NamedNode:
+        node = ox.NamedNode(summary_iri(self.base, summary))
         self._add(node, RDF.type, DDS.Summary)
-        self._add(node, DDS.about, URIRef(self._subject(summary.subject)))
-        self._add(node, DCTERMS.language, Literal(summary.language))
-        self._add(node, DDS.abstractive, Literal(summary.abstractive))
-        sentences = [URIRef(f"{node}#sentence-{index}") for index in range(len(summary.sentences))]
+        self._add(node, DDS.about, ox.NamedNode(self._subject(summary.subject)))
+        self._add(node, DCTERMS.language, ox.Literal(summary.language))
+        self._add(node, DDS.abstractive, _boolean(summary.abstractive))
+        sentences = [ox.NamedNode(f"{node.value}#sentence-{index}") for index in range(len(summary.sentences))]
         for sentence_node, sentence in zip(sentences, summary.sentences, strict=True):
             self._add(sentence_node, RDF.type, DDS.SummarySentence)
-            self._add(sentence_node, RDF.value, Literal(sentence.text))
+            self._add(sentence_node, RDF.value, ox.Literal(sentence.text))
             for cited in sentence.cites:
-                self._add(sentence_node, DDS.cites, URIRef(cited))
-            self._list(sentence_node, DDS.citesList, "cites", [URIRef(cited) for cited in sentence.cites])
+                self._add(sentence_node, DDS.cites, ox.NamedNode(cited))
+            self._list(sentence_node, DDS.citesList, "cites", [ox.NamedNode(cited) for cited in sentence.cites])
         self._list(node, DDS.sentences, "sentences", sentences)
         self._generated_by(node, STEP_LLM_SUMMARIES if summary.abstractive else STEP_SUMMARIES)
         return node
 
-    def _not_enough(self, missing: NotEnoughData) -> URIRef:
-        node = URIRef(not_enough_iri(self.base, missing))
+    def _not_enough(self, missing: NotEnoughData) -> ox.NamedNode:
+        node = ox.NamedNode(not_enough_iri(self.base, missing))
         self._add(node, RDF.type, DDS.NotEnoughData)
-        self._add(node, DDS.analysisStep, Literal(missing.step))
-        self._add(node, DDS.reason, Literal(missing.reason))
+        self._add(node, DDS.analysisStep, ox.Literal(missing.step))
+        self._add(node, DDS.reason, ox.Literal(missing.reason))
         self._generated_by(node, missing.step)
         return node
 
@@ -311,15 +313,23 @@ def _inner(owner: str, name: str) -> str:
     return f"{owner}-{name}" if "#" in owner else f"{owner}#{name}"
 
 
-def _typed(value: Parameter) -> Literal:
+def _typed(value: Parameter) -> ox.Literal:
     """A parameter as a literal whose datatype gives its Python type back (bool before int: a bool is an int)."""
     if isinstance(value, bool):
-        return Literal(value)
+        return _boolean(value)
     if isinstance(value, int):
-        return Literal(value, datatype=XSD.integer)
+        return integer(value)
     if isinstance(value, float):
-        return Literal(repr(value), datatype=XSD.double)
-    return Literal(value)
+        return _double(value)
+    return ox.Literal(str(value))
+
+
+def _boolean(value: bool) -> ox.Literal:
+    return ox.Literal("true" if value else "false", datatype=XSD_BOOLEAN)
+
+
+def _double(value: float) -> ox.Literal:
+    return ox.Literal(repr(float(value)), datatype=XSD_DOUBLE)
 
 
 def _run_fields(run: Run) -> str:
@@ -361,6 +371,22 @@ def analysis_stamp(store: Store, base_url: str) -> str | None:
     return None
 
 
+class _Strings:
+    """A namespace's IRIs as strings, each made once: rdflib's namespaces make them again at every access, which
+    costs seconds over the hundreds of thousands of lookups of a large analysis."""
+
+    def __init__(self, namespace: str) -> None:
+        self._namespace = namespace
+
+    def __getattr__(self, name: str) -> str:
+        value = self._namespace + name
+        setattr(self, name, value)
+        return value
+
+
+_DDS, _PROV, _SKOS, _RDF, _DCTERMS = (_Strings(str(namespace)) for namespace in (DDS, PROV, SKOS, RDF, DCTERMS))
+
+
 class _Reader:
     """Reads an analysis back from the triples :class:`_Writer` made, indexed by subject and predicate."""
 
@@ -372,116 +398,117 @@ class _Reader:
             obj = triple.object
             if isinstance(triple.subject, ox.NamedNode) and isinstance(obj, ox.NamedNode | ox.Literal):
                 self.index[triple.subject.value][triple.predicate.value].append(obj)
-                if triple.predicate.value == str(RDF.type):
+                if triple.predicate.value == _RDF.type:
                     self.typed[obj.value].append(triple.subject.value)
         self.theme_prefix = part_iri(base_url, "themes")
 
     def analysis(self) -> Analysis:
         return Analysis(
-            runs=dict(self._run(node) for node in self._of(PROV.Activity)),
+            runs=dict(self._run(node) for node in self._of(_PROV.Activity)),
             languages=self._languages(),
-            themes=self._ordered(self._theme(node) for node in self._of(DDS.Theme)),
-            similar=self._ordered(self._similar(node) for node in self._of(DDS.Similarity)),
-            stances=self._ordered(self._stances(node) for node in self._of(DDS.StanceAggregate)),
-            groups=self._ordered(self._group(node) for node in self._of(DDS.OpinionGroup)),
-            bridges=self._ordered(self._bridge(node) for node in self._of(DDS.Bridge)),
-            summaries=self._ordered(self._summary(node) for node in self._of(DDS.Summary)),
-            not_enough=self._ordered(self._not_enough(node) for node in self._of(DDS.NotEnoughData)),
+            themes=self._ordered(self._theme(node) for node in self._of(_DDS.Theme)),
+            similar=self._ordered(self._similar(node) for node in self._of(_DDS.Similarity)),
+            stances=self._ordered(self._stances(node) for node in self._of(_DDS.StanceAggregate)),
+            groups=self._ordered(self._group(node) for node in self._of(_DDS.OpinionGroup)),
+            bridges=self._ordered(self._bridge(node) for node in self._of(_DDS.Bridge)),
+            summaries=self._ordered(self._summary(node) for node in self._of(_DDS.Summary)),
+            not_enough=self._ordered(self._not_enough(node) for node in self._of(_DDS.NotEnoughData)),
         )
 
-    def _of(self, cls: URIRef) -> list[str]:
-        return self.typed.get(str(cls), [])
+    def _of(self, cls: str) -> list[str]:
+        return self.typed.get(cls, [])
 
     @staticmethod
     def _ordered(results: Iterable[tuple[int, object]]) -> list:
         """Results in the order the analysis listed them (each reads its position back)."""
         return [result for _, result in sorted(results, key=lambda pair: pair[0])]
 
-    def _values(self, node: str, predicate: URIRef) -> list[ox.NamedNode | ox.Literal]:
-        return self.index.get(node, {}).get(str(predicate), [])
+    def _values(self, node: str, predicate: str) -> list[ox.NamedNode | ox.Literal]:
+        return self.index.get(node, {}).get(predicate, [])
 
-    def _one(self, node: str, predicate: URIRef) -> str:
+    def _one(self, node: str, predicate: str) -> str:
         values = self._values(node, predicate)
         return values[0].value if values else ""
 
-    def _list(self, node: str, predicate: URIRef) -> list[str]:
+    def _list(self, node: str, predicate: str) -> list[str]:
         found, current = [], self._one(node, predicate)
-        while current and current != str(RDF.nil):
-            found.append(self._one(current, RDF.first))
-            current = self._one(current, RDF.rest)
+        while current and current != str(_RDF.nil):
+            found.append(self._one(current, _RDF.first))
+            current = self._one(current, _RDF.rest)
         return found
 
     def _run(self, node: str) -> tuple[str, Run]:
-        parameters = {self._one(p.value, DDS.parameterName): _python(self._values(p.value, DDS.parameterValue)[0])
-                      for p in self._values(node, DDS.parameter)}
-        snapshot = {self._one(entry.value, DDS.feed): int(self._one(entry.value, DDS.sequence))
-                    for entry in self._values(node, DDS.inputSnapshot)}
-        return self._one(node, DDS.analysisStep), Run(
-            method=self._one(node, DDS.method), parameters=parameters, software=self._one(node, DDS.softwareVersion),
-            snapshot=snapshot, started=self._one(node, PROV.startedAtTime), ended=self._one(node, PROV.endedAtTime))
+        parameters = {self._one(p.value, _DDS.parameterName): _python(self._values(p.value, _DDS.parameterValue)[0])
+                      for p in self._values(node, _DDS.parameter)}
+        snapshot = {self._one(entry.value, _DDS.feed): int(self._one(entry.value, _DDS.sequence))
+                    for entry in self._values(node, _DDS.inputSnapshot)}
+        return self._one(node, _DDS.analysisStep), Run(
+            method=self._one(node, _DDS.method), parameters=parameters, software=self._one(node, _DDS.softwareVersion),
+            snapshot=snapshot, started=self._one(node, _PROV.startedAtTime), ended=self._one(node, _PROV.endedAtTime))
 
     def _languages(self) -> dict[str, str]:
         node = languages_iri(self.base)
-        pairs = [(self._one(entry.value, DDS.contribution), self._one(entry.value, DCTERMS.language))
-                 for entry in self._values(node, DDS.detected)]
+        pairs = [(self._one(entry.value, _DDS.contribution), self._one(entry.value, _DCTERMS.language))
+                 for entry in self._values(node, _DDS.detected)]
         return dict(sorted(pairs))
 
     def _position(self, node: str) -> int:
-        return int(self._one(node, DDS.position) or 0)
+        return int(self._one(node, _DDS.position) or 0)
 
     def _theme(self, node: str) -> tuple[int, Theme]:
-        labels = {label.language or "": label.value for label in self._values(node, SKOS.prefLabel)
+        labels = {label.language or "": label.value for label in self._values(node, _SKOS.prefLabel)
                   if isinstance(label, ox.Literal)}
-        entries = sorted((entry.value for entry in self._values(node, DDS.platformCount)),
+        entries = sorted((entry.value for entry in self._values(node, _DDS.platformCount)),
                          key=lambda entry: int(entry.rsplit("-", 1)[1]))
-        platforms = {self._one(entry, DDS.sourcePlatform): int(self._one(entry, DDS.memberCount)) for entry in entries}
+        platforms = {self._one(entry, _DDS.sourcePlatform): int(self._one(entry, _DDS.memberCount))
+                     for entry in entries}
         return self._position(node), Theme(
-            key=self._one(node, SKOS.notation), terms=tuple(self._list(node, DDS.keyTerms)), labels=labels,
-            members=tuple(self._list(node, DDS.themeMembers)), platforms=platforms,
-            topics=tuple(topic.value for topic in self._values(node, DDS.coincidesWith)),
-            labelled_by=self._one(node, DDS.labelledBy), label_cites=tuple(self._list(node, DDS.labelCites)))
+            key=self._one(node, _SKOS.notation), terms=tuple(self._list(node, _DDS.keyTerms)), labels=labels,
+            members=tuple(self._list(node, _DDS.themeMembers)), platforms=platforms,
+            topics=tuple(topic.value for topic in self._values(node, _DDS.coincidesWith)),
+            labelled_by=self._one(node, _DDS.labelledBy), label_cites=tuple(self._list(node, _DDS.labelCites)))
 
     def _similar(self, node: str) -> tuple[int, Similar]:
         return self._position(node), Similar(
-            source=self._one(node, DDS.similarSource), target=self._one(node, DDS.similarTarget),
-            score=float(self._one(node, DDS.score)), near_duplicate=self._flag(node, DDS.nearDuplicate),
-            cross_language=self._flag(node, DDS.crossLanguage))
+            source=self._one(node, _DDS.similarSource), target=self._one(node, _DDS.similarTarget),
+            score=float(self._one(node, _DDS.score)), near_duplicate=self._flag(node, _DDS.nearDuplicate),
+            cross_language=self._flag(node, _DDS.crossLanguage))
 
-    def _flag(self, node: str, predicate: URIRef) -> bool:
+    def _flag(self, node: str, predicate: str) -> bool:
         return self._one(node, predicate) in {"true", "1"}
 
     def _subject(self, node: str) -> str:
-        about = self._one(node, DDS.about)
+        about = self._one(node, _DDS.about)
         return unquote(about[len(self.theme_prefix):]) if about.startswith(self.theme_prefix) else about
 
     def _stances(self, node: str) -> tuple[int, Stances]:
         return self._position(node), Stances(
-            subject=self._subject(node), in_favour=int(self._one(node, DDS.inFavourCount)),
-            against=int(self._one(node, DDS.againstCount)), neutral=int(self._one(node, DDS.neutralCount)))
+            subject=self._subject(node), in_favour=int(self._one(node, _DDS.inFavourCount)),
+            against=int(self._one(node, _DDS.againstCount)), neutral=int(self._one(node, _DDS.neutralCount)))
 
     def _group(self, node: str) -> tuple[int, OpinionGroup]:
         return self._position(node), OpinionGroup(
-            key=self._one(node, SKOS.notation), size=int(self._one(node, DDS.groupSize)),
-            agrees_with=tuple(self._list(node, DDS.agreesWithList)))
+            key=self._one(node, _SKOS.notation), size=int(self._one(node, _DDS.groupSize)),
+            agrees_with=tuple(self._list(node, _DDS.agreesWithList)))
 
     def _bridge(self, node: str) -> tuple[int, Bridge]:
         group_prefix = part_iri(self.base, "groups")
-        agreement = {unquote(self._one(entry.value, DDS.group)[len(group_prefix):]):
-                     float(self._one(entry.value, DDS.share)) for entry in self._values(node, DDS.groupAgreement)}
-        return self._position(node), Bridge(contribution=self._one(node, DDS.contribution),
+        agreement = {unquote(self._one(entry.value, _DDS.group)[len(group_prefix):]):
+                     float(self._one(entry.value, _DDS.share)) for entry in self._values(node, _DDS.groupAgreement)}
+        return self._position(node), Bridge(contribution=self._one(node, _DDS.contribution),
                                             agreement=dict(sorted(agreement.items())))
 
     def _summary(self, node: str) -> tuple[int, Summary]:
-        sentences = tuple(Sentence(text=self._one(sentence, RDF.value),
-                                   cites=tuple(self._list(sentence, DDS.citesList)))
-                          for sentence in self._list(node, DDS.sentences))
+        sentences = tuple(Sentence(text=self._one(sentence, _RDF.value),
+                                   cites=tuple(self._list(sentence, _DDS.citesList)))
+                          for sentence in self._list(node, _DDS.sentences))
         return self._position(node), Summary(
-            subject=self._subject(node), language=self._one(node, DCTERMS.language), sentences=sentences,
-            abstractive=self._flag(node, DDS.abstractive))
+            subject=self._subject(node), language=self._one(node, _DCTERMS.language), sentences=sentences,
+            abstractive=self._flag(node, _DDS.abstractive))
 
     def _not_enough(self, node: str) -> tuple[int, NotEnoughData]:
-        return self._position(node), NotEnoughData(step=self._one(node, DDS.analysisStep),
-                                                   reason=self._one(node, DDS.reason))
+        return self._position(node), NotEnoughData(step=self._one(node, _DDS.analysisStep),
+                                                   reason=self._one(node, _DDS.reason))
 
 
 def _python(term: ox.NamedNode | ox.Literal) -> Parameter:
@@ -506,20 +533,18 @@ __all__ = ["analysis_graph", "load_analysis", "publish", "run_iri", "theme_iri",
 @dataclass(frozen=True)
 class Published:
     """The published graph cut into its resources, for serving each one: a resource is the statements whose
-    subject is its IRI or one of its hash IRIs."""
+    subject is its IRI or one of its hash IRIs; each part's container lists its resources in the analysis's order."""
 
     stamp: str
     resources: Mapping[str, list[ox.Triple]]
-    positions: Mapping[str, int]
+    containers: Mapping[str, list[str]]
 
     def resource(self, iri: str) -> list[ox.Triple]:
         return self.resources.get(iri, [])
 
     def members(self, container: str) -> list[str]:
         """The resources directly in a part's container (``analysis/themes/`` ...), in the analysis's order."""
-        found = [iri for iri in self.resources
-                 if iri.startswith(container) and iri != container and "/" not in iri[len(container):]]
-        return sorted(found, key=lambda iri: (self.positions.get(iri, 0), iri))
+        return self.containers.get(container, [])
 
 
 _published: weakref.WeakKeyDictionary[Store, dict[str, Published]] = weakref.WeakKeyDictionary()
@@ -542,7 +567,14 @@ def published_graph(store: Store, base_url: str) -> Published | None:
         resources[subject.split("#", 1)[0]].append(triple)
         if triple.predicate.value == position and isinstance(triple.object, ox.Literal):
             positions[subject] = int(triple.object.value)
-    found = Published(stamp, dict(resources), positions)
+    containers: dict[str, list[str]] = defaultdict(list)
+    for iri in resources:
+        container, _, name = iri.rpartition("/")
+        if name:
+            containers[container + "/"].append(iri)
+    for members in containers.values():
+        members.sort(key=lambda iri: (positions.get(iri, 0), iri))
+    found = Published(stamp, dict(resources), dict(containers))
     with _cache_lock:
         _published.setdefault(store, {})[base_url] = found
     return found

@@ -354,7 +354,8 @@ def service_description(endpoint: str, limits: Limits) -> list[ox.Triple]:
     """What the endpoint offers, in the SPARQL 1.1 Service Description vocabulary."""
     service, dataset, graph = ox.NamedNode(endpoint), ox.BlankNode(), ox.BlankNode()
     comment = (f"Read-only SPARQL 1.1 query service over the merged graph of the Democracy Data Space federation. "
-               f"The default graph is the union of all graphs. Each query may run {limits.timeout_s:g} s and "
+               "The default graph is the union of all graphs, the node's analysis graph (analysis/) included. "
+               f"Each query may run {limits.timeout_s:g} s and "
                f"return {limits.max_results} results; SERVICE is not allowed.")
     statements: list[tuple[ox.NamedNode | ox.BlankNode, ox.NamedNode, ox.NamedNode | ox.BlankNode | ox.Literal]] = [
         (service, RDF_TYPE, _sd("Service")),

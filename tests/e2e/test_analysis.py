@@ -134,6 +134,8 @@ def test_the_command_names_what_is_wrong(tmp_path):
     config = node_config(tmp_path, free_port(), "enabled = false")
     refused = analyse(config)
     assert refused.returncode == 1 and "disabled" in refused.stderr
+    in_memory = analyse(node_config(tmp_path, free_port(), "enabled = true"))
+    assert in_memory.returncode == 2 and "in memory" in in_memory.stderr
     broken = node_config(tmp_path, free_port(), "quiet_s = -3")
     failed = analyse(broken)
     assert failed.returncode == 2 and "analysis.quiet_s" in failed.stderr
@@ -145,8 +147,15 @@ def test_the_background_job_analyses_after_the_harvest(tmp_path):
     server = ServerProcess(config, port, tmp_path / "server.log", SEEDS).start()
     try:
         assert get(server.url).status_code == 200  # serving starts before the analysis
-        themes = until(lambda: get(f"{server.url}analysis/themes/").json().get("ldp:contains"), timeout=60)
-        assert themes, server.log()
+
+        def analysed_while_queried() -> list:
+            # The endpoint forks a child per query: a fork during the run's matrix products must not hang it.
+            asked = requests.get(f"{server.url}sparql", params={"query": PROV_QUERY}, timeout=10,
+                                 headers={"Accept": "application/sparql-results+json"})
+            assert asked.status_code == 200
+            return get(f"{server.url}analysis/themes/").json().get("ldp:contains")
+
+        assert until(analysed_while_queried, timeout=60), server.log()
         response = requests.post(f"{server.url}sparql", data={"query": PROV_QUERY}, timeout=30,
                                  headers={"Accept": "application/sparql-results+json"})
         assert response.json()["results"]["bindings"]
