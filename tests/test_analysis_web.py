@@ -7,7 +7,7 @@ import pyoxigraph as ox
 import pytest
 
 from dds_pod.analysis import Analysis, Run, Sentence, Summary, Theme
-from dds_pod.analysis.graph import publish, theme_iri
+from dds_pod.analysis.graph import analysis_stamp, publish, theme_iri
 from dds_pod.app import create_app
 from dds_pod.config import from_dict
 
@@ -76,3 +76,17 @@ def test_keys_and_paging_values_that_need_escaping_are_answered_cleanly(app):
     assert client.get("/analysis/themes/?offset=-1").status_code == 400
     assert client.get("/analysis/themes/?limit=100000").status_code == 400
     assert client.get("/analysis/runs/?format=xml").status_code == 400
+
+
+def test_a_page_of_themes_is_compacted_once_per_publication_and_never_served_stale(app):
+    """Compacting a page of themes (each embeds its members) on every anonymous request costs far more CPU than
+    any other container; the members' node objects are kept per publication, and a new publication is served."""
+    published(app)
+    client = app.test_client()
+    first = client.get("/analysis/themes/").get_json()["ldp:contains"]
+    node, cache = app.extensions["dds.node"], app.extensions["dds.cache"]
+    assert cache.get(theme_iri(BASE, "k1"), analysis_stamp(node.merged, BASE), dict)[0] == first[0]
+    theme = Theme("k1", ("other",), {"fr": "Autre thème"}, (f"{BASE}bordeaux/proposals/b",), {})
+    publish(node.merged, Analysis(runs={"themes": RUN}, themes=[theme]), BASE)
+    again = client.get("/analysis/themes/").get_json()["ldp:contains"]
+    assert again[0]["prefLabel"] == {"fr": "Autre thème"} and again != first
