@@ -2,7 +2,8 @@
 
 A theme embeds its members' IRIs, so a page of 40 themes over some thousands of contributions is megabytes of
 JSON-LD. Measured through the WSGI application: the first request after a publication (each theme compacted) and
-the requests after it (the themes' node objects kept until the next publication), and Turtle for comparison.
+the requests after it (the themes' node objects kept until the next publication), expanded JSON-LD (kept the
+same way) and Turtle for comparison.
 
     .venv/bin/python -m benchmarks.analysis_container [--themes 40] [--members 200] [--rounds 20]
 """
@@ -23,6 +24,7 @@ from dds_pod.app import create_app
 from dds_pod.config import from_dict
 
 BASE = "http://127.0.0.1:8000/"
+EXPANDED = 'application/ld+json;profile="http://www.w3.org/ns/json-ld#expanded"'
 RUN = Run("tfidf-nmf", {"seed": 0}, "benchmark", {f"{BASE}bordeaux/": 1}, "2026-12-04T10:00:00Z",
           "2026-12-04T10:00:01Z")
 
@@ -51,10 +53,12 @@ def main() -> None:
     cold, size = _timed(client, "application/ld+json")
     warm = statistics.median(_timed(client, "application/ld+json")[0] for _ in range(args.rounds))
     turtle = statistics.median(_timed(client, "text/turtle")[0] for _ in range(args.rounds))
+    expanded = statistics.median(_timed(client, EXPANDED)[0] for _ in range(args.rounds))
     print(f"{args.themes} themes x {args.members} members, {size / 1e6:.1f} MB of JSON-LD")
     print(f"first request after a publication: {cold * 1000:.0f} ms")
     print(f"after it (median of {args.rounds}): {warm * 1000:.1f} ms ({cold / warm:.1f}x faster)")
     print(f"Turtle (median of {args.rounds}): {turtle * 1000:.1f} ms")
+    print(f"expanded JSON-LD (median of {args.rounds}, after the first): {expanded * 1000:.1f} ms")
     node.close()
 
 

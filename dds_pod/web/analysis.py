@@ -83,14 +83,17 @@ def container(part: str) -> Response:
         own += published.resource(iri)  # the themes' concept scheme
     targets = page_targets(iri, limit, offset, len(members))
     own += paging_triples(iri, targets, len(members))
-    described = [triple for member in page for triple in published.resource(member)] if published else []
     if chosen == conneg.JSON_LD:
         document = paged_document(own, subject, node.context_url)
         document["ldp:contains"] = [_member_object(published, member) for member in page] if published else []
         response = _json(document)
     else:
         contains = [ox.Triple(subject, named(LDP.contains), ox.NamedNode(member)) for member in page]
-        response = _serialized([*own, *contains, *described], subject, chosen, html.page_links(targets))
+        if chosen == conneg.JSON_LD_EXPANDED and published is not None:
+            response = _expanded_page([*own, *contains], page, published)
+        else:
+            described = [triple for member in page for triple in published.resource(member)] if published else []
+            response = _serialized([*own, *contains, *described], subject, chosen, html.page_links(targets))
     paging_links(response, targets)
     return _headers(response, published, chosen, container=True)
 
@@ -117,6 +120,17 @@ def _member_object(published: Published, member: str) -> dict:
     a page of themes on every request would cost an anonymous reader's request a fifth of a second of CPU."""
     build = lambda: representation.document_object(published.resource(member), ox.NamedNode(member))  # noqa: E731
     return _cache().get(member, published.stamp, build)[0]
+
+
+def _expanded_page(own: list[ox.Triple], page: list[str], published: Published) -> Response:
+    """The page in expanded JSON-LD, its members' node objects expanded once per publication: the same document as
+    expanding all its statements together (the members' subjects are their own, the nodes sorted by ``@id``)."""
+    nodes = representation.expanded(own)
+    for member in page:
+        build = lambda member=member: {"@graph": representation.expanded(published.resource(member))}  # noqa: E731
+        nodes += _cache().get(member, f"{published.stamp} expanded", build)[0]["@graph"]
+    nodes.sort(key=lambda node: node["@id"])
+    return Response(json.dumps(nodes), mimetype="application/ld+json")
 
 
 def _resource(iri: str) -> Response:
