@@ -86,12 +86,15 @@ def test_a_page_of_themes_is_compacted_once_per_publication_and_never_served_sta
     published(app)
     client = app.test_client()
     first = client.get("/analysis/themes/").get_json()["ldp:contains"]
-    node, cache = app.extensions["dds.node"], app.extensions["dds.cache"]
-    assert cache.get(theme_iri(BASE, "k1"), analysis_stamp(node.merged, BASE), dict)[0] == first[0]
+    node, memo = app.extensions["dds.node"], app.extensions["dds.analysis_memo"]
+    stamp = analysis_stamp(node.merged, BASE)
+    assert memo.get(stamp, theme_iri(BASE, "k1"), "compacted", dict) == first[0]
     theme = Theme("k1", ("other",), {"fr": "Autre thème"}, (f"{BASE}bordeaux/proposals/b",), {})
     publish(node.merged, Analysis(runs={"themes": RUN}, themes=[theme]), BASE)
     again = client.get("/analysis/themes/").get_json()["ldp:contains"]
     assert again[0]["prefLabel"] == {"fr": "Autre thème"} and again != first
+    assert memo.get(analysis_stamp(node.merged, BASE), theme_iri(BASE, "k1"), "compacted", dict) == again[0]
+    assert memo.get(stamp, theme_iri(BASE, "k1"), "compacted", dict) == {}  # the earlier publication's, not kept
 
 
 def test_a_page_of_themes_in_expanded_json_ld_is_its_statements_with_each_theme_expanded_once(app):
@@ -107,6 +110,6 @@ def test_a_page_of_themes_in_expanded_json_ld_is_its_statements_with_each_theme_
     turtle = client.get("/analysis/themes/?limit=5", headers={"Accept": "text/turtle"}).get_data()
     statements = [quad.triple for quad in ox.parse(turtle, format=ox.RdfFormat.TURTLE)]
     assert expanded.get_json() == representation.expanded(statements)
-    cached = app.extensions["dds.cache"].get(theme_iri(BASE, "k2"), f"{analysis_stamp(node.merged, BASE)} expanded",
-                                             dict)[0]
-    assert cached["@graph"] == [n for n in expanded.get_json() if n["@id"].startswith(theme_iri(BASE, "k2"))]
+    cached = app.extensions["dds.analysis_memo"].get(analysis_stamp(node.merged, BASE), theme_iri(BASE, "k2"),
+                                                     "expanded", list)
+    assert cached == [n for n in expanded.get_json() if n["@id"].startswith(theme_iri(BASE, "k2"))]

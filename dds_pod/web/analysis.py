@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote
 
 import pyoxigraph as ox
@@ -23,7 +26,6 @@ from ..node import Node
 from ..terms import named
 from ..vocab import DCTERMS, LDP, RDF
 from . import conneg, html
-from .cache import NodeCache
 from .paging import int_arg, page_targets, paged_document, paging_links, paging_triples
 
 bp = Blueprint("analysis", __name__)
@@ -38,8 +40,33 @@ def _node() -> Node:
     return current_app.extensions["dds.node"]
 
 
-def _cache() -> NodeCache:
-    return current_app.extensions["dds.cache"]
+class PublicationMemo:
+    """The members' node objects of the latest publication, compacted or expanded once: replaced whole when a new
+    publication is read, so that no earlier one is kept (a page of themes holds megabytes)."""
+
+    def __init__(self) -> None:
+        self._stamp: str | None = None
+        self._kept: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, stamp: str, member: str, form: str, build: Callable[[], Any]) -> Any:
+        with self._lock:
+            if stamp != self._stamp:
+                self._stamp, self._kept = stamp, {}
+            found = self._kept.get((member, form))
+        if found is None:
+            found = build()
+            with self._lock:
+                if stamp == self._stamp:
+                    self._kept[(member, form)] = found
+        return found
+
+
+bp.record_once(lambda state: state.app.extensions.setdefault("dds.analysis_memo", PublicationMemo()))
+
+
+def _memo() -> PublicationMemo:
+    return current_app.extensions["dds.analysis_memo"]
 
 
 @bp.route("/analysis/", methods=METHODS, provide_automatic_options=False)
@@ -119,7 +146,7 @@ def _member_object(published: Published, member: str) -> dict:
     """A member's node object, compacted once per publication: a theme embeds its members' IRIs, so compacting
     a page of themes on every request would cost an anonymous reader's request a fifth of a second of CPU."""
     build = lambda: representation.document_object(published.resource(member), ox.NamedNode(member))  # noqa: E731
-    return _cache().get(member, published.stamp, build)[0]
+    return _memo().get(published.stamp, member, "compacted", build)
 
 
 def _expanded_page(own: list[ox.Triple], page: list[str], published: Published) -> Response:
@@ -127,8 +154,8 @@ def _expanded_page(own: list[ox.Triple], page: list[str], published: Published) 
     expanding all its statements together (the members' subjects are their own, the nodes sorted by ``@id``)."""
     nodes = representation.expanded(own)
     for member in page:
-        build = lambda member=member: {"@graph": representation.expanded(published.resource(member))}  # noqa: E731
-        nodes += _cache().get(member, f"{published.stamp} expanded", build)[0]["@graph"]
+        build = lambda member=member: representation.expanded(published.resource(member))  # noqa: E731
+        nodes += _memo().get(published.stamp, member, "expanded", build)
     nodes.sort(key=lambda node: node["@id"])
     return Response(json.dumps(nodes), mimetype="application/ld+json")
 
