@@ -3,6 +3,9 @@ IRIs, a publication replaces the previous one whole and readers see a new one at
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pyoxigraph as ox
 import pytest
 from rdflib import URIRef
@@ -19,7 +22,16 @@ from dds_pod.analysis import (
     Summary,
     Theme,
 )
-from dds_pod.analysis.graph import analysis_graph, analysis_stamp, load_analysis, publish, run_iri, theme_iri, to_graph
+from dds_pod.analysis.graph import (
+    analysis_graph,
+    analysis_stamp,
+    load_analysis,
+    publish,
+    published_graph,
+    run_iri,
+    theme_iri,
+    to_graph,
+)
 from dds_pod.store import Change
 from dds_pod.store.oxigraph import OxigraphStore
 from dds_pod.validation import default_validator
@@ -158,6 +170,38 @@ def test_readers_share_one_read_until_the_next_publication(store):
     assert analysis_stamp(store, BASE) != stamp
     again = load_analysis(store, BASE)
     assert again is not first and again == first
+
+
+class CountingStore(OxigraphStore):
+    """A store that counts the reads of the analysis graph, each slow enough for concurrent readers to overlap."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    def triples(self, graph):
+        if graph == analysis_graph(BASE):
+            self.reads += 1
+            time.sleep(0.05)
+        return super().triples(graph)
+
+
+@pytest.mark.parametrize("read", [load_analysis, published_graph])
+def test_requests_arriving_just_after_a_publication_read_it_once(read):
+    """Every page and analysis resource reads the publication: the ones arriving together after a new one wait
+    for the first to read it rather than each reading the whole graph (seconds of CPU each on a large corpus)."""
+    store = CountingStore()
+    publish(store, full_analysis(), BASE)
+    start, found = threading.Barrier(6), []
+    def reader() -> None:
+        start.wait()
+        found.append(read(store, BASE))
+    threads = [threading.Thread(target=reader) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert store.reads == 1 and len(found) == 6 and all(value is found[0] for value in found)
 
 
 def test_two_nodes_in_one_store_keep_their_own_analysis(store):

@@ -345,6 +345,11 @@ def _hash(*parts: str) -> str:
 
 _cache: weakref.WeakKeyDictionary[Store, dict[str, tuple[str, Analysis]]] = weakref.WeakKeyDictionary()
 _cache_lock = threading.Lock()
+# Held while a publication is read (one lock per reading): the requests arriving just after a publication wait for
+# the one reading it, rather than each reading the whole graph again (seconds of CPU and a copy of the graph each,
+# on a large corpus).
+_analysis_reading = threading.Lock()
+_resources_reading = threading.Lock()
 
 
 def load_analysis(store: Store, base_url: str) -> Analysis | None:
@@ -357,10 +362,15 @@ def load_analysis(store: Store, base_url: str) -> Analysis | None:
         cached = _cache.get(store, {}).get(base_url)
     if cached is not None and cached[0] == stamp:
         return cached[1]
-    analysis = _Reader(store.triples(analysis_graph(base_url)), base_url).analysis()
-    with _cache_lock:
-        _cache.setdefault(store, {})[base_url] = (stamp, analysis)
-    return analysis
+    with _analysis_reading:
+        with _cache_lock:
+            cached = _cache.get(store, {}).get(base_url)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        analysis = _Reader(store.triples(analysis_graph(base_url)), base_url).analysis()
+        with _cache_lock:
+            _cache.setdefault(store, {})[base_url] = (stamp, analysis)
+        return analysis
 
 
 def analysis_stamp(store: Store, base_url: str) -> str | None:
@@ -559,6 +569,15 @@ def published_graph(store: Store, base_url: str) -> Published | None:
         cached = _published.get(store, {}).get(base_url)
     if cached is not None and cached.stamp == stamp:
         return cached
+    with _resources_reading:
+        with _cache_lock:
+            cached = _published.get(store, {}).get(base_url)
+        if cached is not None and cached.stamp == stamp:
+            return cached
+        return _cut_into_resources(store, base_url, stamp)
+
+
+def _cut_into_resources(store: Store, base_url: str, stamp: str) -> Published:
     resources: dict[str, list[ox.Triple]] = defaultdict(list)
     positions: dict[str, int] = {}
     position = str(DDS.position)

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote
 
 import pyoxigraph as ox
@@ -35,6 +38,35 @@ MAX_PAGE = 1000
 
 def _node() -> Node:
     return current_app.extensions["dds.node"]
+
+
+class PublicationMemo:
+    """The members' node objects of the latest publication, compacted or expanded once: replaced whole when a new
+    publication is read, so that no earlier one is kept (a page of themes holds megabytes)."""
+
+    def __init__(self) -> None:
+        self._stamp: str | None = None
+        self._kept: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, stamp: str, member: str, form: str, build: Callable[[], Any]) -> Any:
+        with self._lock:
+            if stamp != self._stamp:
+                self._stamp, self._kept = stamp, {}
+            found = self._kept.get((member, form))
+        if found is None:
+            found = build()
+            with self._lock:
+                if stamp == self._stamp:
+                    self._kept[(member, form)] = found
+        return found
+
+
+bp.record_once(lambda state: state.app.extensions.setdefault("dds.analysis_memo", PublicationMemo()))
+
+
+def _memo() -> PublicationMemo:
+    return current_app.extensions["dds.analysis_memo"]
 
 
 @bp.route("/analysis/", methods=METHODS, provide_automatic_options=False)
@@ -78,15 +110,17 @@ def container(part: str) -> Response:
         own += published.resource(iri)  # the themes' concept scheme
     targets = page_targets(iri, limit, offset, len(members))
     own += paging_triples(iri, targets, len(members))
-    described = [triple for member in page for triple in published.resource(member)] if published else []
     if chosen == conneg.JSON_LD:
         document = paged_document(own, subject, node.context_url)
-        document["ldp:contains"] = [representation.document_object(published.resource(member), ox.NamedNode(member))
-                                    for member in page] if published else []
+        document["ldp:contains"] = [_member_object(published, member) for member in page] if published else []
         response = _json(document)
     else:
         contains = [ox.Triple(subject, named(LDP.contains), ox.NamedNode(member)) for member in page]
-        response = _serialized([*own, *contains, *described], subject, chosen, html.page_links(targets))
+        if chosen == conneg.JSON_LD_EXPANDED and published is not None:
+            response = _expanded_page([*own, *contains], page, published)
+        else:
+            described = [triple for member in page for triple in published.resource(member)] if published else []
+            response = _serialized([*own, *contains, *described], subject, chosen, html.page_links(targets))
     paging_links(response, targets)
     return _headers(response, published, chosen, container=True)
 
@@ -106,6 +140,24 @@ def result(part: str, name: str) -> Response:
     if part not in PARTS:
         raise NotFound(f"the analysis has no part {part!r}; its parts are: {', '.join(PARTS)}")
     return _resource(f"{part_iri(_node().config.base_url, part)}{quote(name, safe='')}")
+
+
+def _member_object(published: Published, member: str) -> dict:
+    """A member's node object, compacted once per publication: a theme embeds its members' IRIs, so compacting
+    a page of themes on every request would cost an anonymous reader's request a fifth of a second of CPU."""
+    build = lambda: representation.document_object(published.resource(member), ox.NamedNode(member))  # noqa: E731
+    return _memo().get(published.stamp, member, "compacted", build)
+
+
+def _expanded_page(own: list[ox.Triple], page: list[str], published: Published) -> Response:
+    """The page in expanded JSON-LD, its members' node objects expanded once per publication: the same document as
+    expanding all its statements together (the members' subjects are their own, the nodes sorted by ``@id``)."""
+    nodes = representation.expanded(own)
+    for member in page:
+        build = lambda member=member: representation.expanded(published.resource(member))  # noqa: E731
+        nodes += _memo().get(published.stamp, member, "expanded", build)
+    nodes.sort(key=lambda node: node["@id"])
+    return Response(json.dumps(nodes), mimetype="application/ld+json")
 
 
 def _resource(iri: str) -> Response:
