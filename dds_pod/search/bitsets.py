@@ -19,9 +19,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from . import Grouping
+from . import FACETS, Grouping
 
 Counts = tuple[tuple[str, int], ...]
+GROUPED = "grouping"  # the key of a query's grouping among the chosen facets (its counts are named by the grouping)
 
 
 class Connection(Protocol):
@@ -249,6 +250,28 @@ class GroupCache:
                                     f"WHERE generation > {int(kept.generation)}")
             self._kept = kept
         return kept.values
+
+
+def counted(bitsets: FacetBitsets, base: int, chosen: Mapping[str, int], most: int,
+            grouping: tuple[str, Mapping[str, int]] | None = None,
+            facets: bool = True) -> tuple[int, dict[str, Counts]]:
+    """The documents of ``base`` holding every ``chosen`` facet's values (each a bitset; a grouping's under the
+    key ``GROUPED``), and each facet's counts under every choice but its own: choosing another value of it would
+    give these. ``grouping`` is the grouping's facet name and its values' bitsets, counted as that facet."""
+    counts: dict[str, Counts] = {}
+    for name in (*FACETS, *([GROUPED] if grouping is not None else [])) if facets else ():
+        among = base
+        for other, bits in chosen.items():
+            if other != name:
+                among &= bits
+        if name == GROUPED and grouping is not None:
+            counts[grouping[0]] = value_counts(grouping[1], among, most)
+        else:
+            counts[name] = bitsets.counts(name, among, most)
+    matched = base
+    for bits in chosen.values():
+        matched &= bits
+    return matched, counts
 
 
 def value_counts(values: Mapping[str, int], among: int, most: int) -> Counts:

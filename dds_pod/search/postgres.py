@@ -44,7 +44,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..errors import ConfigError, SearchUnavailable
 from . import FACETS, Hit, IndexDocument, LocalizedText, SearchQuery, SearchResult, register, utc_instant
-from .bitsets import Counts, FacetBitsets, GroupCache, Source, WordMatch, bitset, ids, union, value_counts
+from .bitsets import GROUPED, FacetBitsets, GroupCache, Source, WordMatch, bitset, counted, ids, union
 from .words import STEMMERS, language_of, query_terms, stem, stem_languages, words
 
 # PostgreSQL's own Snowball configurations, by the languages of words.py; the others are stemmed in Python.
@@ -125,7 +125,6 @@ STORED = ("SELECT d.iri, f.kind, d.member, f.platform, f.space, f.status, f.publ
 LEXEMES = ("SELECT piece.key, tsvector_to_array(to_tsvector(piece.config::regconfig, unaccent(piece.word))) "
            "FROM unnest(%s::text[], %s::text[], %s::text[]) AS piece (key, config, word)")
 
-GROUPED = "grouping"  # the chosen values of a query's grouping (its facet is named by the grouping)
 # The facets that are flags (counted as "true" / "false") or arrays of doc_facets; the others are one column each.
 FLAG_FACETS = ("located", "answered", "decided")
 ARRAY_FACETS = {"topic": "topics", "language": "languages"}
@@ -248,19 +247,8 @@ class PostgresIndex:
         groups = self._groups.values(connection, bitsets.generation, query.grouping) if query.grouping else None
         if groups is not None and query.groups:
             chosen[GROUPED] = union(groups.get(value, 0) for value in query.groups)
-        counts: dict[str, Counts] = {}
-        for name in (*FACETS, *([GROUPED] if groups is not None else [])) if facets else ():
-            among = base
-            for other, bits in chosen.items():
-                if other != name:
-                    among &= bits
-            if name == GROUPED and groups is not None and query.grouping is not None:
-                counts[query.grouping.facet] = value_counts(groups, among, FACET_VALUES)
-            else:
-                counts[name] = bitsets.counts(name, among, FACET_VALUES)
-        matched = base
-        for bits in chosen.values():
-            matched &= bits
+        grouping = (query.grouping.facet, groups) if groups is not None and query.grouping is not None else None
+        matched, counts = counted(bitsets, base, chosen, FACET_VALUES, grouping, facets)
         total = matched.bit_count()
         if not total:
             return SearchResult(0, (), counts)

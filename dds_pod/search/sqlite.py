@@ -23,7 +23,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from . import FACETS, Hit, IndexDocument, LocalizedText, SearchQuery, SearchResult, register, utc_instant
-from .bitsets import Counts, FacetBitsets, GroupCache, WordMatch, bitset, ids, members, union, value_counts
+from .bitsets import GROUPED, Counts, FacetBitsets, GroupCache, WordMatch, bitset, counted, ids, members, union
 from .words import query_terms, stem_languages, stemmed_text, stems
 
 PREFIX_MIN_CHARS = 4  # shorter words as prefixes would match too much
@@ -81,7 +81,6 @@ ORDER = {
 }
 
 Condition = tuple[str, list[Any]]
-GROUPED = "grouping"  # the filter of a query's grouping (its facet's name is the grouping's own)
 
 
 class SqliteIndex:
@@ -497,20 +496,8 @@ def _counted(connection: sqlite3.Connection, query: SearchQuery, bitsets: FacetB
               if name in FACETS}
     if groups is not None and query.groups:
         chosen[GROUPED] = union(groups.get(value, 0) for value in query.groups)
-    counts: dict[str, Counts] = {}
-    for name in (*FACETS, *([GROUPED] if groups is not None else [])):
-        among = base
-        for other, bits in chosen.items():
-            if other != name:
-                among &= bits
-        if name == GROUPED and groups is not None and query.grouping is not None:
-            counts[query.grouping.facet] = value_counts(groups, among, FACET_VALUES)
-        else:
-            counts[name] = bitsets.counts(name, among, FACET_VALUES)
-    matched = base
-    for bits in chosen.values():
-        matched &= bits
-    return matched, counts
+    grouping = (query.grouping.facet, groups) if groups is not None and query.grouping is not None else None
+    return counted(bitsets, base, chosen, FACET_VALUES, grouping)
 
 
 def _within(connection: sqlite3.Connection, query: SearchQuery, bitsets: FacetBitsets, among: int,
