@@ -8,14 +8,21 @@ requests/s, p50 and p99 latency, and the CPU the node's processes and the engine
 process groups' user + system time, read from /proc before and after the phase), and whether the change feed holds
 one event per POST without a gap. Then the six federation queries of ``benchmarks/federation.py`` through the
 node's ``/sparql``, over what the node harvested of its own pod (a small merged graph: the endpoint's and the
-engine's cost per query, not a large federation's), median of five runs.
+engine's cost per query, not a large federation's), median of five runs. Last, a bulk import: ``--bulk`` synthetic
+Consul proposals of ``benchmarks/imports.py`` (and their pseudonymous authors), read by the Consul CSV importer
+and sent to the pod's ``batch`` endpoint in batches of ``--batch-sizes`` documents, two requests in flight (as
+``dds-pod import`` does): documents/s, seconds, and the CPU per document of the node and of each engine (the
+node's harvester copies the import into the merged graph meanwhile: that is the second engine's share). When a
+batch is refused, the status and the problem's title are printed, and the import is sent again with the next,
+smaller, size (documents already stored are left unchanged).
 
 Virtuoso (Debian's ``virtuoso-opensource``, not in CI) is skipped when ``virtuoso-t`` is missing. Each of its
 instances gets a folder, a configuration and ports of its own, and its anonymous SPARQL user the right to update.
 It refuses an update whose SQL translation passes 10 000 lines, as the harvester's batch of many resources does:
 its merged graph then holds only what smaller harvests brought, which the printed count shows.
 
-    .venv/bin/python -m benchmarks.scale [--posts 200] [--gets 400] [--clients 16] [--backends embedded ...]
+    .venv/bin/python -m benchmarks.scale [--posts 200] [--gets 400] [--clients 16] [--bulk 2000]
+                                         [--batch-sizes 2000 200 50] [--backends embedded ...]
 """
 
 from __future__ import annotations
@@ -39,9 +46,13 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.federation import PREFIXES, Layout, queries  # noqa: E402
+from benchmarks.imports import proposals_file, settings_for  # noqa: E402
 from benchmarks.pods import group_cpu_seconds, machine  # noqa: E402
 from benchmarks.processes import WRITE, feed_is_whole, proposal  # noqa: E402
+from dds_pod.importers import consul_csv  # noqa: E402
+from dds_pod.importers.publisher import chunked  # noqa: E402
 from dds_pod.testing import (  # noqa: E402
+    TOKENS,
     OxigraphServer,
     ServerProcess,
     VirtuosoServer,
@@ -86,6 +97,65 @@ def measured(name: str, node: ServerProcess, engines: list[Engine], count: int, 
     seconds = time.perf_counter() - started
     return Phase(name, count, seconds, latencies, sum(map(group_cpu_seconds, groups)) - node_cpu,
                  sum(map(group_cpu_seconds, engine_groups)) - engine_cpu)
+
+
+@dataclass
+class BulkImport:
+    """One attempt at the import with one batch size: ``refused`` is empty when every batch was stored."""
+    batch_size: int
+    documents: int
+    seconds: float
+    node_cpu_s: float
+    engine_cpu_s: list[float]
+    stored: int
+    refused: str
+
+    def line(self) -> str:
+        engines = " + ".join(f"{cpu / self.documents * 1000:.2f}" for cpu in self.engine_cpu_s) or "0"
+        outcome = f"refused: {self.refused}" if self.refused else "all stored"
+        return (f"  bulk, batches of {self.batch_size}: {self.documents / self.seconds:7.1f} documents/s, "
+                f"{self.seconds:6.1f} s, {self.stored} of {self.documents} documents stored; CPU/document: node "
+                f"{self.node_cpu_s / self.documents * 1000:.2f} ms, engines (pods + merged) {engines} ms; {outcome}")
+
+
+def bulk_documents(rows: int, pod_url: str) -> list[dict]:
+    """The documents of ``rows`` synthetic Consul proposals and their authors, as the Consul importer reads them."""
+    batch, problems = consul_csv.read([proposals_file(rows)], settings_for(pod_url))
+    if problems:
+        raise RuntimeError(f"{len(problems)} bad rows in the generated file, e.g. {problems[0]}")
+    return list(batch.documents.values())
+
+
+def bulk_import(node: ServerProcess, engines: list[Engine], documents: list[dict], size: int) -> BulkImport:
+    """The documents posted to the pod's ``batch`` endpoint, ``size`` per request, two in flight; stops at the
+    first refused batch (its status and problem title kept)."""
+    endpoint = f"{node.url}bordeaux/batch"
+    headers = {"Authorization": f"Bearer {TOKENS['bordeaux']}", "Content-Type": "application/json"}
+    refusals: list[str] = []
+    session = requests.Session()
+
+    def send(chunk: list[bytes]) -> int:
+        if refusals:
+            return 0
+        body = b'{"put": [%s], "delete": [], "atomic": false}' % b", ".join(chunk)
+        response = session.post(endpoint, data=body, headers=headers, timeout=300)
+        if response.status_code != 200:
+            title = response.json().get("title", "") if "json" in response.headers.get("Content-Type", "") else ""
+            refusals.append(f"{response.status_code} {title!r}: {response.text[:200]!r}")
+            return 0
+        outcome = response.json()
+        return len(outcome["created"]) + len(outcome["updated"]) + len(outcome["unchanged"])
+
+    groups = [node.process.pid] if node.process else []
+    engine_groups = [engine.process.pid for engine in engines if engine.process]
+    node_cpu, engine_cpu = sum(map(group_cpu_seconds, groups)), list(map(group_cpu_seconds, engine_groups))
+    started = time.perf_counter()
+    with ThreadPoolExecutor(2) as pool:
+        stored = sum(pool.map(send, chunked(documents, size=size)))
+    seconds = time.perf_counter() - started
+    return BulkImport(size, len(documents), seconds, sum(map(group_cpu_seconds, groups)) - node_cpu,
+                      [group_cpu_seconds(g) - before for g, before in zip(engine_groups, engine_cpu, strict=True)],
+                      stored, refusals[0] if refusals else "")
 
 
 def timed(method: Callable[..., requests.Response], url: str, status: int, **arguments) -> float:
@@ -146,10 +216,12 @@ def engines_for(backend: str, directory: Path) -> tuple[list[Engine], str]:
                                        dialect=dialect)
 
 
-def run(backend: str, directory: Path, posts: int, gets: int, clients: int) -> dict[str, tuple[float, int]]:
+def run(backend: str, directory: Path, posts: int, gets: int, clients: int, bulk: int,
+        batch_sizes: list[int]) -> dict[str, tuple[float, int]]:
     engines, table = engines_for(backend, directory)
     workers = backend.rpartition("-")[2] if "-" in backend else "1"
     port = free_port()
+    documents = bulk_documents(bulk, f"http://127.0.0.1:{port}/bordeaux/") if bulk else []
     config = write_config(directory, port, data_dir=directory / "data", page_size=20)
     with config.open("a", encoding="utf-8") as file:
         file.write("[federation]\ninterval_s = 2\n" + table)
@@ -180,7 +252,13 @@ def run(backend: str, directory: Path, posts: int, gets: int, clients: int) -> d
             print(phase.line(), flush=True)
         seconds, held = wait_for_harvest(node, posts + 10)
         print(f"  the merged graph held {held} of the {posts + 10} proposals {seconds:.1f} s after the last GET")
-        return endpoint_medians(node)
+        medians = endpoint_medians(node)
+        for size in batch_sizes if documents else []:
+            attempt = bulk_import(node, engines, documents, size)
+            print(attempt.line(), flush=True)
+            if not attempt.refused:
+                break
+        return medians
     finally:
         node.stop()
         for engine in engines:
@@ -192,17 +270,21 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=200)
     parser.add_argument("--gets", type=int, default=400)
     parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--bulk", type=int, default=2000, help="proposals of the bulk import (0: none)")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[2000, 200, 50],
+                        help="documents per batch request, each tried in turn while batches are refused")
     parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS))
     args = parser.parse_args()
     print(f"{machine()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {args.posts} POSTs, {args.gets} GETs, "
-          f"{args.clients} clients")
+          f"{args.clients} clients; bulk import of {args.bulk} proposals")
     endpoint: dict[str, dict[str, tuple[float, int]]] = {}
     for backend in args.backends:
         if backend.startswith("virtuoso") and virtuoso_command() is None:
             print(f"{backend}: skipped, virtuoso-t is missing (apt-get install virtuoso-opensource)")
             continue
         with tempfile.TemporaryDirectory() as directory:
-            endpoint[backend] = run(backend, Path(directory), args.posts, args.gets, args.clients)
+            endpoint[backend] = run(backend, Path(directory), args.posts, args.gets, args.clients, args.bulk,
+                                    args.batch_sizes)
     print("\n/sparql, median ms of 5 runs (rows):")
     names = list(next(iter(endpoint.values())))
     print(f"  {'query':26}" + "".join(f"{backend:>18}" for backend in endpoint))
