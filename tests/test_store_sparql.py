@@ -233,10 +233,12 @@ def test_an_engine_slower_than_the_timeout_is_unavailable(loopback):
 
 
 @pytest.mark.parametrize("loopback", [FailingHandler], indirect=True)
-def test_an_engine_error_or_a_foreign_answer_is_unavailable(loopback):
+def test_an_engine_error_or_a_foreign_answer_is_unavailable(loopback, caplog):
     failing = SparqlStore(loopback.url + "failing/query", loopback.url + "failing/update")
-    with pytest.raises(StoreUnavailable, match="failed with status 500"):
+    with pytest.raises(StoreUnavailable, match="failed with status 500") as raised:
         failing.triples(f"{EX}alice")
+    assert "trouble" not in raised.value.message  # the engine's words are logged, not told to the client
+    assert any("failed with status 500: trouble" in record.getMessage() for record in caplog.records)
     with pytest.raises(StoreUnavailable, match="failed with status 500"):
         written(failing, {f"{EX}alice": alice_graph()})
     foreign = SparqlStore(loopback.url + "query", loopback.url + "update")

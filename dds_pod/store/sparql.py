@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import logging
 import os
 import tempfile
 import threading
@@ -53,12 +54,15 @@ from .base import Change, Store
 from .dialects import N_TRIPLES, SPARQL_JSON, Dialect, dialect
 from .oxigraph import update_request
 
+log = logging.getLogger(__name__)
+
 # Connections kept open to the engine: as many as the node's threads that read at once, without waiting.
 POOL_SIZE = 16
 # Seconds, by default: connecting to the engine, its whole answer, and how long a writer waits for the write lock
 # another process holds (writers of one pod queue behind each other, so this outlasts one write many times).
 TIMEOUTS = {"connect_timeout_s": 2.0, "timeout_s": 30.0, "lock_wait_s": 30.0}
 LOCK_POLL_S = 0.002  # how often a waiting writer tries the lock another process holds
+ENGINE_ANSWER_LOGGED = 500  # bytes of an engine's failure logged
 CHUNK_BYTES = 64 * 1024  # what a bounded query's answer is read by
 PART_OPTIONS = {"query_url", "update_url"}  # what [store.<part>] may set for one part of the node
 PARTS = ("federation",)
@@ -212,8 +216,11 @@ class SparqlStore(Store):
             refusal = response.raw.read(500) if stream else response.content[:500]
             response.close()
             raise SyntaxError(f"the SPARQL engine refused the request: {refusal.decode('utf-8', 'replace')}")
-        if not response.ok:
+        if not response.ok:  # the engine's own words are for the operator's log, not for the client's problem
+            answer = response.raw.read(ENGINE_ANSWER_LOGGED) if stream else response.content[:ENGINE_ANSWER_LOGGED]
             response.close()
+            log.warning("the SPARQL engine at %s failed with status %s: %s", _origin(url), response.status_code,
+                        answer.decode("utf-8", "replace"))
             raise StoreUnavailable(f"the SPARQL engine at {_origin(url)} failed with status {response.status_code}")
         return response
 
