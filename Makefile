@@ -11,7 +11,7 @@ CHROMIUM := /usr/bin/chromium
 # The demo's seeds, shared with the browser tests: one POD=[KIND:]PATH per line of examples/demo-seeds.txt.
 SEEDS = $(addprefix --seed ,$(shell grep -v '^\#' examples/demo-seeds.txt))
 
-.PHONY: install run test test-sparql test-tools js conformance-tools conformance chromium apertium postgresql screenshots lint bench clean messages
+.PHONY: install run test test-sparql test-tools js conformance-tools conformance chromium apertium postgresql debian-tools screenshots lint bench clean messages
 
 # The interface's catalogs are compiled here (the .mo files are not committed): editing a .po reinstalls.
 $(STAMP): pyproject.toml $(CATALOGS)
@@ -45,7 +45,7 @@ test-sparql: $(STAMP) test-tools
 	$(BIN)/pytest -q --store=sparql $(SPARQL_SUITES)
 
 # What the end-to-end tests drive besides Python; each is installed when the machine can, or its tests skip.
-test-tools: js conformance-tools chromium apertium postgresql
+test-tools: js conformance-tools debian-tools
 
 # The JavaScript clients of tests/e2e (Comunica, Playwright, axe-core), pinned by tests/e2e/js/package-lock.json,
 # under the machine's node; reinstalled when the lock file changes.
@@ -85,6 +85,13 @@ apertium:
 postgresql:
 	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; \
 		then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; fi
+
+# The three above in one apt-get run (one update of the package lists), for what is missing of them.
+debian-tools:
+	@missing="$$([ -x $(CHROMIUM) ] || echo chromium; command -v apertium >/dev/null || echo apertium $(APERTIUM_PAIRS); \
+		ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || echo postgresql)"; \
+	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check dds_pod tests benchmarks
