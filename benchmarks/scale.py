@@ -18,8 +18,8 @@ smaller, size (documents already stored are left unchanged).
 
 Virtuoso (Debian's ``virtuoso-opensource``, not in CI) is skipped when ``virtuoso-t`` is missing. Each of its
 instances gets a folder, a configuration and ports of its own, and its anonymous SPARQL user the right to update.
-It refuses an update whose SQL translation passes 10 000 lines, as the harvester's batch of many resources does:
-its merged graph then holds only what smaller harvests brought, which the printed count shows.
+It refuses an update whose SQL translation passes 10 000 lines, as the harvester's batch of 200 resources would:
+on that dialect the harvester commits 20 at a time; the printed count shows what the merged graph holds.
 
     .venv/bin/python -m benchmarks.scale [--posts 200] [--gets 400] [--clients 16] [--bulk 2000]
                                          [--batch-sizes 2000 200 50] [--backends embedded ...]

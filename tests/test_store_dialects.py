@@ -10,9 +10,12 @@ import pyoxigraph as ox
 import pytest
 
 from dds_pod.errors import ConfigError
+from dds_pod.federation.harvester import BATCH, Harvester
+from dds_pod.federation.merged import MergedGraph, MergedGraphs
 from dds_pod.store import Change, StoreContext, read_settings
 from dds_pod.store.dialects import FORM, N_TRIPLES, SPARQL_JSON, dialect
-from dds_pod.store.oxigraph import update_request
+from dds_pod.store.oxigraph import OxigraphStore, update_request
+from dds_pod.store.sparql import SparqlStore
 
 OXIGRAPH, VIRTUOSO = dialect("oxigraph"), dialect("virtuoso")
 G = "http://example.org/g"
@@ -69,3 +72,12 @@ def test_the_dialect_option_chooses_the_union_parameter_and_refuses_an_unknown_n
     with pytest.raises(ConfigError) as refused:
         read_settings({**TABLE, "dialect": "fuseki"}, context)
     assert refused.value.field == "store.dialect" and "virtuoso" in refused.value.message
+
+
+def test_the_harvester_commits_no_more_resources_at_once_than_the_engine_takes():
+    virtuoso = SparqlStore("http://127.0.0.1:9/sparql", "http://127.0.0.1:9/sparql", sparql_dialect=dialect("virtuoso"))
+    oxigraph = SparqlStore("http://127.0.0.1:9/query", "http://127.0.0.1:9/update")
+    assert virtuoso.resources_per_update == 20 and oxigraph.resources_per_update is None
+    for store, expected in ((virtuoso, 20), (oxigraph, BATCH), (OxigraphStore(), BATCH)):
+        harvester = Harvester(MergedGraph(store, MergedGraphs("http://node.example/")), None, {})  # type: ignore[arg-type]
+        assert harvester.batch_size == expected

@@ -135,7 +135,7 @@ class Harvester:
         for count, harvested in enumerate(resources, 1):
             seen.add(harvested.iri)
             self._apply(source, harvested, change, report)
-            if count % BATCH == 0:
+            if count % self.batch_size == 0:
                 self.merged.commit(change)
                 change = Change()
                 if progress:
@@ -163,13 +163,18 @@ class Harvester:
         batch: list[Event] = []
         for event in source.events(since):
             batch.append(event)
-            if len(batch) >= BATCH:
+            if len(batch) >= self.batch_size:
                 self._apply_batch(source, batch, report)
                 batch = []
                 if progress:
                     progress(source.url, report.updated + report.deleted)
         if batch:
             self._apply_batch(source, batch, report)
+
+    @property
+    def batch_size(self) -> int:
+        """The resources committed in one update: BATCH, or fewer where the store's engine limits an update."""
+        return min(BATCH, self.merged.store.resources_per_update or BATCH)
 
     def _apply_batch(self, source: Source, events: list[Event], report: SyncReport) -> None:
         change = Change()

@@ -72,6 +72,9 @@ class Store(ABC):
     # Whether queries are evaluated by another process (a SPARQL engine) that bounds their time itself: the
     # public endpoint then has no local evaluation to confine in a network-less child, which could not reach it.
     evaluates_elsewhere = False
+    # The most resources one update may carry (an engine's limit on the size of a request), None for no limit:
+    # the harvester then commits a member's changes in batches of at most this many, each still one transaction.
+    resources_per_update: int | None = None
 
     @abstractmethod
     def triples(self, graph: str) -> list[ox.Triple]:

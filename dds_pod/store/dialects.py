@@ -55,7 +55,8 @@ class Dialect:
     none), ``default_graph_is_union`` whether it always is, ``form_queries`` whether queries are sent form-encoded,
     ``blank_nodes_in_data`` whether ``INSERT DATA`` takes blank nodes, ``accept_by_form`` whether the Accept header
     names the query form's format only, ``fix_results`` what to do to a SPARQL JSON answer before it is read,
-    ``update_prologue`` what an update request begins with."""
+    ``update_prologue`` what an update request begins with, ``resources_per_update`` the most resources the harvester
+puts in one update (None: its own batch)."""
 
     name: str
     union_parameter: str = "union-default-graph"
@@ -65,6 +66,7 @@ class Dialect:
     accept_by_form: bool = False
     fix_results: Callable[[bytes], bytes] = lambda body: body
     update_prologue: str = ""
+    resources_per_update: int | None = None
 
     def query_request(self, sparql: str, parameters: Mapping[str, list[str]]) -> QueryRequest:
         accept = _accept_of_form(sparql) if self.accept_by_form else QUERY_ACCEPT
@@ -98,7 +100,11 @@ def dialect(name: str) -> Dialect:
     return found
 
 
+# Virtuoso refuses an update whose SQL translation passes 10 000 lines or whose text passes about 10 MB: the
+# harvester's batches of 200 resources do; batches of this many pass (benchmarks/scale.py).
+VIRTUOSO_RESOURCES_PER_UPDATE = 20
+
 register(Dialect("oxigraph"))
 register(Dialect("virtuoso", union_parameter="", default_graph_is_union=True, form_queries=True,
                  blank_nodes_in_data=False, accept_by_form=True, fix_results=_virtuoso_results,
-                 update_prologue="DEFINE sql:big-data-const 1\n"))
+                 update_prologue="DEFINE sql:big-data-const 1\n", resources_per_update=VIRTUOSO_RESOURCES_PER_UPDATE))

@@ -83,6 +83,7 @@ class SparqlStore(Store):
         self.timeout = (connect_timeout_s, timeout_s)
         self.lock_wait_s = lock_wait_s
         self.dialect = sparql_dialect or dialect("oxigraph")
+        self.resources_per_update = self.dialect.resources_per_update
         self.union_parameter = self.dialect.union_parameter if union_parameter is None else union_parameter
         self.lock_dir = lock_dir or default_lock_dir()
         self.max_answer_bytes: int | None = None  # None: answers are read whole (the node's own queries)
