@@ -74,7 +74,7 @@ def test_the_dialect_option_chooses_the_union_parameter_and_refuses_an_unknown_n
     assert refused.value.field == "store.dialect" and "virtuoso" in refused.value.message
 
 
-def test_the_harvester_commits_no_more_resources_at_once_than_the_engine_takes():
+def test_the_harvesters_batch_is_no_larger_than_the_engine_takes_in_one_update():
     virtuoso = SparqlStore("http://127.0.0.1:9/sparql", "http://127.0.0.1:9/sparql", sparql_dialect=dialect("virtuoso"))
     oxigraph = SparqlStore("http://127.0.0.1:9/query", "http://127.0.0.1:9/update")
     assert virtuoso.resources_per_update == 20 and oxigraph.resources_per_update is None

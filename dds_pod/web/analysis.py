@@ -120,7 +120,7 @@ def container(part: str) -> Response:
             response = _expanded_page([*own, *contains], page, published)
         else:
             described = [triple for member in page for triple in published.resource(member)] if published else []
-            response = _serialized([*own, *contains, *described], subject, chosen, html.page_links(targets))
+            response = conneg.serialized([*own, *contains, *described], subject, chosen, html.page_links(targets))
     paging_links(response, targets)
     return _headers(response, published, chosen, container=True)
 
@@ -196,21 +196,12 @@ def _answer(triples: list[ox.Triple], subject: ox.NamedNode, published: Publishe
         response = _json(representation.document(representation.document_object(triples, subject),
                                                  _node().context_url))
     else:
-        response = _serialized(triples, subject, chosen)
+        response = conneg.serialized(triples, subject, chosen)
     return _headers(response, published, chosen, container)
 
 
 def _json(document: dict) -> Response:
     return Response(json.dumps(document, ensure_ascii=False), mimetype="application/ld+json")
-
-
-def _serialized(triples: list[ox.Triple], subject: ox.NamedNode, chosen: conneg.Representation,
-                pages: list[tuple[str, str]] | None = None) -> Response:
-    if chosen == conneg.HTML:
-        return html.response(html.resource_page(triples, subject, subject.value, pages=pages or ()))
-    if chosen == conneg.JSON_LD_EXPANDED:
-        return Response(json.dumps(representation.expanded(triples)), mimetype="application/ld+json")
-    return Response(ox.serialize(triples, format=chosen.oxigraph), mimetype=chosen.media_type)
 
 
 def _etag(published: Published | None, chosen: conneg.Representation) -> str:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
 import pyoxigraph as ox
-from flask import Request
+from flask import Request, Response
 
 from .. import negotiation
 from ..errors import BadDocument, NotAcceptable
+from ..ldp import representation
 from ..negotiation import Accept
+from . import html
 
 EXPANDED_PROFILE = "http://www.w3.org/ns/json-ld#expanded"
 
@@ -95,3 +98,14 @@ def _wants_expanded(header: str) -> bool:
                 if name.strip().lower() == "profile" and EXPANDED_PROFILE in value.strip('"').split():
                     return True
     return False
+
+
+def serialized(triples: list[ox.Triple], subject: ox.NamedNode, chosen: Representation,
+               pages: list[tuple[str, str]] | None = None) -> Response:
+    """A read-only resource's triples in the chosen representation: a page for people (with its paging links),
+    expanded JSON-LD, or any syntax oxigraph writes."""
+    if chosen == HTML:
+        return html.response(html.resource_page(triples, subject, subject.value, pages=pages or ()))
+    if chosen == JSON_LD_EXPANDED:
+        return Response(json.dumps(representation.expanded(triples)), mimetype="application/ld+json")
+    return Response(ox.serialize(triples, format=chosen.oxigraph), mimetype=chosen.media_type)

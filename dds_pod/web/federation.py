@@ -33,7 +33,7 @@ def catalog() -> Response:
         body = {"@context": node.context_url, "@graph": [representation.node_object(triples, s) for s in subjects]}
         response = Response(json.dumps(body, ensure_ascii=False), mimetype="application/ld+json")
     else:
-        response = _serialize(triples, ox.NamedNode(node.catalog.iri), chosen)
+        response = conneg.serialized(triples, ox.NamedNode(node.catalog.iri), chosen)
     response.vary.add("Accept")
     return response
 
@@ -85,7 +85,7 @@ def merged_view(kind: str) -> Response:
         for member in members:
             triples.append(ox.Triple(subject, ox.NamedNode(str(LDP.contains)), ox.NamedNode(member)))
             triples.extend(node.views.member_triples(member))
-        response = _serialize(triples, subject, chosen, html.page_links(targets))
+        response = conneg.serialized(triples, subject, chosen, html.page_links(targets))
     paging_links(response, targets)
     response.headers.add("Link", '<http://www.w3.org/ns/ldp#BasicContainer>; rel="type"')
     response.headers["Allow"] = "GET, HEAD, OPTIONS"
@@ -115,12 +115,3 @@ def _present(fields: dict[str, str | None]) -> dict[str, str]:
 
 def _vocab_name(iri: str | None) -> str | None:
     return iri.rsplit("#", 1)[-1] if iri and iri.startswith(str(DDS)) else iri
-
-
-def _serialize(triples: list[ox.Triple], subject: ox.NamedNode, chosen: conneg.Representation,
-               pages: list[tuple[str, str]] | None = None) -> Response:
-    if chosen == conneg.HTML:
-        return html.response(html.resource_page(triples, subject, subject.value, pages=pages or ()))
-    if chosen == conneg.JSON_LD_EXPANDED:
-        return Response(json.dumps(representation.expanded(triples)), mimetype="application/ld+json")
-    return Response(ox.serialize(triples, format=chosen.oxigraph), mimetype=chosen.media_type)
